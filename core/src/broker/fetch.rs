@@ -1,0 +1,374 @@
+//! `Fetch` on both sides. As leader: answer followers (tracking their LEO for ISR and HW) and
+//! consumers (only below the HW), parking a fetch with no data for up to `max_wait_ms`. As
+//! follower: one fetcher per leader, truncating where its log diverged (KIP-101/KIP-595).
+
+use super::{Broker, BrokerTimer};
+use crate::ids::{BrokerId, NodeId, TopicPartition};
+use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
+use crate::sim::ctx::{Ctx, Timer};
+use crate::trace::Event;
+use std::collections::BTreeSet;
+
+/// Replication's socket timeout: a fetch with no answer is sent again after this long.
+const REPLICA_FETCH_TIMEOUT_MS: u64 = 30_000;
+const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
+
+/// A follower's fetcher for one leader (Kafka's `ReplicaFetcherThread`).
+#[derive(Clone, Debug, Default)]
+pub struct Fetcher {
+    pub partitions: BTreeSet<TopicPartition>,
+    pub in_flight: Option<Correlation>,
+}
+
+/// A fetch parked until data arrives or its wait runs out (Kafka's `DelayedFetch`).
+#[derive(Clone, Debug)]
+pub struct DelayedFetch {
+    client: NodeId,
+    correlation: Correlation,
+    replica_id: Option<BrokerId>,
+    min_bytes: u32,
+    max_bytes: u32,
+    partitions: Vec<FetchPartition>,
+}
+
+impl Broker {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn handle_fetch(
+        &mut self,
+        client: NodeId,
+        correlation: Correlation,
+        replica_id: Option<BrokerId>,
+        max_wait_ms: u64,
+        min_bytes: u32,
+        max_bytes: u32,
+        partitions: Vec<FetchPartition>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let Some(follower) = replica_id {
+            for p in &partitions {
+                self.record_follower_fetch(
+                    &p.tp,
+                    follower,
+                    p.fetch_offset,
+                    p.last_fetched_epoch,
+                    ctx,
+                );
+            }
+            self.complete_delayed(ctx);
+        }
+        let response = self.read_for_fetch(replica_id, max_bytes, &partitions);
+        let bytes: usize = response
+            .iter()
+            .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
+            .sum();
+        let has_error = response
+            .iter()
+            .any(|p| p.error.is_some() || p.diverging_epoch.is_some());
+        if bytes >= min_bytes as usize || has_error || max_wait_ms == 0 {
+            ctx.send(
+                client,
+                Message::FetchResponse {
+                    correlation,
+                    to_replica: replica_id.is_some(),
+                    partitions: response,
+                },
+            );
+            return;
+        }
+        self.next_delayed_id += 1;
+        let id = self.next_delayed_id;
+        self.delayed_fetches.insert(
+            id,
+            DelayedFetch {
+                client,
+                correlation,
+                replica_id,
+                min_bytes,
+                max_bytes,
+                partitions,
+            },
+        );
+        ctx.timer_in_ms(
+            max_wait_ms,
+            Timer::Broker(BrokerTimer::DelayedFetchExpired { id }),
+        );
+    }
+
+    fn record_follower_fetch(
+        &mut self,
+        tp: &TopicPartition,
+        follower: BrokerId,
+        fetch_offset: u64,
+        last_fetched_epoch: Option<u32>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(replica) = self.replicas.get_mut(tp).filter(|r| r.is_leader()) else {
+            return;
+        };
+        // A fetch from a diverged log says nothing about the follower's progress.
+        if let Some(epoch) = last_fetched_epoch {
+            if replica
+                .log
+                .end_offset_for_epoch(epoch)
+                .is_none_or(|(e, end)| e != epoch || end < fetch_offset)
+            {
+                return;
+            }
+        }
+        replica.record_follower_fetch(follower, fetch_offset, ctx.now);
+        self.advance_high_watermark(tp, ctx);
+        self.maybe_expand_isr(tp, follower, ctx);
+    }
+
+    fn read_for_fetch(
+        &self,
+        replica_id: Option<BrokerId>,
+        max_bytes: u32,
+        partitions: &[FetchPartition],
+    ) -> Vec<FetchPartitionResponse> {
+        let mut budget = max_bytes as usize;
+        partitions
+            .iter()
+            .map(|p| {
+                let mut out = FetchPartitionResponse {
+                    tp: p.tp.clone(),
+                    error: None,
+                    high_watermark: 0,
+                    log_start_offset: 0,
+                    diverging_epoch: None,
+                    batches: Vec::new(),
+                };
+                let Some(replica) = self.replicas.get(&p.tp).filter(|r| r.is_leader()) else {
+                    out.error = Some(if self.metadata.topics.contains_key(&p.tp.topic) {
+                        ErrorCode::NotLeaderOrFollower
+                    } else {
+                        ErrorCode::UnknownTopicOrPartition
+                    });
+                    return out;
+                };
+                let log = &replica.log;
+                out.high_watermark = log.high_watermark();
+                out.log_start_offset = log.log_start_offset();
+                if replica_id.is_some() {
+                    if let Some(epoch) = p.last_fetched_epoch {
+                        match log.end_offset_for_epoch(epoch) {
+                            Some((e, end)) if e == epoch && end >= p.fetch_offset => {}
+                            Some(diverging) => {
+                                out.diverging_epoch = Some(diverging);
+                                return out;
+                            }
+                            None => {
+                                out.diverging_epoch = Some((0, log.log_start_offset()));
+                                return out;
+                            }
+                        }
+                    }
+                }
+                // Followers read up to the LEO; consumers only what is committed (below the HW).
+                let max_offset = if replica_id.is_some() {
+                    log.log_end_offset()
+                } else {
+                    log.high_watermark()
+                };
+                if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset()
+                {
+                    out.error = Some(ErrorCode::OffsetOutOfRange);
+                    return out;
+                }
+                if budget > 0 {
+                    out.batches = log.read(p.fetch_offset, max_offset, budget);
+                    budget =
+                        budget.saturating_sub(out.batches.iter().map(|b| b.size_bytes()).sum());
+                }
+                out
+            })
+            .collect()
+    }
+
+    pub(super) fn complete_delayed_fetches(&mut self, ctx: &mut Ctx<'_>) {
+        let ready: Vec<u64> = self
+            .delayed_fetches
+            .iter()
+            .filter(|(_, d)| {
+                let response = self.read_for_fetch(d.replica_id, d.max_bytes, &d.partitions);
+                let bytes: usize = response
+                    .iter()
+                    .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
+                    .sum();
+                bytes >= d.min_bytes as usize || response.iter().any(|p| p.error.is_some())
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            self.expire_delayed_fetch(id, ctx);
+        }
+    }
+
+    /// Answers a parked fetch with whatever is there now.
+    pub(super) fn expire_delayed_fetch(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+        let Some(d) = self.delayed_fetches.remove(&id) else {
+            return;
+        };
+        let partitions = self.read_for_fetch(d.replica_id, d.max_bytes, &d.partitions);
+        ctx.send(
+            d.client,
+            Message::FetchResponse {
+                correlation: d.correlation,
+                to_replica: d.replica_id.is_some(),
+                partitions,
+            },
+        );
+    }
+
+    /// Sends the next fetch to `leader` for every partition followed from it.
+    pub(super) fn maybe_fetch(&mut self, leader: BrokerId, ctx: &mut Ctx<'_>) {
+        let Some(fetcher) = self.fetchers.get(&leader) else {
+            return;
+        };
+        if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
+            return;
+        }
+        let partitions: Vec<FetchPartition> = fetcher
+            .partitions
+            .iter()
+            .filter_map(|tp| {
+                self.replicas.get(tp).map(|r| FetchPartition {
+                    tp: tp.clone(),
+                    fetch_offset: r.log.log_end_offset(),
+                    last_fetched_epoch: r.log.latest_epoch(),
+                })
+            })
+            .collect();
+        let correlation = self.correlation();
+        self.fetchers.entry(leader).or_default().in_flight = Some(correlation);
+        ctx.send(
+            NodeId::Broker(leader),
+            Message::FetchRequest {
+                correlation,
+                replica_id: Some(self.id),
+                max_wait_ms: self.config.replica_fetch_wait_max_ms,
+                min_bytes: 1,
+                max_bytes: REPLICA_FETCH_MAX_BYTES,
+                partitions,
+            },
+        );
+        ctx.timer_in_ms(
+            REPLICA_FETCH_TIMEOUT_MS,
+            Timer::Broker(BrokerTimer::FetchTimeout {
+                leader,
+                correlation,
+            }),
+        );
+    }
+
+    pub(super) fn on_fetch_response(
+        &mut self,
+        leader: BrokerId,
+        correlation: Correlation,
+        partitions: Vec<FetchPartitionResponse>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(fetcher) = self
+            .fetchers
+            .get_mut(&leader)
+            .filter(|f| f.in_flight == Some(correlation))
+        else {
+            return;
+        };
+        fetcher.in_flight = None;
+        let mut back_off = false;
+        for p in partitions {
+            let Some(replica) = self.replicas.get_mut(&p.tp) else {
+                continue;
+            };
+            if replica.leader() != Some(leader) {
+                continue;
+            }
+            let before = replica.log.log_end_offset();
+            if let Some((_, end_offset)) = p.diverging_epoch {
+                let to = replica.log.truncate_to(end_offset.min(before));
+                replica.rebuild_producer_state();
+                if to < before {
+                    ctx.trace(Event::LogTruncated {
+                        broker: self.id,
+                        topic: p.tp.topic.clone(),
+                        partition: p.tp.partition,
+                        from: before,
+                        to,
+                    });
+                }
+                continue;
+            }
+            match p.error {
+                Some(ErrorCode::OffsetOutOfRange) if before < p.log_start_offset => {
+                    // Fell behind the leader's retention: start over from its log start.
+                    replica
+                        .log
+                        .truncate_fully_and_start_at(p.log_start_offset, ctx.now);
+                    replica.producers.clear();
+                    ctx.trace(Event::LogTruncated {
+                        broker: self.id,
+                        topic: p.tp.topic.clone(),
+                        partition: p.tp.partition,
+                        from: before,
+                        to: p.log_start_offset,
+                    });
+                    continue;
+                }
+                Some(ErrorCode::OffsetOutOfRange) => {
+                    // Ahead of the leader (its log was cut back): truncate to its end.
+                    let to = replica
+                        .log
+                        .truncate_to(p.high_watermark.max(replica.log.high_watermark()));
+                    replica.rebuild_producer_state();
+                    ctx.trace(Event::LogTruncated {
+                        broker: self.id,
+                        topic: p.tp.topic.clone(),
+                        partition: p.tp.partition,
+                        from: before,
+                        to,
+                    });
+                    continue;
+                }
+                Some(_) => {
+                    back_off = true;
+                    continue;
+                }
+                None => {}
+            }
+            for batch in &p.batches {
+                if replica.log.append_as_follower(batch, ctx.now) {
+                    replica.record_producer_batch(batch);
+                    ctx.trace(Event::RecordsAppended {
+                        broker: self.id,
+                        topic: p.tp.topic.clone(),
+                        partition: p.tp.partition,
+                        base_offset: batch.base_offset,
+                        last_offset: batch.last_offset(),
+                        records: batch.record_count,
+                        leader: false,
+                    });
+                }
+            }
+            let hw = p.high_watermark.min(replica.log.log_end_offset());
+            if hw > replica.log.high_watermark() {
+                replica.log.set_high_watermark(hw);
+                ctx.trace(Event::HighWatermarkAdvanced {
+                    broker: self.id,
+                    topic: p.tp.topic.clone(),
+                    partition: p.tp.partition,
+                    high_watermark: hw,
+                });
+            }
+            replica.log.increment_log_start_offset(p.log_start_offset);
+        }
+        if back_off {
+            ctx.timer_in_ms(
+                self.config.replica_fetch_backoff_ms,
+                Timer::Broker(BrokerTimer::FetchBackoff { leader }),
+            );
+        } else {
+            self.maybe_fetch(leader, ctx);
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! A Kafka broker: hosts partition replicas, answers clients, replicates from leaders, registers
+//! itself in ZooKeeper and races for `/controller`; the winner also runs the `Controller`.
+
+mod fetch;
+mod metadata;
+mod produce;
+pub mod replica;
+
+pub use metadata::MetadataCache;
+
+use crate::config::{BrokerConfig, LogConfig, TopicConfig};
+use crate::controller::{zk_data, Controller, ControllerTag, ControllerTimer};
+use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::log::PartitionLog;
+use crate::protocol::{Correlation, Message, PartitionState};
+use crate::sim::ctx::{Ctx, Timer};
+use crate::trace::Event;
+use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
+use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
+use crate::zookeeper::paths;
+use fetch::{DelayedFetch, Fetcher};
+use produce::DelayedProduce;
+use replica::{Replica, Role};
+use std::collections::BTreeMap;
+
+/// What a ZooKeeper answer is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZkTag {
+    RegisterBroker,
+    /// `exists /controller` with a watch: is there a controller?
+    WatchController,
+    CreateController,
+    Controller(Box<ControllerTag>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrokerTimer {
+    Zk(ZkClientTimer),
+    RetryRegistration,
+    /// Every `replica.lag.time.max.ms / 2`: shrink the ISR of lagging followers.
+    IsrCheck,
+    /// Every `log.retention.check.interval.ms`: retention and compaction.
+    RetentionCheck,
+    FetchBackoff {
+        leader: BrokerId,
+    },
+    FetchTimeout {
+        leader: BrokerId,
+        correlation: Correlation,
+    },
+    DelayedProduceExpired {
+        id: u64,
+    },
+    DelayedFetchExpired {
+        id: u64,
+    },
+    Controller(ControllerTimer),
+}
+
+/// What survives a broker crash: its logs on disk.
+#[derive(Clone, Debug, Default)]
+pub struct BrokerDisk {
+    pub logs: BTreeMap<TopicPartition, PartitionLog>,
+    pub next_producer_id: i64,
+}
+
+#[derive(Debug)]
+pub struct Broker {
+    pub id: BrokerId,
+    pub config: BrokerConfig,
+    zk: ZkClient<ZkTag>,
+    pub registered: bool,
+    pub replicas: BTreeMap<TopicPartition, Replica>,
+    pub metadata: MetadataCache,
+    pub controller: Option<Controller>,
+    /// The highest controller epoch seen in a request: older ones are ignored.
+    controller_epoch_seen: u32,
+    topic_configs: BTreeMap<TopicName, TopicConfig>,
+    fetchers: BTreeMap<BrokerId, Fetcher>,
+    delayed_produces: BTreeMap<u64, DelayedProduce>,
+    delayed_fetches: BTreeMap<u64, DelayedFetch>,
+    next_delayed_id: u64,
+    next_correlation: Correlation,
+    next_producer_id: i64,
+    /// Logs kept on disk for partitions this broker has not been told about yet.
+    dormant_logs: BTreeMap<TopicPartition, PartitionLog>,
+}
+
+impl Broker {
+    pub fn new(
+        id: BrokerId,
+        config: BrokerConfig,
+        zk_servers: Vec<u32>,
+        disk: BrokerDisk,
+    ) -> Broker {
+        let zk = ZkClient::new(
+            zk_servers,
+            id.0 as usize,
+            config.zookeeper_session_timeout_ms,
+        );
+        Broker {
+            id,
+            config,
+            zk,
+            registered: false,
+            replicas: BTreeMap::new(),
+            metadata: MetadataCache::default(),
+            controller: None,
+            controller_epoch_seen: 0,
+            topic_configs: BTreeMap::new(),
+            fetchers: BTreeMap::new(),
+            delayed_produces: BTreeMap::new(),
+            delayed_fetches: BTreeMap::new(),
+            next_delayed_id: 0,
+            next_correlation: 0,
+            next_producer_id: disk.next_producer_id.max(id.0 as i64 * 1_000_000_000),
+            dormant_logs: disk.logs,
+        }
+    }
+
+    /// The broker's logs, for the simulation to keep across a crash.
+    pub fn into_disk(self) -> BrokerDisk {
+        let mut logs = self.dormant_logs;
+        for (tp, r) in self.replicas {
+            logs.insert(tp, r.log);
+        }
+        BrokerDisk {
+            logs,
+            next_producer_id: self.next_producer_id,
+        }
+    }
+
+    /// This broker's log for a partition, hosted or still dormant on disk.
+    pub fn log(&self, tp: &TopicPartition) -> Option<&PartitionLog> {
+        self.replicas
+            .get(tp)
+            .map(|r| &r.log)
+            .or_else(|| self.dormant_logs.get(tp))
+    }
+
+    pub fn is_active_controller(&self) -> bool {
+        self.controller.as_ref().is_some_and(|c| c.is_active())
+    }
+    pub fn zk_session(&self) -> Option<u64> {
+        self.zk.session()
+    }
+    pub fn zk_server(&self) -> Option<u32> {
+        self.zk.server()
+    }
+
+    fn correlation(&mut self) -> Correlation {
+        self.next_correlation += 1;
+        self.next_correlation
+    }
+
+    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
+        let t = self.zk.connect(ctx);
+        self.set_zk_timer(t, ctx);
+        ctx.timer_in_ms(
+            self.config.replica_lag_time_max_ms / 2,
+            Timer::Broker(BrokerTimer::IsrCheck),
+        );
+        ctx.timer_in_ms(
+            self.config.log_retention_check_interval_ms,
+            Timer::Broker(BrokerTimer::RetentionCheck),
+        );
+    }
+
+    fn set_zk_timer(&mut self, timer: ZkClientTimer, ctx: &mut Ctx<'_>) {
+        let delay = match timer {
+            ZkClientTimer::Ping { .. } => self.zk.ping_interval_ms(),
+            ZkClientTimer::Reconnect { .. } => self.zk.reconnect_delay_ms(),
+        };
+        ctx.timer_in_ms(delay, Timer::Broker(BrokerTimer::Zk(timer)));
+    }
+
+    pub fn zk_submit(&mut self, op: ZkOp, tag: ZkTag, ctx: &mut Ctx<'_>) {
+        self.zk.submit(op, tag, ctx);
+    }
+
+    // ---- ZooKeeper: registration and the controller race ----
+
+    fn on_zk_events(&mut self, events: Vec<ZkClientEvent<ZkTag>>, ctx: &mut Ctx<'_>) {
+        for event in events {
+            match event {
+                ZkClientEvent::Connected { new_session: true } => self.register(ctx),
+                ZkClientEvent::Connected { new_session: false } => {}
+                ZkClientEvent::SessionExpired => {
+                    self.registered = false;
+                    self.resign_controller(ctx);
+                }
+                ZkClientEvent::Watch { path, kind } => self.on_watch(&path, kind, ctx),
+                ZkClientEvent::Response { tag, result } => self.on_zk_response(tag, result, ctx),
+            }
+        }
+    }
+
+    fn register(&mut self, ctx: &mut Ctx<'_>) {
+        let data = zk_data::broker_registration(self.id, ctx.now.as_ms());
+        self.zk.submit(
+            ZkOp::Create {
+                path: paths::broker(self.id.0),
+                data,
+                ephemeral: true,
+            },
+            ZkTag::RegisterBroker,
+            ctx,
+        );
+    }
+
+    fn elect_controller(&mut self, ctx: &mut Ctx<'_>) {
+        self.zk.submit(
+            ZkOp::Exists {
+                path: paths::CONTROLLER.into(),
+                watch: true,
+            },
+            ZkTag::WatchController,
+            ctx,
+        );
+    }
+
+    fn on_watch(&mut self, path: &str, kind: WatchKind, ctx: &mut Ctx<'_>) {
+        if path == paths::CONTROLLER {
+            // Deleted: race to take over. Created or changed: keep watching.
+            if kind == WatchKind::NodeDeleted {
+                self.resign_controller(ctx);
+            }
+            self.elect_controller(ctx);
+        } else if let Some(controller) = self.controller.as_mut() {
+            let mut ops = Vec::new();
+            controller.on_watch(path, kind, &mut ops);
+            self.submit_controller_ops(ops, ctx);
+        }
+    }
+
+    fn on_zk_response(&mut self, tag: ZkTag, result: Result<ZkReply, ZkError>, ctx: &mut Ctx<'_>) {
+        match tag {
+            ZkTag::RegisterBroker => match result {
+                Ok(_) => {
+                    self.registered = true;
+                    self.elect_controller(ctx);
+                }
+                // The previous session's node is still there (a quick restart): Kafka refuses
+                // to start; we retry until ZooKeeper expires the old session.
+                Err(_) => ctx.timer_in_ms(1_000, Timer::Broker(BrokerTimer::RetryRegistration)),
+            },
+            ZkTag::WatchController => {
+                if let Ok(ZkReply::Exists(None)) = result {
+                    let data = zk_data::controller(self.id, ctx.now.as_ms());
+                    self.zk.submit(
+                        ZkOp::Create {
+                            path: paths::CONTROLLER.into(),
+                            data,
+                            ephemeral: true,
+                        },
+                        ZkTag::CreateController,
+                        ctx,
+                    );
+                }
+            }
+            ZkTag::CreateController => match result {
+                Ok(_) => {
+                    let mut controller = Controller::new(self.id, self.config.clone());
+                    let mut ops = Vec::new();
+                    controller.begin_failover(&mut ops);
+                    self.controller = Some(controller);
+                    self.submit_controller_ops(ops, ctx);
+                }
+                Err(_) => self.elect_controller(ctx),
+            },
+            ZkTag::Controller(tag) => {
+                let Some(controller) = self.controller.as_mut() else {
+                    return;
+                };
+                let mut ops = Vec::new();
+                let resign = controller.on_zk_response(*tag, result, &mut ops, ctx);
+                self.submit_controller_ops(ops, ctx);
+                if resign {
+                    self.resign_controller(ctx);
+                }
+            }
+        }
+    }
+
+    fn submit_controller_ops(&mut self, ops: Vec<(ZkOp, ControllerTag)>, ctx: &mut Ctx<'_>) {
+        for (op, tag) in ops {
+            self.zk.submit(op, ZkTag::Controller(Box::new(tag)), ctx);
+        }
+    }
+
+    fn resign_controller(&mut self, ctx: &mut Ctx<'_>) {
+        if self.controller.take().is_some() {
+            ctx.trace(Event::ControllerResigned { broker: self.id });
+        }
+    }
+
+    // ---- Controller requests ----
+
+    fn on_leader_and_isr(
+        &mut self,
+        controller_epoch: u32,
+        partitions: Vec<PartitionState>,
+        configs: Vec<(TopicName, TopicConfig)>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if controller_epoch < self.controller_epoch_seen {
+            return;
+        }
+        self.controller_epoch_seen = controller_epoch;
+        self.topic_configs.extend(configs);
+        for state in partitions {
+            if !state.replicas.contains(&self.id) {
+                continue;
+            }
+            let tp = state.tp.clone();
+            if !self.replicas.contains_key(&tp) {
+                let config = LogConfig::resolve(
+                    self.topic_configs
+                        .get(&tp.topic)
+                        .unwrap_or(&TopicConfig::default()),
+                    &self.config,
+                );
+                let log = self.dormant_logs.remove(&tp).map(|mut l| {
+                    l.config = config.clone();
+                    l
+                });
+                let mut replica = Replica::new(
+                    tp.clone(),
+                    log.unwrap_or_else(|| PartitionLog::new(config, ctx.now)),
+                );
+                replica.rebuild_producer_state();
+                self.replicas.insert(tp.clone(), replica);
+            }
+            let replica = self.replicas.get_mut(&tp).expect("inserted above");
+            if state.leader_epoch < replica.leader_epoch {
+                continue;
+            }
+            let new_epoch =
+                state.leader_epoch > replica.leader_epoch || matches!(replica.role, Role::None);
+            replica.leader_epoch = state.leader_epoch;
+            replica.partition_epoch = state.partition_epoch;
+            replica.replicas = state.replicas.clone();
+            replica.isr = state.isr.clone();
+            replica.pending_isr = None;
+            match state.leader {
+                Some(leader) if leader == self.id => {
+                    if new_epoch || !replica.is_leader() {
+                        // A new leader knows nothing of its followers yet; ISR members count as
+                        // caught up now (Kafka resets their fetch state the same way).
+                        let followers = state
+                            .isr
+                            .iter()
+                            .filter(|b| **b != self.id)
+                            .map(|b| {
+                                (
+                                    *b,
+                                    replica::FollowerProgress {
+                                        log_end_offset: 0,
+                                        last_caught_up: ctx.now,
+                                        last_fetch: ctx.now,
+                                        leader_leo_at_last_fetch: 0,
+                                    },
+                                )
+                            })
+                            .collect();
+                        replica.role = Role::Leader { followers };
+                        // Only the leader's own log counts now: no follower LEO is known.
+                    }
+                    self.remove_from_fetchers(&tp);
+                }
+                Some(leader) => {
+                    replica.role = Role::Follower { leader };
+                    self.remove_from_fetchers(&tp);
+                    self.fetchers
+                        .entry(leader)
+                        .or_default()
+                        .partitions
+                        .insert(tp.clone());
+                    self.maybe_fetch(leader, ctx);
+                }
+                None => {
+                    replica.role = Role::None;
+                    self.remove_from_fetchers(&tp);
+                }
+            }
+        }
+        self.complete_delayed(ctx);
+    }
+
+    fn on_stop_replica(&mut self, controller_epoch: u32, partitions: Vec<TopicPartition>) {
+        if controller_epoch < self.controller_epoch_seen {
+            return;
+        }
+        for tp in partitions {
+            self.remove_from_fetchers(&tp);
+            self.replicas.remove(&tp);
+            self.dormant_logs.remove(&tp);
+        }
+    }
+
+    fn remove_from_fetchers(&mut self, tp: &TopicPartition) {
+        for f in self.fetchers.values_mut() {
+            f.partitions.remove(tp);
+        }
+    }
+
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
+        match msg {
+            Message::ZooKeeper(m) => {
+                let NodeId::ZooKeeper(server) = from else {
+                    return;
+                };
+                let (events, timer) = self.zk.on_message(server, m, ctx);
+                if let Some(t) = timer {
+                    self.set_zk_timer(t, ctx);
+                }
+                self.on_zk_events(events, ctx);
+            }
+            Message::LeaderAndIsr {
+                controller_epoch,
+                partitions,
+                topic_configs,
+                ..
+            } => self.on_leader_and_isr(controller_epoch, partitions, topic_configs, ctx),
+            Message::StopReplica {
+                controller_epoch,
+                partitions,
+                ..
+            } => self.on_stop_replica(controller_epoch, partitions),
+            Message::UpdateMetadata {
+                controller_id,
+                controller_epoch,
+                live_brokers,
+                partitions,
+                deleted_topics,
+            } => {
+                if controller_epoch >= self.controller_epoch_seen {
+                    self.controller_epoch_seen = controller_epoch;
+                    self.metadata
+                        .update(controller_id, live_brokers, partitions, deleted_topics);
+                }
+            }
+            Message::MetadataRequest {
+                correlation,
+                topics,
+                allow_auto_topic_creation,
+            } => {
+                let (response, to_create) = self.metadata.respond(
+                    correlation,
+                    &topics,
+                    allow_auto_topic_creation && self.config.auto_create_topics_enable,
+                );
+                ctx.send(from, response);
+                if let Some(controller) = self.metadata.controller {
+                    for topic in to_create {
+                        let correlation = self.correlation();
+                        let topic = crate::protocol::NewTopic {
+                            name: topic,
+                            partitions: self.config.num_partitions,
+                            replication_factor: self.config.default_replication_factor,
+                            config: TopicConfig::default(),
+                        };
+                        ctx.send(
+                            NodeId::Broker(controller),
+                            Message::CreateTopicsRequest { correlation, topic },
+                        );
+                    }
+                }
+            }
+            Message::ProduceRequest {
+                correlation,
+                acks,
+                timeout_ms,
+                partitions,
+            } => self.handle_produce(from, correlation, acks, timeout_ms, partitions, ctx),
+            Message::FetchRequest {
+                correlation,
+                replica_id,
+                max_wait_ms,
+                min_bytes,
+                max_bytes,
+                partitions,
+            } => self.handle_fetch(
+                from,
+                correlation,
+                replica_id,
+                max_wait_ms,
+                min_bytes,
+                max_bytes,
+                partitions,
+                ctx,
+            ),
+            Message::FetchResponse {
+                correlation,
+                partitions,
+                ..
+            } => {
+                if let NodeId::Broker(leader) = from {
+                    self.on_fetch_response(leader, correlation, partitions, ctx);
+                }
+            }
+            Message::ListOffsetsRequest {
+                correlation,
+                partitions,
+            } => self.handle_list_offsets(from, correlation, partitions, ctx),
+            Message::InitProducerIdRequest { correlation } => {
+                self.next_producer_id += 1;
+                ctx.send(
+                    from,
+                    Message::InitProducerIdResponse {
+                        correlation,
+                        producer_id: self.next_producer_id,
+                        producer_epoch: 0,
+                    },
+                );
+            }
+            Message::AlterPartitionResponse { tp, result, .. } => {
+                self.on_alter_partition_response(tp, result, ctx)
+            }
+            request @ (Message::CreateTopicsRequest { .. }
+            | Message::CreatePartitionsRequest { .. }
+            | Message::DeleteTopicsRequest { .. }
+            | Message::AlterPartition { .. }) => self.on_controller_request(from, request, ctx),
+            _ => {}
+        }
+    }
+
+    fn on_controller_request(&mut self, from: NodeId, request: Message, ctx: &mut Ctx<'_>) {
+        match self.controller.as_mut() {
+            Some(controller) => {
+                let mut ops = Vec::new();
+                controller.on_request(from, request, &mut ops, ctx);
+                self.submit_controller_ops(ops, ctx);
+            }
+            None => {
+                if let Some(response) = crate::controller::not_controller_response(&request) {
+                    ctx.send(from, response);
+                }
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, timer: BrokerTimer, ctx: &mut Ctx<'_>) {
+        match timer {
+            BrokerTimer::Zk(t) => {
+                if let Some(next) = self.zk.on_timer(t, ctx) {
+                    self.set_zk_timer(next, ctx);
+                }
+            }
+            BrokerTimer::RetryRegistration => {
+                if !self.registered && self.zk.is_connected() {
+                    self.register(ctx);
+                }
+            }
+            BrokerTimer::IsrCheck => {
+                ctx.timer_in_ms(
+                    self.config.replica_lag_time_max_ms / 2,
+                    Timer::Broker(BrokerTimer::IsrCheck),
+                );
+                self.check_isr(ctx);
+            }
+            BrokerTimer::RetentionCheck => {
+                ctx.timer_in_ms(
+                    self.config.log_retention_check_interval_ms,
+                    Timer::Broker(BrokerTimer::RetentionCheck),
+                );
+                self.apply_retention(ctx);
+            }
+            BrokerTimer::FetchBackoff { leader } => self.maybe_fetch(leader, ctx),
+            BrokerTimer::FetchTimeout {
+                leader,
+                correlation,
+            } => {
+                let timed_out = self
+                    .fetchers
+                    .get(&leader)
+                    .is_some_and(|f| f.in_flight == Some(correlation));
+                if timed_out {
+                    self.fetchers.entry(leader).or_default().in_flight = None;
+                    self.maybe_fetch(leader, ctx);
+                }
+            }
+            BrokerTimer::DelayedProduceExpired { id } => self.expire_delayed_produce(id, ctx),
+            BrokerTimer::DelayedFetchExpired { id } => self.expire_delayed_fetch(id, ctx),
+            BrokerTimer::Controller(t) => {
+                if let Some(controller) = self.controller.as_mut() {
+                    let mut ops = Vec::new();
+                    controller.on_timer(t, &mut ops, ctx);
+                    self.submit_controller_ops(ops, ctx);
+                }
+            }
+        }
+    }
+
+    /// A connection closed because the peer's process died.
+    pub fn on_disconnect(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
+        match peer {
+            NodeId::ZooKeeper(server) => {
+                if let Some(t) = self.zk.on_disconnect(server) {
+                    self.set_zk_timer(t, ctx);
+                }
+            }
+            NodeId::Broker(leader) => {
+                if let Some(f) = self.fetchers.get_mut(&leader) {
+                    if f.in_flight.take().is_some() {
+                        ctx.timer_in_ms(
+                            self.config.replica_fetch_backoff_ms,
+                            Timer::Broker(BrokerTimer::FetchBackoff { leader }),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Retention and compaction on every log (`log.retention.check.interval.ms`).
+    fn apply_retention(&mut self, ctx: &mut Ctx<'_>) {
+        for (tp, replica) in self.replicas.iter_mut() {
+            if let Some(removed) = replica.log.apply_retention(ctx.now) {
+                ctx.trace(Event::RecordsExpired {
+                    broker: self.id,
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
+                    records: removed.records,
+                    log_start_offset: removed.new_log_start_offset,
+                });
+            }
+            if let Some(removed) = replica.log.compact() {
+                ctx.trace(Event::RecordsCompacted {
+                    broker: self.id,
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
+                    records: removed.records,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! The leader's side of `Produce`: append, answer at once for acks=1, park the answer for
+//! acks=all until the HW passes the batch (Kafka's `DelayedProduce` purgatory), and keep the
+//! ISR honest (shrink laggards, expand caught-up followers) through the controller.
+
+use super::replica::{Replica, SequenceCheck};
+use super::{Broker, BrokerTimer};
+use crate::config::{Acks, CleanupPolicy};
+use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::log::record::RecordBatch;
+use crate::protocol::{
+    Correlation, ErrorCode, Message, OffsetSpec, PartitionState, ProducePartitionResponse,
+};
+use crate::sim::ctx::{Ctx, Timer};
+use crate::trace::Event;
+
+/// An acks=all answer waiting for replication.
+#[derive(Clone, Debug)]
+pub struct DelayedProduce {
+    client: NodeId,
+    correlation: Correlation,
+    /// Per partition: the answer so far, and the offset the HW must reach (None = answered).
+    partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
+}
+
+/// How long an AlterPartition may stay unanswered before the leader tries again.
+const ALTER_PARTITION_TIMEOUT_MS: u64 = 30_000;
+
+impl Broker {
+    pub(super) fn handle_produce(
+        &mut self,
+        client: NodeId,
+        correlation: Correlation,
+        acks: Acks,
+        timeout_ms: u64,
+        partitions: Vec<(TopicPartition, RecordBatch)>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut answers = Vec::with_capacity(partitions.len());
+        let mut waiting = false;
+        for (tp, mut batch) in partitions {
+            let result = self.append_to_leader(&tp, &mut batch, acks, ctx);
+            let (error, base_offset, required) = match result {
+                Ok((base, required)) => (None, base, required),
+                Err(e) => (Some(e), 0, None),
+            };
+            waiting |= required.is_some();
+            answers.push((
+                ProducePartitionResponse {
+                    tp,
+                    error,
+                    base_offset,
+                },
+                required,
+            ));
+        }
+        if acks == Acks::None {
+            return;
+        }
+        if !waiting {
+            let partitions = answers.into_iter().map(|(a, _)| a).collect();
+            ctx.send(
+                client,
+                Message::ProduceResponse {
+                    correlation,
+                    partitions,
+                },
+            );
+            return;
+        }
+        self.next_delayed_id += 1;
+        let id = self.next_delayed_id;
+        self.delayed_produces.insert(
+            id,
+            DelayedProduce {
+                client,
+                correlation,
+                partitions: answers,
+            },
+        );
+        ctx.timer_in_ms(
+            timeout_ms,
+            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
+        );
+        self.complete_delayed(ctx);
+    }
+
+    /// Appends as leader. Returns the base offset and, for acks=all, the HW to wait for.
+    fn append_to_leader(
+        &mut self,
+        tp: &TopicPartition,
+        batch: &mut RecordBatch,
+        acks: Acks,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Offset, Option<Offset>), ErrorCode> {
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            return Err(if self.metadata.topics.contains_key(&tp.topic) {
+                ErrorCode::NotLeaderOrFollower
+            } else {
+                ErrorCode::UnknownTopicOrPartition
+            });
+        };
+        if let Some(e) =
+            replica.produce_error(acks == Acks::All, replica.log.config.min_insync_replicas)
+        {
+            return Err(e);
+        }
+        if replica.log.config.cleanup_policy == CleanupPolicy::Compact
+            && batch.iter().any(|r| r.key.is_none())
+        {
+            return Err(ErrorCode::InvalidRecord);
+        }
+        match replica.check_sequence(batch) {
+            SequenceCheck::Duplicate(offset) => {
+                let required =
+                    (acks == Acks::All).then_some(offset + batch.last_offset_delta as u64 + 1);
+                return Ok((
+                    offset,
+                    required.filter(|r| *r > replica.log.high_watermark()),
+                ));
+            }
+            SequenceCheck::OutOfOrder => return Err(ErrorCode::OutOfOrderSequenceNumber),
+            SequenceCheck::Append => {}
+        }
+        replica
+            .log
+            .append_as_leader(batch, replica.leader_epoch, ctx.now);
+        replica.record_producer_batch(batch);
+        ctx.trace(Event::RecordsAppended {
+            broker: self.id,
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            base_offset: batch.base_offset,
+            last_offset: batch.last_offset(),
+            records: batch.record_count,
+            leader: true,
+        });
+        let required = (acks == Acks::All).then_some(batch.last_offset() + 1);
+        self.advance_high_watermark(tp, ctx);
+        Ok((batch.base_offset, required))
+    }
+
+    /// Recomputes a leader's HW; answers whatever was waiting on it.
+    pub(super) fn advance_high_watermark(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            return;
+        };
+        if let Some(hw) = replica.maybe_advance_high_watermark(self.id) {
+            ctx.trace(Event::HighWatermarkAdvanced {
+                broker: self.id,
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                high_watermark: hw,
+            });
+        }
+    }
+
+    /// Answers delayed produces and fetches that can be answered now.
+    pub(super) fn complete_delayed(&mut self, ctx: &mut Ctx<'_>) {
+        let mut done = Vec::new();
+        for (id, delayed) in self.delayed_produces.iter_mut() {
+            let mut all = true;
+            for (answer, required) in delayed.partitions.iter_mut() {
+                let Some(offset) = *required else { continue };
+                match self.replicas.get(&answer.tp) {
+                    Some(r) if r.is_leader() && r.log.high_watermark() >= offset => {
+                        // Replicated, but Kafka still refuses if the ISR fell below the minimum.
+                        if (r.isr.len() as u32) < r.log.config.min_insync_replicas {
+                            answer.error = Some(ErrorCode::NotEnoughReplicasAfterAppend);
+                        }
+                        *required = None;
+                    }
+                    Some(r) if r.is_leader() => all = false,
+                    _ => {
+                        answer.error = Some(ErrorCode::NotLeaderOrFollower);
+                        *required = None;
+                    }
+                }
+            }
+            if all {
+                done.push(*id);
+            }
+        }
+        for id in done {
+            if let Some(d) = self.delayed_produces.remove(&id) {
+                let partitions = d.partitions.into_iter().map(|(a, _)| a).collect();
+                ctx.send(
+                    d.client,
+                    Message::ProduceResponse {
+                        correlation: d.correlation,
+                        partitions,
+                    },
+                );
+            }
+        }
+        self.complete_delayed_fetches(ctx);
+    }
+
+    pub(super) fn expire_delayed_produce(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+        let Some(d) = self.delayed_produces.remove(&id) else {
+            return;
+        };
+        let partitions = d
+            .partitions
+            .into_iter()
+            .map(|(mut a, required)| {
+                if required.is_some() {
+                    a.error = Some(ErrorCode::RequestTimedOut);
+                }
+                a
+            })
+            .collect();
+        ctx.send(
+            d.client,
+            Message::ProduceResponse {
+                correlation: d.correlation,
+                partitions,
+            },
+        );
+    }
+
+    /// Kafka's `maybeShrinkIsr` and `maybeExpandIsr`, sent to the controller as AlterPartition.
+    pub(super) fn check_isr(&mut self, ctx: &mut Ctx<'_>) {
+        let lag_max_ms = self.config.replica_lag_time_max_ms;
+        let tps: Vec<TopicPartition> = self
+            .replicas
+            .iter()
+            .filter(|(_, r)| r.is_leader())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in tps {
+            let Some(replica) = self.replicas.get_mut(&tp) else {
+                continue;
+            };
+            if replica
+                .pending_isr
+                .as_ref()
+                .is_some_and(|(_, at)| ctx.now.since(*at) < ALTER_PARTITION_TIMEOUT_MS * 1_000)
+            {
+                continue;
+            }
+            replica.pending_isr = None;
+            let lagging = replica.lagging_isr_members(self.id, ctx.now, lag_max_ms);
+            if !lagging.is_empty() {
+                let new_isr: Vec<BrokerId> = replica
+                    .isr
+                    .iter()
+                    .copied()
+                    .filter(|b| !lagging.contains(b))
+                    .collect();
+                self.send_alter_partition(&tp, new_isr, ctx);
+            }
+        }
+    }
+
+    /// A follower caught up: ask the controller to add it to the ISR.
+    pub(super) fn maybe_expand_isr(
+        &mut self,
+        tp: &TopicPartition,
+        follower: BrokerId,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(replica) = self.replicas.get(tp) else {
+            return;
+        };
+        if replica.pending_isr.is_some() || !replica.can_join_isr(follower) {
+            return;
+        }
+        let mut new_isr = replica.isr.clone();
+        new_isr.push(follower);
+        self.send_alter_partition(tp, new_isr, ctx);
+    }
+
+    fn send_alter_partition(
+        &mut self,
+        tp: &TopicPartition,
+        new_isr: Vec<BrokerId>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(controller) = self.metadata.controller else {
+            return;
+        };
+        let correlation = self.correlation();
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            return;
+        };
+        replica.pending_isr = Some((new_isr.clone(), ctx.now));
+        ctx.send(
+            NodeId::Broker(controller),
+            Message::AlterPartition {
+                correlation,
+                broker_id: self.id,
+                tp: tp.clone(),
+                leader_epoch: replica.leader_epoch,
+                new_isr,
+                partition_epoch: replica.partition_epoch,
+            },
+        );
+    }
+
+    pub(super) fn on_alter_partition_response(
+        &mut self,
+        tp: TopicPartition,
+        result: Result<PartitionState, ErrorCode>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(replica) = self.replicas.get_mut(&tp) else {
+            return;
+        };
+        replica.pending_isr = None;
+        let Ok(state) = result else { return };
+        if state.leader_epoch != replica.leader_epoch || !replica.is_leader() {
+            return;
+        }
+        let shrunk = state.isr.len() < replica.isr.len();
+        replica.isr = state.isr.clone();
+        replica.partition_epoch = state.partition_epoch;
+        let event = if shrunk {
+            Event::IsrShrunk {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                leader: self.id,
+                isr: state.isr,
+            }
+        } else {
+            Event::IsrExpanded {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                leader: self.id,
+                isr: state.isr,
+            }
+        };
+        ctx.trace(event);
+        self.advance_high_watermark(&tp, ctx);
+        self.complete_delayed(ctx);
+    }
+
+    pub(super) fn handle_list_offsets(
+        &mut self,
+        client: NodeId,
+        correlation: Correlation,
+        partitions: Vec<(TopicPartition, OffsetSpec)>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let partitions = partitions
+            .into_iter()
+            .map(|(tp, spec)| {
+                let result = match self.replicas.get(&tp).filter(|r| r.is_leader()) {
+                    Some(r) => Ok(match spec {
+                        OffsetSpec::Earliest => r.log.log_start_offset(),
+                        OffsetSpec::Latest => r.log.high_watermark(),
+                    }),
+                    None => Err(ErrorCode::NotLeaderOrFollower),
+                };
+                (tp, result)
+            })
+            .collect();
+        ctx.send(
+            client,
+            Message::ListOffsetsResponse {
+                correlation,
+                partitions,
+            },
+        );
+    }
+
+    /// Test hook: a leader replica, to break invariants on purpose.
+    #[doc(hidden)]
+    pub fn replica_mut(&mut self, tp: &TopicPartition) -> Option<&mut Replica> {
+        self.replicas.get_mut(tp)
+    }
+}

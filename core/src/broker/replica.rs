@@ -1,0 +1,271 @@
+//! One partition replica on one broker: its log, its role, and (as leader) what it knows of its
+//! followers: their LEO and when they were last caught up, which drive the ISR and the HW.
+
+use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::log::record::RecordBatch;
+use crate::log::PartitionLog;
+use crate::protocol::ErrorCode;
+use crate::time::SimTime;
+use std::collections::{BTreeMap, VecDeque};
+
+/// What the leader knows of one follower (Kafka's `Replica` state on the leader).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowerProgress {
+    pub log_end_offset: Offset,
+    pub last_caught_up: SimTime,
+    pub last_fetch: SimTime,
+    /// The leader's LEO when this follower last fetched.
+    pub leader_leo_at_last_fetch: Offset,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Role {
+    Leader {
+        followers: BTreeMap<BrokerId, FollowerProgress>,
+    },
+    Follower {
+        leader: BrokerId,
+    },
+    /// No leader known (offline partition) or not started yet.
+    None,
+}
+
+/// Idempotent producer state for one producer id (Kafka's `ProducerStateEntry`): the last five
+/// batches' sequences, so a retried batch is recognised and answered with its first offset.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProducerEntry {
+    pub epoch: i16,
+    /// (first sequence, last sequence, base offset) of recent batches, oldest first.
+    pub batches: VecDeque<(i32, i32, Offset)>,
+}
+
+pub const PRODUCER_BATCHES_KEPT: usize = 5;
+
+/// The outcome of checking an idempotent batch's sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceCheck {
+    Append,
+    /// Already appended at this base offset: answer success without appending again.
+    Duplicate(Offset),
+    OutOfOrder,
+}
+
+#[derive(Clone, Debug)]
+pub struct Replica {
+    pub tp: TopicPartition,
+    pub log: PartitionLog,
+    pub role: Role,
+    pub leader_epoch: LeaderEpoch,
+    pub partition_epoch: u32,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    /// An ISR change sent to the controller and not answered yet, and when it was sent.
+    pub pending_isr: Option<(Vec<BrokerId>, SimTime)>,
+    pub producers: BTreeMap<i64, ProducerEntry>,
+}
+
+impl Replica {
+    pub fn new(tp: TopicPartition, log: PartitionLog) -> Replica {
+        Replica {
+            tp,
+            log,
+            role: Role::None,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            replicas: Vec::new(),
+            isr: Vec::new(),
+            pending_isr: None,
+            producers: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+
+    pub fn leader(&self) -> Option<BrokerId> {
+        match self.role {
+            Role::Follower { leader } => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// The ISR used for the HW: the committed one plus a pending expansion (KIP-497: a replica
+    /// joining counts at once; one leaving counts until the controller agrees).
+    pub fn maximal_isr(&self) -> Vec<BrokerId> {
+        let mut isr = self.isr.clone();
+        if let Some((pending, _)) = &self.pending_isr {
+            for b in pending {
+                if !isr.contains(b) {
+                    isr.push(*b);
+                }
+            }
+        }
+        isr
+    }
+
+    /// Recomputes the HW as the smallest LEO in the ISR. Returns the new HW if it moved.
+    pub fn maybe_advance_high_watermark(&mut self, me: BrokerId) -> Option<Offset> {
+        let Role::Leader { followers } = &self.role else {
+            return None;
+        };
+        let mut hw = self.log.log_end_offset();
+        for b in self.maximal_isr() {
+            if b == me {
+                continue;
+            }
+            match followers.get(&b) {
+                Some(f) => hw = hw.min(f.log_end_offset),
+                None => return None,
+            }
+        }
+        (hw > self.log.high_watermark()).then(|| {
+            self.log.set_high_watermark(hw);
+            hw
+        })
+    }
+
+    /// Records a follower's fetch: its LEO is the fetch offset (Kafka's `updateFetchState`).
+    pub fn record_follower_fetch(
+        &mut self,
+        follower: BrokerId,
+        fetch_offset: Offset,
+        now: SimTime,
+    ) {
+        let leader_leo = self.log.log_end_offset();
+        let Role::Leader { followers } = &mut self.role else {
+            return;
+        };
+        let f = followers.entry(follower).or_insert(FollowerProgress {
+            log_end_offset: 0,
+            last_caught_up: SimTime::ZERO,
+            last_fetch: now,
+            leader_leo_at_last_fetch: 0,
+        });
+        if fetch_offset >= leader_leo {
+            f.last_caught_up = now;
+        } else if fetch_offset >= f.leader_leo_at_last_fetch {
+            f.last_caught_up = f.last_fetch;
+        }
+        f.log_end_offset = fetch_offset;
+        f.last_fetch = now;
+        f.leader_leo_at_last_fetch = leader_leo;
+    }
+
+    /// ISR members that have not caught up within `replica.lag.time.max.ms`.
+    pub fn lagging_isr_members(
+        &self,
+        me: BrokerId,
+        now: SimTime,
+        lag_max_ms: u64,
+    ) -> Vec<BrokerId> {
+        let Role::Leader { followers } = &self.role else {
+            return Vec::new();
+        };
+        self.isr
+            .iter()
+            .copied()
+            .filter(|b| *b != me)
+            .filter(|b| {
+                followers
+                    .get(b)
+                    .is_none_or(|f| now.since(f.last_caught_up) > lag_max_ms * 1_000)
+            })
+            .collect()
+    }
+
+    /// A follower out of the ISR that has caught up to the HW within the current leader epoch.
+    pub fn can_join_isr(&self, follower: BrokerId) -> bool {
+        let Role::Leader { followers } = &self.role else {
+            return false;
+        };
+        let epoch_start = self.log.epoch_cache().last().map_or(0, |e| e.1);
+        !self.maximal_isr().contains(&follower)
+            && self.replicas.contains(&follower)
+            && followers.get(&follower).is_some_and(|f| {
+                f.log_end_offset >= self.log.high_watermark() && f.log_end_offset >= epoch_start
+            })
+    }
+
+    pub fn check_sequence(&self, batch: &RecordBatch) -> SequenceCheck {
+        if batch.producer_id < 0 {
+            return SequenceCheck::Append;
+        }
+        let Some(entry) = self.producers.get(&batch.producer_id) else {
+            return SequenceCheck::Append;
+        };
+        if batch.producer_epoch > entry.epoch {
+            return SequenceCheck::Append;
+        }
+        let last_seq = batch.base_sequence + batch.record_count as i32 - 1;
+        if let Some(&(_, _, offset)) = entry
+            .batches
+            .iter()
+            .find(|(first, last, _)| *first == batch.base_sequence && *last == last_seq)
+        {
+            return SequenceCheck::Duplicate(offset);
+        }
+        match entry.batches.back() {
+            Some(&(_, last, _)) if batch.base_sequence != last.wrapping_add(1) => {
+                SequenceCheck::OutOfOrder
+            }
+            _ => SequenceCheck::Append,
+        }
+    }
+
+    /// Remembers an appended batch's producer sequence (leaders and followers both do, so a new
+    /// leader still recognises retries).
+    pub fn record_producer_batch(&mut self, batch: &RecordBatch) {
+        if batch.producer_id < 0 {
+            return;
+        }
+        let entry = self.producers.entry(batch.producer_id).or_default();
+        if batch.producer_epoch > entry.epoch {
+            entry.batches.clear();
+            entry.epoch = batch.producer_epoch;
+        }
+        let last_seq = batch.base_sequence + batch.record_count as i32 - 1;
+        entry
+            .batches
+            .push_back((batch.base_sequence, last_seq, batch.base_offset));
+        while entry.batches.len() > PRODUCER_BATCHES_KEPT {
+            entry.batches.pop_front();
+        }
+    }
+
+    /// Rebuilds producer state from the log (after truncation or at start-up).
+    pub fn rebuild_producer_state(&mut self) {
+        self.producers.clear();
+        let headers: Vec<RecordBatch> = self
+            .log
+            .batch_headers()
+            .filter(|h| h.producer_id >= 0)
+            .map(|h| RecordBatch {
+                base_offset: h.base_offset,
+                last_offset_delta: h.last_offset_delta,
+                partition_leader_epoch: h.partition_leader_epoch,
+                producer_id: h.producer_id,
+                producer_epoch: h.producer_epoch,
+                base_sequence: h.base_sequence,
+                base_timestamp_us: 0,
+                max_timestamp_us: 0,
+                record_count: h.record_count,
+                records: Vec::new().into(),
+            })
+            .collect();
+        for h in &headers {
+            self.record_producer_batch(h);
+        }
+    }
+
+    /// Why this replica cannot take a produce request, if it cannot.
+    pub fn produce_error(&self, needs_isr: bool, min_insync: u32) -> Option<ErrorCode> {
+        if !self.is_leader() {
+            return Some(ErrorCode::NotLeaderOrFollower);
+        }
+        if needs_isr && (self.isr.len() as u32) < min_insync {
+            return Some(ErrorCode::NotEnoughReplicas);
+        }
+        None
+    }
+}

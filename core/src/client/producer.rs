@@ -1,0 +1,660 @@
+//! A Kafka producer: partitioner → accumulator (batches per partition, `linger.ms`,
+//! `batch.size`) → sender (one request per leader, `max.in.flight.requests.per.connection`),
+//! with acks 0/1/all, retries with backoff, metadata refresh on NOT_LEADER, `delivery.timeout.ms`
+//! and idempotence (producer id + per-partition sequence numbers).
+
+use super::metadata::ClientMetadata;
+use crate::config::{Acks, ProducerConfig};
+use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use crate::partitioner::{partition_for_key, NullKeyChooser};
+use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
+use crate::report::Histogram;
+use crate::scenario::{KeySpec, ProducerSpec};
+use crate::sim::ctx::{Ctx, Timer};
+use crate::time::SimTime;
+use crate::trace::Event;
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProducerTimer {
+    /// The next records of the load are due.
+    Generate,
+    /// Something may be sendable now: a linger ran out, a retry backoff ended, metadata is due.
+    Wake,
+    RequestTimeout {
+        correlation: Correlation,
+    },
+}
+
+/// A closed batch, waiting to be sent or in flight.
+#[derive(Clone, Debug)]
+struct ProducerBatch {
+    tp: TopicPartition,
+    batch: RecordBatch,
+    created_at: SimTime,
+    first_record_id: u64,
+    attempts: u32,
+    retry_at: SimTime,
+    sequence_assigned: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PartitionQueue {
+    open: Option<(BatchBuilder, SimTime, u64)>,
+    ready: VecDeque<ProducerBatch>,
+    next_sequence: i32,
+    next_record_seq: u32,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    broker: BrokerId,
+    batches: Vec<ProducerBatch>,
+}
+
+/// What a producer has done, for the report.
+#[derive(Clone, Debug, Default)]
+pub struct ProducerStats {
+    pub produced: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub ack_latency_us: Histogram,
+}
+
+#[derive(Clone, Debug)]
+pub struct Producer {
+    pub index: u32,
+    pub config: ProducerConfig,
+    spec: Option<ProducerSpec>,
+    metadata: ClientMetadata,
+    topics: Vec<TopicName>,
+    queues: BTreeMap<TopicPartition, PartitionQueue>,
+    in_flight: BTreeMap<Correlation, InFlight>,
+    next_correlation: Correlation,
+    producer_id: Option<(i64, i16)>,
+    init_pid_in_flight: bool,
+    chooser: NullKeyChooser,
+    keys: Vec<Vec<u8>>,
+    load_start: SimTime,
+    generated: u64,
+    blocked: bool,
+    manual: VecDeque<(TopicName, Option<Vec<u8>>, Vec<u8>)>,
+    wake_at: Option<SimTime>,
+    pub stats: ProducerStats,
+}
+
+/// Value bytes for generated records (their content does not matter, only their size).
+static VALUE_PAD: [u8; 65_536] = [b'v'; 65_536];
+
+impl Producer {
+    pub fn new(
+        index: u32,
+        spec: Option<ProducerSpec>,
+        config: ProducerConfig,
+        bootstrap: Vec<BrokerId>,
+        ctx: &mut Ctx<'_>,
+    ) -> Producer {
+        let keys = match spec.as_ref().map(|s| &s.keys) {
+            Some(KeySpec::Random { count } | KeySpec::Sequential { count }) => (0..*count)
+                .map(|i| format!("key-{i}").into_bytes())
+                .collect(),
+            Some(KeySpec::Fixed { keys }) => keys.iter().map(|k| k.clone().into_bytes()).collect(),
+            Some(KeySpec::None) | None => Vec::new(),
+        };
+        let topics = spec
+            .iter()
+            .map(|s| TopicName::from(s.topic.as_str()))
+            .collect();
+        Producer {
+            index,
+            chooser: NullKeyChooser::new(config.null_key_partitioner, ctx.rng),
+            config,
+            spec,
+            metadata: ClientMetadata::new(bootstrap),
+            topics,
+            queues: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_correlation: 0,
+            producer_id: None,
+            init_pid_in_flight: false,
+            keys,
+            load_start: SimTime::ZERO,
+            generated: 0,
+            blocked: false,
+            manual: VecDeque::new(),
+            wake_at: None,
+            stats: ProducerStats::default(),
+        }
+    }
+
+    pub fn in_flight_requests(&self) -> usize {
+        self.in_flight.len()
+    }
+    pub fn queued_batches(&self) -> usize {
+        self.queues
+            .values()
+            .map(|q| q.ready.len() + q.open.is_some() as usize)
+            .sum()
+    }
+    pub fn producer_id(&self) -> Option<i64> {
+        self.producer_id.map(|p| p.0)
+    }
+
+    fn correlation(&mut self) -> Correlation {
+        self.next_correlation += 1;
+        self.next_correlation
+    }
+
+    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(spec) = &self.spec {
+            self.load_start = ctx.now.max(SimTime::from_ms(spec.start_ms));
+            ctx.timer_at(self.load_start, Timer::Producer(ProducerTimer::Generate));
+        }
+        self.poll(ctx);
+    }
+
+    /// A record produced by hand (`Command::Produce`).
+    pub fn produce(
+        &mut self,
+        topic: TopicName,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if !self.topics.contains(&topic) {
+            self.topics.push(topic.clone());
+            self.metadata.invalidate();
+        }
+        self.manual.push_back((topic, key, value));
+        self.poll(ctx);
+    }
+
+    // ---- Load generation ----
+
+    fn generate(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(spec) = self.spec.clone() else {
+            return;
+        };
+        if spec
+            .stop_ms
+            .is_some_and(|stop| ctx.now >= SimTime::from_ms(stop))
+            || spec.max_records.is_some_and(|m| self.generated >= m)
+        {
+            return;
+        }
+        let topic: TopicName = spec.topic.as_str().into();
+        let Some(num_partitions) = self.metadata.partitions(&topic).map(|p| p.len() as u32) else {
+            // send() blocks until metadata is known; the load resumes where it stopped.
+            self.blocked = true;
+            self.poll(ctx);
+            return;
+        };
+        if self.blocked {
+            self.blocked = false;
+            self.load_start = ctx.now;
+            self.generated = 0;
+        }
+        let interval_us = 1e6 / spec.rate_per_sec.max(1e-6);
+        let elapsed = ctx.now.since(self.load_start) as f64;
+        let mut due = (elapsed / interval_us).floor() as u64 + 1;
+        if let Some(max) = spec.max_records {
+            due = due.min(
+                max.saturating_sub(self.stats.produced)
+                    .saturating_add(self.generated),
+            );
+        }
+        let available: Vec<u32> = self
+            .metadata
+            .partitions(&topic)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| p.leader.is_some())
+            .map(|p| p.partition)
+            .collect();
+        let value_len = (spec.value_bytes as usize).min(VALUE_PAD.len());
+        while self.generated < due {
+            let key_index = match &spec.keys {
+                KeySpec::None => None,
+                KeySpec::Random { .. } | KeySpec::Fixed { .. } => {
+                    Some(ctx.rng.below(self.keys.len() as u64) as usize)
+                }
+                KeySpec::Sequential { .. } => {
+                    Some((self.stats.produced % self.keys.len() as u64) as usize)
+                }
+            };
+            let partition = match key_index {
+                Some(i) => partition_for_key(&self.keys[i], num_partitions),
+                None => self.chooser.choose(num_partitions, &available, ctx.rng),
+            };
+            let key = key_index.map(|i| std::mem::take(&mut self.keys[i]));
+            self.append(
+                TopicPartition::new(&topic, partition),
+                key.as_deref(),
+                &VALUE_PAD[..value_len],
+                ctx,
+            );
+            if let (Some(i), Some(k)) = (key_index, key) {
+                self.keys[i] = k;
+            }
+            self.generated += 1;
+        }
+        let next_us = (self.generated as f64 * interval_us).ceil() as u64;
+        ctx.timer_at(
+            self.load_start.plus_us(next_us).max(ctx.now.plus_us(1)),
+            Timer::Producer(ProducerTimer::Generate),
+        );
+        self.poll(ctx);
+    }
+
+    /// Adds a record to its partition's open batch (the accumulator).
+    fn append(&mut self, tp: TopicPartition, key: Option<&[u8]>, value: &[u8], ctx: &mut Ctx<'_>) {
+        let batch_size = self.config.batch_size as usize;
+        let index = self.index as u64;
+        let queue = self.queues.entry(tp.clone()).or_default();
+        let record_id =
+            (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
+        queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
+        let (builder, _, _) = queue.open.get_or_insert_with(|| {
+            (
+                BatchBuilder::with_capacity(batch_size.min(1 << 20)),
+                ctx.now,
+                record_id,
+            )
+        });
+        builder.push(ctx.now.as_us(), record_id, key, value);
+        self.stats.produced += 1;
+        if builder.size_bytes() >= batch_size {
+            self.close_batch(&tp, ctx);
+        }
+    }
+
+    fn close_batch(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
+        let Some(queue) = self.queues.get_mut(tp) else {
+            return;
+        };
+        let Some((builder, created_at, first_record_id)) = queue.open.take() else {
+            return;
+        };
+        let batch = builder.finish(NO_PRODUCER_ID, -1, -1);
+        queue.ready.push_back(ProducerBatch {
+            tp: tp.clone(),
+            batch,
+            created_at,
+            first_record_id,
+            attempts: 0,
+            retry_at: created_at,
+            sequence_assigned: false,
+        });
+        let partitions = self
+            .metadata
+            .partitions(&tp.topic)
+            .map_or(1, |p| p.len() as u32);
+        self.chooser
+            .on_batch_closed(tp.partition, partitions, ctx.rng);
+    }
+
+    // ---- Sending ----
+
+    /// Runs the sender: metadata, producer id, batches whose linger ran out, retries.
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        let correlation = self.next_correlation + 1;
+        if self.metadata.maybe_refresh(
+            &self.topics,
+            correlation,
+            self.config.metadata_max_age_ms,
+            self.config.request_timeout_ms,
+            ctx,
+        ) {
+            self.next_correlation = correlation;
+        }
+        self.drain_manual(ctx);
+        if self.config.enable_idempotence && self.producer_id.is_none() && !self.init_pid_in_flight
+        {
+            if let Some(&broker) = self.metadata.brokers.first() {
+                let correlation = self.correlation();
+                self.init_pid_in_flight = true;
+                ctx.send(
+                    NodeId::Broker(broker),
+                    Message::InitProducerIdRequest { correlation },
+                );
+                ctx.timer_in_ms(
+                    self.config.request_timeout_ms,
+                    Timer::Producer(ProducerTimer::RequestTimeout { correlation }),
+                );
+            }
+        }
+        let linger_us = self.config.linger_ms * 1_000;
+        let lingered: Vec<TopicPartition> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| {
+                q.open
+                    .as_ref()
+                    .is_some_and(|(_, created, _)| ctx.now.since(*created) >= linger_us)
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in lingered {
+            self.close_batch(&tp, ctx);
+        }
+        self.expire_batches(ctx);
+        self.send_ready(ctx);
+        self.schedule_wake(ctx);
+    }
+
+    fn drain_manual(&mut self, ctx: &mut Ctx<'_>) {
+        while let Some((topic, key, value)) = self.manual.front().cloned() {
+            let Some(partitions) = self.metadata.partitions(&topic) else {
+                return;
+            };
+            let n = partitions.len() as u32;
+            let available: Vec<u32> = partitions
+                .iter()
+                .filter(|p| p.leader.is_some())
+                .map(|p| p.partition)
+                .collect();
+            let partition = match &key {
+                Some(k) => partition_for_key(k, n),
+                None => self.chooser.choose(n, &available, ctx.rng),
+            };
+            self.manual.pop_front();
+            self.append(
+                TopicPartition::new(&topic, partition),
+                key.as_deref(),
+                &value,
+                ctx,
+            );
+        }
+    }
+
+    /// Groups sendable batches by leader into one Produce request per broker.
+    fn send_ready(&mut self, ctx: &mut Ctx<'_>) {
+        if self.config.enable_idempotence && self.producer_id.is_none() {
+            return;
+        }
+        let mut per_broker: BTreeMap<BrokerId, Vec<ProducerBatch>> = BTreeMap::new();
+        let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
+        let mut in_flight_per_broker: BTreeMap<BrokerId, usize> = BTreeMap::new();
+        for f in self.in_flight.values() {
+            *in_flight_per_broker.entry(f.broker).or_default() += 1;
+        }
+        let tps: Vec<TopicPartition> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.ready.is_empty())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in tps {
+            let Some(leader) = self.metadata.leader_for(&tp) else {
+                self.metadata.invalidate();
+                continue;
+            };
+            if in_flight_per_broker.get(&leader).copied().unwrap_or(0) >= max_in_flight {
+                continue;
+            }
+            let pid = self.producer_id;
+            let queue = self.queues.get_mut(&tp).expect("listed above");
+            if queue.ready.front().is_some_and(|b| b.retry_at <= ctx.now) {
+                let mut batch = queue.ready.pop_front().expect("checked");
+                if let (Some((id, epoch)), false) = (pid, batch.sequence_assigned) {
+                    batch.batch.producer_id = id;
+                    batch.batch.producer_epoch = epoch;
+                    batch.batch.base_sequence = queue.next_sequence;
+                    queue.next_sequence = queue
+                        .next_sequence
+                        .wrapping_add(batch.batch.record_count as i32);
+                    batch.sequence_assigned = true;
+                }
+                per_broker.entry(leader).or_default().push(batch);
+            }
+        }
+        for (broker, batches) in per_broker {
+            let correlation = self.correlation();
+            let partitions = batches
+                .iter()
+                .map(|b| (b.tp.clone(), b.batch.clone()))
+                .collect();
+            ctx.send(
+                NodeId::Broker(broker),
+                Message::ProduceRequest {
+                    correlation,
+                    acks: self.config.acks,
+                    timeout_ms: self.config.request_timeout_ms,
+                    partitions,
+                },
+            );
+            if self.config.acks == Acks::None {
+                for b in batches {
+                    self.acked(&b, None, ctx);
+                }
+                continue;
+            }
+            self.in_flight
+                .insert(correlation, InFlight { broker, batches });
+            ctx.timer_in_ms(
+                self.config.request_timeout_ms,
+                Timer::Producer(ProducerTimer::RequestTimeout { correlation }),
+            );
+        }
+    }
+
+    fn expire_batches(&mut self, ctx: &mut Ctx<'_>) {
+        let timeout_us = self.config.delivery_timeout_ms * 1_000;
+        let mut expired = Vec::new();
+        for queue in self.queues.values_mut() {
+            while queue
+                .ready
+                .front()
+                .is_some_and(|b| ctx.now.since(b.created_at) >= timeout_us)
+            {
+                expired.push(queue.ready.pop_front().expect("checked"));
+            }
+        }
+        for b in expired {
+            self.failed(&b, ErrorCode::DeliveryTimeout, ctx);
+        }
+    }
+
+    fn schedule_wake(&mut self, ctx: &mut Ctx<'_>) {
+        let linger_us = self.config.linger_ms * 1_000;
+        let mut next: Option<SimTime> = self.metadata.next_refresh(self.config.metadata_max_age_ms);
+        let mut consider = |t: SimTime| next = Some(next.map_or(t, |n| n.min(t)));
+        for q in self.queues.values() {
+            if let Some((_, created, _)) = &q.open {
+                consider(created.plus_us(linger_us));
+            }
+            if let Some(b) = q.ready.front() {
+                if b.retry_at > ctx.now {
+                    consider(b.retry_at);
+                }
+                consider(b.created_at.plus_ms(self.config.delivery_timeout_ms));
+            }
+        }
+        let Some(at) = next.map(|t| t.max(ctx.now.plus_us(1))) else {
+            return;
+        };
+        if self.wake_at.is_none_or(|w| w <= ctx.now || at < w) {
+            self.wake_at = Some(at);
+            ctx.timer_at(at, Timer::Producer(ProducerTimer::Wake));
+        }
+    }
+
+    fn acked(&mut self, b: &ProducerBatch, base_offset: Option<u64>, ctx: &mut Ctx<'_>) {
+        self.stats.acked += b.batch.record_count as u64;
+        for r in b.batch.iter() {
+            self.stats
+                .ack_latency_us
+                .record(ctx.now.since(SimTime(r.timestamp_us)));
+        }
+        ctx.trace(Event::ProducerAcked {
+            producer: self.index,
+            topic: b.tp.topic.clone(),
+            partition: b.tp.partition,
+            base_offset,
+            records: b.batch.record_count,
+            first_record_id: b.first_record_id,
+            acks: self.config.acks,
+        });
+    }
+
+    fn failed(&mut self, b: &ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_>) {
+        self.stats.failed += b.batch.record_count as u64;
+        ctx.trace(Event::ProducerFailed {
+            producer: self.index,
+            topic: b.tp.topic.clone(),
+            partition: b.tp.partition,
+            records: b.batch.record_count,
+            error,
+        });
+        if self.config.enable_idempotence {
+            // KIP-360: a failed batch leaves a sequence gap; start again with a new producer id.
+            self.producer_id = None;
+            for q in self.queues.values_mut() {
+                q.next_sequence = 0;
+                for r in q.ready.iter_mut() {
+                    r.sequence_assigned = false;
+                }
+            }
+        }
+    }
+
+    fn retry_or_fail(&mut self, mut b: ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_>) {
+        let retriable = error.is_retriable()
+            || (error == ErrorCode::OutOfOrderSequenceNumber && self.config.enable_idempotence);
+        let in_time = ctx.now.since(b.created_at) < self.config.delivery_timeout_ms * 1_000;
+        if error.invalidates_metadata() {
+            self.metadata.invalidate();
+        }
+        if retriable && in_time && b.attempts < self.config.retries {
+            b.attempts += 1;
+            b.retry_at = ctx.now.plus_ms(self.config.retry_backoff_ms);
+            self.stats.retries += 1;
+            ctx.trace(Event::ProducerRetry {
+                producer: self.index,
+                topic: b.tp.topic.clone(),
+                partition: b.tp.partition,
+                error,
+            });
+            let queue = self.queues.entry(b.tp.clone()).or_default();
+            // Keep sequence order: retried batches go back before newer ones.
+            let pos = queue
+                .ready
+                .iter()
+                .position(|r| r.first_record_id > b.first_record_id)
+                .unwrap_or(queue.ready.len());
+            queue.ready.insert(pos, b);
+        } else {
+            self.failed(
+                &b,
+                if in_time {
+                    error
+                } else {
+                    ErrorCode::DeliveryTimeout
+                },
+                ctx,
+            );
+        }
+    }
+
+    fn on_produce_response(
+        &mut self,
+        correlation: Correlation,
+        partitions: Vec<ProducePartitionResponse>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(request) = self.in_flight.remove(&correlation) else {
+            return;
+        };
+        for b in request.batches {
+            let answer = partitions.iter().find(|p| p.tp == b.tp);
+            match answer.and_then(|a| a.error).or(if answer.is_none() {
+                Some(ErrorCode::NetworkException)
+            } else {
+                None
+            }) {
+                None => {
+                    let base = answer.map(|a| a.base_offset);
+                    self.acked(&b, base, ctx);
+                }
+                Some(error) => self.retry_or_fail(b, error, ctx),
+            }
+        }
+    }
+
+    fn fail_request(&mut self, correlation: Correlation, error: ErrorCode, ctx: &mut Ctx<'_>) {
+        if let Some(request) = self.in_flight.remove(&correlation) {
+            for b in request.batches {
+                self.retry_or_fail(b, error, ctx);
+            }
+        }
+    }
+
+    pub fn on_message(&mut self, msg: Message, ctx: &mut Ctx<'_>) {
+        match msg {
+            Message::MetadataResponse {
+                correlation,
+                brokers,
+                topics,
+                ..
+            } => {
+                if self.metadata.on_response(
+                    correlation,
+                    brokers,
+                    topics,
+                    self.config.retry_backoff_ms,
+                    ctx.now,
+                ) && self.blocked
+                {
+                    self.generate(ctx);
+                }
+            }
+            Message::ProduceResponse {
+                correlation,
+                partitions,
+            } => self.on_produce_response(correlation, partitions, ctx),
+            Message::InitProducerIdResponse {
+                producer_id,
+                producer_epoch,
+                ..
+            } => {
+                self.init_pid_in_flight = false;
+                self.producer_id = Some((producer_id, producer_epoch));
+            }
+            _ => {}
+        }
+        self.poll(ctx);
+    }
+
+    pub fn on_timer(&mut self, timer: ProducerTimer, ctx: &mut Ctx<'_>) {
+        match timer {
+            ProducerTimer::Generate => return self.generate(ctx),
+            ProducerTimer::Wake => self.wake_at = None,
+            ProducerTimer::RequestTimeout { correlation } => {
+                if self.in_flight.contains_key(&correlation) {
+                    self.fail_request(correlation, ErrorCode::RequestTimedOut, ctx);
+                } else if self.init_pid_in_flight {
+                    self.init_pid_in_flight = false;
+                }
+            }
+        }
+        self.poll(ctx);
+    }
+
+    /// The connection to a broker closed (its process died): in-flight requests fail.
+    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+        self.metadata.on_disconnect(broker);
+        let lost: Vec<Correlation> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.broker == broker)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in lost {
+            self.fail_request(c, ErrorCode::NetworkException, ctx);
+        }
+        self.init_pid_in_flight = false;
+        self.poll(ctx);
+    }
+}

@@ -1,0 +1,313 @@
+//! Configuration, spelled with Kafka's own property names (`linger.ms`, `min.insync.replicas`)
+//! and Kafka 3.9's defaults (the last release line with ZooKeeper mode). Where older versions
+//! differ, the field's doc says so: many tutorials describe the older defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Broker-wide settings (`server.properties`); topic settings fall back to these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    #[serde(rename = "num.partitions")]
+    pub num_partitions: u32,
+    #[serde(rename = "default.replication.factor")]
+    pub default_replication_factor: u32,
+    #[serde(rename = "min.insync.replicas")]
+    pub min_insync_replicas: u32,
+    #[serde(rename = "unclean.leader.election.enable")]
+    pub unclean_leader_election_enable: bool,
+    /// 10000 before Kafka 2.5.
+    #[serde(rename = "replica.lag.time.max.ms")]
+    pub replica_lag_time_max_ms: u64,
+    #[serde(rename = "replica.fetch.wait.max.ms")]
+    pub replica_fetch_wait_max_ms: u64,
+    #[serde(rename = "replica.fetch.backoff.ms")]
+    pub replica_fetch_backoff_ms: u64,
+    /// `log.retention.hours=168` in Kafka's file; milliseconds here.
+    #[serde(rename = "log.retention.ms")]
+    pub log_retention_ms: i64,
+    #[serde(rename = "log.retention.bytes")]
+    pub log_retention_bytes: i64,
+    #[serde(rename = "log.segment.bytes")]
+    pub log_segment_bytes: u64,
+    #[serde(rename = "log.roll.ms")]
+    pub log_roll_ms: u64,
+    #[serde(rename = "log.retention.check.interval.ms")]
+    pub log_retention_check_interval_ms: u64,
+    #[serde(rename = "log.cleanup.policy")]
+    pub log_cleanup_policy: CleanupPolicy,
+    #[serde(rename = "auto.leader.rebalance.enable")]
+    pub auto_leader_rebalance_enable: bool,
+    #[serde(rename = "leader.imbalance.check.interval.seconds")]
+    pub leader_imbalance_check_interval_seconds: u64,
+    #[serde(rename = "leader.imbalance.per.broker.percentage")]
+    pub leader_imbalance_per_broker_percentage: u32,
+    #[serde(rename = "auto.create.topics.enable")]
+    pub auto_create_topics_enable: bool,
+    /// 6000 before Kafka 2.5.
+    #[serde(rename = "zookeeper.session.timeout.ms")]
+    pub zookeeper_session_timeout_ms: u64,
+    #[serde(rename = "offsets.topic.num.partitions")]
+    pub offsets_topic_num_partitions: u32,
+    #[serde(rename = "offsets.topic.replication.factor")]
+    pub offsets_topic_replication_factor: u32,
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            num_partitions: 1,
+            default_replication_factor: 1,
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            log_retention_ms: 168 * 3_600_000,
+            log_retention_bytes: -1,
+            log_segment_bytes: 1_073_741_824,
+            log_roll_ms: 168 * 3_600_000,
+            log_retention_check_interval_ms: 300_000,
+            log_cleanup_policy: CleanupPolicy::Delete,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
+            auto_create_topics_enable: true,
+            zookeeper_session_timeout_ms: 18_000,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            group_initial_rebalance_delay_ms: 3_000,
+        }
+    }
+}
+
+/// `cleanup.policy`: delete old segments, or keep the latest record per key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupPolicy {
+    #[default]
+    Delete,
+    Compact,
+}
+
+/// Per-topic overrides (`kafka-topics.sh --config k=v`); unset values use the broker's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicConfig {
+    #[serde(
+        rename = "min.insync.replicas",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_insync_replicas: Option<u32>,
+    #[serde(
+        rename = "unclean.leader.election.enable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unclean_leader_election_enable: Option<bool>,
+    #[serde(rename = "retention.ms", skip_serializing_if = "Option::is_none")]
+    pub retention_ms: Option<i64>,
+    #[serde(rename = "retention.bytes", skip_serializing_if = "Option::is_none")]
+    pub retention_bytes: Option<i64>,
+    #[serde(rename = "segment.bytes", skip_serializing_if = "Option::is_none")]
+    pub segment_bytes: Option<u64>,
+    #[serde(rename = "segment.ms", skip_serializing_if = "Option::is_none")]
+    pub segment_ms: Option<u64>,
+    #[serde(rename = "cleanup.policy", skip_serializing_if = "Option::is_none")]
+    pub cleanup_policy: Option<CleanupPolicy>,
+    #[serde(
+        rename = "delete.retention.ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delete_retention_ms: Option<u64>,
+}
+
+/// A topic's effective settings: its overrides resolved against the broker defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+    pub segment_bytes: u64,
+    pub segment_ms: u64,
+    pub cleanup_policy: CleanupPolicy,
+    pub delete_retention_ms: u64,
+}
+
+impl LogConfig {
+    pub fn resolve(topic: &TopicConfig, broker: &BrokerConfig) -> LogConfig {
+        LogConfig {
+            min_insync_replicas: topic
+                .min_insync_replicas
+                .unwrap_or(broker.min_insync_replicas),
+            unclean_leader_election_enable: topic
+                .unclean_leader_election_enable
+                .unwrap_or(broker.unclean_leader_election_enable),
+            retention_ms: topic.retention_ms.unwrap_or(broker.log_retention_ms),
+            retention_bytes: topic.retention_bytes.unwrap_or(broker.log_retention_bytes),
+            segment_bytes: topic.segment_bytes.unwrap_or(broker.log_segment_bytes),
+            segment_ms: topic.segment_ms.unwrap_or(broker.log_roll_ms),
+            cleanup_policy: topic.cleanup_policy.unwrap_or(broker.log_cleanup_policy),
+            delete_retention_ms: topic.delete_retention_ms.unwrap_or(86_400_000),
+        }
+    }
+}
+
+/// `acks`: how many replicas must have a record before the producer hears back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Acks {
+    /// `acks=0`: fire and forget; the producer counts a record as sent once it is on the wire.
+    #[serde(rename = "0")]
+    None,
+    /// `acks=1`: the leader wrote it (the default before Kafka 3.0).
+    #[serde(rename = "1")]
+    Leader,
+    /// `acks=all` (`-1`): every in-sync replica has it (the default since Kafka 3.0).
+    #[default]
+    #[serde(rename = "all", alias = "-1")]
+    All,
+}
+
+impl Acks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+/// How a producer picks a partition for a record without a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NullKeyPartitioner {
+    /// Before Kafka 2.4: one record per partition in turn.
+    RoundRobin,
+    /// Kafka 2.4+ (KIP-480, refined by KIP-794 in 3.3): stay on one partition until its batch
+    /// is sent (or `batch.size` bytes went to it), then switch.
+    #[default]
+    Sticky,
+}
+
+/// Producer settings (`producer.properties`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerConfig {
+    pub acks: Acks,
+    /// `true` since Kafka 3.0; `false` before.
+    #[serde(rename = "enable.idempotence")]
+    pub enable_idempotence: bool,
+    /// 0 until Kafka 4.0, 5 from 4.0.
+    #[serde(rename = "linger.ms")]
+    pub linger_ms: u64,
+    #[serde(rename = "batch.size")]
+    pub batch_size: u32,
+    pub retries: u32,
+    #[serde(rename = "delivery.timeout.ms")]
+    pub delivery_timeout_ms: u64,
+    #[serde(rename = "request.timeout.ms")]
+    pub request_timeout_ms: u64,
+    #[serde(rename = "retry.backoff.ms")]
+    pub retry_backoff_ms: u64,
+    #[serde(rename = "max.in.flight.requests.per.connection")]
+    pub max_in_flight_requests_per_connection: u32,
+    #[serde(rename = "metadata.max.age.ms")]
+    pub metadata_max_age_ms: u64,
+    /// Not a Kafka property: which null-key strategy (by Kafka version) this producer uses.
+    #[serde(rename = "partitioner")]
+    pub null_key_partitioner: NullKeyPartitioner,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            enable_idempotence: true,
+            linger_ms: 0,
+            batch_size: 16_384,
+            retries: 2_147_483_647,
+            delivery_timeout_ms: 120_000,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            max_in_flight_requests_per_connection: 5,
+            metadata_max_age_ms: 300_000,
+            null_key_partitioner: NullKeyPartitioner::Sticky,
+        }
+    }
+}
+
+/// `auto.offset.reset`: where to start when there is no committed offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoOffsetReset {
+    Earliest,
+    #[default]
+    Latest,
+    None,
+}
+
+/// Consumer settings (`consumer.properties`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerConfig {
+    #[serde(rename = "auto.offset.reset")]
+    pub auto_offset_reset: AutoOffsetReset,
+    #[serde(rename = "fetch.min.bytes")]
+    pub fetch_min_bytes: u32,
+    #[serde(rename = "fetch.max.wait.ms")]
+    pub fetch_max_wait_ms: u64,
+    #[serde(rename = "max.poll.records")]
+    pub max_poll_records: u32,
+    #[serde(rename = "request.timeout.ms")]
+    pub request_timeout_ms: u64,
+    #[serde(rename = "retry.backoff.ms")]
+    pub retry_backoff_ms: u64,
+    #[serde(rename = "metadata.max.age.ms")]
+    pub metadata_max_age_ms: u64,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            auto_offset_reset: AutoOffsetReset::Latest,
+            fetch_min_bytes: 1,
+            fetch_max_wait_ms: 500,
+            max_poll_records: 500,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            metadata_max_age_ms: 300_000,
+        }
+    }
+}
+
+/// ZooKeeper ensemble settings (`zoo.cfg`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZooKeeperConfig {
+    #[serde(rename = "tickTime")]
+    pub tick_time_ms: u64,
+    #[serde(rename = "initLimit")]
+    pub init_limit: u32,
+    #[serde(rename = "syncLimit")]
+    pub sync_limit: u32,
+}
+
+impl Default for ZooKeeperConfig {
+    fn default() -> Self {
+        ZooKeeperConfig {
+            tick_time_ms: 2_000,
+            init_limit: 10,
+            sync_limit: 5,
+        }
+    }
+}
+
+impl ZooKeeperConfig {
+    /// The server clamps a client's requested session timeout to [2, 20] ticks.
+    pub fn negotiate_session_timeout_ms(&self, requested_ms: u64) -> u64 {
+        requested_ms.clamp(2 * self.tick_time_ms, 20 * self.tick_time_ms)
+    }
+}

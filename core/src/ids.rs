@@ -1,0 +1,112 @@
+//! Identifiers of the things in a cluster, named as Kafka names them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// A topic name. Shared, because every request and every replica names its topic.
+pub type TopicName = Arc<str>;
+/// A position in a partition log. Offsets are assigned by the leader and never reused.
+pub type Offset = u64;
+/// A leader epoch (KIP-101): bumped by the controller each time a partition gets a new leader.
+pub type LeaderEpoch = u32;
+
+/// A broker's integer id (`broker.id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BrokerId(pub u32);
+
+impl fmt::Display for BrokerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Every node that sends or receives messages in the simulation. Written as `zk:1`,
+/// `broker:2`, `producer:0`, `consumer:0` or `admin` in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum NodeId {
+    /// A ZooKeeper server (`myid`, from 1).
+    ZooKeeper(u32),
+    Broker(BrokerId),
+    /// A producer client, by its index in the scenario (hand-produced records use their own).
+    Producer(u32),
+    /// A consumer client, by its index in the scenario.
+    Consumer(u32),
+    /// The admin client that runs `kafka-topics.sh`-style requests for commands.
+    Admin,
+}
+
+impl NodeId {
+    pub fn broker(id: u32) -> NodeId {
+        NodeId::Broker(BrokerId(id))
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeId::ZooKeeper(id) => write!(f, "zk:{id}"),
+            NodeId::Broker(id) => write!(f, "broker:{id}"),
+            NodeId::Producer(id) => write!(f, "producer:{id}"),
+            NodeId::Consumer(id) => write!(f, "consumer:{id}"),
+            NodeId::Admin => write!(f, "admin"),
+        }
+    }
+}
+
+impl From<NodeId> for String {
+    fn from(n: NodeId) -> String {
+        n.to_string()
+    }
+}
+
+impl TryFrom<String> for NodeId {
+    type Error = String;
+    fn try_from(s: String) -> Result<NodeId, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for NodeId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<NodeId, String> {
+        if s == "admin" {
+            return Ok(NodeId::Admin);
+        }
+        let bad =
+            || format!("'{s}' is not a node: use zk:N, broker:N, producer:N, consumer:N or admin");
+        let (kind, n) = s.split_once(':').ok_or_else(bad)?;
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        match kind {
+            "zk" | "zookeeper" => Ok(NodeId::ZooKeeper(n)),
+            "broker" => Ok(NodeId::Broker(BrokerId(n))),
+            "producer" => Ok(NodeId::Producer(n)),
+            "consumer" => Ok(NodeId::Consumer(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A partition of a topic.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TopicPartition {
+    pub topic: TopicName,
+    pub partition: u32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: &TopicName, partition: u32) -> Self {
+        TopicPartition {
+            topic: topic.clone(),
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}

@@ -1,0 +1,192 @@
+//! Invariants: properties Kafka promises, one per file, checked as the trace is written. A
+//! broken invariant becomes an `InvariantViolated` trace event and a `Violation` in the report.
+//!
+//! Most checks are incremental (they look at the event and the state it touched), so they run
+//! after every step in every build; `Sim::check_invariants` runs the full state checks on demand.
+
+pub mod acked_records_survive;
+pub mod committed_records_survive;
+pub mod high_watermark_bound;
+pub mod offsets_dense;
+pub mod one_controller_per_epoch;
+pub mod one_leader_per_epoch;
+pub mod one_zk_leader_per_epoch;
+
+use crate::broker::replica::Replica;
+use crate::ids::{BrokerId, Offset, TopicPartition};
+use crate::log::PartitionLog;
+use crate::time::SimTime;
+use crate::trace::Event;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub at: SimTime,
+    pub detail: String,
+}
+
+/// Read-only access to the cluster's state for the checks.
+pub trait World {
+    /// A live broker's replica.
+    fn replica(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&Replica>;
+    /// A broker's log for a partition, live or on the disk of a dead broker.
+    fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&PartitionLog>;
+    /// Every live broker's replicas.
+    fn live_replicas(&self) -> Vec<(BrokerId, &Replica)>;
+}
+
+/// Whether `log` holds the records `first_id..first_id+count` at `base..base+count` (a batch
+/// that may since have been split by nothing: batches are appended whole). Offsets below the
+/// log start (retention) count as held.
+pub fn log_holds(log: &PartitionLog, base: Offset, count: u32, first_id: u64) -> bool {
+    if base + count as u64 <= log.log_start_offset() {
+        return true;
+    }
+    if log.config.cleanup_policy == crate::config::CleanupPolicy::Compact {
+        return true;
+    }
+    let mut expected = base.max(log.log_start_offset());
+    let end = base + count as u64;
+    let mut ok = true;
+    log.for_each_batch(expected, u64::MAX, |b| {
+        for r in b.iter() {
+            let offset = b.header.base_offset + r.offset_delta as u64;
+            if offset < expected {
+                continue;
+            }
+            if offset >= end {
+                return false;
+            }
+            if offset != expected || r.record_id != first_id + (offset - base) {
+                ok = false;
+                return false;
+            }
+            expected += 1;
+        }
+        true
+    });
+    ok && expected >= end
+}
+
+#[derive(Debug, Default)]
+pub struct Invariants {
+    pub one_leader_per_epoch: one_leader_per_epoch::OneLeaderPerEpoch,
+    pub offsets_dense: offsets_dense::OffsetsDense,
+    pub committed: committed_records_survive::CommittedRecordsSurvive,
+    pub acked: acked_records_survive::AckedRecordsSurvive,
+    pub controllers: one_controller_per_epoch::OneControllerPerEpoch,
+    pub zk_leaders: one_zk_leader_per_epoch::OneZkLeaderPerEpoch,
+}
+
+impl Invariants {
+    /// Observes one new trace event; returns the violations it reveals.
+    pub fn observe(&mut self, at: SimTime, event: &Event, world: &dyn World) -> Vec<Violation> {
+        let mut found: Vec<(&'static str, String)> = Vec::new();
+        let mut push = |name, d: Option<String>| {
+            if let Some(d) = d {
+                found.push((name, d));
+            }
+        };
+        push(
+            one_leader_per_epoch::NAME,
+            self.one_leader_per_epoch.observe(event),
+        );
+        push(offsets_dense::NAME, self.offsets_dense.observe(event));
+        push(
+            high_watermark_bound::NAME,
+            high_watermark_bound::observe(event, world),
+        );
+        push(
+            committed_records_survive::NAME,
+            self.committed.observe(event, world),
+        );
+        push(
+            acked_records_survive::NAME,
+            self.acked.observe(event, world),
+        );
+        push(
+            one_controller_per_epoch::NAME,
+            self.controllers.observe(event),
+        );
+        push(
+            one_zk_leader_per_epoch::NAME,
+            self.zk_leaders.observe(event),
+        );
+        found
+            .into_iter()
+            .map(|(invariant, detail)| Violation {
+                invariant,
+                at,
+                detail,
+            })
+            .collect()
+    }
+
+    /// Full state checks (on demand).
+    pub fn check_state(&self, at: SimTime, world: &dyn World) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if let Some(detail) = one_leader_per_epoch::check_live_leaders(world) {
+            out.push(Violation {
+                invariant: one_leader_per_epoch::NAME,
+                at,
+                detail,
+            });
+        }
+        for (broker, replica) in world.live_replicas() {
+            if let Some(detail) = high_watermark_bound::check_replica(broker, replica) {
+                out.push(Violation {
+                    invariant: high_watermark_bound::NAME,
+                    at,
+                    detail,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_world {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A hand-built world for breaking invariants on purpose.
+    #[derive(Default)]
+    pub struct TestWorld {
+        pub replicas: BTreeMap<(BrokerId, TopicPartition), Replica>,
+    }
+
+    impl World for TestWorld {
+        fn replica(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&Replica> {
+            self.replicas.get(&(broker, tp.clone()))
+        }
+        fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&PartitionLog> {
+            self.replica(broker, tp).map(|r| &r.log)
+        }
+        fn live_replicas(&self) -> Vec<(BrokerId, &Replica)> {
+            self.replicas.iter().map(|((b, _), r)| (*b, r)).collect()
+        }
+    }
+
+    pub fn tp() -> TopicPartition {
+        TopicPartition::new(&"t".into(), 0)
+    }
+
+    /// A log with `batches` batches of 2 records each, ids counting from 100.
+    pub fn log_with(batches: u64) -> PartitionLog {
+        use crate::config::{BrokerConfig, LogConfig, TopicConfig};
+        use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
+        let mut log = PartitionLog::new(
+            LogConfig::resolve(&TopicConfig::default(), &BrokerConfig::default()),
+            SimTime::ZERO,
+        );
+        for i in 0..batches {
+            let mut b = BatchBuilder::default();
+            b.push(0, 100 + i * 2, None, b"x");
+            b.push(0, 101 + i * 2, None, b"y");
+            log.append_as_leader(&mut b.finish(NO_PRODUCER_ID, -1, -1), 0, SimTime::ZERO);
+        }
+        log
+    }
+}

@@ -1,0 +1,62 @@
+//! # kplay-core: a deterministic simulation of an Apache Kafka cluster
+//!
+//! The whole cluster — a ZooKeeper ensemble, brokers with their partition logs, the
+//! controller, producers and consumers — runs as a discrete-event simulation with no I/O, no
+//! clocks and no threads. The same scenario and seed produce the same trace, byte for byte,
+//! natively and in WebAssembly.
+//!
+//! ## How it fits together
+//!
+//! - [`sim::Sim`] owns an event queue ordered by `(time, sequence)`, the [`sim::network`] (links
+//!   with latency, jitter, FIFO order, cuts) and every node. It is the only thing that moves time.
+//! - Nodes are sans-IO state machines. Each handles `on_message`, `on_timer` and `on_disconnect`
+//!   with a [`sim::ctx::Ctx`] and leaves its effects (messages, timers, trace events) in an outbox:
+//!   [`zookeeper::server::ZkServer`], [`broker::Broker`] (which also runs the
+//!   [`controller::Controller`] when it wins `/controller`), [`client::producer::Producer`] and
+//!   [`client::consumer::Consumer`].
+//! - A record's path: producer → [`partitioner`] → batch → `Produce` to the leader →
+//!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
+//!   consumer `Fetch` below the HW.
+//! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
+//!   [`report::Report`]. [`invariants`] check Kafka's promises as the trace is written.
+//!
+//! ```
+//! use kplay_core::{Scenario, Sim, SimTime};
+//! let scenario = Scenario::from_json(r#"{
+//!     "seed": 7,
+//!     "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3}],
+//!     "producers": [{"topic": "orders", "rate_per_sec": 100, "keys": {"kind": "random", "count": 10}}],
+//!     "consumers": [{"topic": "orders", "config": {"auto.offset.reset": "earliest"}}]
+//! }"#).unwrap();
+//! let mut sim = Sim::new(scenario).unwrap();
+//! sim.run_until(SimTime::from_secs(10));
+//! let report = sim.report();
+//! assert!(report.acked > 0 && report.acked_lost == 0);
+//! ```
+
+pub mod broker;
+pub mod client;
+pub mod config;
+pub mod controller;
+pub mod ids;
+pub mod invariants;
+pub mod log;
+pub mod partitioner;
+pub mod protocol;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod time;
+pub mod trace;
+pub mod view;
+pub mod zookeeper;
+
+pub use ids::{BrokerId, NodeId, Offset, TopicPartition};
+pub use report::Report;
+pub use scenario::{Scenario, ScenarioError};
+pub use sim::command::Command;
+pub use sim::Sim;
+pub use time::SimTime;
+pub use trace::{Event, TraceEvent};
+pub use view::View;

@@ -1,0 +1,186 @@
+//! A log segment: the records of its batches in one contiguous buffer, plus a small index of
+//! batch headers. Retention deletes whole segments, as Kafka does.
+
+use super::record::{RecordBatch, BATCH_HEADER_BYTES};
+use crate::ids::{LeaderEpoch, Offset};
+use crate::time::SimTime;
+
+/// The header of one batch stored in a segment, with where its records sit in the buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchHeader {
+    pub base_offset: Offset,
+    pub last_offset_delta: u32,
+    pub partition_leader_epoch: LeaderEpoch,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub base_timestamp_us: u64,
+    pub max_timestamp_us: u64,
+    pub record_count: u32,
+    pos: usize,
+    len: usize,
+}
+
+impl BatchHeader {
+    pub fn last_offset(&self) -> Offset {
+        self.base_offset + self.last_offset_delta as u64
+    }
+}
+
+/// A borrowed batch: its header and its encoded records, straight from the segment buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchRef<'a> {
+    pub header: &'a BatchHeader,
+    pub records: &'a [u8],
+}
+
+impl BatchRef<'_> {
+    pub fn size_bytes(&self) -> usize {
+        BATCH_HEADER_BYTES + self.records.len()
+    }
+    /// Copies the batch out (one memcpy of its records) to send it on the wire.
+    pub fn to_batch(&self) -> RecordBatch {
+        let h = self.header;
+        RecordBatch {
+            base_offset: h.base_offset,
+            last_offset_delta: h.last_offset_delta,
+            partition_leader_epoch: h.partition_leader_epoch,
+            producer_id: h.producer_id,
+            producer_epoch: h.producer_epoch,
+            base_sequence: h.base_sequence,
+            base_timestamp_us: h.base_timestamp_us,
+            max_timestamp_us: h.max_timestamp_us,
+            record_count: h.record_count,
+            records: self.records.into(),
+        }
+    }
+    pub fn iter(&self) -> super::record::RecordIter<'_> {
+        super::record::RecordIter::new(self.records, self.header.base_timestamp_us)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub base_offset: Offset,
+    pub created_at: SimTime,
+    data: Vec<u8>,
+    batches: Vec<BatchHeader>,
+}
+
+impl Segment {
+    pub fn new(base_offset: Offset, created_at: SimTime) -> Segment {
+        Segment {
+            base_offset,
+            created_at,
+            data: Vec::new(),
+            batches: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+    pub fn size_bytes(&self) -> u64 {
+        (self.data.len() + self.batches.len() * BATCH_HEADER_BYTES) as u64
+    }
+    pub fn max_timestamp_us(&self) -> u64 {
+        self.batches
+            .iter()
+            .map(|b| b.max_timestamp_us)
+            .max()
+            .unwrap_or(0)
+    }
+    pub fn batches(&self) -> impl DoubleEndedIterator<Item = BatchRef<'_>> + '_ {
+        self.batches.iter().map(|h| BatchRef {
+            header: h,
+            records: &self.data[h.pos..h.pos + h.len],
+        })
+    }
+    pub fn batch_count(&self) -> usize {
+        self.batches.len()
+    }
+    pub fn last_batch(&self) -> Option<&BatchHeader> {
+        self.batches.last()
+    }
+
+    /// Appends a batch whose offsets are already assigned.
+    pub fn append(&mut self, batch: &RecordBatch) {
+        self.append_parts(batch, &batch.records);
+    }
+
+    fn append_parts(&mut self, batch: &RecordBatch, records: &[u8]) {
+        let pos = self.data.len();
+        self.data.extend_from_slice(records);
+        self.batches.push(BatchHeader {
+            base_offset: batch.base_offset,
+            last_offset_delta: batch.last_offset_delta,
+            partition_leader_epoch: batch.partition_leader_epoch,
+            producer_id: batch.producer_id,
+            producer_epoch: batch.producer_epoch,
+            base_sequence: batch.base_sequence,
+            base_timestamp_us: batch.base_timestamp_us,
+            max_timestamp_us: batch.max_timestamp_us,
+            record_count: batch.record_count,
+            pos,
+            len: records.len(),
+        });
+    }
+
+    /// Index of the first batch whose last offset is at or past `offset`.
+    pub fn first_batch_at_or_after(&self, offset: Offset) -> usize {
+        self.batches.partition_point(|b| b.last_offset() < offset)
+    }
+
+    pub fn batches_from(&self, index: usize) -> impl Iterator<Item = BatchRef<'_>> + '_ {
+        self.batches[index..].iter().map(|h| BatchRef {
+            header: h,
+            records: &self.data[h.pos..h.pos + h.len],
+        })
+    }
+
+    /// Drops every batch at index `index` and after.
+    pub fn truncate_batches(&mut self, index: usize) {
+        if let Some(h) = self.batches.get(index) {
+            self.data.truncate(h.pos);
+            self.batches.truncate(index);
+        }
+    }
+
+    /// Rebuilds the segment keeping only the records `keep` accepts (log compaction). Batches
+    /// keep their offsets; a batch left with no records is dropped.
+    pub fn retain_records(&mut self, mut keep: impl FnMut(Offset, Option<&[u8]>) -> bool) -> u64 {
+        let mut rebuilt = Segment::new(self.base_offset, self.created_at);
+        let mut removed = 0u64;
+        for batch in self.batches() {
+            let mut builder = super::record::BatchBuilder::with_base_timestamp(
+                batch.records.len(),
+                batch.header.base_timestamp_us,
+            );
+            for r in batch.iter() {
+                if keep(batch.header.base_offset + r.offset_delta as u64, r.key) {
+                    builder.push_with_delta(
+                        r.offset_delta,
+                        r.timestamp_us,
+                        r.record_id,
+                        r.key,
+                        r.value,
+                    );
+                } else {
+                    removed += 1;
+                }
+            }
+            if builder.is_empty() {
+                continue;
+            }
+            let h = batch.header;
+            let mut kept = builder.finish(h.producer_id, h.producer_epoch, h.base_sequence);
+            kept.base_offset = h.base_offset;
+            // The batch keeps its original last offset even if that record is gone (as Kafka).
+            kept.last_offset_delta = h.last_offset_delta;
+            kept.partition_leader_epoch = h.partition_leader_epoch;
+            rebuilt.append(&kept);
+        }
+        *self = rebuilt;
+        removed
+    }
+}

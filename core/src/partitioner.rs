@@ -1,0 +1,160 @@
+//! Which partition a record goes to: Kafka's `BuiltInPartitioner` and `Utils.murmur2`, bit for
+//! bit, so a key lands where the Java client would put it.
+
+use crate::config::NullKeyPartitioner;
+use crate::rng::Rng;
+
+/// Kafka's `Utils.murmur2`: MurmurHash2 with seed `0x9747b28c`, little-endian 4-byte blocks.
+pub fn murmur2(data: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h: u32 = SEED ^ data.len() as u32;
+    let mut blocks = data.chunks_exact(4);
+    for block in &mut blocks {
+        let mut k = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = blocks.remainder();
+    // Java's switch falls through: 3 mixes bytes 2, 1, 0; 2 mixes 1, 0; 1 mixes 0.
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The partition for a keyed record: `toPositive(murmur2(key)) % numPartitions`.
+pub fn partition_for_key(key: &[u8], num_partitions: u32) -> u32 {
+    assert!(num_partitions > 0, "a topic has at least one partition");
+    (murmur2(key) as u32 & 0x7fff_ffff) % num_partitions
+}
+
+/// The producer's choice for records without a key.
+#[derive(Clone, Debug)]
+pub enum NullKeyChooser {
+    /// Pre-2.4 `DefaultPartitioner`: a counter, one record per partition in turn.
+    RoundRobin { counter: u32 },
+    /// 2.4+ sticky partitioner: one partition until its batch is closed, then a random other one.
+    Sticky { current: Option<u32> },
+}
+
+impl NullKeyChooser {
+    pub fn new(kind: NullKeyPartitioner, rng: &mut Rng) -> NullKeyChooser {
+        match kind {
+            // Kafka starts the counter at a random value so producers do not march in step.
+            NullKeyPartitioner::RoundRobin => NullKeyChooser::RoundRobin {
+                counter: rng.below(1 << 16) as u32,
+            },
+            NullKeyPartitioner::Sticky => NullKeyChooser::Sticky { current: None },
+        }
+    }
+
+    /// Picks a partition among `available` (partitions with a leader), or among all
+    /// `num_partitions` when none is available, as Kafka does.
+    pub fn choose(&mut self, num_partitions: u32, available: &[u32], rng: &mut Rng) -> u32 {
+        let pick_from = |index: u64| -> u32 {
+            if available.is_empty() {
+                (index % num_partitions as u64) as u32
+            } else {
+                available[(index % available.len() as u64) as usize]
+            }
+        };
+        match self {
+            NullKeyChooser::RoundRobin { counter } => {
+                let p = pick_from(*counter as u64);
+                *counter = counter.wrapping_add(1);
+                p
+            }
+            NullKeyChooser::Sticky { current } => match current {
+                Some(p) if *p < num_partitions => *p,
+                _ => {
+                    let p = pick_from(rng.next_u64());
+                    *current = Some(p);
+                    p
+                }
+            },
+        }
+    }
+
+    /// The batch of the sticky partition was closed: move on to another partition (KIP-480).
+    pub fn on_batch_closed(&mut self, partition: u32, num_partitions: u32, rng: &mut Rng) {
+        if let NullKeyChooser::Sticky { current } = self {
+            if *current == Some(partition) && num_partitions > 1 {
+                let offset = 1 + rng.below(num_partitions as u64 - 1) as u32;
+                *current = Some((partition + offset) % num_partitions);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kafka's `UtilsTest.testMurmur2`.
+    #[test]
+    fn murmur2_matches_kafka_java_client() {
+        let cases: [(&[u8], i32); 6] = [
+            (b"21", -973_932_308),
+            (b"foobar", -790_332_482),
+            (b"a-little-bit-long-string", -985_981_536),
+            (b"a-little-bit-longer-string", -1_486_304_829),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58_897_971,
+            ),
+            (b"abc", 479_470_107),
+        ];
+        for (key, hash) in cases {
+            assert_eq!(murmur2(key), hash, "{}", String::from_utf8_lossy(key));
+        }
+    }
+
+    #[test]
+    fn partition_for_key_masks_the_sign_bit() {
+        // toPositive(-790332482) = 1357151166.
+        assert_eq!(partition_for_key(b"foobar", 10), 6);
+        assert_eq!(partition_for_key(b"foobar", 50), 16);
+    }
+
+    #[test]
+    fn round_robin_visits_every_available_partition_in_turn() {
+        let mut rng = Rng::new(1);
+        let mut chooser = NullKeyChooser::new(NullKeyPartitioner::RoundRobin, &mut rng);
+        let picks: Vec<u32> = (0..6)
+            .map(|_| chooser.choose(3, &[0, 1, 2], &mut rng))
+            .collect();
+        assert_eq!(
+            picks[0..3]
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            3
+        );
+        assert_eq!(picks[0..3], picks[3..6]);
+    }
+
+    #[test]
+    fn sticky_stays_until_the_batch_closes() {
+        let mut rng = Rng::new(1);
+        let mut chooser = NullKeyChooser::new(NullKeyPartitioner::Sticky, &mut rng);
+        let first = chooser.choose(4, &[0, 1, 2, 3], &mut rng);
+        assert!((0..10).all(|_| chooser.choose(4, &[0, 1, 2, 3], &mut rng) == first));
+        chooser.on_batch_closed(first, 4, &mut rng);
+        assert_ne!(chooser.choose(4, &[0, 1, 2, 3], &mut rng), first);
+    }
+}

@@ -1,0 +1,384 @@
+//! Messages on the simulated network, named after Kafka's APIs (`Produce`, `Fetch`, `Metadata`,
+//! `LeaderAndIsr`, `UpdateMetadata`, `AlterPartition`, …) and ZooKeeper's protocol.
+
+use crate::config::{Acks, TopicConfig};
+use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
+use crate::log::record::RecordBatch;
+use crate::zookeeper::messages::ZkMessage;
+use serde::{Deserialize, Serialize};
+
+/// Matches a response to its request, per client.
+pub type Correlation = u64;
+
+/// Kafka's error codes, by their Java names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    NotLeaderOrFollower,
+    LeaderNotAvailable,
+    UnknownTopicOrPartition,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    RequestTimedOut,
+    NetworkException,
+    OffsetOutOfRange,
+    OutOfOrderSequenceNumber,
+    InvalidRecord,
+    FencedLeaderEpoch,
+    StaleControllerEpoch,
+    NotController,
+    TopicAlreadyExists,
+    InvalidReplicationFactor,
+    InvalidPartitions,
+    InvalidTopicException,
+    /// The producer gave up: `delivery.timeout.ms` passed.
+    DeliveryTimeout,
+}
+
+impl ErrorCode {
+    /// Whether Kafka's clients retry on this error.
+    pub fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NotLeaderOrFollower
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::NotEnoughReplicas
+                | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NetworkException
+                | ErrorCode::FencedLeaderEpoch
+        )
+    }
+
+    /// Whether the client should refresh its metadata before retrying.
+    pub fn invalidates_metadata(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NotLeaderOrFollower
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::NetworkException
+                | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::RequestTimedOut
+        )
+    }
+}
+
+/// A partition's leadership as the controller decided it (`/brokers/topics/T/partitions/P/state`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    pub tp: TopicPartition,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<BrokerId>,
+    pub replicas: Vec<BrokerId>,
+    /// The ZooKeeper version of the state znode: bumped on every leader or ISR change.
+    pub partition_epoch: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionMetadata {
+    pub partition: u32,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub offline_replicas: Vec<BrokerId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicMetadata {
+    pub name: TopicName,
+    pub error: Option<ErrorCode>,
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+/// A topic to create: `kafka-topics.sh --create`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTopic {
+    pub name: TopicName,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub config: TopicConfig,
+}
+
+/// Which offset `ListOffsets` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark: the next offset a consumer would see.
+    Latest,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchPartition {
+    pub tp: TopicPartition,
+    pub fetch_offset: Offset,
+    /// The epoch of the last batch the fetcher has (KIP-320/KIP-595 divergence check).
+    pub last_fetched_epoch: Option<LeaderEpoch>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchPartitionResponse {
+    pub tp: TopicPartition,
+    pub error: Option<ErrorCode>,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
+    /// Set when the fetcher's log diverged from the leader's: truncate to this end offset.
+    pub diverging_epoch: Option<(LeaderEpoch, Offset)>,
+    pub batches: Vec<RecordBatch>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducePartitionResponse {
+    pub tp: TopicPartition,
+    pub error: Option<ErrorCode>,
+    pub base_offset: Offset,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    MetadataRequest {
+        correlation: Correlation,
+        topics: Vec<TopicName>,
+        allow_auto_topic_creation: bool,
+    },
+    MetadataResponse {
+        correlation: Correlation,
+        brokers: Vec<BrokerId>,
+        controller: Option<BrokerId>,
+        topics: Vec<TopicMetadata>,
+    },
+    ProduceRequest {
+        correlation: Correlation,
+        acks: Acks,
+        timeout_ms: u64,
+        partitions: Vec<(TopicPartition, RecordBatch)>,
+    },
+    ProduceResponse {
+        correlation: Correlation,
+        partitions: Vec<ProducePartitionResponse>,
+    },
+    FetchRequest {
+        correlation: Correlation,
+        /// `Some` for a follower replica, `None` for a consumer.
+        replica_id: Option<BrokerId>,
+        max_wait_ms: u64,
+        min_bytes: u32,
+        max_bytes: u32,
+        partitions: Vec<FetchPartition>,
+    },
+    FetchResponse {
+        correlation: Correlation,
+        /// Answers a follower replica (replication traffic) rather than a consumer.
+        to_replica: bool,
+        partitions: Vec<FetchPartitionResponse>,
+    },
+    ListOffsetsRequest {
+        correlation: Correlation,
+        partitions: Vec<(TopicPartition, OffsetSpec)>,
+    },
+    ListOffsetsResponse {
+        correlation: Correlation,
+        partitions: Vec<(TopicPartition, Result<Offset, ErrorCode>)>,
+    },
+    InitProducerIdRequest {
+        correlation: Correlation,
+    },
+    InitProducerIdResponse {
+        correlation: Correlation,
+        producer_id: i64,
+        producer_epoch: i16,
+    },
+    CreateTopicsRequest {
+        correlation: Correlation,
+        topic: NewTopic,
+    },
+    CreateTopicsResponse {
+        correlation: Correlation,
+        topic: TopicName,
+        error: Option<ErrorCode>,
+    },
+    CreatePartitionsRequest {
+        correlation: Correlation,
+        topic: TopicName,
+        count: u32,
+    },
+    CreatePartitionsResponse {
+        correlation: Correlation,
+        topic: TopicName,
+        error: Option<ErrorCode>,
+    },
+    DeleteTopicsRequest {
+        correlation: Correlation,
+        topic: TopicName,
+    },
+    DeleteTopicsResponse {
+        correlation: Correlation,
+        topic: TopicName,
+        error: Option<ErrorCode>,
+    },
+    /// Controller → replicas: become leader or follower of these partitions.
+    LeaderAndIsr {
+        controller_id: BrokerId,
+        controller_epoch: u32,
+        partitions: Vec<PartitionState>,
+        /// Settings of the partitions' topics. (Kafka's brokers read them from
+        /// `/config/topics`; shipping them here saves a ZooKeeper round trip.)
+        topic_configs: Vec<(TopicName, TopicConfig)>,
+    },
+    /// Controller → replicas: stop serving and delete these partitions (topic deletion).
+    StopReplica {
+        controller_id: BrokerId,
+        controller_epoch: u32,
+        partitions: Vec<TopicPartition>,
+    },
+    /// Controller → every broker: the cluster's metadata for their caches.
+    UpdateMetadata {
+        controller_id: BrokerId,
+        controller_epoch: u32,
+        live_brokers: Vec<BrokerId>,
+        partitions: Vec<PartitionState>,
+        deleted_topics: Vec<TopicName>,
+    },
+    /// Leader → controller: please change the ISR (KIP-497).
+    AlterPartition {
+        correlation: Correlation,
+        broker_id: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        new_isr: Vec<BrokerId>,
+        partition_epoch: u32,
+    },
+    AlterPartitionResponse {
+        correlation: Correlation,
+        tp: TopicPartition,
+        result: Result<PartitionState, ErrorCode>,
+    },
+    ZooKeeper(ZkMessage),
+}
+
+/// What a message is, for colouring it in the UI and counting traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Produce,
+    ProduceAck,
+    ConsumerFetch,
+    Replication,
+    Metadata,
+    Controller,
+    Admin,
+    ZooKeeper,
+}
+
+impl Message {
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::MetadataRequest { .. } | Message::MetadataResponse { .. } => {
+                MessageKind::Metadata
+            }
+            Message::ProduceRequest { .. } => MessageKind::Produce,
+            Message::ProduceResponse { .. } => MessageKind::ProduceAck,
+            Message::FetchRequest {
+                replica_id: Some(_),
+                ..
+            } => MessageKind::Replication,
+            Message::FetchRequest {
+                replica_id: None, ..
+            } => MessageKind::ConsumerFetch,
+            Message::FetchResponse {
+                to_replica: true, ..
+            } => MessageKind::Replication,
+            Message::FetchResponse {
+                to_replica: false, ..
+            } => MessageKind::ConsumerFetch,
+            Message::ListOffsetsRequest { .. } | Message::ListOffsetsResponse { .. } => {
+                MessageKind::Metadata
+            }
+            Message::InitProducerIdRequest { .. }
+            | Message::InitProducerIdResponse { .. }
+            | Message::CreateTopicsRequest { .. }
+            | Message::CreateTopicsResponse { .. }
+            | Message::CreatePartitionsRequest { .. }
+            | Message::CreatePartitionsResponse { .. }
+            | Message::DeleteTopicsRequest { .. }
+            | Message::DeleteTopicsResponse { .. } => MessageKind::Admin,
+            Message::LeaderAndIsr { .. }
+            | Message::StopReplica { .. }
+            | Message::UpdateMetadata { .. }
+            | Message::AlterPartition { .. }
+            | Message::AlterPartitionResponse { .. } => MessageKind::Controller,
+            Message::ZooKeeper(_) => MessageKind::ZooKeeper,
+        }
+    }
+
+    /// The Kafka API (or ZooKeeper operation) this message belongs to.
+    pub fn api(&self) -> &'static str {
+        match self {
+            Message::MetadataRequest { .. } | Message::MetadataResponse { .. } => "Metadata",
+            Message::ProduceRequest { .. } | Message::ProduceResponse { .. } => "Produce",
+            Message::FetchRequest { .. } | Message::FetchResponse { .. } => "Fetch",
+            Message::ListOffsetsRequest { .. } | Message::ListOffsetsResponse { .. } => {
+                "ListOffsets"
+            }
+            Message::InitProducerIdRequest { .. } | Message::InitProducerIdResponse { .. } => {
+                "InitProducerId"
+            }
+            Message::CreateTopicsRequest { .. } | Message::CreateTopicsResponse { .. } => {
+                "CreateTopics"
+            }
+            Message::CreatePartitionsRequest { .. } | Message::CreatePartitionsResponse { .. } => {
+                "CreatePartitions"
+            }
+            Message::DeleteTopicsRequest { .. } | Message::DeleteTopicsResponse { .. } => {
+                "DeleteTopics"
+            }
+            Message::LeaderAndIsr { .. } => "LeaderAndIsr",
+            Message::StopReplica { .. } => "StopReplica",
+            Message::UpdateMetadata { .. } => "UpdateMetadata",
+            Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => {
+                "AlterPartition"
+            }
+            Message::ZooKeeper(m) => m.api(),
+        }
+    }
+
+    /// Approximate bytes on the wire: Kafka's request header plus what the message carries.
+    pub fn wire_bytes(&self) -> u32 {
+        const HEADER: usize = 24;
+        let body = match self {
+            Message::ProduceRequest { partitions, .. } => partitions
+                .iter()
+                .map(|(tp, b)| tp.topic.len() + 8 + b.size_bytes())
+                .sum(),
+            Message::FetchResponse { partitions, .. } => partitions
+                .iter()
+                .map(|p| {
+                    p.tp.topic.len() + 40 + p.batches.iter().map(|b| b.size_bytes()).sum::<usize>()
+                })
+                .sum(),
+            Message::FetchRequest { partitions, .. } => {
+                partitions.iter().map(|p| p.tp.topic.len() + 24).sum()
+            }
+            Message::ProduceResponse { partitions, .. } => partitions.len() * 32,
+            Message::MetadataResponse {
+                topics, brokers, ..
+            } => {
+                brokers.len() * 24
+                    + topics
+                        .iter()
+                        .map(|t| t.name.len() + t.partitions.len() * 40)
+                        .sum::<usize>()
+            }
+            Message::LeaderAndIsr { partitions, .. }
+            | Message::UpdateMetadata { partitions, .. } => partitions.len() * 48,
+            Message::ZooKeeper(m) => m.wire_bytes(),
+            _ => 32,
+        };
+        (HEADER + body).min(u32::MAX as usize) as u32
+    }
+}

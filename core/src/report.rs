@@ -1,0 +1,301 @@
+//! The report of a run: what was produced, acknowledged, lost, consumed and duplicated, how
+//! leadership moved, latencies, and any invariant violated.
+
+use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName};
+use crate::invariants::Violation;
+use serde::Serialize;
+
+/// A latency histogram with bounded memory: exact below 16 µs, then 8 buckets per power of two
+/// (≤ 12.5% error), like HdrHistogram with 3 significant bits.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+}
+
+const SUB_BUCKETS: u64 = 8;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: vec![0; 16 + 60 * SUB_BUCKETS as usize],
+            count: 0,
+        }
+    }
+}
+
+impl Histogram {
+    fn index(v: u64) -> usize {
+        if v < 16 {
+            return v as usize;
+        }
+        let exp = 63 - v.leading_zeros() as u64;
+        let sub = (v >> (exp - 3)) & (SUB_BUCKETS - 1);
+        (16 + (exp - 4) * SUB_BUCKETS + sub) as usize
+    }
+
+    fn lower_bound(index: usize) -> u64 {
+        if index < 16 {
+            return index as u64;
+        }
+        let i = index as u64 - 16;
+        let exp = i / SUB_BUCKETS + 4;
+        let sub = i % SUB_BUCKETS;
+        (1 << exp) + (sub << (exp - 3))
+    }
+
+    pub fn record(&mut self, value: u64) {
+        let i = Self::index(value).min(self.buckets.len() - 1);
+        self.buckets[i] += 1;
+        self.count += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+        self.count += other.count;
+    }
+
+    /// The value at quantile `q` (0..=1), as the lower bound of its bucket; None when empty.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(Self::lower_bound(i));
+            }
+        }
+        None
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Latency {
+    pub produce_to_ack_p50_ms: Option<f64>,
+    pub produce_to_ack_p99_ms: Option<f64>,
+    pub end_to_end_p50_ms: Option<f64>,
+    pub end_to_end_p99_ms: Option<f64>,
+}
+
+impl Latency {
+    pub fn from_histograms(ack: &Histogram, e2e: &Histogram) -> Latency {
+        let ms = |h: &Histogram, q| h.quantile(q).map(|us| us as f64 / 1_000.0);
+        Latency {
+            produce_to_ack_p50_ms: ms(ack, 0.5),
+            produce_to_ack_p99_ms: ms(ack, 0.99),
+            end_to_end_p50_ms: ms(e2e, 0.5),
+            end_to_end_p99_ms: ms(e2e, 0.99),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionReport {
+    pub topic: TopicName,
+    pub partition: u32,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<BrokerId>,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
+    pub high_watermark: Offset,
+}
+
+/// An acknowledged record that is not in the partition's final log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LostRecord {
+    pub topic: TopicName,
+    pub partition: u32,
+    pub offset: Option<Offset>,
+    pub record_id: u64,
+    pub producer: u32,
+    pub acks: &'static str,
+    /// Why it could be lost: an unclean election, a lost disk, or acks below `all`.
+    pub why: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub seed: u64,
+    pub sim_seconds: f64,
+    pub produced: u64,
+    pub acked: u64,
+    /// Acknowledged records absent from the final committed log.
+    pub acked_lost: u64,
+    pub acked_lost_examples: Vec<LostRecord>,
+    pub failed: u64,
+    pub retries: u64,
+    pub consumed: u64,
+    pub duplicates_consumed: u64,
+    /// Records that appear more than once in a final log (retries without idempotence).
+    pub duplicates_in_log: u64,
+    pub leader_changes: u64,
+    pub unclean_elections: u64,
+    pub controller_elections: u64,
+    pub zookeeper_elections: u64,
+    pub messages_sent: u64,
+    pub messages_dropped: u64,
+    pub latency: Latency,
+    pub partitions: Vec<PartitionReport>,
+    pub violations: Vec<Violation>,
+    /// FNV-1a over the whole trace, as 16 hex digits (a JSON number would lose bits in JS).
+    pub trace_hash: String,
+}
+
+impl crate::sim::Sim {
+    /// The report of the run so far.
+    pub fn report(&self) -> Report {
+        use crate::invariants::{log_holds, World};
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut ack_latency = Histogram::default();
+        let mut e2e = Histogram::default();
+        let (mut produced, mut acked, mut failed, mut retries) = (0, 0, 0, 0);
+        for p in self.producers() {
+            produced += p.stats.produced;
+            acked += p.stats.acked;
+            failed += p.stats.failed;
+            retries += p.stats.retries;
+            ack_latency.merge(&p.stats.ack_latency_us);
+        }
+        let (mut consumed, mut duplicates_consumed) = (0, 0);
+        for c in self.consumers() {
+            consumed += c.stats.consumed;
+            duplicates_consumed += c.stats.duplicates;
+            e2e.merge(&c.stats.end_to_end_latency_us);
+        }
+        let mut partitions = Vec::new();
+        let mut acked_lost = 0;
+        let mut examples = Vec::new();
+        let mut duplicates_in_log = 0;
+        for (topic, count) in self.topics() {
+            for p in 0..count {
+                let tp = crate::ids::TopicPartition::new(&topic, p);
+                let (leader, leader_epoch, isr) =
+                    self.partition_state(&topic, p)
+                        .unwrap_or((None, 0, Vec::new()));
+                // The final log: the leader's, or for an offline partition the longest replica.
+                let log = leader.and_then(|l| self.log(l, &tp)).or_else(|| {
+                    (1..=self.scenario.cluster.brokers)
+                        .filter_map(|b| self.log(crate::ids::BrokerId(b), &tp))
+                        .max_by_key(|l| l.log_end_offset())
+                });
+                let Some(log) = log else { continue };
+                partitions.push(PartitionReport {
+                    topic: topic.clone(),
+                    partition: p,
+                    leader,
+                    leader_epoch,
+                    isr,
+                    log_start_offset: log.log_start_offset(),
+                    log_end_offset: log.log_end_offset(),
+                    high_watermark: log.high_watermark(),
+                });
+                let records = log.records_below(log.log_end_offset());
+                let mut ids = BTreeSet::new();
+                for (_, id) in &records {
+                    if !ids.insert(*id) {
+                        duplicates_in_log += 1;
+                    }
+                }
+                let by_offset: BTreeMap<u64, u64> = records.into_iter().collect();
+                let tainted = self.invariants.acked.tainted.get(&tp);
+                for b in self.invariants.acked.acked.get(&tp).into_iter().flatten() {
+                    let lost: Vec<(Option<u64>, u64)> = match b.base_offset {
+                        Some(base) if log_holds(log, base, b.count, b.first_id) => Vec::new(),
+                        Some(base) => (0..b.count as u64)
+                            .filter(|i| {
+                                by_offset.get(&(base + i)) != Some(&(b.first_id + i))
+                                    && base + i >= log.log_start_offset()
+                            })
+                            .map(|i| (Some(base + i), b.first_id + i))
+                            .collect(),
+                        None => (0..b.count as u64)
+                            .filter(|i| !ids.contains(&(b.first_id + i)))
+                            .map(|i| (None, b.first_id + i))
+                            .collect(),
+                    };
+                    acked_lost += lost.len() as u64;
+                    for (offset, record_id) in lost
+                        .into_iter()
+                        .take(20usize.saturating_sub(examples.len()))
+                    {
+                        let why = match (tainted, b.acks) {
+                            (Some(reason), _) => reason.clone(),
+                            (None, crate::config::Acks::All) => {
+                                "acks=all record lost: this should not happen".to_string()
+                            }
+                            (None, crate::config::Acks::Leader) => {
+                                "acks=1: only the old leader had it when it failed".to_string()
+                            }
+                            (None, crate::config::Acks::None) => {
+                                "acks=0: never confirmed by any broker".to_string()
+                            }
+                        };
+                        examples.push(LostRecord {
+                            topic: tp.topic.clone(),
+                            partition: p,
+                            offset,
+                            record_id,
+                            producer: b.producer,
+                            acks: b.acks.as_str(),
+                            why,
+                        });
+                    }
+                }
+            }
+        }
+        Report {
+            seed: self.scenario.seed,
+            sim_seconds: self.now.as_secs_f64(),
+            produced,
+            acked,
+            acked_lost,
+            acked_lost_examples: examples,
+            failed,
+            retries,
+            consumed,
+            duplicates_consumed,
+            duplicates_in_log,
+            leader_changes: self.counters.leader_changes,
+            unclean_elections: self.counters.unclean_elections,
+            controller_elections: self.counters.controller_elections,
+            zookeeper_elections: self.counters.zookeeper_elections,
+            messages_sent: self.counters.messages_sent,
+            messages_dropped: self.counters.messages_dropped,
+            latency: Latency::from_histograms(&ack_latency, &e2e),
+            partitions,
+            violations: self.violations.clone(),
+            trace_hash: format!("{:016x}", self.trace_hash()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_within_a_bucket() {
+        let mut h = Histogram::default();
+        for v in 1..=1000u64 {
+            h.record(v * 100);
+        }
+        let p50 = h.quantile(0.5).unwrap() as f64;
+        let p99 = h.quantile(0.99).unwrap() as f64;
+        assert!((p50 - 50_000.0).abs() / 50_000.0 < 0.13, "p50 {p50}");
+        assert!((p99 - 99_000.0).abs() / 99_000.0 < 0.13, "p99 {p99}");
+        assert_eq!(Histogram::default().quantile(0.5), None);
+        for v in [0, 15, 16, 17, 1 << 20, u64::MAX / 2] {
+            assert!(Histogram::lower_bound(Histogram::index(v)) <= v);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! A scenario: everything needed to reproduce a run (cluster, topics, clients, scheduled
+//! faults, seed). JSON on disk; every field has a default so older scenarios keep loading.
+
+mod validate;
+
+pub use validate::{ScenarioError, LIMITS};
+
+use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, ZooKeeperConfig};
+use crate::sim::command::Command;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    pub seed: u64,
+    pub cluster: ClusterSpec,
+    pub topics: Vec<TopicSpec>,
+    pub producers: Vec<ProducerSpec>,
+    pub consumers: Vec<ConsumerSpec>,
+    /// Faults and actions at given simulated times.
+    pub actions: Vec<ScheduledAction>,
+    pub trace: TraceSpec,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub brokers: u32,
+    pub zookeepers: u32,
+    /// One-way network latency between any two nodes.
+    pub latency_us: u64,
+    /// Each message's latency varies by up to this much either way.
+    pub jitter_us: u64,
+    pub broker_config: BrokerConfig,
+    pub zookeeper_config: ZooKeeperConfig,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            brokers: 3,
+            zookeepers: 3,
+            latency_us: 1_000,
+            jitter_us: 200,
+            broker_config: BrokerConfig::default(),
+            zookeeper_config: ZooKeeperConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub config: TopicConfig,
+}
+
+impl Default for TopicSpec {
+    fn default() -> Self {
+        TopicSpec {
+            name: String::new(),
+            partitions: 1,
+            replication_factor: 1,
+            config: TopicConfig::default(),
+        }
+    }
+}
+
+/// Which keys a producer's records carry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeySpec {
+    /// Null keys: the null-key partitioner spreads them.
+    #[default]
+    None,
+    /// `key-0` … `key-{count-1}`, picked at random.
+    Random { count: u32 },
+    /// `key-0` … `key-{count-1}` in turn.
+    Sequential { count: u32 },
+    /// These keys, picked at random.
+    Fixed { keys: Vec<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerSpec {
+    pub topic: String,
+    pub rate_per_sec: f64,
+    pub keys: KeySpec,
+    pub value_bytes: u32,
+    pub start_ms: u64,
+    pub stop_ms: Option<u64>,
+    pub max_records: Option<u64>,
+    pub config: ProducerConfig,
+}
+
+impl Default for ProducerSpec {
+    fn default() -> Self {
+        ProducerSpec {
+            topic: String::new(),
+            rate_per_sec: 10.0,
+            keys: KeySpec::None,
+            value_bytes: 100,
+            start_ms: 0,
+            stop_ms: None,
+            max_records: None,
+            config: ProducerConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub topic: String,
+    pub start_ms: u64,
+    pub config: ConsumerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledAction {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceSpec {
+    /// Record every network message (what the UI animates). Off for raw throughput runs.
+    pub messages: bool,
+    /// How many recent events to keep in memory; the hash still covers all of them.
+    pub window: usize,
+}
+
+impl Default for TraceSpec {
+    fn default() -> Self {
+        TraceSpec {
+            messages: true,
+            window: 200_000,
+        }
+    }
+}
+
+impl Scenario {
+    /// Parses and validates a scenario from JSON.
+    pub fn from_json(json: &str) -> Result<Scenario, ScenarioError> {
+        if json.len() > LIMITS.json_bytes {
+            return Err(ScenarioError::TooLarge {
+                bytes: json.len(),
+                max: LIMITS.json_bytes,
+            });
+        }
+        let scenario: Scenario =
+            serde_json::from_str(json).map_err(|e| ScenarioError::Json(e.to_string()))?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,403 @@
+//! Scenario validation: every value a user (or a share URL) can set is checked against a
+//! range that keeps a browser tab responsive, with an error that names the field.
+
+use super::{KeySpec, Scenario};
+use crate::sim::command::Command;
+use std::collections::BTreeSet;
+use thiserror::Error;
+
+/// The limits, in one place.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub brokers: u32,
+    pub zookeepers: u32,
+    pub partitions: u32,
+    pub topics: usize,
+    pub producers: usize,
+    pub consumers: usize,
+    pub actions: usize,
+    pub rate_per_sec: f64,
+    pub value_bytes: u32,
+    pub keys: u32,
+    pub latency_us: u64,
+    pub topic_name_chars: usize,
+    pub json_bytes: usize,
+}
+
+pub const LIMITS: Limits = Limits {
+    brokers: 9,
+    zookeepers: 7,
+    partitions: 64,
+    topics: 32,
+    producers: 32,
+    consumers: 32,
+    actions: 1_000,
+    rate_per_sec: 100_000_000.0,
+    value_bytes: 65_536,
+    keys: 10_000,
+    latency_us: 10_000_000,
+    topic_name_chars: 249,
+    json_bytes: 1 << 20,
+};
+
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum ScenarioError {
+    #[error("invalid scenario JSON: {0}")]
+    Json(String),
+    #[error("scenario is {bytes} bytes; at most {max} are allowed")]
+    TooLarge { bytes: usize, max: usize },
+    #[error("{field} is {value}; allowed: {allowed}")]
+    OutOfRange {
+        field: String,
+        value: String,
+        allowed: String,
+    },
+    #[error("{what} names topic '{topic}', which the scenario does not define")]
+    UnknownTopic { what: String, topic: String },
+    #[error("topic '{0}' is defined twice")]
+    DuplicateTopic(String),
+    #[error("topic name '{0}' is invalid: use 1-249 of a-z A-Z 0-9 . _ - (and not '.' or '..')")]
+    InvalidTopicName(String),
+    #[error("topic '{topic}' has replication factor {replication_factor} but the cluster has only {brokers} brokers")]
+    ReplicationFactorTooLarge {
+        topic: String,
+        replication_factor: u32,
+        brokers: u32,
+    },
+    #[error("{what} names {node}, which the cluster does not have")]
+    UnknownNode { what: String, node: String },
+}
+
+fn range<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ScenarioError> {
+    if value < min || value > max {
+        return Err(ScenarioError::OutOfRange {
+            field: field.to_string(),
+            value: value.to_string(),
+            allowed: format!("{min} to {max}"),
+        });
+    }
+    Ok(())
+}
+
+pub fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= LIMITS.topic_name_chars
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl Scenario {
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let c = &self.cluster;
+        range("cluster.brokers", c.brokers, 1, LIMITS.brokers)?;
+        range("cluster.zookeepers", c.zookeepers, 1, LIMITS.zookeepers)?;
+        range("cluster.latency_us", c.latency_us, 0, LIMITS.latency_us)?;
+        range("cluster.jitter_us", c.jitter_us, 0, c.latency_us)?;
+        let b = &c.broker_config;
+        range(
+            "broker_config.min.insync.replicas",
+            b.min_insync_replicas,
+            1,
+            LIMITS.brokers,
+        )?;
+        range(
+            "broker_config.num.partitions",
+            b.num_partitions,
+            1,
+            LIMITS.partitions,
+        )?;
+        range(
+            "broker_config.default.replication.factor",
+            b.default_replication_factor,
+            1,
+            c.brokers,
+        )?;
+        range(
+            "broker_config.replica.lag.time.max.ms",
+            b.replica_lag_time_max_ms,
+            100,
+            3_600_000,
+        )?;
+        range(
+            "broker_config.replica.fetch.wait.max.ms",
+            b.replica_fetch_wait_max_ms,
+            0,
+            60_000,
+        )?;
+        range(
+            "broker_config.log.retention.check.interval.ms",
+            b.log_retention_check_interval_ms,
+            100,
+            86_400_000,
+        )?;
+        range(
+            "broker_config.log.segment.bytes",
+            b.log_segment_bytes,
+            100,
+            1 << 31,
+        )?;
+        range(
+            "broker_config.leader.imbalance.check.interval.seconds",
+            b.leader_imbalance_check_interval_seconds,
+            1,
+            86_400,
+        )?;
+        range(
+            "broker_config.zookeeper.session.timeout.ms",
+            b.zookeeper_session_timeout_ms,
+            100,
+            600_000,
+        )?;
+        range(
+            "broker_config.offsets.topic.num.partitions",
+            b.offsets_topic_num_partitions,
+            1,
+            64,
+        )?;
+        let z = &c.zookeeper_config;
+        range("zookeeper_config.tickTime", z.tick_time_ms, 10, 60_000)?;
+        range("zookeeper_config.initLimit", z.init_limit, 1, 100)?;
+        range("zookeeper_config.syncLimit", z.sync_limit, 1, 100)?;
+        range("topics", self.topics.len(), 0, LIMITS.topics)?;
+        range("producers", self.producers.len(), 0, LIMITS.producers)?;
+        range("consumers", self.consumers.len(), 0, LIMITS.consumers)?;
+        range("actions", self.actions.len(), 0, LIMITS.actions)?;
+        range("trace.window", self.trace.window, 1_000, 10_000_000)?;
+        let mut names = BTreeSet::new();
+        for t in &self.topics {
+            if !valid_topic_name(&t.name) {
+                return Err(ScenarioError::InvalidTopicName(t.name.clone()));
+            }
+            if !names.insert(t.name.as_str()) {
+                return Err(ScenarioError::DuplicateTopic(t.name.clone()));
+            }
+            range(
+                &format!("topic '{}' partitions", t.name),
+                t.partitions,
+                1,
+                LIMITS.partitions,
+            )?;
+            range(
+                &format!("topic '{}' replication_factor", t.name),
+                t.replication_factor,
+                1,
+                LIMITS.brokers,
+            )?;
+            if t.replication_factor > c.brokers {
+                return Err(ScenarioError::ReplicationFactorTooLarge {
+                    topic: t.name.clone(),
+                    replication_factor: t.replication_factor,
+                    brokers: c.brokers,
+                });
+            }
+            if let Some(m) = t.config.min_insync_replicas {
+                range(
+                    &format!("topic '{}' min.insync.replicas", t.name),
+                    m,
+                    1,
+                    LIMITS.brokers,
+                )?;
+            }
+            if let Some(s) = t.config.segment_bytes {
+                range(
+                    &format!("topic '{}' segment.bytes", t.name),
+                    s,
+                    100,
+                    1 << 31,
+                )?;
+            }
+        }
+        let known = |topic: &str| names.contains(topic);
+        for (i, p) in self.producers.iter().enumerate() {
+            let what = format!("producers[{i}]");
+            if !known(&p.topic) {
+                return Err(ScenarioError::UnknownTopic {
+                    what,
+                    topic: p.topic.clone(),
+                });
+            }
+            if !(p.rate_per_sec > 0.0 && p.rate_per_sec <= LIMITS.rate_per_sec) {
+                return Err(ScenarioError::OutOfRange {
+                    field: format!("{what}.rate_per_sec"),
+                    value: p.rate_per_sec.to_string(),
+                    allowed: format!("more than 0, at most {}", LIMITS.rate_per_sec),
+                });
+            }
+            range(
+                &format!("{what}.value_bytes"),
+                p.value_bytes,
+                0,
+                LIMITS.value_bytes,
+            )?;
+            range(
+                &format!("{what}.config.batch.size"),
+                p.config.batch_size,
+                1,
+                16 << 20,
+            )?;
+            range(
+                &format!("{what}.config.max.in.flight.requests.per.connection"),
+                p.config.max_in_flight_requests_per_connection,
+                1,
+                100,
+            )?;
+            range(
+                &format!("{what}.config.request.timeout.ms"),
+                p.config.request_timeout_ms,
+                1,
+                3_600_000,
+            )?;
+            range(
+                &format!("{what}.config.linger.ms"),
+                p.config.linger_ms,
+                0,
+                600_000,
+            )?;
+            match &p.keys {
+                KeySpec::Random { count } | KeySpec::Sequential { count } => {
+                    range(&format!("{what}.keys.count"), *count, 1, LIMITS.keys)?
+                }
+                KeySpec::Fixed { keys } => {
+                    range(
+                        &format!("{what}.keys.keys"),
+                        keys.len() as u32,
+                        1,
+                        LIMITS.keys,
+                    )?;
+                    if let Some(k) = keys.iter().find(|k| k.len() > 256) {
+                        return Err(ScenarioError::OutOfRange {
+                            field: format!("{what}.keys"),
+                            value: format!("a key of {} bytes", k.len()),
+                            allowed: "keys of at most 256 bytes".into(),
+                        });
+                    }
+                }
+                KeySpec::None => {}
+            }
+        }
+        for (i, c) in self.consumers.iter().enumerate() {
+            if !known(&c.topic) {
+                return Err(ScenarioError::UnknownTopic {
+                    what: format!("consumers[{i}]"),
+                    topic: c.topic.clone(),
+                });
+            }
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            self.validate_command(&format!("actions[{i}]"), &a.command)?;
+        }
+        Ok(())
+    }
+
+    /// Checks a command against this scenario's cluster (also used for live commands).
+    pub fn validate_command(&self, what: &str, command: &Command) -> Result<(), ScenarioError> {
+        let brokers = self.cluster.brokers;
+        let zks = self.cluster.zookeepers;
+        let broker = |b: u32| range(&format!("{what}.broker"), b, 1, brokers);
+        match command {
+            Command::KillBroker { broker: b }
+            | Command::RestartBroker { broker: b, .. }
+            | Command::IsolateBroker { broker: b } => broker(*b),
+            Command::KillZookeeper { server } | Command::RestartZookeeper { server } => {
+                range(&format!("{what}.server"), *server, 1, zks)
+            }
+            Command::CutLinks { between, and, .. }
+            | Command::HealLinks { between, and }
+            | Command::SlowLinks { between, and, .. } => {
+                for node in between.iter().chain(and) {
+                    let ok = match node {
+                        crate::ids::NodeId::Broker(b) => (1..=brokers).contains(&b.0),
+                        crate::ids::NodeId::ZooKeeper(z) => (1..=zks).contains(z),
+                        crate::ids::NodeId::Producer(p) => (*p as usize) <= self.producers.len(),
+                        crate::ids::NodeId::Consumer(c) => (*c as usize) < self.consumers.len(),
+                        crate::ids::NodeId::Admin => true,
+                    };
+                    if !ok {
+                        return Err(ScenarioError::UnknownNode {
+                            what: what.to_string(),
+                            node: node.to_string(),
+                        });
+                    }
+                }
+                if let Command::SlowLinks {
+                    extra_latency_us, ..
+                } = command
+                {
+                    range(
+                        &format!("{what}.extra_latency_us"),
+                        *extra_latency_us,
+                        0,
+                        LIMITS.latency_us,
+                    )?;
+                }
+                Ok(())
+            }
+            Command::HealAllLinks => Ok(()),
+            Command::Produce { topic, key, value } => {
+                if !valid_topic_name(topic) {
+                    return Err(ScenarioError::InvalidTopicName(topic.clone()));
+                }
+                range(
+                    &format!("{what}.key length"),
+                    key.as_ref().map_or(0, String::len),
+                    0,
+                    256,
+                )?;
+                range(
+                    &format!("{what}.value length"),
+                    value.len(),
+                    0,
+                    LIMITS.value_bytes as usize,
+                )
+            }
+            Command::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                ..
+            } => {
+                if !valid_topic_name(name) {
+                    return Err(ScenarioError::InvalidTopicName(name.clone()));
+                }
+                range(
+                    &format!("{what}.partitions"),
+                    *partitions,
+                    1,
+                    LIMITS.partitions,
+                )?;
+                range(
+                    &format!("{what}.replication_factor"),
+                    *replication_factor,
+                    1,
+                    LIMITS.brokers,
+                )
+            }
+            Command::AddPartitions { topic, partitions } => {
+                if !valid_topic_name(topic) {
+                    return Err(ScenarioError::InvalidTopicName(topic.clone()));
+                }
+                range(
+                    &format!("{what}.partitions"),
+                    *partitions,
+                    1,
+                    LIMITS.partitions,
+                )
+            }
+            Command::DeleteTopic { topic } => {
+                if valid_topic_name(topic) {
+                    Ok(())
+                } else {
+                    Err(ScenarioError::InvalidTopicName(topic.clone()))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Commands: faults and actions, scheduled in a scenario or applied live (`Sim::apply`).
+
+use crate::config::TopicConfig;
+use crate::ids::NodeId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// The broker process crashes (its disk survives).
+    KillBroker {
+        broker: u32,
+    },
+    /// Starts a dead broker again; with `disk_lost` it comes back with empty logs.
+    RestartBroker {
+        broker: u32,
+        #[serde(default)]
+        disk_lost: bool,
+    },
+    KillZookeeper {
+        server: u32,
+    },
+    RestartZookeeper {
+        server: u32,
+    },
+    /// Cuts the network between two sets of nodes (both ways unless `one_way`: then only
+    /// messages from `between` to `and` are lost).
+    CutLinks {
+        between: Vec<NodeId>,
+        and: Vec<NodeId>,
+        #[serde(default)]
+        one_way: bool,
+    },
+    HealLinks {
+        between: Vec<NodeId>,
+        and: Vec<NodeId>,
+    },
+    HealAllLinks,
+    /// Adds latency to the links between two sets of nodes (both directions).
+    SlowLinks {
+        between: Vec<NodeId>,
+        and: Vec<NodeId>,
+        extra_latency_us: u64,
+    },
+    /// Cuts a broker off from every other node (ZooKeeper, brokers, clients).
+    IsolateBroker {
+        broker: u32,
+    },
+    /// Produces one record by hand through the console producer.
+    Produce {
+        topic: String,
+        #[serde(default)]
+        key: Option<String>,
+        #[serde(default)]
+        value: String,
+    },
+    CreateTopic {
+        name: String,
+        partitions: u32,
+        replication_factor: u32,
+        #[serde(default)]
+        config: TopicConfig,
+    },
+    /// Raises a topic's partition count (keys may then map to other partitions).
+    AddPartitions {
+        topic: String,
+        partitions: u32,
+    },
+    DeleteTopic {
+        topic: String,
+    },
+}
+
+impl Command {
+    pub fn describe(&self) -> String {
+        let list = |nodes: &[NodeId]| {
+            nodes
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Command::KillBroker { broker } => format!("kill broker {broker}"),
+            Command::RestartBroker {
+                broker,
+                disk_lost: false,
+            } => format!("restart broker {broker}"),
+            Command::RestartBroker {
+                broker,
+                disk_lost: true,
+            } => format!("restart broker {broker} with an empty disk"),
+            Command::KillZookeeper { server } => format!("kill zookeeper {server}"),
+            Command::RestartZookeeper { server } => format!("restart zookeeper {server}"),
+            Command::CutLinks {
+                between,
+                and,
+                one_way,
+            } => {
+                format!(
+                    "cut links {} {} {}",
+                    list(between),
+                    if *one_way { "->" } else { "<->" },
+                    list(and)
+                )
+            }
+            Command::HealLinks { between, and } => {
+                format!("heal links {} <-> {}", list(between), list(and))
+            }
+            Command::HealAllLinks => "heal all links".to_string(),
+            Command::SlowLinks {
+                between,
+                and,
+                extra_latency_us,
+            } => format!(
+                "slow links {} <-> {} by {extra_latency_us} us",
+                list(between),
+                list(and)
+            ),
+            Command::IsolateBroker { broker } => format!("isolate broker {broker}"),
+            Command::Produce { topic, key, value } => format!(
+                "produce to {topic}: key={} value={value}",
+                key.as_deref().unwrap_or("null")
+            ),
+            Command::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                ..
+            } => format!("create topic {name} ({partitions} partitions, RF {replication_factor})"),
+            Command::AddPartitions { topic, partitions } => {
+                format!("alter topic {topic} to {partitions} partitions")
+            }
+            Command::DeleteTopic { topic } => format!("delete topic {topic}"),
+        }
+    }
+}

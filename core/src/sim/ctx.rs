@@ -1,0 +1,59 @@
+//! What a node sees while it handles one event: the time, its id, the shared random source, and
+//! an outbox for its effects. Nodes never touch the queue or the network directly.
+
+use crate::broker::BrokerTimer;
+use crate::client::consumer::ConsumerTimer;
+use crate::client::producer::ProducerTimer;
+use crate::ids::NodeId;
+use crate::protocol::Message;
+use crate::rng::Rng;
+use crate::time::SimTime;
+use crate::trace::Event;
+use crate::zookeeper::messages::ZkMessage;
+use crate::zookeeper::server::ZkServerTimer;
+
+/// A node's timer; each kind of node has its own variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    ZooKeeper(ZkServerTimer),
+    Broker(BrokerTimer),
+    Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
+}
+
+/// Effects of handling one event, drained by `Sim`.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub sends: Vec<(NodeId, Message)>,
+    pub timers: Vec<(SimTime, Timer)>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub me: NodeId,
+    pub rng: &'a mut Rng,
+    pub out: &'a mut Outbox,
+}
+
+impl Ctx<'_> {
+    pub fn send(&mut self, to: NodeId, msg: Message) {
+        self.out.sends.push((to, msg));
+    }
+    pub fn send_zk(&mut self, to: NodeId, msg: ZkMessage) {
+        self.out.sends.push((to, Message::ZooKeeper(msg)));
+    }
+    pub fn timer_at(&mut self, at: SimTime, timer: Timer) {
+        self.out.timers.push((at.max(self.now), timer));
+    }
+    pub fn timer_in_us(&mut self, us: u64, timer: Timer) {
+        self.out.timers.push((self.now.plus_us(us), timer));
+    }
+    pub fn timer_in_ms(&mut self, ms: u64, timer: Timer) {
+        self.timer_in_us(ms.saturating_mul(1_000), timer);
+    }
+    pub fn trace(&mut self, event: Event) {
+        self.out.events.push(event);
+    }
+}

@@ -1,0 +1,895 @@
+//! The simulation: owns the event queue, the network and every node, and is the only thing
+//! that advances time. Nodes react to messages, timers and closed connections and return
+//! effects; `Sim` turns those into queue entries and trace events.
+
+pub mod command;
+pub mod ctx;
+pub mod network;
+pub mod queue;
+
+use crate::broker::{Broker, BrokerDisk};
+use crate::client::consumer::Consumer;
+use crate::client::producer::Producer;
+use crate::controller::{assignment, zk_data};
+use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::invariants::{Invariants, Violation, World};
+use crate::log::PartitionLog;
+use crate::protocol::{Message, NewTopic};
+use crate::rng::Rng;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::time::SimTime;
+use crate::trace::{DropReason, Event, Trace, TraceEvent};
+use crate::zookeeper::server::ZkServer;
+use crate::zookeeper::tree::DataTree;
+use crate::zookeeper::{messages::PeerState, paths};
+use command::Command;
+use ctx::{Ctx, Outbox, Timer};
+use network::Network;
+use queue::{Item, Queue};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    ZooKeeper(Box<ZkServer>),
+    Broker(Box<Broker>),
+    Producer(Box<Producer>),
+    Consumer(Box<Consumer>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub node: Option<Node>,
+    /// Bumped at every crash, so a dead incarnation's timers are ignored.
+    pub incarnation: u64,
+}
+
+/// Running totals the report needs, kept as events happen (the trace is windowed).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    pub messages_sent: u64,
+    pub messages_dropped: u64,
+    pub leader_changes: u64,
+    pub unclean_elections: u64,
+    pub controller_elections: u64,
+    pub zookeeper_elections: u64,
+}
+
+#[derive(Debug)]
+pub struct Sim {
+    pub(crate) scenario: Scenario,
+    pub(crate) now: SimTime,
+    queue: Queue,
+    rng: Rng,
+    pub(crate) nodes: BTreeMap<NodeId, Slot>,
+    pub(crate) network: Network,
+    pub(crate) trace: Trace,
+    next_message_id: u64,
+    pub(crate) broker_disks: BTreeMap<BrokerId, BrokerDisk>,
+    zk_disks: BTreeMap<u32, (DataTree, u32)>,
+    /// Pairs of nodes that have talked: when one dies, the other sees the connection close.
+    connections: BTreeSet<(NodeId, NodeId)>,
+    pub(crate) invariants: Invariants,
+    pub(crate) violations: Vec<Violation>,
+    pub(crate) counters: Counters,
+    console_producer: u32,
+    steps: u64,
+}
+
+impl Sim {
+    /// Builds the cluster a scenario describes, as it is at time zero: ZooKeeper servers about
+    /// to elect a leader, brokers about to register, topics already defined in ZooKeeper.
+    pub fn new(scenario: Scenario) -> Result<Sim, ScenarioError> {
+        scenario.validate()?;
+        let mut rng = Rng::new(scenario.seed);
+        let cluster = &scenario.cluster;
+        let broker_ids: Vec<BrokerId> = (1..=cluster.brokers).map(BrokerId).collect();
+        let zk_ids: Vec<u32> = (1..=cluster.zookeepers).collect();
+        let tree = initial_tree(&scenario, &broker_ids, &mut rng);
+        let mut sim = Sim {
+            now: SimTime::ZERO,
+            queue: Queue::default(),
+            nodes: BTreeMap::new(),
+            network: Network::new(cluster.latency_us, cluster.jitter_us),
+            trace: Trace::new(scenario.trace.window),
+            next_message_id: 0,
+            broker_disks: BTreeMap::new(),
+            zk_disks: BTreeMap::new(),
+            connections: BTreeSet::new(),
+            invariants: Invariants::default(),
+            violations: Vec::new(),
+            counters: Counters::default(),
+            console_producer: scenario.producers.len() as u32,
+            steps: 0,
+            rng,
+            scenario,
+        };
+        for &sid in &zk_ids {
+            sim.zk_disks.insert(sid, (tree.clone(), 0));
+        }
+        for &sid in &zk_ids {
+            sim.start_zookeeper(sid);
+        }
+        for &b in &broker_ids {
+            sim.broker_disks.insert(b, BrokerDisk::default());
+            sim.start_broker(b);
+        }
+        for (i, spec) in sim.scenario.producers.clone().into_iter().enumerate() {
+            let id = NodeId::Producer(i as u32);
+            let config = spec.config.clone();
+            sim.spawn(id, |ctx| {
+                Node::Producer(Box::new(Producer::new(
+                    i as u32,
+                    Some(spec),
+                    config,
+                    broker_ids.clone(),
+                    ctx,
+                )))
+            });
+        }
+        let console = NodeId::Producer(sim.console_producer);
+        let console_index = sim.console_producer;
+        sim.spawn(console, |ctx| {
+            Node::Producer(Box::new(Producer::new(
+                console_index,
+                None,
+                Default::default(),
+                broker_ids.clone(),
+                ctx,
+            )))
+        });
+        for (i, spec) in sim.scenario.consumers.clone().into_iter().enumerate() {
+            let id = NodeId::Consumer(i as u32);
+            sim.nodes.insert(
+                id,
+                Slot {
+                    node: Some(Node::Consumer(Box::new(Consumer::new(
+                        i as u32,
+                        spec.topic.as_str().into(),
+                        spec.config.clone(),
+                        broker_ids.clone(),
+                    )))),
+                    incarnation: 0,
+                },
+            );
+            sim.queue
+                .push(SimTime::from_ms(spec.start_ms), Item::Start { node: id });
+        }
+        for action in sim.scenario.actions.clone() {
+            sim.queue
+                .push(SimTime::from_ms(action.at_ms), Item::Action(action.command));
+        }
+        Ok(sim)
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn trace(&self) -> &[TraceEvent] {
+        self.trace.events()
+    }
+    /// Events dropped from the front of the trace window (still covered by the hash).
+    pub fn trace_events_total(&self) -> u64 {
+        self.trace.len_total()
+    }
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+    pub(crate) fn queue_in_flight(&self) -> impl Iterator<Item = &queue::Entry> {
+        self.queue.in_flight()
+    }
+
+    // ---- Running ----
+
+    /// Handles the next event. Returns false when nothing is left to happen.
+    pub fn step(&mut self) -> bool {
+        let Some(entry) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(entry.at);
+        self.steps += 1;
+        match entry.item {
+            Item::Deliver {
+                id,
+                from,
+                to,
+                msg,
+                dropped,
+                ..
+            } => self.deliver(id, from, to, msg, dropped),
+            Item::Timer {
+                node,
+                incarnation,
+                timer,
+            } => {
+                if self
+                    .nodes
+                    .get(&node)
+                    .is_some_and(|s| s.incarnation == incarnation && s.node.is_some())
+                {
+                    self.with_node(node, |n, ctx| match (n, timer) {
+                        (Node::ZooKeeper(z), Timer::ZooKeeper(t)) => z.on_timer(t, ctx),
+                        (Node::Broker(b), Timer::Broker(t)) => b.on_timer(t, ctx),
+                        (Node::Producer(p), Timer::Producer(t)) => p.on_timer(t, ctx),
+                        (Node::Consumer(c), Timer::Consumer(t)) => c.on_timer(t, ctx),
+                        _ => {}
+                    });
+                }
+            }
+            Item::Disconnect {
+                node,
+                incarnation,
+                peer,
+            } => {
+                if self
+                    .nodes
+                    .get(&node)
+                    .is_some_and(|s| s.incarnation == incarnation)
+                {
+                    self.with_node(node, |n, ctx| match (n, peer) {
+                        (Node::ZooKeeper(z), _) => z.on_disconnect(peer, ctx),
+                        (Node::Broker(b), _) => b.on_disconnect(peer, ctx),
+                        (Node::Producer(p), NodeId::Broker(b)) => p.on_disconnect(b, ctx),
+                        (Node::Consumer(c), NodeId::Broker(b)) => c.on_disconnect(b, ctx),
+                        _ => {}
+                    });
+                }
+            }
+            Item::Start { node } => self.with_node(node, |n, ctx| {
+                if let Node::Consumer(c) = n {
+                    c.start(ctx);
+                }
+            }),
+            Item::Action(command) => self.execute(command),
+        }
+        true
+    }
+
+    /// Runs every event up to and including `until`, then sets the clock to `until`.
+    pub fn run_until(&mut self, until: SimTime) {
+        while self.queue.next_time().is_some_and(|t| t <= until) {
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Applies a command now (a live fault or action). Bad commands are refused with a reason.
+    pub fn apply(&mut self, command: Command) -> Result<(), ScenarioError> {
+        self.scenario.validate_command("command", &command)?;
+        self.execute(command);
+        Ok(())
+    }
+
+    fn deliver(
+        &mut self,
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+        dropped: Option<DropReason>,
+    ) {
+        let alive = |sim: &Sim, n: NodeId| sim.nodes.get(&n).is_some_and(|s| s.node.is_some());
+        let reason = dropped.or_else(|| {
+            if self.network.is_cut(from, to) {
+                Some(DropReason::LinkCut)
+            } else if to != NodeId::Admin && !alive(self, to) {
+                Some(DropReason::NodeDown)
+            } else {
+                None
+            }
+        });
+        if let Some(reason) = reason {
+            self.counters.messages_dropped += 1;
+            if self.scenario.trace.messages {
+                self.record(Event::MessageDropped { id, reason });
+            }
+            // A dead process on a live host refuses the connection: the sender hears at once.
+            if reason == DropReason::NodeDown && alive(self, from) && !self.network.is_cut(to, from)
+            {
+                self.schedule_disconnect(from, to);
+            }
+            return;
+        }
+        if to == NodeId::Admin {
+            self.record(Event::CommandApplied {
+                description: describe_admin_response(&msg),
+            });
+            return;
+        }
+        if from != NodeId::Admin {
+            self.connections.insert((from.min(to), from.max(to)));
+        }
+        self.with_node(to, |n, ctx| match n {
+            Node::ZooKeeper(z) => {
+                if let Message::ZooKeeper(m) = msg {
+                    z.on_message(from, m, ctx);
+                }
+            }
+            Node::Broker(b) => b.on_message(from, msg, ctx),
+            Node::Producer(p) => p.on_message(msg, ctx),
+            Node::Consumer(c) => c.on_message(from, msg, ctx),
+        });
+    }
+
+    fn schedule_disconnect(&mut self, node: NodeId, peer: NodeId) {
+        let Some(incarnation) = self.nodes.get(&node).map(|s| s.incarnation) else {
+            return;
+        };
+        let at = self.now.plus_us(self.network.base_latency_us(peer, node));
+        self.queue.push(
+            at,
+            Item::Disconnect {
+                node,
+                incarnation,
+                peer,
+            },
+        );
+    }
+
+    /// Runs `f` against a live node with a fresh outbox, then applies the outbox.
+    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut Node, &mut Ctx<'_>)) {
+        let Some(slot) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        let incarnation = slot.incarnation;
+        let mut out = Outbox::default();
+        let mut ctx = Ctx {
+            now: self.now,
+            me: id,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        f(node, &mut ctx);
+        self.flush(id, incarnation, out);
+    }
+
+    fn spawn(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
+        let incarnation = self.nodes.get(&id).map_or(0, |s| s.incarnation);
+        let mut out = Outbox::default();
+        let mut ctx = Ctx {
+            now: self.now,
+            me: id,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        let mut node = make(&mut ctx);
+        match &mut node {
+            Node::ZooKeeper(z) => z.start(&mut ctx),
+            Node::Broker(b) => b.start(&mut ctx),
+            Node::Producer(p) => p.start(&mut ctx),
+            Node::Consumer(c) => c.start(&mut ctx),
+        }
+        self.nodes.insert(
+            id,
+            Slot {
+                node: Some(node),
+                incarnation,
+            },
+        );
+        self.flush(id, incarnation, out);
+    }
+
+    fn flush(&mut self, from: NodeId, incarnation: u64, out: Outbox) {
+        for event in out.events {
+            self.record(event);
+        }
+        for (to, msg) in out.sends {
+            self.transmit(from, to, msg);
+        }
+        for (at, timer) in out.timers {
+            self.queue.push(
+                at,
+                Item::Timer {
+                    node: from,
+                    incarnation,
+                    timer,
+                },
+            );
+        }
+    }
+
+    fn transmit(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        self.next_message_id += 1;
+        let id = self.next_message_id;
+        self.counters.messages_sent += 1;
+        let arrival = self.network.arrival(from, to, self.now, &mut self.rng);
+        let dropped = self.network.is_cut(from, to).then_some(DropReason::LinkCut);
+        // A message into a cut link is seen to fail half-way.
+        let at = if dropped.is_some() {
+            self.now.plus_us(arrival.since(self.now) / 2)
+        } else {
+            arrival
+        };
+        if self.scenario.trace.messages {
+            self.record(Event::MessageSent {
+                id,
+                from,
+                to,
+                kind: msg.kind(),
+                api: msg.api(),
+                bytes: msg.wire_bytes(),
+                arrives_at: at,
+            });
+        }
+        self.queue.push(
+            at,
+            Item::Deliver {
+                id,
+                from,
+                to,
+                msg,
+                sent_at: self.now,
+                dropped,
+            },
+        );
+    }
+
+    /// Appends an event to the trace, updates counters and runs the invariant checks.
+    pub(crate) fn record(&mut self, event: Event) {
+        match &event {
+            Event::LeaderElected {
+                leader_epoch,
+                unclean,
+                ..
+            } => {
+                if *leader_epoch > 0 {
+                    self.counters.leader_changes += 1;
+                }
+                if *unclean {
+                    self.counters.unclean_elections += 1;
+                }
+            }
+            Event::ControllerElected { .. } => self.counters.controller_elections += 1,
+            Event::ZkLeaderElected { .. } => self.counters.zookeeper_elections += 1,
+            _ => {}
+        }
+        let mut invariants = std::mem::take(&mut self.invariants);
+        let found = invariants.observe(self.now, &event, self);
+        self.invariants = invariants;
+        self.trace.push(TraceEvent {
+            at: self.now,
+            event,
+        });
+        for v in found {
+            self.trace.push(TraceEvent {
+                at: self.now,
+                event: Event::InvariantViolated {
+                    invariant: v.invariant,
+                    detail: v.detail.clone(),
+                },
+            });
+            self.violations.push(v);
+        }
+    }
+
+    /// Runs the full state checks now; violations are recorded and returned.
+    pub fn check_invariants(&mut self) -> Vec<Violation> {
+        let found = self.invariants.check_state(self.now, self);
+        for v in &found {
+            self.trace.push(TraceEvent {
+                at: self.now,
+                event: Event::InvariantViolated {
+                    invariant: v.invariant,
+                    detail: v.detail.clone(),
+                },
+            });
+            self.violations.push(v.clone());
+        }
+        found
+    }
+
+    // ---- Faults and actions ----
+
+    fn execute(&mut self, command: Command) {
+        self.record(Event::CommandApplied {
+            description: command.describe(),
+        });
+        match command {
+            Command::KillBroker { broker } => self.crash(NodeId::broker(broker)),
+            Command::RestartBroker { broker, disk_lost } => {
+                let id = BrokerId(broker);
+                if self
+                    .nodes
+                    .get(&NodeId::Broker(id))
+                    .is_some_and(|s| s.node.is_none())
+                {
+                    if disk_lost {
+                        let next = self.broker_disks.get(&id).map_or(0, |d| d.next_producer_id);
+                        self.broker_disks.insert(
+                            id,
+                            BrokerDisk {
+                                logs: BTreeMap::new(),
+                                next_producer_id: next,
+                            },
+                        );
+                    }
+                    self.record(Event::NodeStarted {
+                        node: NodeId::Broker(id),
+                        disk_lost,
+                    });
+                    self.start_broker(id);
+                }
+            }
+            Command::KillZookeeper { server } => self.crash(NodeId::ZooKeeper(server)),
+            Command::RestartZookeeper { server } => {
+                if self
+                    .nodes
+                    .get(&NodeId::ZooKeeper(server))
+                    .is_some_and(|s| s.node.is_none())
+                {
+                    self.record(Event::NodeStarted {
+                        node: NodeId::ZooKeeper(server),
+                        disk_lost: false,
+                    });
+                    self.start_zookeeper(server);
+                }
+            }
+            Command::CutLinks {
+                between,
+                and,
+                one_way,
+            } => {
+                for &a in &between {
+                    for &b in &and {
+                        if self.network.cut(a, b) {
+                            self.record(Event::LinkCut { from: a, to: b });
+                        }
+                        if !one_way && self.network.cut(b, a) {
+                            self.record(Event::LinkCut { from: b, to: a });
+                        }
+                    }
+                }
+            }
+            Command::HealLinks { between, and } => {
+                for &a in &between {
+                    for &b in &and {
+                        for (x, y) in [(a, b), (b, a)] {
+                            if self.network.heal(x, y) {
+                                self.record(Event::LinkHealed { from: x, to: y });
+                            }
+                        }
+                    }
+                }
+            }
+            Command::HealAllLinks => {
+                for (from, to) in self.network.heal_all() {
+                    self.record(Event::LinkHealed { from, to });
+                }
+            }
+            Command::SlowLinks {
+                between,
+                and,
+                extra_latency_us,
+            } => {
+                for &a in &between {
+                    for &b in &and {
+                        for (x, y) in [(a, b), (b, a)] {
+                            self.network.slow(x, y, extra_latency_us);
+                            self.record(Event::LinkSlowed {
+                                from: x,
+                                to: y,
+                                extra_latency_us,
+                            });
+                        }
+                    }
+                }
+            }
+            Command::IsolateBroker { broker } => {
+                let me = NodeId::broker(broker);
+                let others: Vec<NodeId> = self.nodes.keys().copied().filter(|n| *n != me).collect();
+                for other in others {
+                    for (x, y) in [(me, other), (other, me)] {
+                        if self.network.cut(x, y) {
+                            self.record(Event::LinkCut { from: x, to: y });
+                        }
+                    }
+                }
+            }
+            Command::Produce { topic, key, value } => {
+                let console = NodeId::Producer(self.console_producer);
+                self.with_node(console, |n, ctx| {
+                    if let Node::Producer(p) = n {
+                        p.produce(
+                            topic.as_str().into(),
+                            key.map(String::into_bytes),
+                            value.into_bytes(),
+                            ctx,
+                        );
+                    }
+                });
+            }
+            Command::CreateTopic {
+                name,
+                partitions,
+                replication_factor,
+                config,
+            } => {
+                self.admin_request(Message::CreateTopicsRequest {
+                    correlation: 0,
+                    topic: NewTopic {
+                        name: name.as_str().into(),
+                        partitions,
+                        replication_factor,
+                        config,
+                    },
+                });
+            }
+            Command::AddPartitions { topic, partitions } => {
+                self.admin_request(Message::CreatePartitionsRequest {
+                    correlation: 0,
+                    topic: topic.as_str().into(),
+                    count: partitions,
+                });
+            }
+            Command::DeleteTopic { topic } => self.admin_request(Message::DeleteTopicsRequest {
+                correlation: 0,
+                topic: topic.as_str().into(),
+            }),
+        }
+    }
+
+    /// Sends an admin request to the active controller (as the admin client would after asking
+    /// any broker who the controller is).
+    fn admin_request(&mut self, request: Message) {
+        match self.controller() {
+            Some((controller, _)) => {
+                self.transmit(NodeId::Admin, NodeId::Broker(controller), request)
+            }
+            None => self.record(Event::CommandApplied {
+                description: format!("{} failed: no controller is available", request.api()),
+            }),
+        }
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        let Some(slot) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let Some(node) = slot.node.take() else { return };
+        slot.incarnation += 1;
+        match node {
+            Node::Broker(b) => {
+                let broker = b.id;
+                self.broker_disks.insert(broker, b.into_disk());
+            }
+            Node::ZooKeeper(z) => {
+                self.zk_disks
+                    .insert(z.sid, (z.tree().clone(), z.current_epoch()));
+            }
+            Node::Producer(_) | Node::Consumer(_) => {}
+        }
+        self.record(Event::NodeCrashed { node: id });
+        let peers: Vec<NodeId> = self
+            .connections
+            .iter()
+            .filter(|(a, b)| *a == id || *b == id)
+            .map(|&(a, b)| if a == id { b } else { a })
+            .collect();
+        self.connections.retain(|(a, b)| *a != id && *b != id);
+        for peer in peers {
+            let alive = self.nodes.get(&peer).is_some_and(|s| s.node.is_some());
+            if alive && !self.network.is_cut(id, peer) {
+                self.schedule_disconnect(peer, id);
+            }
+        }
+    }
+
+    fn start_broker(&mut self, id: BrokerId) {
+        let disk = self.broker_disks.remove(&id).unwrap_or_default();
+        let config = self.scenario.cluster.broker_config.clone();
+        let zks: Vec<u32> = (1..=self.scenario.cluster.zookeepers).collect();
+        self.spawn(NodeId::Broker(id), |_| {
+            Node::Broker(Box::new(Broker::new(id, config, zks, disk)))
+        });
+    }
+
+    fn start_zookeeper(&mut self, sid: u32) {
+        let (tree, epoch) = self.zk_disks.remove(&sid).unwrap_or_default();
+        let config = self.scenario.cluster.zookeeper_config.clone();
+        let ensemble: Vec<u32> = (1..=self.scenario.cluster.zookeepers).collect();
+        self.spawn(NodeId::ZooKeeper(sid), |_| {
+            Node::ZooKeeper(Box::new(ZkServer::new(sid, ensemble, config, tree, epoch)))
+        });
+    }
+
+    // ---- Looking inside (tests, view, report) ----
+
+    pub fn broker(&self, id: u32) -> Option<&Broker> {
+        match self.nodes.get(&NodeId::broker(id))?.node.as_ref()? {
+            Node::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn zookeeper(&self, sid: u32) -> Option<&ZkServer> {
+        match self.nodes.get(&NodeId::ZooKeeper(sid))?.node.as_ref()? {
+            Node::ZooKeeper(z) => Some(z),
+            _ => None,
+        }
+    }
+    pub fn producer(&self, index: u32) -> Option<&Producer> {
+        match self.nodes.get(&NodeId::Producer(index))?.node.as_ref()? {
+            Node::Producer(p) => Some(p),
+            _ => None,
+        }
+    }
+    pub fn consumer(&self, index: u32) -> Option<&Consumer> {
+        match self.nodes.get(&NodeId::Consumer(index))?.node.as_ref()? {
+            Node::Consumer(c) => Some(c),
+            _ => None,
+        }
+    }
+    pub fn brokers(&self) -> impl Iterator<Item = &Broker> {
+        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
+            Node::Broker(b) => Some(b.as_ref()),
+            _ => None,
+        })
+    }
+    pub fn producers(&self) -> impl Iterator<Item = &Producer> {
+        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
+            Node::Producer(p) => Some(p.as_ref()),
+            _ => None,
+        })
+    }
+    pub fn consumers(&self) -> impl Iterator<Item = &Consumer> {
+        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
+            Node::Consumer(c) => Some(c.as_ref()),
+            _ => None,
+        })
+    }
+    pub fn is_alive(&self, node: NodeId) -> bool {
+        self.nodes.get(&node).is_some_and(|s| s.node.is_some())
+    }
+
+    /// The active controller with the highest epoch, and its epoch.
+    pub fn controller(&self) -> Option<(BrokerId, u32)> {
+        self.brokers()
+            .filter_map(|b| {
+                b.controller
+                    .as_ref()
+                    .filter(|c| c.is_active())
+                    .map(|c| (b.id, c.epoch))
+            })
+            .max_by_key(|(_, e)| *e)
+    }
+
+    /// The established ZooKeeper leader, if any.
+    pub fn zookeeper_leader(&self) -> Option<u32> {
+        (1..=self.scenario.cluster.zookeepers).find(|&s| {
+            self.zookeeper(s)
+                .is_some_and(|z| z.state() == PeerState::Leading && z.is_serving())
+        })
+    }
+
+    /// The authoritative tree: the ZooKeeper leader's, else any live server's.
+    pub fn zookeeper_tree(&self) -> Option<&DataTree> {
+        let leader = self.zookeeper_leader().and_then(|s| self.zookeeper(s));
+        leader
+            .or_else(|| (1..=self.scenario.cluster.zookeepers).find_map(|s| self.zookeeper(s)))
+            .map(|z| z.tree())
+    }
+
+    /// A partition's state as ZooKeeper has it: (leader, leader epoch, ISR).
+    pub fn partition_state(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Option<(Option<BrokerId>, u32, Vec<BrokerId>)> {
+        let node = self
+            .zookeeper_tree()?
+            .get(&paths::partition_state(topic, partition))?;
+        zk_data::parse_partition_state(&node.data)
+    }
+
+    /// Partition counts per topic, as ZooKeeper has them.
+    pub fn topics(&self) -> BTreeMap<TopicName, u32> {
+        let Some(tree) = self.zookeeper_tree() else {
+            return BTreeMap::new();
+        };
+        tree.children(paths::BROKER_TOPICS)
+            .into_iter()
+            .filter_map(|t| {
+                let data = &tree.get(&paths::topic(&t))?.data;
+                Some((
+                    TopicName::from(t.as_str()),
+                    zk_data::parse_topic_assignment(data)?.len() as u32,
+                ))
+            })
+            .collect()
+    }
+}
+
+impl World for Sim {
+    fn replica(
+        &self,
+        broker: BrokerId,
+        tp: &TopicPartition,
+    ) -> Option<&crate::broker::replica::Replica> {
+        self.broker(broker.0)?.replicas.get(tp)
+    }
+    fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&PartitionLog> {
+        match self.broker(broker.0) {
+            Some(b) => b.log(tp),
+            None => self.broker_disks.get(&broker)?.logs.get(tp),
+        }
+    }
+    fn live_replicas(&self) -> Vec<(BrokerId, &crate::broker::replica::Replica)> {
+        self.brokers()
+            .flat_map(|b| b.replicas.values().map(move |r| (b.id, r)))
+            .collect()
+    }
+}
+
+/// ZooKeeper as a cluster that was set up before the simulation starts: Kafka's persistent
+/// paths and the scenario's topics (assignment and config, partition state left for the first
+/// controller to initialise, as for a freshly created topic).
+fn initial_tree(scenario: &Scenario, brokers: &[BrokerId], rng: &mut Rng) -> DataTree {
+    let mut tree = DataTree::default();
+    for path in [
+        paths::BROKER_IDS,
+        paths::BROKER_TOPICS,
+        paths::CONFIG_TOPICS,
+        "/admin/delete_topics",
+        "/isr_change_notification",
+    ] {
+        tree.ensure_path(path, "");
+    }
+    let n = brokers.len() as u64;
+    for topic in &scenario.topics {
+        let (start, shift) = (rng.below(n) as usize, rng.below(n) as usize);
+        let assignment = assignment::assign_replicas(
+            brokers,
+            0,
+            topic.partitions,
+            topic.replication_factor,
+            start,
+            shift,
+        );
+        tree.ensure_path(
+            &paths::topic(&topic.name),
+            &zk_data::topic_assignment(&assignment),
+        );
+        for p in assignment.keys() {
+            tree.ensure_path(&format!("{}/partitions/{p}", paths::topic(&topic.name)), "");
+        }
+        tree.ensure_path(
+            &paths::topic_config(&topic.name),
+            &zk_data::topic_config(&topic.config),
+        );
+    }
+    tree
+}
+
+fn describe_admin_response(msg: &Message) -> String {
+    let outcome =
+        |what: &str, topic: &TopicName, error: &Option<crate::protocol::ErrorCode>| match error {
+            None => format!("{what} {topic}: done"),
+            Some(e) => format!(
+                "{what} {topic} failed: {}",
+                serde_json::to_string(e)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+            ),
+        };
+    match msg {
+        Message::CreateTopicsResponse { topic, error, .. } => outcome("create topic", topic, error),
+        Message::CreatePartitionsResponse { topic, error, .. } => {
+            outcome("add partitions to", topic, error)
+        }
+        Message::DeleteTopicsResponse { topic, error, .. } => outcome("delete topic", topic, error),
+        other => format!("admin got {}", other.api()),
+    }
+}

@@ -1,0 +1,103 @@
+//! The network: one link per ordered pair of nodes, with latency and jitter, FIFO like a TCP
+//! connection, and faults: a cut link drops what crosses it, a slow link adds latency.
+
+use crate::ids::NodeId;
+use crate::rng::Rng;
+use crate::time::SimTime;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Latency of a node talking to itself (the controller to its own broker).
+const LOOPBACK_US: u64 = 20;
+
+#[derive(Debug, Default)]
+pub struct Network {
+    pub latency_us: u64,
+    pub jitter_us: u64,
+    cut: BTreeSet<(NodeId, NodeId)>,
+    extra_latency_us: BTreeMap<(NodeId, NodeId), u64>,
+    /// Arrival time of the last message on each link: later messages never overtake it.
+    last_arrival: BTreeMap<(NodeId, NodeId), SimTime>,
+}
+
+impl Network {
+    pub fn new(latency_us: u64, jitter_us: u64) -> Network {
+        Network {
+            latency_us,
+            jitter_us,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut.contains(&(from, to))
+    }
+
+    /// When a message sent now from `from` arrives at `to`.
+    pub fn arrival(&mut self, from: NodeId, to: NodeId, now: SimTime, rng: &mut Rng) -> SimTime {
+        if from == to {
+            return now.plus_us(LOOPBACK_US);
+        }
+        let base = self.latency_us + self.extra_latency_us.get(&(from, to)).copied().unwrap_or(0);
+        let latency = (base as i64 + rng.jitter(self.jitter_us)).max(1) as u64;
+        let last = self.last_arrival.entry((from, to)).or_insert(SimTime::ZERO);
+        let at = now.plus_us(latency).max(*last);
+        *last = at;
+        at
+    }
+
+    /// The one-way latency without jitter (for a connection reset to travel back).
+    pub fn base_latency_us(&self, from: NodeId, to: NodeId) -> u64 {
+        self.latency_us + self.extra_latency_us.get(&(from, to)).copied().unwrap_or(0)
+    }
+
+    pub fn cut(&mut self, from: NodeId, to: NodeId) -> bool {
+        from != to && self.cut.insert((from, to))
+    }
+    pub fn heal(&mut self, from: NodeId, to: NodeId) -> bool {
+        self.cut.remove(&(from, to))
+    }
+    pub fn heal_all(&mut self) -> Vec<(NodeId, NodeId)> {
+        std::mem::take(&mut self.cut).into_iter().collect()
+    }
+    pub fn slow(&mut self, from: NodeId, to: NodeId, extra_latency_us: u64) {
+        if extra_latency_us == 0 {
+            self.extra_latency_us.remove(&(from, to));
+        } else {
+            self.extra_latency_us.insert((from, to), extra_latency_us);
+        }
+    }
+    pub fn cut_links(&self) -> impl Iterator<Item = &(NodeId, NodeId)> {
+        self.cut.iter()
+    }
+    pub fn slow_links(&self) -> impl Iterator<Item = (&(NodeId, NodeId), &u64)> {
+        self.extra_latency_us.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_fifo_despite_jitter() {
+        let mut net = Network::new(1_000, 900);
+        let mut rng = Rng::new(1);
+        let (a, b) = (NodeId::broker(1), NodeId::broker(2));
+        let mut last = SimTime::ZERO;
+        for t in 0..200 {
+            let at = net.arrival(a, b, SimTime(t * 10), &mut rng);
+            assert!(at >= last);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn cuts_are_directional() {
+        let mut net = Network::new(1_000, 0);
+        let (a, b) = (NodeId::broker(1), NodeId::broker(2));
+        net.cut(a, b);
+        assert!(net.is_cut(a, b) && !net.is_cut(b, a));
+        net.heal(a, b);
+        assert!(!net.is_cut(a, b));
+    }
+}

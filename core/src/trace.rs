@@ -1,0 +1,320 @@
+//! The trace: everything that happened, as data. The UI animates it, tests assert on it, and
+//! its hash proves that a seed reproduces a run exactly, natively and in wasm.
+
+use crate::config::Acks;
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicName};
+use crate::protocol::{ErrorCode, MessageKind};
+use crate::time::SimTime;
+use serde::Serialize;
+use std::hash::{Hash, Hasher};
+
+#[derive(Clone, Debug, PartialEq, Hash, Serialize)]
+pub struct TraceEvent {
+    pub at: SimTime,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Why a message never arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// The link between sender and receiver is cut (network partition).
+    LinkCut,
+    /// The receiver is down.
+    NodeDown,
+}
+
+#[derive(Clone, Debug, PartialEq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A message left `from`; it arrives at `arrives_at` unless dropped. The UI draws it moving.
+    MessageSent {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        api: &'static str,
+        bytes: u32,
+        arrives_at: SimTime,
+    },
+    MessageDropped {
+        id: u64,
+        reason: DropReason,
+    },
+    NodeCrashed {
+        node: NodeId,
+    },
+    NodeStarted {
+        node: NodeId,
+        disk_lost: bool,
+    },
+    LinkCut {
+        from: NodeId,
+        to: NodeId,
+    },
+    LinkHealed {
+        from: NodeId,
+        to: NodeId,
+    },
+    LinkSlowed {
+        from: NodeId,
+        to: NodeId,
+        extra_latency_us: u64,
+    },
+    /// A scenario action or live command took effect.
+    CommandApplied {
+        description: String,
+    },
+    /// ZooKeeper: a server won the leader election for `epoch`.
+    ZkLeaderElected {
+        server: u32,
+        epoch: u32,
+    },
+    /// ZooKeeper: a server left its role and is looking for a leader again.
+    ZkLookingForLeader {
+        server: u32,
+    },
+    ZnodeCreated {
+        path: String,
+        ephemeral: bool,
+    },
+    ZnodeDeleted {
+        path: String,
+    },
+    ZkSessionExpired {
+        session: u64,
+    },
+    /// A broker won the `/controller` race.
+    ControllerElected {
+        broker: BrokerId,
+        epoch: u32,
+    },
+    ControllerResigned {
+        broker: BrokerId,
+    },
+    TopicCreated {
+        topic: TopicName,
+        partitions: u32,
+        replication_factor: u32,
+    },
+    PartitionsAdded {
+        topic: TopicName,
+        from: u32,
+        to: u32,
+    },
+    TopicDeleted {
+        topic: TopicName,
+    },
+    /// The controller chose a leader (or none: the partition is offline).
+    LeaderElected {
+        topic: TopicName,
+        partition: u32,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        unclean: bool,
+    },
+    IsrShrunk {
+        topic: TopicName,
+        partition: u32,
+        leader: BrokerId,
+        isr: Vec<BrokerId>,
+    },
+    IsrExpanded {
+        topic: TopicName,
+        partition: u32,
+        leader: BrokerId,
+        isr: Vec<BrokerId>,
+    },
+    RecordsAppended {
+        broker: BrokerId,
+        topic: TopicName,
+        partition: u32,
+        base_offset: Offset,
+        last_offset: Offset,
+        records: u32,
+        leader: bool,
+    },
+    HighWatermarkAdvanced {
+        broker: BrokerId,
+        topic: TopicName,
+        partition: u32,
+        high_watermark: Offset,
+    },
+    /// A replica cut its log back to a leader-epoch boundary (KIP-101) or on unclean election.
+    LogTruncated {
+        broker: BrokerId,
+        topic: TopicName,
+        partition: u32,
+        from: Offset,
+        to: Offset,
+    },
+    /// Retention deleted segments: the log start moved up, offsets were not reused.
+    RecordsExpired {
+        broker: BrokerId,
+        topic: TopicName,
+        partition: u32,
+        records: u64,
+        log_start_offset: Offset,
+    },
+    RecordsCompacted {
+        broker: BrokerId,
+        topic: TopicName,
+        partition: u32,
+        records: u64,
+    },
+    /// A produce request was acknowledged for `records` records (offset -1 style for acks=0).
+    ProducerAcked {
+        producer: u32,
+        topic: TopicName,
+        partition: u32,
+        base_offset: Option<Offset>,
+        records: u32,
+        /// Records of a batch have consecutive ids from this one.
+        first_record_id: u64,
+        acks: Acks,
+    },
+    ProducerRetry {
+        producer: u32,
+        topic: TopicName,
+        partition: u32,
+        error: ErrorCode,
+    },
+    /// The producer gave up on records (non-retriable error or `delivery.timeout.ms`).
+    ProducerFailed {
+        producer: u32,
+        topic: TopicName,
+        partition: u32,
+        records: u32,
+        error: ErrorCode,
+    },
+    ConsumerProcessed {
+        consumer: u32,
+        topic: TopicName,
+        partition: u32,
+        first_offset: Offset,
+        last_offset: Offset,
+        records: u32,
+    },
+    /// A consumer found its position outside the log (`auto.offset.reset` applies).
+    ConsumerOffsetReset {
+        consumer: u32,
+        topic: TopicName,
+        partition: u32,
+        offset: Offset,
+    },
+    InvariantViolated {
+        invariant: &'static str,
+        detail: String,
+    },
+}
+
+/// FNV-1a, 64-bit. `usize` is hashed as `u64` so the hash is the same on 32-bit wasm and 64-bit
+/// native targets.
+#[derive(Clone, Debug)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write(&(i as u64).to_le_bytes());
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write(&(i as i64).to_le_bytes());
+    }
+}
+
+/// The trace kept in memory: a window of the latest events (so long runs stay bounded) and a
+/// running hash over every event ever recorded.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    events: Vec<TraceEvent>,
+    window: usize,
+    dropped: u64,
+    hasher: Fnv1a,
+}
+
+impl Trace {
+    pub fn new(window: usize) -> Trace {
+        Trace {
+            events: Vec::new(),
+            window: window.max(1),
+            dropped: 0,
+            hasher: Fnv1a::default(),
+        }
+    }
+
+    pub fn push(&mut self, event: TraceEvent) {
+        event.hash(&mut self.hasher);
+        if self.events.len() >= self.window * 2 {
+            // Drop the older half at once: amortised O(1) per event.
+            let cut = self.events.len() - self.window;
+            self.events.drain(..cut);
+            self.dropped += cut as u64;
+        }
+        self.events.push(event);
+    }
+
+    /// The retained events, oldest first.
+    pub fn events(&self) -> &[TraceEvent] {
+        &self.events
+    }
+    /// How many early events were let go to keep memory bounded.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+    pub fn len_total(&self) -> u64 {
+        self.dropped + self.events.len() as u64
+    }
+    pub fn hash(&self) -> u64 {
+        self.hasher.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_reference_vector() {
+        let mut h = Fnv1a::default();
+        h.write(b"a");
+        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn window_keeps_latest_events_and_the_hash_covers_all() {
+        let ev = |i| TraceEvent {
+            at: SimTime(i),
+            event: Event::MessageDropped {
+                id: i,
+                reason: DropReason::LinkCut,
+            },
+        };
+        let mut small = Trace::new(4);
+        let mut large = Trace::new(1_000);
+        for i in 0..100 {
+            small.push(ev(i));
+            large.push(ev(i));
+        }
+        assert!(small.events().len() <= 8);
+        assert_eq!(small.events().last().map(|e| e.at), Some(SimTime(99)));
+        assert_eq!(small.len_total(), 100);
+        assert_eq!(small.hash(), large.hash());
+    }
+}

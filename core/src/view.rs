@@ -1,0 +1,293 @@
+//! `View`: a snapshot of everything the UI draws, built from the simulation's state.
+
+use crate::broker::replica::Role;
+use crate::ids::{BrokerId, NodeId, Offset, TopicName};
+use crate::protocol::MessageKind;
+use crate::sim::queue::Item;
+use crate::sim::Sim;
+use crate::time::SimTime;
+use crate::zookeeper::messages::PeerState;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct View {
+    pub now: SimTime,
+    pub zookeepers: Vec<ZooKeeperView>,
+    pub brokers: Vec<BrokerView>,
+    pub controller: Option<BrokerId>,
+    pub controller_epoch: Option<u32>,
+    pub topics: Vec<TopicView>,
+    pub producers: Vec<ProducerView>,
+    pub consumers: Vec<ConsumerView>,
+    pub cut_links: Vec<(NodeId, NodeId)>,
+    pub slow_links: Vec<(NodeId, NodeId, u64)>,
+    pub messages_in_flight: Vec<MessageView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZooKeeperView {
+    pub id: u32,
+    pub alive: bool,
+    pub state: Option<PeerState>,
+    pub serving: bool,
+    pub epoch: u32,
+    pub last_zxid: u64,
+    pub sessions: usize,
+    pub znodes: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplicaView {
+    pub topic: TopicName,
+    pub partition: u32,
+    /// "leader", "follower" or "none".
+    pub role: &'static str,
+    pub in_isr: bool,
+    pub leader_epoch: u32,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
+    pub high_watermark: Offset,
+    pub size_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BrokerView {
+    pub id: BrokerId,
+    pub alive: bool,
+    pub registered: bool,
+    pub is_controller: bool,
+    pub zookeeper_server: Option<u32>,
+    pub replicas: Vec<ReplicaView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionView {
+    pub partition: u32,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: u32,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub offline: bool,
+    pub under_replicated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TopicView {
+    pub name: TopicName,
+    pub partitions: Vec<PartitionView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProducerView {
+    pub index: u32,
+    pub alive: bool,
+    pub produced: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub in_flight_requests: usize,
+    pub queued_batches: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsumerView {
+    pub index: u32,
+    pub alive: bool,
+    pub topic: TopicName,
+    pub consumed: u64,
+    pub duplicates: u64,
+    pub positions: Vec<(u32, Option<Offset>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: u64,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: MessageKind,
+    pub api: &'static str,
+    pub sent_at: SimTime,
+    pub arrives_at: SimTime,
+    pub dropped: bool,
+}
+
+impl Sim {
+    pub fn view(&self) -> View {
+        let cluster = &self.scenario.cluster;
+        let zookeepers = (1..=cluster.zookeepers)
+            .map(|id| match self.zookeeper(id) {
+                Some(z) => ZooKeeperView {
+                    id,
+                    alive: true,
+                    state: Some(z.state()),
+                    serving: z.is_serving(),
+                    epoch: z.current_epoch(),
+                    last_zxid: z.tree().last_zxid(),
+                    sessions: z.tree().sessions().len(),
+                    znodes: z.tree().node_count(),
+                },
+                None => ZooKeeperView {
+                    id,
+                    alive: false,
+                    state: None,
+                    serving: false,
+                    epoch: 0,
+                    last_zxid: 0,
+                    sessions: 0,
+                    znodes: 0,
+                },
+            })
+            .collect();
+        let controller = self.controller();
+        let brokers = (1..=cluster.brokers)
+            .map(|id| match self.broker(id) {
+                Some(b) => BrokerView {
+                    id: BrokerId(id),
+                    alive: true,
+                    registered: b.registered,
+                    is_controller: controller.is_some_and(|c| c.0 == b.id),
+                    zookeeper_server: b.zk_server(),
+                    replicas: b
+                        .replicas
+                        .values()
+                        .map(|r| ReplicaView {
+                            topic: r.tp.topic.clone(),
+                            partition: r.tp.partition,
+                            role: match r.role {
+                                Role::Leader { .. } => "leader",
+                                Role::Follower { .. } => "follower",
+                                Role::None => "none",
+                            },
+                            in_isr: r.isr.contains(&b.id),
+                            leader_epoch: r.leader_epoch,
+                            log_start_offset: r.log.log_start_offset(),
+                            log_end_offset: r.log.log_end_offset(),
+                            high_watermark: r.log.high_watermark(),
+                            size_bytes: r.log.size_bytes(),
+                        })
+                        .collect(),
+                },
+                None => BrokerView {
+                    id: BrokerId(id),
+                    alive: false,
+                    registered: false,
+                    is_controller: false,
+                    zookeeper_server: None,
+                    replicas: Vec::new(),
+                },
+            })
+            .collect();
+        let live = |b: &BrokerId| self.broker(b.0).is_some();
+        let topics = self
+            .topics()
+            .into_iter()
+            .map(|(name, count)| {
+                let assignment = self
+                    .zookeeper_tree()
+                    .and_then(|t| t.get(&crate::zookeeper::paths::topic(&name)))
+                    .and_then(|n| crate::controller::zk_data::parse_topic_assignment(&n.data))
+                    .unwrap_or_default();
+                let partitions = (0..count)
+                    .map(|p| {
+                        let (leader, leader_epoch, isr) = self
+                            .partition_state(&name, p)
+                            .unwrap_or((None, 0, Vec::new()));
+                        let replicas = assignment.get(&p).cloned().unwrap_or_default();
+                        PartitionView {
+                            partition: p,
+                            offline: !leader.is_some_and(|l| live(&l)),
+                            under_replicated: isr.len() < replicas.len(),
+                            leader,
+                            leader_epoch,
+                            replicas,
+                            isr,
+                        }
+                    })
+                    .collect();
+                TopicView { name, partitions }
+            })
+            .collect();
+        let producers = self
+            .nodes
+            .keys()
+            .filter_map(|id| match id {
+                NodeId::Producer(i) => Some(*i),
+                _ => None,
+            })
+            .map(|i| match self.producer(i) {
+                Some(p) => ProducerView {
+                    index: i,
+                    alive: true,
+                    produced: p.stats.produced,
+                    acked: p.stats.acked,
+                    failed: p.stats.failed,
+                    retries: p.stats.retries,
+                    in_flight_requests: p.in_flight_requests(),
+                    queued_batches: p.queued_batches(),
+                },
+                None => ProducerView {
+                    index: i,
+                    alive: false,
+                    produced: 0,
+                    acked: 0,
+                    failed: 0,
+                    retries: 0,
+                    in_flight_requests: 0,
+                    queued_batches: 0,
+                },
+            })
+            .collect();
+        let consumers = self
+            .consumers()
+            .map(|c| ConsumerView {
+                index: c.index,
+                alive: true,
+                topic: c.topic.clone(),
+                consumed: c.stats.consumed,
+                duplicates: c.stats.duplicates,
+                positions: c.positions().into_iter().collect(),
+            })
+            .collect();
+        let mut messages_in_flight: Vec<MessageView> = self
+            .queue_in_flight()
+            .filter_map(|e| match &e.item {
+                Item::Deliver {
+                    id,
+                    from,
+                    to,
+                    msg,
+                    sent_at,
+                    dropped,
+                } => Some(MessageView {
+                    id: *id,
+                    from: *from,
+                    to: *to,
+                    kind: msg.kind(),
+                    api: msg.api(),
+                    sent_at: *sent_at,
+                    arrives_at: e.at,
+                    dropped: dropped.is_some(),
+                }),
+                _ => None,
+            })
+            .collect();
+        messages_in_flight.sort_by_key(|m| m.id);
+        View {
+            now: self.now,
+            zookeepers,
+            brokers,
+            controller: controller.map(|c| c.0),
+            controller_epoch: controller.map(|c| c.1),
+            topics,
+            producers,
+            consumers,
+            cut_links: self.network.cut_links().copied().collect(),
+            slow_links: self
+                .network
+                .slow_links()
+                .map(|(&(a, b), &us)| (a, b, us))
+                .collect(),
+            messages_in_flight,
+        }
+    }
+}
