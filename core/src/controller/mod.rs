@@ -527,8 +527,9 @@ impl Controller {
         }
         self.full_update = self.live_brokers.clone();
         if self.config.auto_leader_rebalance_enable {
+            // Kafka's `onControllerFailover` runs the first check 5 s after taking over.
             ctx.timer_in_ms(
-                self.config.leader_imbalance_check_interval_seconds * 1_000,
+                5_000,
                 Timer::Broker(crate::broker::BrokerTimer::Controller(
                     ControllerTimer::PreferredLeaderCheck { epoch: self.epoch },
                 )),

@@ -120,8 +120,9 @@ pub struct ConsumerSpec {
     pub config: ConsumerConfig,
 }
 
+/// A command at a simulated time: `{"at_ms": 5000, "action": "kill_broker", "broker": 1}`.
+/// (serde cannot deny unknown fields through `flatten`; `Command` denies them itself.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScheduledAction {
     pub at_ms: u64,
     #[serde(flatten)]

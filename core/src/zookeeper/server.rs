@@ -39,6 +39,11 @@ pub enum ZkServerTimer {
     SyncDeadline {
         generation: u64,
     },
+    /// A follower not yet synced connects to its leader again (the leader may not have
+    /// finished its own election when the first attempt arrived).
+    FollowerInfoRetry {
+        generation: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -367,6 +372,16 @@ impl ZkServer {
             last_heard: ctx.now,
             pending: BTreeMap::new(),
         });
+        self.send_follower_info(leader, ctx);
+        ctx.timer_in_ms(
+            self.tick_ms() * self.config.init_limit as u64,
+            Timer::ZooKeeper(ZkServerTimer::SyncDeadline {
+                generation: self.generation,
+            }),
+        );
+    }
+
+    fn send_follower_info(&self, leader: u32, ctx: &mut Ctx<'_>) {
         ctx.send_zk(
             NodeId::ZooKeeper(leader),
             ZkMessage::FollowerInfo {
@@ -374,11 +389,10 @@ impl ZkServer {
                 last_zxid: self.tree.last_zxid(),
             },
         );
+        let generation = self.generation;
         ctx.timer_in_ms(
-            self.tick_ms() * self.config.init_limit as u64,
-            Timer::ZooKeeper(ZkServerTimer::SyncDeadline {
-                generation: self.generation,
-            }),
+            RESEND_MIN_MS,
+            Timer::ZooKeeper(ZkServerTimer::FollowerInfoRetry { generation }),
         );
     }
 
@@ -1022,6 +1036,11 @@ impl ZkServer {
                     .count();
                 if self.state == PeerState::Looking && agree >= self.quorum() {
                     self.decide(ctx);
+                }
+            }
+            ZkServerTimer::FollowerInfoRetry { generation } if generation == self.generation => {
+                if let Some(f) = self.follower.as_ref().filter(|f| !f.synced) {
+                    self.send_follower_info(f.leader, ctx);
                 }
             }
             ZkServerTimer::SyncDeadline { generation } if generation == self.generation => {
