@@ -1,1 +1,58 @@
-fn main() {}
+//! `kplay`: the headless front door to the simulation. Output goes to stdout; errors go to
+//! stderr with exit code 2 for bad input.
+
+// A command-line tool prints its results.
+#![allow(clippy::print_stdout)]
+
+use clap::{Parser, Subcommand};
+use kplay_core::partitioner::partition_for_key;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kplay",
+    version,
+    about = "A simulated Apache Kafka cluster: the headless CLI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Which partition each key goes to, as Kafka's default partitioner decides
+    /// (murmur2(key) & 0x7fffffff) % partitions. Prints KEY<TAB>PARTITION per key.
+    Partition {
+        /// The topic's partition count.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        partitions: u32,
+        /// Keys (UTF-8 bytes, as a Java client's StringSerializer would send them).
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    let result = match cli.command {
+        Cmd::Partition { partitions, keys } => keys.iter().try_for_each(|key| {
+            writeln!(
+                out,
+                "{key}\t{}",
+                partition_for_key(key.as_bytes(), partitions)
+            )
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`kplay partition … | head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kplay: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

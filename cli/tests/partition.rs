@@ -1,0 +1,42 @@
+//! Runs the `kplay` binary as a user would.
+
+use std::process::Command;
+
+fn kplay(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kplay"))
+        .args(args)
+        .output()
+        .expect("kplay runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn partition_prints_one_line_per_key_like_the_java_client() {
+    // murmur2("foobar") = -790332482 → 1357151166 % 10 = 6; % 50 = 16.
+    let (code, out, _) = kplay(&["partition", "--partitions", "10", "foobar", "21"]);
+    assert_eq!(code, 0);
+    // murmur2("21") = -973932308 → 1173551340 % 10 = 0.
+    assert_eq!(out, "foobar\t6\n21\t0\n");
+    let (_, out, _) = kplay(&["partition", "--partitions", "50", "foobar"]);
+    assert_eq!(out, "foobar\t16\n");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_code_2() {
+    for args in [
+        &["partition", "--partitions", "0", "k"][..],
+        &["partition", "--partitions", "x", "k"],
+        &["partition", "--partitions", "3"],
+        &["nonsense"],
+    ] {
+        let (code, out, err) = kplay(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty());
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
