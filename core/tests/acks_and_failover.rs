@@ -216,3 +216,34 @@ fn unclean_leader_election_brings_a_stale_replica_back_and_loses_acked_records()
         report.violations
     );
 }
+
+#[test]
+fn a_broker_that_lost_its_disk_copies_the_log_back_from_the_leader() {
+    let (mut sim, _) = run(scenario(7, json!({})), 8);
+    let leader = leader_of(&sim, "orders", 0).unwrap();
+    let follower = (1..=3).find(|b| *b != leader).unwrap();
+    let tp = kplay_core::TopicPartition::new(&"orders".into(), 0);
+    sim.apply(Command::KillBroker { broker: follower }).unwrap();
+    sim.run_until(SimTime::from_secs(10));
+    sim.apply(Command::RestartBroker {
+        broker: follower,
+        disk_lost: true,
+    })
+    .unwrap();
+    // The old session still holds /brokers/ids/N: the broker retries until it expires.
+    sim.run_until(SimTime::from_secs(45));
+    let copy = sim.broker(follower).unwrap().log(&tp).unwrap();
+    let original = sim.broker(leader).unwrap().log(&tp).unwrap();
+    assert_eq!(copy.log_start_offset(), 0);
+    assert!(
+        copy.log_end_offset() + 200 >= original.high_watermark(),
+        "{} vs {}",
+        copy.log_end_offset(),
+        original.high_watermark()
+    );
+    let (_, _, isr) = sim.partition_state("orders", 0).unwrap();
+    assert!(isr.iter().any(|b| b.0 == follower), "{isr:?}");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
