@@ -286,6 +286,56 @@ impl Trace {
     }
 }
 
+impl Event {
+    /// A human-readable line for event logs ("broker 2 died", "controller moved to broker 3
+    /// (epoch 4)"); None for the per-message and per-batch noise a log leaves out.
+    pub fn describe(&self) -> Option<String> {
+        let ids = |v: &[BrokerId]| {
+            format!(
+                "[{}]",
+                v.iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        Some(match self {
+            Event::MessageSent { .. } | Event::RecordsAppended { .. } | Event::HighWatermarkAdvanced { .. } => return None,
+            Event::ProducerAcked { .. } | Event::ConsumerProcessed { .. } | Event::ProducerRetry { .. } => return None,
+            Event::MessageDropped { .. } => return None,
+            Event::NodeCrashed { node } => format!("{node} died"),
+            Event::NodeStarted { node, disk_lost: false } => format!("{node} started"),
+            Event::NodeStarted { node, disk_lost: true } => format!("{node} started with an empty disk"),
+            Event::LinkCut { from, to } => format!("network: {from} → {to} cut"),
+            Event::LinkHealed { from, to } => format!("network: {from} → {to} healed"),
+            Event::LinkSlowed { from, to, extra_latency_us } => format!("network: {from} → {to} slowed by {} ms", *extra_latency_us as f64 / 1000.0),
+            Event::CommandApplied { description } => description.clone(),
+            Event::ZkLeaderElected { server, epoch } => format!("ZooKeeper: server {server} leads (epoch {epoch})"),
+            Event::ZkLookingForLeader { server } => format!("ZooKeeper: server {server} lost its leader and is electing"),
+            Event::ZnodeCreated { path, ephemeral } => format!("znode {path} created{}", if *ephemeral { " (ephemeral)" } else { "" }),
+            Event::ZnodeDeleted { path } => format!("znode {path} deleted"),
+            Event::ZkSessionExpired { session } => format!("ZooKeeper session 0x{session:x} expired"),
+            Event::ControllerElected { broker, epoch } => format!("controller moved to broker {broker} (epoch {epoch})"),
+            Event::ControllerResigned { broker } => format!("broker {broker} is no longer controller"),
+            Event::TopicCreated { topic, partitions, replication_factor } => format!("topic {topic} created: {partitions} partitions, RF {replication_factor}"),
+            Event::PartitionsAdded { topic, from, to } => format!("topic {topic} grew from {from} to {to} partitions: keys may move"),
+            Event::TopicDeleted { topic } => format!("topic {topic} deleted"),
+            Event::LeaderElected { topic, partition, leader: Some(l), leader_epoch, isr, unclean } => {
+                format!("partition {topic}-{partition} leader → {l} (epoch {leader_epoch}), ISR {}{}", ids(isr), if *unclean { " — UNCLEAN: acknowledged records may be lost" } else { "" })
+            }
+            Event::LeaderElected { topic, partition, leader: None, isr, .. } => format!("partition {topic}-{partition} is offline: no live in-sync replica (ISR {})", ids(isr)),
+            Event::IsrShrunk { topic, partition, isr, .. } => format!("partition {topic}-{partition} ISR shrank to {}", ids(isr)),
+            Event::IsrExpanded { topic, partition, isr, .. } => format!("partition {topic}-{partition} ISR grew to {}", ids(isr)),
+            Event::LogTruncated { broker, topic, partition, from, to } => format!("broker {broker} truncated {topic}-{partition} from offset {from} to {to}"),
+            Event::RecordsExpired { broker, topic, partition, records, log_start_offset } => format!("broker {broker}: retention deleted {records} records of {topic}-{partition}; log starts at {log_start_offset}"),
+            Event::RecordsCompacted { broker, topic, partition, records } => format!("broker {broker}: compaction removed {records} records of {topic}-{partition}"),
+            Event::ProducerFailed { producer, topic, partition, records, error } => format!("producer {producer} gave up on {records} records for {topic}-{partition}: {error:?}"),
+            Event::ConsumerOffsetReset { consumer, topic, partition, offset } => format!("consumer {consumer} starts {topic}-{partition} at offset {offset}"),
+            Event::InvariantViolated { invariant, detail } => format!("INVARIANT VIOLATED {invariant}: {detail}"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
