@@ -42,6 +42,17 @@ impl NodeId {
     pub fn broker(id: u32) -> NodeId {
         NodeId::Broker(BrokerId(id))
     }
+
+    /// The node's name for people: "broker 2", "ZooKeeper 1", "producer 0".
+    pub fn label(&self) -> String {
+        match self {
+            NodeId::ZooKeeper(id) => format!("ZooKeeper {id}"),
+            NodeId::Broker(id) => format!("broker {id}"),
+            NodeId::Producer(id) => format!("producer {id}"),
+            NodeId::Consumer(id) => format!("consumer {id}"),
+            NodeId::Admin => "admin client".to_string(),
+        }
+    }
 }
 
 impl fmt::Display for NodeId {

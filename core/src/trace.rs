@@ -303,12 +303,14 @@ impl Event {
             Event::MessageSent { .. } | Event::RecordsAppended { .. } | Event::HighWatermarkAdvanced { .. } => return None,
             Event::ProducerAcked { .. } | Event::ConsumerProcessed { .. } | Event::ProducerRetry { .. } => return None,
             Event::MessageDropped { .. } => return None,
-            Event::NodeCrashed { node } => format!("{node} died"),
-            Event::NodeStarted { node, disk_lost: false } => format!("{node} started"),
-            Event::NodeStarted { node, disk_lost: true } => format!("{node} started with an empty disk"),
-            Event::LinkCut { from, to } => format!("network: {from} → {to} cut"),
-            Event::LinkHealed { from, to } => format!("network: {from} → {to} healed"),
-            Event::LinkSlowed { from, to, extra_latency_us } => format!("network: {from} → {to} slowed by {} ms", *extra_latency_us as f64 / 1000.0),
+            Event::NodeCrashed { node } => format!("{} died", node.label()),
+            Event::NodeStarted { node, disk_lost: false } => format!("{} started", node.label()),
+            Event::NodeStarted { node, disk_lost: true } => format!("{} started with an empty disk", node.label()),
+            Event::LinkCut { from, to } => format!("network: {} → {} cut", from.label(), to.label()),
+            Event::LinkHealed { from, to } => format!("network: {} → {} healed", from.label(), to.label()),
+            Event::LinkSlowed { from, to, extra_latency_us } => format!("network: {} → {} slowed by {} ms",
+                from.label(),
+                to.label(), *extra_latency_us as f64 / 1000.0),
             Event::CommandApplied { description } => description.clone(),
             Event::ZkLeaderElected { server, epoch } => format!("ZooKeeper: server {server} leads (epoch {epoch})"),
             Event::ZkLookingForLeader { server } => format!("ZooKeeper: server {server} lost its leader and is electing"),
@@ -366,5 +368,44 @@ mod tests {
         assert_eq!(small.events().last().map(|e| e.at), Some(SimTime(99)));
         assert_eq!(small.len_total(), 100);
         assert_eq!(small.hash(), large.hash());
+    }
+
+    #[test]
+    fn event_log_lines_read_like_kafka_operations() {
+        let elected = Event::LeaderElected {
+            topic: "orders".into(),
+            partition: 1,
+            leader: Some(BrokerId(3)),
+            leader_epoch: 4,
+            isr: vec![BrokerId(3), BrokerId(1)],
+            unclean: false,
+        };
+        assert_eq!(
+            elected.describe().unwrap(),
+            "partition orders-1 leader → 3 (epoch 4), ISR [3,1]"
+        );
+        assert_eq!(
+            Event::ControllerElected {
+                broker: BrokerId(3),
+                epoch: 4
+            }
+            .describe()
+            .unwrap(),
+            "controller moved to broker 3 (epoch 4)"
+        );
+        assert_eq!(
+            Event::NodeCrashed {
+                node: NodeId::broker(2)
+            }
+            .describe()
+            .unwrap(),
+            "broker 2 died"
+        );
+        assert!(Event::MessageDropped {
+            id: 1,
+            reason: DropReason::NodeDown
+        }
+        .describe()
+        .is_none());
     }
 }

@@ -188,12 +188,7 @@ impl Consumer {
         ctx.timer_at(at, Timer::Consumer(ConsumerTimer::Poll));
     }
 
-    fn on_fetch_response(
-        &mut self,
-        broker: BrokerId,
-        partitions: Vec<FetchPartitionResponse>,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn on_fetch_response(&mut self, partitions: Vec<FetchPartitionResponse>, ctx: &mut Ctx<'_>) {
         for p in partitions {
             let Some(progress) = self.partitions.get_mut(&p.tp.partition) else {
                 continue;
@@ -232,9 +227,8 @@ impl Consumer {
                     count += 1;
                     position = offset + 1;
                 }
-                position = position
-                    .max(batch.last_offset() + 1)
-                    .min(p.high_watermark.max(position));
+                // Past the whole batch, even where compaction left gaps.
+                position = position.max(batch.last_offset() + 1);
             }
             progress.position = Some(position);
             if let Some(first) = first {
@@ -248,7 +242,6 @@ impl Consumer {
                 });
             }
         }
-        let _ = broker;
     }
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
@@ -275,7 +268,7 @@ impl Consumer {
             } => {
                 if self.in_flight.get(&broker) == Some(&correlation) {
                     self.in_flight.remove(&broker);
-                    self.on_fetch_response(broker, partitions, ctx);
+                    self.on_fetch_response(partitions, ctx);
                 }
             }
             Message::ListOffsetsResponse {

@@ -28,7 +28,6 @@ pub struct AckedRecordsSurvive {
     pub acked: BTreeMap<TopicPartition, Vec<AckedBatch>>,
     /// Partitions where Kafka allows loss, with the reason.
     pub tainted: BTreeMap<TopicPartition, String>,
-    topics: Vec<TopicPartition>,
 }
 
 impl AckedRecordsSurvive {
@@ -44,9 +43,6 @@ impl AckedRecordsSurvive {
                 acks,
             } => {
                 let tp = TopicPartition::new(topic, *partition);
-                if !self.acked.contains_key(&tp) {
-                    self.topics.push(tp.clone());
-                }
                 self.acked.entry(tp).or_default().push(AckedBatch {
                     producer: *producer,
                     base_offset: *base_offset,
