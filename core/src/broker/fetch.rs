@@ -20,6 +20,11 @@ pub struct Fetcher {
     pub in_flight: Option<Correlation>,
 }
 
+enum Truncation {
+    To(u64),
+    StartAt(u64),
+}
+
 /// A fetch parked until data arrives or its wait runs out (Kafka's `DelayedFetch`).
 #[derive(Clone, Debug)]
 pub struct DelayedFetch {
@@ -285,10 +290,32 @@ impl Broker {
                 continue;
             }
             let before = replica.log.log_end_offset();
-            if let Some((_, end_offset)) = p.diverging_epoch {
-                let to = replica.log.truncate_to(end_offset.min(before));
+            // Where the log must be cut back to: a diverging epoch (KIP-101), behind the
+            // leader's retention (start over at its log start), or ahead of its end.
+            let cut = match (p.diverging_epoch, p.error) {
+                (Some((_, end_offset)), _) => Some(Truncation::To(end_offset.min(before))),
+                (None, Some(ErrorCode::OffsetOutOfRange)) if before < p.log_start_offset => {
+                    Some(Truncation::StartAt(p.log_start_offset))
+                }
+                (None, Some(ErrorCode::OffsetOutOfRange)) => Some(Truncation::To(
+                    p.high_watermark.max(replica.log.high_watermark()),
+                )),
+                (None, Some(_)) => {
+                    back_off = true;
+                    continue;
+                }
+                (None, None) => None,
+            };
+            if let Some(cut) = cut {
+                let to = match cut {
+                    Truncation::To(offset) => replica.log.truncate_to(offset),
+                    Truncation::StartAt(offset) => {
+                        replica.log.truncate_fully_and_start_at(offset, ctx.now);
+                        offset
+                    }
+                };
                 replica.rebuild_producer_state();
-                if to < before {
+                if to != before {
                     ctx.trace(Event::LogTruncated {
                         broker: self.id,
                         topic: p.tp.topic.clone(),
@@ -298,43 +325,6 @@ impl Broker {
                     });
                 }
                 continue;
-            }
-            match p.error {
-                Some(ErrorCode::OffsetOutOfRange) if before < p.log_start_offset => {
-                    // Fell behind the leader's retention: start over from its log start.
-                    replica
-                        .log
-                        .truncate_fully_and_start_at(p.log_start_offset, ctx.now);
-                    replica.producers.clear();
-                    ctx.trace(Event::LogTruncated {
-                        broker: self.id,
-                        topic: p.tp.topic.clone(),
-                        partition: p.tp.partition,
-                        from: before,
-                        to: p.log_start_offset,
-                    });
-                    continue;
-                }
-                Some(ErrorCode::OffsetOutOfRange) => {
-                    // Ahead of the leader (its log was cut back): truncate to its end.
-                    let to = replica
-                        .log
-                        .truncate_to(p.high_watermark.max(replica.log.high_watermark()));
-                    replica.rebuild_producer_state();
-                    ctx.trace(Event::LogTruncated {
-                        broker: self.id,
-                        topic: p.tp.topic.clone(),
-                        partition: p.tp.partition,
-                        from: before,
-                        to,
-                    });
-                    continue;
-                }
-                Some(_) => {
-                    back_off = true;
-                    continue;
-                }
-                None => {}
             }
             for batch in &p.batches {
                 if replica.log.append_as_follower(batch, ctx.now) {

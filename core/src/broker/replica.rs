@@ -216,45 +216,59 @@ impl Replica {
     /// Remembers an appended batch's producer sequence (leaders and followers both do, so a new
     /// leader still recognises retries).
     pub fn record_producer_batch(&mut self, batch: &RecordBatch) {
-        if batch.producer_id < 0 {
+        self.record_producer_sequence(
+            batch.producer_id,
+            batch.producer_epoch,
+            batch.base_sequence,
+            batch.record_count,
+            batch.base_offset,
+        );
+    }
+
+    fn record_producer_sequence(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        base_sequence: i32,
+        record_count: u32,
+        base_offset: Offset,
+    ) {
+        if producer_id < 0 {
             return;
         }
-        let entry = self.producers.entry(batch.producer_id).or_default();
-        if batch.producer_epoch > entry.epoch {
+        let entry = self.producers.entry(producer_id).or_default();
+        if producer_epoch > entry.epoch {
             entry.batches.clear();
-            entry.epoch = batch.producer_epoch;
+            entry.epoch = producer_epoch;
         }
-        let last_seq = batch.base_sequence + batch.record_count as i32 - 1;
+        let last_seq = base_sequence + record_count as i32 - 1;
         entry
             .batches
-            .push_back((batch.base_sequence, last_seq, batch.base_offset));
+            .push_back((base_sequence, last_seq, base_offset));
         while entry.batches.len() > PRODUCER_BATCHES_KEPT {
             entry.batches.pop_front();
         }
     }
 
-    /// Rebuilds producer state from the log (after truncation or at start-up).
+    /// Rebuilds producer state from the batch headers in the log (after truncation or at
+    /// start-up), as Kafka does from its log.
     pub fn rebuild_producer_state(&mut self) {
         self.producers.clear();
-        let headers: Vec<RecordBatch> = self
+        let sequences: Vec<(i64, i16, i32, u32, Offset)> = self
             .log
             .batch_headers()
-            .filter(|h| h.producer_id >= 0)
-            .map(|h| RecordBatch {
-                base_offset: h.base_offset,
-                last_offset_delta: h.last_offset_delta,
-                partition_leader_epoch: h.partition_leader_epoch,
-                producer_id: h.producer_id,
-                producer_epoch: h.producer_epoch,
-                base_sequence: h.base_sequence,
-                base_timestamp_us: 0,
-                max_timestamp_us: 0,
-                record_count: h.record_count,
-                records: Vec::new().into(),
+            .map(|h| {
+                (
+                    h.producer_id,
+                    h.producer_epoch,
+                    h.base_sequence,
+                    h.record_count,
+                    h.base_offset,
+                )
             })
             .collect();
-        for h in &headers {
-            self.record_producer_batch(h);
+        for (id, epoch, sequence, count, offset) in sequences {
+            self.record_producer_sequence(id, epoch, sequence, count, offset);
         }
     }
 
