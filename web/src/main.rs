@@ -84,9 +84,9 @@ fn App() -> Html {
             </div>
             <section>
                 <h2>{ "Event log" }</h2>
-                <ol class="log" reversed=true>
+                <ul class="log">
                     { for state.recent_events(40).into_iter().map(|(at, line)| html! { <li><span class="time">{ format!("{:.3}s", at.as_secs_f64()) }</span>{ line }</li> }) }
-                </ol>
+                </ul>
             </section>
         </main>
         </>
