@@ -11,7 +11,7 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 TOOLS_PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: test setup setup-web fmt-check clippy unit wasm-check play build-web clean
+.PHONY: test setup setup-web fmt-check clippy unit wasm-check play build-web bench bench-quick clean
 
 ## setup: what the checks need (clippy, rustfmt, the wasm32 target), skipping what is there.
 setup:
@@ -48,6 +48,13 @@ play: setup-web
 ## build-web: the static site in dist/ (any static host serves it).
 build-web: setup-web
 	PATH="$(TOOLS_PATH)" trunk build --release
+
+## bench / bench-quick: throughput against memcpy; one JSON object, also in target/bench.json.
+bench:
+	$(CARGO) run --release -q -p kplay-bench
+
+bench-quick:
+	$(CARGO) run --release -q -p kplay-bench -- --quick
 
 clean:
 	$(CARGO) clean

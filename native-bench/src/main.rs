@@ -1,0 +1,108 @@
+//! `kplay-bench`: throughput against the physical bound of this machine (memcpy), printed as
+//! one JSON object and written to `target/bench.json`. `--quick` runs the same set, smaller.
+//!
+//! Measured now: memcpy, and the partition log appending then reading batches of 100-byte and
+//! 1 KiB records. Benchmarks are measured here, never asserted in tests.
+
+// A benchmark prints its results.
+#![allow(clippy::print_stdout)]
+
+use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
+use kplay_core::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use kplay_core::log::PartitionLog;
+use kplay_core::SimTime;
+use serde_json::{json, Value};
+use std::hint::black_box;
+use std::time::Instant;
+
+const BATCH_BYTES: usize = 16_384;
+
+/// Best of `rounds` runs of `f`, in seconds (the least disturbed run is the truest).
+fn best_secs(rounds: u32, mut f: impl FnMut()) -> f64 {
+    (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Copying `total` bytes in batch-sized chunks into a preallocated buffer.
+fn memcpy_bytes_per_s(total: usize, rounds: u32) -> f64 {
+    let src = vec![7u8; BATCH_BYTES];
+    let mut dst = vec![0u8; total];
+    let secs = best_secs(rounds, || {
+        for chunk in dst.chunks_mut(BATCH_BYTES) {
+            chunk.copy_from_slice(&src[..chunk.len()]);
+        }
+        black_box(&dst);
+    });
+    total as f64 / secs
+}
+
+fn batches(record_bytes: usize, total: usize) -> (Vec<RecordBatch>, u64) {
+    let value = vec![b'v'; record_bytes];
+    let per_batch = (BATCH_BYTES / record_bytes).max(1);
+    let count = total / record_bytes;
+    let mut out = Vec::new();
+    let mut id = 0u64;
+    while (id as usize) < count {
+        let mut b = BatchBuilder::with_capacity(BATCH_BYTES + 1024);
+        for _ in 0..per_batch.min(count - id as usize) {
+            b.push(0, id, None, &value);
+            id += 1;
+        }
+        out.push(b.finish(NO_PRODUCER_ID, -1, -1));
+    }
+    (out, id)
+}
+
+/// Appends every batch as leader, then reads the whole log back the way a fetch does.
+fn log_append_read(record_bytes: usize, total: usize, rounds: u32, memcpy: f64) -> Value {
+    let (prepared, records) = batches(record_bytes, total);
+    let config = LogConfig::resolve(&TopicConfig::default(), &BrokerConfig::default());
+    let secs = best_secs(rounds, || {
+        // Cloning only bumps the batches' reference counts.
+        let mut input = prepared.clone();
+        let mut log = PartitionLog::new(config.clone(), SimTime::ZERO);
+        for batch in input.iter_mut() {
+            log.append_as_leader(batch, 0, SimTime::ZERO);
+        }
+        log.set_high_watermark(log.log_end_offset());
+        let mut offset = 0;
+        let mut read = 0usize;
+        while offset < log.log_end_offset() {
+            let got = log.read(offset, log.high_watermark(), 1 << 20);
+            read += got.iter().map(|b| b.records.len()).sum::<usize>();
+            offset = got.last().map_or(u64::MAX, |b| b.last_offset() + 1);
+        }
+        black_box(read);
+    });
+    let payload = records as f64 * record_bytes as f64;
+    json!({
+        "record_bytes": record_bytes,
+        "records": records,
+        "records_per_s": records as f64 / secs,
+        "bytes_per_s": payload / secs,
+        "ratio_to_memcpy": payload / secs / memcpy,
+    })
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (total, rounds) = if quick { (64 << 20, 3) } else { (512 << 20, 5) };
+    let memcpy = memcpy_bytes_per_s(total, rounds);
+    let report = json!({
+        "mode": if quick { "quick" } else { "full" },
+        "memcpy_bytes_per_s": memcpy,
+        "log_append_read_100b": log_append_read(100, total, rounds, memcpy),
+        "log_append_read_1kib": log_append_read(1024, total, rounds, memcpy),
+    });
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    println!("{text}");
+    let _ = std::fs::create_dir_all("target");
+    if let Err(e) = std::fs::write("target/bench.json", &text) {
+        eprintln!("kplay-bench: could not write target/bench.json: {e}");
+    }
+}
