@@ -129,7 +129,14 @@ impl Scenario {
         range(
             "broker_config.replica.fetch.wait.max.ms",
             b.replica_fetch_wait_max_ms,
-            0,
+            // At least 1 ms, so idle fetch loops cannot spin in simulated time.
+            1,
+            60_000,
+        )?;
+        range(
+            "broker_config.replica.fetch.backoff.ms",
+            b.replica_fetch_backoff_ms,
+            1,
             60_000,
         )?;
         range(
@@ -261,6 +268,12 @@ impl Scenario {
                 0,
                 600_000,
             )?;
+            range(
+                &format!("{what}.config.metadata.max.age.ms"),
+                p.config.metadata_max_age_ms,
+                100,
+                86_400_000,
+            )?;
             match &p.keys {
                 KeySpec::Random { count } | KeySpec::Sequential { count } => {
                     range(&format!("{what}.keys.count"), *count, 1, LIMITS.keys)?
@@ -284,12 +297,31 @@ impl Scenario {
             }
         }
         for (i, c) in self.consumers.iter().enumerate() {
+            let what = format!("consumers[{i}]");
             if !known(&c.topic) {
                 return Err(ScenarioError::UnknownTopic {
-                    what: format!("consumers[{i}]"),
+                    what,
                     topic: c.topic.clone(),
                 });
             }
+            range(
+                &format!("{what}.config.fetch.max.wait.ms"),
+                c.config.fetch_max_wait_ms,
+                1,
+                60_000,
+            )?;
+            range(
+                &format!("{what}.config.request.timeout.ms"),
+                c.config.request_timeout_ms,
+                1,
+                3_600_000,
+            )?;
+            range(
+                &format!("{what}.config.metadata.max.age.ms"),
+                c.config.metadata_max_age_ms,
+                100,
+                86_400_000,
+            )?;
         }
         for (i, a) in self.actions.iter().enumerate() {
             self.validate_command(&format!("actions[{i}]"), &a.command)?;
@@ -399,5 +431,52 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(json: &str) -> String {
+        Scenario::from_json(json).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn bad_scenarios_get_errors_that_name_the_problem() {
+        assert_eq!(
+            error(r#"{"cluster": {"brokers": 12}}"#),
+            "cluster.brokers is 12; allowed: 1 to 9"
+        );
+        assert!(error(r#"{"cluster": {"brokerz": 3}}"#).contains("unknown field `brokerz`"));
+        assert!(error(r#"{"topics": [{"name": "a b"}]}"#).contains("topic name 'a b' is invalid"));
+        assert_eq!(
+            error(
+                r#"{"cluster": {"brokers": 2}, "topics": [{"name": "t", "replication_factor": 3}]}"#
+            ),
+            "topic 't' has replication factor 3 but the cluster has only 2 brokers"
+        );
+        assert_eq!(
+            error(r#"{"producers": [{"topic": "nope"}]}"#),
+            "producers[0] names topic 'nope', which the scenario does not define"
+        );
+        assert!(error(
+            r#"{"topics": [{"name": "t"}], "producers": [{"topic": "t", "rate_per_sec": -1}]}"#
+        )
+        .contains("rate_per_sec"));
+        assert!(error(r#"{"topics": [{"name": "t"}], "consumers": [{"topic": "t", "config": {"fetch.max.wait.ms": 0}}]}"#).contains("fetch.max.wait.ms is 0"));
+        assert!(
+            error(r#"{"actions": [{"at_ms": 1, "action": "kill_broker", "broker": 7}]}"#)
+                .contains("actions[0].broker is 7")
+        );
+        assert!(error(r#"{"actions": [{"at_ms": 1, "action": "explode"}]}"#).contains("explode"));
+        assert!(error("[1, 2").starts_with("invalid scenario JSON"));
+        assert!(error(&" ".repeat(2 << 20)).contains("at most"));
+    }
+
+    #[test]
+    fn the_empty_scenario_is_a_valid_three_broker_cluster() {
+        let s = Scenario::from_json("{}").expect("defaults are valid");
+        assert_eq!((s.cluster.brokers, s.cluster.zookeepers), (3, 3));
     }
 }
