@@ -1,8 +1,9 @@
 //! `kplay-bench`: throughput against the physical bound of this machine (memcpy), printed as
 //! one JSON object and written to `target/bench.json`. `--quick` runs the same set, smaller.
 //!
-//! Measured now: memcpy, and the partition log appending then reading batches of 100-byte and
-//! 1 KiB records. Benchmarks are measured here, never asserted in tests.
+//! Measured now: memcpy, the partition log appending then reading batches of 100-byte and
+//! 1 KiB records, and simulation speed (simulated seconds per wall second). Benchmarks are
+//! measured here, never asserted in tests.
 
 // A benchmark prints its results.
 #![allow(clippy::print_stdout)]
@@ -10,7 +11,7 @@
 use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
 use kplay_core::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
 use kplay_core::log::PartitionLog;
-use kplay_core::SimTime;
+use kplay_core::{Scenario, Sim, SimTime};
 use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
@@ -89,6 +90,29 @@ fn log_append_read(record_bytes: usize, total: usize, rounds: u32, memcpy: f64) 
     })
 }
 
+/// Simulation speed for teaching: three brokers, three ZooKeeper servers, a replicated topic
+/// with a keyed producer and a consumer, every message traced.
+fn simulation_speed(sim_secs: u64) -> Value {
+    let scenario = Scenario::from_json(
+        r#"{"seed": 1,
+            "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": 2}}],
+            "producers": [{"topic": "orders", "rate_per_sec": 100, "keys": {"kind": "random", "count": 20}}],
+            "consumers": [{"topic": "orders", "config": {"auto.offset.reset": "earliest"}}]}"#,
+    )
+    .expect("the benchmark scenario is valid");
+    let mut sim = Sim::new(scenario).expect("the benchmark scenario builds");
+    let start = Instant::now();
+    sim.run_until(SimTime::from_secs(sim_secs));
+    let secs = start.elapsed().as_secs_f64();
+    json!({
+        "sim_seconds": sim_secs,
+        "wall_seconds": secs,
+        "sim_seconds_per_wall_second": sim_secs as f64 / secs,
+        "events_per_s": sim.steps() as f64 / secs,
+        "trace_events": sim.trace_events_total(),
+    })
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (total, rounds) = if quick { (64 << 20, 3) } else { (512 << 20, 5) };
@@ -98,6 +122,7 @@ fn main() {
         "memcpy_bytes_per_s": memcpy,
         "log_append_read_100b": log_append_read(100, total, rounds, memcpy),
         "log_append_read_1kib": log_append_read(1024, total, rounds, memcpy),
+        "simulation_speed": simulation_speed(if quick { 600 } else { 3_600 }),
     });
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     println!("{text}");
