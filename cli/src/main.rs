@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 use clap::{Parser, Subcommand};
+use kplay_core::group::coordinator_partition;
 use kplay_core::partitioner::partition_for_key;
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +33,16 @@ enum Cmd {
         #[arg(required = true)]
         keys: Vec<String>,
     },
+    /// Which `__consumer_offsets` partition coordinates each group, as Kafka decides
+    /// (abs(groupId.hashCode()) % partitions). Prints GROUP<TAB>PARTITION per group.
+    Coordinator {
+        /// `offsets.topic.num.partitions` (Kafka's default is 50).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        partitions: u32,
+        /// Group ids.
+        #[arg(required = true)]
+        groups: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +55,9 @@ fn main() -> ExitCode {
                 "{key}\t{}",
                 partition_for_key(key.as_bytes(), partitions)
             )
+        }),
+        Cmd::Coordinator { partitions, groups } => groups.iter().try_for_each(|group| {
+            writeln!(out, "{group}\t{}", coordinator_partition(group, partitions))
         }),
     };
     match result {

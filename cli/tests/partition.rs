@@ -40,3 +40,20 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn coordinator_prints_the_offsets_partition_of_each_group() {
+    // "hello".hashCode() = 99162322 → % 50 = 22; "polygenelubricants" hashes to MIN_VALUE → 0.
+    let (code, out, _) = kplay(&[
+        "coordinator",
+        "--partitions",
+        "50",
+        "hello",
+        "polygenelubricants",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, "hello\t22\npolygenelubricants\t0\n");
+    let (code, _, err) = kplay(&["coordinator", "--partitions", "0", "g"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error:"));
+}
