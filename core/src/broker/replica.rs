@@ -41,6 +41,28 @@ pub struct ProducerEntry {
 
 pub const PRODUCER_BATCHES_KEPT: usize = 5;
 
+impl ProducerEntry {
+    /// Remembers one batch's sequence range; a newer producer epoch starts afresh.
+    fn record(
+        &mut self,
+        producer_epoch: i16,
+        base_sequence: i32,
+        record_count: u32,
+        base_offset: Offset,
+    ) {
+        if producer_epoch > self.epoch {
+            self.batches.clear();
+            self.epoch = producer_epoch;
+        }
+        let last_seq = base_sequence + record_count as i32 - 1;
+        self.batches
+            .push_back((base_sequence, last_seq, base_offset));
+        while self.batches.len() > PRODUCER_BATCHES_KEPT {
+            self.batches.pop_front();
+        }
+    }
+}
+
 /// The outcome of checking an idempotent batch's sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SequenceCheck {
@@ -216,37 +238,14 @@ impl Replica {
     /// Remembers an appended batch's producer sequence (leaders and followers both do, so a new
     /// leader still recognises retries).
     pub fn record_producer_batch(&mut self, batch: &RecordBatch) {
-        self.record_producer_sequence(
-            batch.producer_id,
-            batch.producer_epoch,
-            batch.base_sequence,
-            batch.record_count,
-            batch.base_offset,
-        );
-    }
-
-    fn record_producer_sequence(
-        &mut self,
-        producer_id: i64,
-        producer_epoch: i16,
-        base_sequence: i32,
-        record_count: u32,
-        base_offset: Offset,
-    ) {
-        if producer_id < 0 {
-            return;
-        }
-        let entry = self.producers.entry(producer_id).or_default();
-        if producer_epoch > entry.epoch {
-            entry.batches.clear();
-            entry.epoch = producer_epoch;
-        }
-        let last_seq = base_sequence + record_count as i32 - 1;
-        entry
-            .batches
-            .push_back((base_sequence, last_seq, base_offset));
-        while entry.batches.len() > PRODUCER_BATCHES_KEPT {
-            entry.batches.pop_front();
+        if batch.producer_id >= 0 {
+            let entry = self.producers.entry(batch.producer_id).or_default();
+            entry.record(
+                batch.producer_epoch,
+                batch.base_sequence,
+                batch.record_count,
+                batch.base_offset,
+            );
         }
     }
 
@@ -254,21 +253,14 @@ impl Replica {
     /// start-up), as Kafka does from its log.
     pub fn rebuild_producer_state(&mut self) {
         self.producers.clear();
-        let sequences: Vec<(i64, i16, i32, u32, Offset)> = self
-            .log
-            .batch_headers()
-            .map(|h| {
-                (
-                    h.producer_id,
-                    h.producer_epoch,
-                    h.base_sequence,
-                    h.record_count,
-                    h.base_offset,
-                )
-            })
-            .collect();
-        for (id, epoch, sequence, count, offset) in sequences {
-            self.record_producer_sequence(id, epoch, sequence, count, offset);
+        for h in self.log.batch_headers().filter(|h| h.producer_id >= 0) {
+            let entry = self.producers.entry(h.producer_id).or_default();
+            entry.record(
+                h.producer_epoch,
+                h.base_sequence,
+                h.record_count,
+                h.base_offset,
+            );
         }
     }
 
