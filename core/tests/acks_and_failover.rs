@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{leader_of, run, scenario};
+use common::{leader_of, log_of, run, scenario};
 use kplay_core::{Command, Event, Sim, SimTime};
 use serde_json::json;
 
@@ -154,18 +154,8 @@ fn a_restarted_follower_truncates_and_catches_up_to_rejoin_the_isr() {
         isr.iter().any(|b| b.0 == follower),
         "follower rejoined the ISR: {isr:?}"
     );
-    let leader_log = sim
-        .broker(leader)
-        .unwrap()
-        .log(&kplay_core::TopicPartition::new(&"orders".into(), 0))
-        .unwrap()
-        .high_watermark();
-    let follower_leo = sim
-        .broker(follower)
-        .unwrap()
-        .log(&kplay_core::TopicPartition::new(&"orders".into(), 0))
-        .unwrap()
-        .log_end_offset();
+    let leader_log = log_of(&sim, leader, "orders", 0).high_watermark();
+    let follower_leo = log_of(&sim, follower, "orders", 0).log_end_offset();
     assert!(
         follower_leo + 200 >= leader_log,
         "follower caught up: {follower_leo} vs HW {leader_log}"
@@ -222,7 +212,6 @@ fn a_broker_that_lost_its_disk_copies_the_log_back_from_the_leader() {
     let (mut sim, _) = run(scenario(7, json!({})), 8);
     let leader = leader_of(&sim, "orders", 0).unwrap();
     let follower = (1..=3).find(|b| *b != leader).unwrap();
-    let tp = kplay_core::TopicPartition::new(&"orders".into(), 0);
     sim.apply(Command::KillBroker { broker: follower }).unwrap();
     sim.run_until(SimTime::from_secs(10));
     sim.apply(Command::RestartBroker {
@@ -232,8 +221,8 @@ fn a_broker_that_lost_its_disk_copies_the_log_back_from_the_leader() {
     .unwrap();
     // The old session still holds /brokers/ids/N: the broker retries until it expires.
     sim.run_until(SimTime::from_secs(45));
-    let copy = sim.broker(follower).unwrap().log(&tp).unwrap();
-    let original = sim.broker(leader).unwrap().log(&tp).unwrap();
+    let copy = log_of(&sim, follower, "orders", 0);
+    let original = log_of(&sim, leader, "orders", 0);
     assert_eq!(copy.log_start_offset(), 0);
     assert!(
         copy.log_end_offset() + 200 >= original.high_watermark(),

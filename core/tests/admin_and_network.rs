@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{leader_of, run, scenario};
+use common::{leader_of, log_of, run, scenario};
 use kplay_core::partitioner::partition_for_key;
-use kplay_core::{Command, Event, NodeId, SimTime, TopicPartition};
+use kplay_core::{Command, Event, NodeId, SimTime};
 use serde_json::json;
 
 fn applied(sim: &kplay_core::Sim, needle: &str) -> bool {
@@ -96,11 +96,7 @@ fn a_hand_produced_record_lands_where_its_key_says() {
     sim.run_until(SimTime::from_secs(4));
     let p = partition_for_key(b"alice", 3);
     let leader = leader_of(&sim, "orders", p).unwrap();
-    let log = sim
-        .broker(leader)
-        .unwrap()
-        .log(&TopicPartition::new(&"orders".into(), p))
-        .unwrap();
+    let log = log_of(&sim, leader, "orders", p);
     let mut found = Vec::new();
     log.for_each_batch(0, u64::MAX, |b| {
         found.extend(

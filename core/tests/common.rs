@@ -41,3 +41,15 @@ pub fn leader_of(sim: &Sim, topic: &str, partition: u32) -> Option<u32> {
         .and_then(|s| s.0)
         .map(|b| b.0)
 }
+
+/// A live broker's log of a partition; panics with the names if there is none.
+pub fn log_of<'a>(
+    sim: &'a Sim,
+    broker: u32,
+    topic: &str,
+    partition: u32,
+) -> &'a kplay_core::log::PartitionLog {
+    sim.broker(broker)
+        .and_then(|b| b.log(&kplay_core::TopicPartition::new(&topic.into(), partition)))
+        .unwrap_or_else(|| panic!("broker {broker} has no live log of {topic}-{partition}"))
+}

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{run, scenario};
+use common::{log_of, run, scenario};
 use kplay_core::partitioner::partition_for_key;
-use kplay_core::{Event, SimTime, TopicPartition};
+use kplay_core::{Event, SimTime};
 use serde_json::json;
 
 #[test]
@@ -33,9 +33,8 @@ fn a_key_always_lands_in_the_partition_murmur2_picks() {
     assert!(report.acked > 2_000);
     let mut checked = 0;
     for p in 0..6 {
-        let tp = TopicPartition::new(&"orders".into(), p);
         let leader = common::leader_of(&sim, "orders", p).unwrap();
-        let log = sim.broker(leader).unwrap().log(&tp).unwrap();
+        let log = log_of(&sim, leader, "orders", p);
         log.for_each_batch(0, u64::MAX, |b| {
             for r in b.iter() {
                 assert_eq!(
@@ -66,10 +65,9 @@ fn retention_deletes_old_records_while_offsets_keep_growing() {
         }),
     );
     let (mut sim, _) = run(s, 30);
-    let tp = TopicPartition::new(&"orders".into(), 0);
     let leader = common::leader_of(&sim, "orders", 0).unwrap();
     let (start_a, end_a) = {
-        let log = sim.broker(leader).unwrap().log(&tp).unwrap();
+        let log = log_of(&sim, leader, "orders", 0);
         (log.log_start_offset(), log.log_end_offset())
     };
     assert!(start_a > 0, "old segments were deleted");
@@ -78,7 +76,7 @@ fn retention_deletes_old_records_while_offsets_keep_growing() {
         "only about retention.ms worth remains: {start_a}..{end_a}"
     );
     sim.run_until(SimTime::from_secs(40));
-    let log = sim.broker(leader).unwrap().log(&tp).unwrap();
+    let log = log_of(&sim, leader, "orders", 0);
     assert!(
         log.log_start_offset() > start_a && log.log_end_offset() > end_a,
         "both ends keep moving"
@@ -90,7 +88,7 @@ fn retention_deletes_old_records_while_offsets_keep_growing() {
     // Every replica expires on its own; followers also learn the leader's log start.
     for b in 1..=3 {
         assert!(
-            sim.broker(b).unwrap().log(&tp).unwrap().log_start_offset() > 0,
+            log_of(&sim, b, "orders", 0).log_start_offset() > 0,
             "broker {b}"
         );
     }
