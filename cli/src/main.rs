@@ -5,6 +5,9 @@
 #![allow(clippy::print_stdout)]
 
 use clap::{Parser, Subcommand};
+mod assign;
+
+use kplay_core::group::assignor::Assignor;
 use kplay_core::group::coordinator_partition;
 use kplay_core::partitioner::partition_for_key;
 use std::io::Write;
@@ -43,6 +46,26 @@ enum Cmd {
         #[arg(required = true)]
         groups: Vec<String>,
     },
+    /// What a group's leader assigns: FILE is
+    /// {"topics":{"t":3,...},"members":[{"id":"c1","topics":["t"]},...]}; prints
+    /// {"c1":[["t",0],...],...} (a fresh assignment: no previous owners).
+    Assign {
+        /// range, roundrobin, sticky or cooperative-sticky.
+        #[arg(long, value_parser = parse_strategy)]
+        strategy: Assignor,
+        /// The group as JSON (`-` reads stdin).
+        file: String,
+    },
+}
+
+fn parse_strategy(s: &str) -> Result<Assignor, String> {
+    Assignor::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Assignor::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown strategy '{s}' (expected one of: {})",
+            names.join(", ")
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -59,6 +82,13 @@ fn main() -> ExitCode {
         Cmd::Coordinator { partitions, groups } => groups.iter().try_for_each(|group| {
             writeln!(out, "{group}\t{}", coordinator_partition(group, partitions))
         }),
+        Cmd::Assign { strategy, file } => match assign::run(strategy, &file) {
+            Ok(json) => writeln!(out, "{json}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

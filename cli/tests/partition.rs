@@ -57,3 +57,81 @@ fn coordinator_prints_the_offsets_partition_of_each_group() {
     assert_eq!(code, 2);
     assert!(err.starts_with("error:"));
 }
+
+fn write_temp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("kplay-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_string_lossy().into()
+}
+
+#[test]
+fn assign_prints_each_strategys_assignment_as_json() {
+    let file = write_temp(
+        "group.json",
+        r#"{"topics":{"t0":3,"t1":3},"members":[{"id":"C1","topics":["t0","t1"]},{"id":"C0","topics":["t0","t1"]}]}"#,
+    );
+    let (code, out, err) = kplay(&["assign", "--strategy", "range", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "{\"C0\":[[\"t0\",0],[\"t0\",1],[\"t1\",0],[\"t1\",1]],\"C1\":[[\"t0\",2],[\"t1\",2]]}\n"
+    );
+    let (_, out, _) = kplay(&["assign", "--strategy", "roundrobin", &file]);
+    assert_eq!(
+        out,
+        "{\"C0\":[[\"t0\",0],[\"t0\",2],[\"t1\",1]],\"C1\":[[\"t0\",1],[\"t1\",0],[\"t1\",2]]}\n"
+    );
+    for strategy in ["sticky", "cooperative-sticky"] {
+        let (code, out, _) = kplay(&["assign", "--strategy", strategy, &file]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            out,
+            "{\"C0\":[[\"t0\",0],[\"t0\",2],[\"t1\",1]],\"C1\":[[\"t0\",1],[\"t1\",0],[\"t1\",2]]}\n"
+        );
+    }
+}
+
+#[test]
+fn assign_rejects_bad_files_with_a_reason() {
+    let cases = [
+        ("{", "not a group description"),
+        (
+            r#"{"topics":{"t":2},"members":[{"id":"a","topics":["u"]}]}"#,
+            "'u'",
+        ),
+        (
+            r#"{"topics":{"t":2},"members":[{"id":"a","topics":["t"]},{"id":"a","topics":["t"]}]}"#,
+            "twice",
+        ),
+        (
+            r#"{"topics":{"t":-1},"members":[]}"#,
+            "not a group description",
+        ),
+        (
+            r#"{"topics":{"t":2},"members":[],"extra":1}"#,
+            "unknown field",
+        ),
+        (
+            r#"{"topics":{"a":4000000000,"b":4000000000},"members":[]}"#,
+            "at most",
+        ),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        let file = write_temp(&format!("bad{i}.json"), text);
+        let (code, out, err) = kplay(&["assign", "--strategy", "range", &file]);
+        assert_eq!(code, 2, "{text}");
+        assert!(out.is_empty());
+        assert!(
+            err.starts_with("error:") && err.contains(needle),
+            "{text}: {err}"
+        );
+    }
+    let (code, _, err) = kplay(&["assign", "--strategy", "fair", "x.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cooperative-sticky"), "{err}");
+    let (code, _, err) = kplay(&["assign", "--strategy", "range", "/nonexistent/g.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/g.json"), "{err}");
+}

@@ -1,5 +1,7 @@
-//! Consumer groups. So far: which `__consumer_offsets` partition (and so which broker, its
-//! leader) coordinates a group. The group protocol itself comes with the groups issue.
+//! Consumer groups: which `__consumer_offsets` partition (and so which broker, its leader)
+//! coordinates a group, and the partition assignors the group leader runs.
+
+pub mod assignor;
 
 /// Java's `String.hashCode`: `h = 31·h + c` over UTF-16 code units, wrapping at 32 bits.
 pub fn java_string_hash(s: &str) -> i32 {
