@@ -347,8 +347,6 @@ fn constrained(
                 cursor -= 1;
             }
             exactly_min.push_back(consumer);
-        } else if count == max_quota {
-            over_min += 1;
         }
     }
     (assignment, transferring)
