@@ -2,6 +2,7 @@
 //! and Kafka 3.9's defaults (the last release line with ZooKeeper mode). Where older versions
 //! differ, the field's doc says so: many tutorials describe the older defaults.
 
+use crate::group::assignor::Assignor;
 use serde::{Deserialize, Serialize};
 
 /// Broker-wide settings (`server.properties`); topic settings fall back to these.
@@ -53,6 +54,12 @@ pub struct BrokerConfig {
     pub offsets_topic_replication_factor: u32,
     #[serde(rename = "group.initial.rebalance.delay.ms")]
     pub group_initial_rebalance_delay_ms: u64,
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
+    #[serde(rename = "offsets.commit.timeout.ms")]
+    pub offsets_commit_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -79,6 +86,9 @@ impl Default for BrokerConfig {
             offsets_topic_num_partitions: 50,
             offsets_topic_replication_factor: 3,
             group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
+            offsets_commit_timeout_ms: 5_000,
         }
     }
 }
@@ -267,6 +277,26 @@ pub struct ConsumerConfig {
     pub retry_backoff_ms: u64,
     #[serde(rename = "metadata.max.age.ms")]
     pub metadata_max_age_ms: u64,
+    /// No group: the consumer reads every partition itself and commits nothing.
+    #[serde(rename = "group.id")]
+    pub group_id: Option<String>,
+    /// Static membership (KIP-345): a restart within the session timeout keeps the assignment.
+    #[serde(rename = "group.instance.id")]
+    pub group_instance_id: Option<String>,
+    #[serde(rename = "session.timeout.ms")]
+    pub session_timeout_ms: u64,
+    #[serde(rename = "heartbeat.interval.ms")]
+    pub heartbeat_interval_ms: u64,
+    #[serde(rename = "max.poll.interval.ms")]
+    pub max_poll_interval_ms: u64,
+    #[serde(rename = "enable.auto.commit")]
+    pub enable_auto_commit: bool,
+    #[serde(rename = "auto.commit.interval.ms")]
+    pub auto_commit_interval_ms: u64,
+    #[serde(rename = "partition.assignment.strategy")]
+    pub partition_assignment_strategy: Assignor,
+    #[serde(rename = "isolation.level")]
+    pub isolation_level: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -279,8 +309,26 @@ impl Default for ConsumerConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
+            group_id: None,
+            group_instance_id: None,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            partition_assignment_strategy: Assignor::Range,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
+}
+
+/// `isolation.level`: whether a consumer sees records of open and aborted transactions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    #[default]
+    ReadUncommitted,
+    ReadCommitted,
 }
 
 /// ZooKeeper ensemble settings (`zoo.cfg`).

@@ -38,6 +38,7 @@ pub mod broker;
 pub mod client;
 pub mod config;
 pub mod controller;
+pub mod delivery;
 pub mod group;
 pub mod ids;
 pub mod invariants;

@@ -2,6 +2,7 @@
 //! `LeaderAndIsr`, `UpdateMetadata`, `AlterPartition`, …) and ZooKeeper's protocol.
 
 use crate::config::{Acks, TopicConfig};
+use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
 use crate::log::record::RecordBatch;
 use crate::zookeeper::messages::ZkMessage;
@@ -33,6 +34,18 @@ pub enum ErrorCode {
     InvalidTopicException,
     /// The producer gave up: `delivery.timeout.ms` passed.
     DeliveryTimeout,
+    CoordinatorNotAvailable,
+    NotCoordinator,
+    CoordinatorLoadInProgress,
+    IllegalGeneration,
+    UnknownMemberId,
+    RebalanceInProgress,
+    /// KIP-394: a new member must join again with the id the coordinator gave it.
+    MemberIdRequired,
+    InconsistentGroupProtocol,
+    InvalidSessionTimeout,
+    FencedInstanceId,
+    GroupMaxSizeReached,
 }
 
 impl ErrorCode {
@@ -48,7 +61,29 @@ impl ErrorCode {
                 | ErrorCode::RequestTimedOut
                 | ErrorCode::NetworkException
                 | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator
+                | ErrorCode::CoordinatorLoadInProgress
         )
+    }
+
+    /// Whether a group member must find its coordinator again.
+    pub fn needs_coordinator_lookup(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NetworkException
+        )
+    }
+
+    /// The Java name, e.g. `REBALANCE_IN_PROGRESS`.
+    pub fn name(self) -> String {
+        serde_json::to_string(&self)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string()
     }
 
     /// Whether the client should refresh its metadata before retrying.
@@ -137,6 +172,14 @@ pub struct ProducePartitionResponse {
     pub tp: TopicPartition,
     pub error: Option<ErrorCode>,
     pub base_offset: Offset,
+}
+
+/// What `FindCoordinator` looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinatorType {
+    Group,
+    Transaction,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -258,6 +301,91 @@ pub enum Message {
         tp: TopicPartition,
         result: Result<PartitionState, ErrorCode>,
     },
+    FindCoordinatorRequest {
+        correlation: Correlation,
+        key: String,
+        key_type: CoordinatorType,
+    },
+    FindCoordinatorResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+        coordinator: Option<BrokerId>,
+    },
+    JoinGroupRequest {
+        correlation: Correlation,
+        group_id: String,
+        session_timeout_ms: u64,
+        rebalance_timeout_ms: u64,
+        /// The assignors this member supports, preferred first.
+        protocols: Vec<Assignor>,
+        /// Member id ("" for a new member), instance id, topics and owned partitions.
+        subscription: Subscription,
+    },
+    JoinGroupResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+        generation: i32,
+        protocol: Option<Assignor>,
+        leader: String,
+        member_id: String,
+        /// Every member's subscription, for the leader only.
+        members: Vec<Subscription>,
+    },
+    SyncGroupRequest {
+        correlation: Correlation,
+        group_id: String,
+        generation: i32,
+        member_id: String,
+        /// The leader's assignment for every member; empty from the others.
+        assignments: Vec<(String, Vec<TopicPartition>)>,
+    },
+    SyncGroupResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+        assignment: Vec<TopicPartition>,
+    },
+    HeartbeatRequest {
+        correlation: Correlation,
+        group_id: String,
+        generation: i32,
+        member_id: String,
+    },
+    HeartbeatResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+    },
+    LeaveGroupRequest {
+        correlation: Correlation,
+        group_id: String,
+        member_id: String,
+        reason: String,
+    },
+    LeaveGroupResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+    },
+    OffsetCommitRequest {
+        correlation: Correlation,
+        group_id: String,
+        /// -1 with an empty member id: a commit from outside the group protocol.
+        generation: i32,
+        member_id: String,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    OffsetCommitResponse {
+        correlation: Correlation,
+        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+    },
+    OffsetFetchRequest {
+        correlation: Correlation,
+        group_id: String,
+        partitions: Vec<TopicPartition>,
+    },
+    OffsetFetchResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+        offsets: Vec<(TopicPartition, Option<Offset>)>,
+    },
     ZooKeeper(ZkMessage),
 }
 
@@ -272,6 +400,8 @@ pub enum MessageKind {
     Metadata,
     Controller,
     Admin,
+    /// FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit/Fetch.
+    Group,
     ZooKeeper,
 }
 
@@ -312,6 +442,20 @@ impl Message {
             | Message::UpdateMetadata { .. }
             | Message::AlterPartition { .. }
             | Message::AlterPartitionResponse { .. } => MessageKind::Controller,
+            Message::FindCoordinatorRequest { .. }
+            | Message::FindCoordinatorResponse { .. }
+            | Message::JoinGroupRequest { .. }
+            | Message::JoinGroupResponse { .. }
+            | Message::SyncGroupRequest { .. }
+            | Message::SyncGroupResponse { .. }
+            | Message::HeartbeatRequest { .. }
+            | Message::HeartbeatResponse { .. }
+            | Message::LeaveGroupRequest { .. }
+            | Message::LeaveGroupResponse { .. }
+            | Message::OffsetCommitRequest { .. }
+            | Message::OffsetCommitResponse { .. }
+            | Message::OffsetFetchRequest { .. }
+            | Message::OffsetFetchResponse { .. } => MessageKind::Group,
             Message::ZooKeeper(_) => MessageKind::ZooKeeper,
         }
     }
@@ -342,6 +486,19 @@ impl Message {
             Message::UpdateMetadata { .. } => "UpdateMetadata",
             Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => {
                 "AlterPartition"
+            }
+            Message::FindCoordinatorRequest { .. } | Message::FindCoordinatorResponse { .. } => {
+                "FindCoordinator"
+            }
+            Message::JoinGroupRequest { .. } | Message::JoinGroupResponse { .. } => "JoinGroup",
+            Message::SyncGroupRequest { .. } | Message::SyncGroupResponse { .. } => "SyncGroup",
+            Message::HeartbeatRequest { .. } | Message::HeartbeatResponse { .. } => "Heartbeat",
+            Message::LeaveGroupRequest { .. } | Message::LeaveGroupResponse { .. } => "LeaveGroup",
+            Message::OffsetCommitRequest { .. } | Message::OffsetCommitResponse { .. } => {
+                "OffsetCommit"
+            }
+            Message::OffsetFetchRequest { .. } | Message::OffsetFetchResponse { .. } => {
+                "OffsetFetch"
             }
             Message::ZooKeeper(m) => m.api(),
         }
@@ -376,6 +533,14 @@ impl Message {
             }
             Message::LeaderAndIsr { partitions, .. }
             | Message::UpdateMetadata { partitions, .. } => partitions.len() * 48,
+            Message::JoinGroupResponse { members, .. } => members
+                .iter()
+                .map(|m| m.member_id.len() + 16 + m.owned_partitions.len() * 8)
+                .sum(),
+            Message::SyncGroupRequest { assignments, .. } => {
+                assignments.iter().map(|(m, a)| m.len() + a.len() * 8).sum()
+            }
+            Message::OffsetCommitRequest { offsets, .. } => offsets.len() * 16,
             Message::ZooKeeper(m) => m.wire_bytes(),
             _ => 32,
         };

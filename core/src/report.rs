@@ -1,6 +1,7 @@
 //! The report of a run: what was produced, acknowledged, lost, consumed and duplicated, how
 //! leadership moved, latencies, and any invariant violated.
 
+use crate::delivery::ReaderReport;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName};
 use crate::invariants::Violation;
 use serde::Serialize;
@@ -134,8 +135,14 @@ pub struct Report {
     pub acked_lost_examples: Vec<LostRecord>,
     pub failed: u64,
     pub retries: u64,
+    /// Records consumer applications finished processing.
     pub consumed: u64,
+    /// Records a reader (group or group-less consumer) processed more than once.
     pub duplicates_consumed: u64,
+    /// Records a group committed past without ever processing (at-most-once after a crash).
+    pub lost_by_consumers: u64,
+    /// Per group (or group-less consumer): processed, duplicates, lost, committed offsets, lag.
+    pub readers: Vec<ReaderReport>,
     /// Records that appear more than once in a final log (retries without idempotence).
     pub duplicates_in_log: u64,
     pub leader_changes: u64,
@@ -166,17 +173,22 @@ impl crate::sim::Sim {
             retries += p.stats.retries;
             ack_latency.merge(&p.stats.ack_latency_us);
         }
-        let (mut consumed, mut duplicates_consumed) = (0, 0);
         for c in self.consumers() {
-            consumed += c.stats.consumed;
-            duplicates_consumed += c.stats.duplicates;
             e2e.merge(&c.stats.end_to_end_latency_us);
         }
+        let mut readers = self.delivery.reports();
+        let consumed = readers.iter().map(|r| r.processed).sum();
+        let duplicates_consumed = self.delivery.duplicates();
+        let lost_by_consumers = readers.iter().map(|r| r.lost).sum();
         let mut partitions = Vec::new();
         let mut acked_lost = 0;
         let mut examples = Vec::new();
         let mut duplicates_in_log = 0;
         for (topic, count) in self.topics() {
+            // Internal topics (__consumer_offsets) are the groups' business: see `readers`.
+            if topic.starts_with("__") {
+                continue;
+            }
             for p in 0..count {
                 let tp = crate::ids::TopicPartition::new(&topic, p);
                 let (leader, leader_epoch, isr) =
@@ -253,6 +265,18 @@ impl crate::sim::Sim {
                 }
             }
         }
+        for r in &mut readers {
+            r.lag = r
+                .committed
+                .iter()
+                .filter_map(|(t, p, c)| {
+                    let part = partitions
+                        .iter()
+                        .find(|x| x.topic == *t && x.partition == *p)?;
+                    Some(part.high_watermark.saturating_sub(*c))
+                })
+                .sum();
+        }
         Report {
             seed: self.scenario.seed,
             sim_seconds: self.now.as_secs_f64(),
@@ -264,6 +288,8 @@ impl crate::sim::Sim {
             retries,
             consumed,
             duplicates_consumed,
+            lost_by_consumers,
+            readers,
             duplicates_in_log,
             leader_changes: self.counters.leader_changes,
             unclean_elections: self.counters.unclean_elections,

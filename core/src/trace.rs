@@ -2,6 +2,7 @@
 //! its hash proves that a seed reproduces a run exactly, natively and in wasm.
 
 use crate::config::Acks;
+use crate::group::assignor::Assignor;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicName};
 use crate::protocol::{ErrorCode, MessageKind};
 use crate::time::SimTime;
@@ -191,6 +192,8 @@ pub enum Event {
     },
     ConsumerProcessed {
         consumer: u32,
+        /// The consumer's group; None for a consumer without `group.id`.
+        group: Option<String>,
         topic: TopicName,
         partition: u32,
         first_offset: Offset,
@@ -203,6 +206,67 @@ pub enum Event {
         topic: TopicName,
         partition: u32,
         offset: Offset,
+    },
+    /// A consumer has no committed offset and `auto.offset.reset=none`: it cannot start.
+    ConsumerNoOffset {
+        consumer: u32,
+        topic: TopicName,
+        partition: u32,
+    },
+    /// A group member's new assignment after SyncGroup.
+    ConsumerAssigned {
+        consumer: u32,
+        group: String,
+        generation: i32,
+        assigned: Vec<(TopicName, u32)>,
+        revoked: Vec<(TopicName, u32)>,
+        /// How many partitions it owns now.
+        owns: u32,
+    },
+    /// A consumer did not call poll within `max.poll.interval.ms` and left its group.
+    ConsumerPollTimeout {
+        consumer: u32,
+        group: String,
+    },
+    /// A broker became coordinator of the groups in `__consumer_offsets-partition`.
+    CoordinatorLoaded {
+        broker: BrokerId,
+        partition: u32,
+        groups: u32,
+    },
+    CoordinatorUnloaded {
+        broker: BrokerId,
+        partition: u32,
+        groups: u32,
+    },
+    GroupRebalanceStarted {
+        group: String,
+        /// The generation being left.
+        generation: i32,
+        reason: String,
+    },
+    /// Joining finished: a new generation, its leader and members (SyncGroup follows).
+    GroupRebalanced {
+        group: String,
+        generation: i32,
+        protocol: Option<Assignor>,
+        leader: Option<String>,
+        members: Vec<String>,
+    },
+    /// The leader's assignment reached every member.
+    GroupStable {
+        group: String,
+        generation: i32,
+        assignment: Vec<(String, Vec<(TopicName, u32)>)>,
+    },
+    GroupMemberRemoved {
+        group: String,
+        member: String,
+        reason: String,
+    },
+    OffsetsCommitted {
+        group: String,
+        offsets: Vec<(TopicName, u32, Offset)>,
     },
     InvariantViolated {
         invariant: &'static str,
@@ -333,6 +397,27 @@ impl Event {
             Event::RecordsCompacted { broker, topic, partition, records } => format!("broker {broker}: compaction removed {records} records of {topic}-{partition}"),
             Event::ProducerFailed { producer, topic, partition, records, error } => format!("producer {producer} gave up on {records} records for {topic}-{partition}: {error:?}"),
             Event::ConsumerOffsetReset { consumer, topic, partition, offset } => format!("consumer {consumer} starts {topic}-{partition} at offset {offset}"),
+            Event::ConsumerNoOffset { consumer, topic, partition } => format!("consumer {consumer} has no committed offset for {topic}-{partition} and auto.offset.reset=none: it cannot start there"),
+            Event::ConsumerAssigned { consumer, group, generation, assigned, revoked, owns } => {
+                let tps = |v: &[(TopicName, u32)]| v.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(", ");
+                match (assigned.is_empty(), revoked.is_empty()) {
+                    (true, true) if *owns == 0 => format!("consumer {consumer} in group {group} (generation {generation}) is idle: no partitions"),
+                    (true, true) => format!("consumer {consumer} in group {group} (generation {generation}) keeps its {owns} partitions"),
+                    (false, true) => format!("consumer {consumer} in group {group} (generation {generation}) got {}", tps(assigned)),
+                    (true, false) => format!("consumer {consumer} in group {group} (generation {generation}) gave up {}", tps(revoked)),
+                    (false, false) => format!("consumer {consumer} in group {group} (generation {generation}) got {}, gave up {}", tps(assigned), tps(revoked)),
+                }
+            }
+            Event::ConsumerPollTimeout { consumer, group } => format!("consumer {consumer} did not poll within max.poll.interval.ms and left group {group}"),
+            Event::CoordinatorLoaded { groups: 0, .. } | Event::CoordinatorUnloaded { groups: 0, .. } => return None,
+            Event::CoordinatorLoaded { broker, partition, groups } => format!("broker {broker} is now coordinator for __consumer_offsets-{partition} ({groups} groups loaded)"),
+            Event::CoordinatorUnloaded { broker, partition, groups } => format!("broker {broker} is no longer coordinator for __consumer_offsets-{partition} ({groups} groups moved away)"),
+            Event::GroupRebalanceStarted { group, reason, .. } => format!("group {group} is rebalancing: {reason}"),
+            Event::GroupRebalanced { group, generation, members, .. } if members.is_empty() => format!("group {group} is empty (generation {generation})"),
+            Event::GroupRebalanced { group, generation, protocol, members, .. } => format!("group {group} rebalanced: generation {generation}, {} members, {} assignor", members.len(), protocol.map_or("no", |p| p.name())),
+            Event::GroupStable { group, generation, .. } => format!("group {group} is stable in generation {generation}"),
+            Event::GroupMemberRemoved { group, member, reason } => format!("group {group} removed member {member}: {reason}"),
+            Event::OffsetsCommitted { .. } => return None,
             Event::InvariantViolated { invariant, detail } => format!("INVARIANT VIOLATED {invariant}: {detail}"),
         })
     }

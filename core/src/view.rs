@@ -1,6 +1,9 @@
 //! `View`: a snapshot of everything the UI draws, built from the simulation's state.
 
 use crate::broker::replica::Role;
+use crate::client::group_member::MemberState;
+use crate::group::assignor::Assignor;
+use crate::group::coordinator::GroupState;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName};
 use crate::protocol::MessageKind;
 use crate::sim::queue::Item;
@@ -19,6 +22,7 @@ pub struct View {
     pub topics: Vec<TopicView>,
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
+    pub groups: Vec<GroupView>,
     pub cut_links: Vec<(NodeId, NodeId)>,
     pub slow_links: Vec<(NodeId, NodeId, u64)>,
     pub messages_in_flight: Vec<MessageView>,
@@ -95,8 +99,50 @@ pub struct ConsumerView {
     pub alive: bool,
     pub topic: TopicName,
     pub consumed: u64,
-    pub duplicates: u64,
+    pub commits: u64,
     pub positions: Vec<(u32, Option<Offset>)>,
+    pub group: Option<String>,
+    pub member_id: Option<String>,
+    pub generation: Option<i32>,
+    /// `unjoined`, `joining`, `syncing`, `stable` or `failed: ERROR`.
+    pub member_state: Option<String>,
+    /// A stable member with no partitions (more members than partitions).
+    pub idle: bool,
+}
+
+/// A consumer group as its coordinator sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupView {
+    pub id: String,
+    pub coordinator: BrokerId,
+    /// `__consumer_offsets` partition holding the group.
+    pub offsets_partition: u32,
+    pub state: GroupState,
+    pub generation: i32,
+    pub protocol: Option<Assignor>,
+    pub leader: Option<String>,
+    pub members: Vec<GroupMemberView>,
+    pub offsets: Vec<CommittedOffsetView>,
+    /// Sum of per-partition lag.
+    pub lag: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupMemberView {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client: NodeId,
+    pub assignment: Vec<(TopicName, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommittedOffsetView {
+    pub topic: TopicName,
+    pub partition: u32,
+    pub committed: Offset,
+    pub high_watermark: Offset,
+    /// High watermark minus committed offset.
+    pub lag: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -237,17 +283,51 @@ impl Sim {
                 },
             })
             .collect();
-        let consumers = self
-            .consumers()
-            .map(|c| ConsumerView {
-                index: c.index,
-                alive: true,
-                topic: c.topic.clone(),
-                consumed: c.stats.consumed,
-                duplicates: c.stats.duplicates,
-                positions: c.positions().into_iter().collect(),
+        let consumers = (0..self.scenario.consumers.len() as u32)
+            .map(|i| match self.consumer(i) {
+                Some(c) => {
+                    let member = c.group.as_ref();
+                    ConsumerView {
+                        index: c.index,
+                        alive: true,
+                        topic: c.topic.clone(),
+                        consumed: c.stats.consumed,
+                        commits: c.stats.commits,
+                        positions: c.positions().into_iter().collect(),
+                        group: member.map(|g| g.group_id.clone()),
+                        member_id: member
+                            .map(|g| g.member_id.clone())
+                            .filter(|m| !m.is_empty()),
+                        generation: member.map(|g| g.generation).filter(|g| *g >= 0),
+                        member_state: member.map(|g| match &g.state {
+                            MemberState::Unjoined => "unjoined".to_string(),
+                            MemberState::Joining(_) => "joining".to_string(),
+                            MemberState::Syncing(_) => "syncing".to_string(),
+                            MemberState::Stable => "stable".to_string(),
+                            MemberState::Failed(e) => format!("failed: {}", e.name()),
+                        }),
+                        idle: c.is_idle(),
+                    }
+                }
+                None => {
+                    let spec = &self.scenario.consumers[i as usize];
+                    ConsumerView {
+                        index: i,
+                        alive: false,
+                        topic: spec.topic.as_str().into(),
+                        consumed: 0,
+                        commits: 0,
+                        positions: Vec::new(),
+                        group: spec.config.group_id.clone(),
+                        member_id: None,
+                        generation: None,
+                        member_state: None,
+                        idle: false,
+                    }
+                }
             })
             .collect();
+        let groups = self.group_views();
         let mut messages_in_flight: Vec<MessageView> = self
             .queue_in_flight()
             .filter_map(|e| match &e.item {
@@ -281,6 +361,7 @@ impl Sim {
             topics,
             producers,
             consumers,
+            groups,
             cut_links: self.network.cut_links().copied().collect(),
             slow_links: self
                 .network
@@ -289,5 +370,65 @@ impl Sim {
                 .collect(),
             messages_in_flight,
         }
+    }
+}
+
+impl Sim {
+    /// Every group a live coordinator has loaded (the one with the group's partition).
+    pub fn group_views(&self) -> Vec<GroupView> {
+        let mut out: Vec<GroupView> = Vec::new();
+        for b in self.brokers() {
+            for g in b.groups.groups.values() {
+                if !b.groups.partitions.contains(&g.partition) {
+                    continue;
+                }
+                let offsets: Vec<CommittedOffsetView> = g
+                    .offsets
+                    .iter()
+                    .map(|(tp, &committed)| {
+                        let high_watermark = self
+                            .partition_state(&tp.topic, tp.partition)
+                            .and_then(|(leader, _, _)| leader)
+                            .and_then(|l| self.broker(l.0))
+                            .and_then(|l| l.log(tp))
+                            .map_or(committed, |log| log.high_watermark());
+                        CommittedOffsetView {
+                            topic: tp.topic.clone(),
+                            partition: tp.partition,
+                            committed,
+                            high_watermark,
+                            lag: high_watermark.saturating_sub(committed),
+                        }
+                    })
+                    .collect();
+                out.push(GroupView {
+                    id: g.id.clone(),
+                    coordinator: b.id,
+                    offsets_partition: g.partition,
+                    state: g.state,
+                    generation: g.generation,
+                    protocol: g.protocol,
+                    leader: g.leader.clone(),
+                    members: g
+                        .members
+                        .values()
+                        .map(|m| GroupMemberView {
+                            member_id: m.member_id.clone(),
+                            group_instance_id: m.group_instance_id.clone(),
+                            client: m.client,
+                            assignment: m
+                                .assignment
+                                .iter()
+                                .map(|tp| (tp.topic.clone(), tp.partition))
+                                .collect(),
+                        })
+                        .collect(),
+                    lag: offsets.iter().map(|o| o.lag).sum(),
+                    offsets,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
     }
 }

@@ -2,6 +2,7 @@
 //! itself in ZooKeeper and races for `/controller`; the winner also runs the `Controller`.
 
 mod fetch;
+mod group;
 mod metadata;
 mod produce;
 pub mod replica;
@@ -10,6 +11,7 @@ pub use metadata::MetadataCache;
 
 use crate::config::{BrokerConfig, LogConfig, TopicConfig};
 use crate::controller::{zk_data, Controller, ControllerTag, ControllerTimer};
+use crate::group::coordinator::{GroupCoordinator, GroupTimer, OFFSETS_TOPIC};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
 use crate::protocol::{Correlation, Message, PartitionState};
@@ -55,6 +57,7 @@ pub enum BrokerTimer {
         id: u64,
     },
     Controller(ControllerTimer),
+    Group(GroupTimer),
 }
 
 /// What survives a broker crash: its logs on disk.
@@ -73,6 +76,8 @@ pub struct Broker {
     pub replicas: BTreeMap<TopicPartition, Replica>,
     pub metadata: MetadataCache,
     pub controller: Option<Controller>,
+    /// Coordinates the groups of the `__consumer_offsets` partitions this broker leads.
+    pub groups: GroupCoordinator,
     /// The highest controller epoch seen in a request: older ones are ignored.
     controller_epoch_seen: u32,
     topic_configs: BTreeMap<TopicName, TopicConfig>,
@@ -100,6 +105,7 @@ impl Broker {
         );
         Broker {
             id,
+            groups: GroupCoordinator::new(id, config.clone()),
             config,
             zk,
             registered: false,
@@ -385,13 +391,22 @@ impl Broker {
             }
         }
         self.complete_delayed(ctx);
+        self.update_coordinator(ctx);
     }
 
-    fn on_stop_replica(&mut self, controller_epoch: u32, partitions: Vec<TopicPartition>) {
+    fn on_stop_replica(
+        &mut self,
+        controller_epoch: u32,
+        partitions: Vec<TopicPartition>,
+        ctx: &mut Ctx<'_>,
+    ) {
         if controller_epoch < self.controller_epoch_seen {
             return;
         }
         for tp in partitions {
+            if &*tp.topic == OFFSETS_TOPIC {
+                self.groups.unload(tp.partition, ctx);
+            }
             self.remove_from_fetchers(&tp);
             self.replicas.remove(&tp);
             self.dormant_logs.remove(&tp);
@@ -426,7 +441,7 @@ impl Broker {
                 controller_epoch,
                 partitions,
                 ..
-            } => self.on_stop_replica(controller_epoch, partitions),
+            } => self.on_stop_replica(controller_epoch, partitions, ctx),
             Message::UpdateMetadata {
                 controller_id,
                 controller_epoch,
@@ -514,6 +529,20 @@ impl Broker {
                     },
                 );
             }
+            Message::FindCoordinatorRequest {
+                correlation,
+                key,
+                key_type,
+            } => self.handle_find_coordinator(from, correlation, &key, key_type, ctx),
+            request @ (Message::JoinGroupRequest { .. }
+            | Message::SyncGroupRequest { .. }
+            | Message::HeartbeatRequest { .. }
+            | Message::LeaveGroupRequest { .. }
+            | Message::OffsetCommitRequest { .. }
+            | Message::OffsetFetchRequest { .. }) => {
+                let writes = self.groups.handle(from, request, ctx);
+                self.write_to_offsets_topic(writes, ctx);
+            }
             Message::AlterPartitionResponse { tp, result, .. } => {
                 self.on_alter_partition_response(tp, result, ctx)
             }
@@ -582,6 +611,10 @@ impl Broker {
             }
             BrokerTimer::DelayedProduceExpired { id } => self.expire_delayed_produce(id, ctx),
             BrokerTimer::DelayedFetchExpired { id } => self.expire_delayed_fetch(id, ctx),
+            BrokerTimer::Group(t) => {
+                let writes = self.groups.on_timer(t, ctx);
+                self.write_to_offsets_topic(writes, ctx);
+            }
             BrokerTimer::Controller(t) => {
                 if let Some(controller) = self.controller.as_mut() {
                     let mut ops = Vec::new();

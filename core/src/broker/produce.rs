@@ -5,6 +5,7 @@
 use super::replica::{Replica, SequenceCheck};
 use super::{Broker, BrokerTimer};
 use crate::config::{Acks, CleanupPolicy};
+use crate::group::coordinator::AfterWrite;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::record::RecordBatch;
 use crate::protocol::{
@@ -16,10 +17,21 @@ use crate::trace::Event;
 /// An acks=all answer waiting for replication.
 #[derive(Clone, Debug)]
 pub struct DelayedProduce {
-    client: NodeId,
-    correlation: Correlation,
+    pub(super) waiter: Waiter,
     /// Per partition: the answer so far, and the offset the HW must reach (None = answered).
-    partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
+    pub(super) partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
+}
+
+/// Who is told when a delayed produce completes.
+#[derive(Clone, Debug)]
+pub enum Waiter {
+    /// A producer, with a ProduceResponse.
+    Client {
+        client: NodeId,
+        correlation: Correlation,
+    },
+    /// The group coordinator's own write to `__consumer_offsets`.
+    Coordinator(AfterWrite),
 }
 
 /// How long an AlterPartition may stay unanswered before the leader tries again.
@@ -72,8 +84,10 @@ impl Broker {
         self.delayed_produces.insert(
             id,
             DelayedProduce {
-                client,
-                correlation,
+                waiter: Waiter::Client {
+                    client,
+                    correlation,
+                },
                 partitions: answers,
             },
         );
@@ -85,7 +99,7 @@ impl Broker {
     }
 
     /// Appends as leader. Returns the base offset and, for acks=all, the HW to wait for.
-    fn append_to_leader(
+    pub(super) fn append_to_leader(
         &mut self,
         tp: &TopicPartition,
         batch: &mut RecordBatch,
@@ -182,14 +196,7 @@ impl Broker {
         }
         for id in done {
             if let Some(d) = self.delayed_produces.remove(&id) {
-                let partitions = d.partitions.into_iter().map(|(a, _)| a).collect();
-                ctx.send(
-                    d.client,
-                    Message::ProduceResponse {
-                        correlation: d.correlation,
-                        partitions,
-                    },
-                );
+                self.answer_produce(d, ctx);
             }
         }
         self.complete_delayed_fetches(ctx);
@@ -199,23 +206,34 @@ impl Broker {
         let Some(d) = self.delayed_produces.remove(&id) else {
             return;
         };
-        let partitions = d
-            .partitions
-            .into_iter()
-            .map(|(mut a, required)| {
-                if required.is_some() {
-                    a.error = Some(ErrorCode::RequestTimedOut);
-                }
-                a
-            })
-            .collect();
-        ctx.send(
-            d.client,
-            Message::ProduceResponse {
-                correlation: d.correlation,
-                partitions,
-            },
-        );
+        let mut d = d;
+        for (a, required) in d.partitions.iter_mut() {
+            if required.take().is_some() {
+                a.error = Some(ErrorCode::RequestTimedOut);
+            }
+        }
+        self.answer_produce(d, ctx);
+    }
+
+    fn answer_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx<'_>) {
+        let partitions: Vec<ProducePartitionResponse> =
+            d.partitions.into_iter().map(|(a, _)| a).collect();
+        match d.waiter {
+            Waiter::Client {
+                client,
+                correlation,
+            } => ctx.send(
+                client,
+                Message::ProduceResponse {
+                    correlation,
+                    partitions,
+                },
+            ),
+            Waiter::Coordinator(then) => {
+                let error = partitions.iter().find_map(|p| p.error);
+                self.groups.on_write_done(then, error, ctx);
+            }
+        }
     }
 
     /// Kafka's `maybeShrinkIsr` and `maybeExpandIsr`, sent to the controller as AlterPartition.

@@ -1,7 +1,14 @@
-//! A Kafka consumer reading every partition of one topic (a manually assigned consumer; groups
-//! come with the group coordinator). It fetches from each partition's leader, sees only records
-//! below the HW, follows leader changes, and keeps its position per partition.
+//! A Kafka consumer and the application around it. Without `group.id` it reads every partition
+//! of its topic itself; with one it joins the group and reads what the group assigns it,
+//! starting from the group's committed offsets.
+//!
+//! The application loop is Kafka's: `poll()` returns up to `max.poll.records` fetched records,
+//! the application processes them (taking `processing_us` each) and commits — before
+//! processing (at-most-once), after it (at-least-once), or through auto-commit inside the next
+//! `poll()`. A scheduled crash can stop it between receiving and processing or between
+//! processing and committing, which is where the delivery guarantees differ.
 
+use super::group_member::{GroupMember, MemberEvent, MemberState};
 use super::metadata::ClientMetadata;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
@@ -9,16 +16,20 @@ use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, OffsetSpec,
 };
 use crate::report::Histogram;
+use crate::scenario::{CommitMode, CrashPoint};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 const FETCH_MAX_BYTES: u32 = 52_428_800;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerTimer {
+    /// Wake the application loop (processing done, pause over, retry due).
     Poll,
+    /// The heartbeat thread: heartbeats, auto-commit deadlines and the poll-interval check.
+    Heartbeat,
     RequestTimeout {
         broker: BrokerId,
         correlation: Correlation,
@@ -27,16 +38,53 @@ pub enum ConsumerTimer {
 
 #[derive(Clone, Debug, Default)]
 pub struct ConsumerStats {
+    /// Records the application finished processing.
     pub consumed: u64,
-    /// Records delivered again at an offset this consumer had already processed.
-    pub duplicates: u64,
+    pub commits: u64,
+    pub failed_commits: u64,
     pub end_to_end_latency_us: Histogram,
 }
 
+/// Where the consumer stands in one partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Position {
+    /// Ask the group for its committed offset.
+    Committed,
+    /// Ask the leader for the offset `auto.offset.reset` names.
+    Reset,
+    At(Offset),
+    /// No committed offset and `auto.offset.reset=none`.
+    Stuck,
+}
+
+#[derive(Clone, Debug)]
+struct PartitionState {
+    position: Position,
+    /// Fetched records not yet returned by poll: (offset, timestamp).
+    buffered: VecDeque<(Offset, u64)>,
+}
+
+/// Records handed to the application by one poll.
 #[derive(Clone, Debug, Default)]
-struct PartitionProgress {
-    position: Option<Offset>,
-    highest_processed: Option<Offset>,
+struct Polled {
+    /// Per partition: first and last offset, record count.
+    ranges: Vec<(u32, Offset, Offset, u32)>,
+    timestamps: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+enum App {
+    /// Ready to call poll.
+    Idle,
+    /// Waiting for a synchronous commit, then process these records (at-most-once) or go on.
+    Committing {
+        correlation: Correlation,
+        then: Option<Polled>,
+    },
+    Processing {
+        records: Polled,
+        done_at: SimTime,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -44,12 +92,21 @@ pub struct Consumer {
     pub index: u32,
     pub config: ConsumerConfig,
     pub topic: TopicName,
+    commit_mode: CommitMode,
+    processing_us: u64,
     metadata: ClientMetadata,
-    partitions: BTreeMap<u32, PartitionProgress>,
-    /// One request at a time per broker: correlation and whether it is a ListOffsets.
+    pub group: Option<GroupMember>,
+    partitions: BTreeMap<u32, PartitionState>,
+    /// One fetch or ListOffsets at a time per broker.
     in_flight: BTreeMap<BrokerId, Correlation>,
     next_correlation: Correlation,
-    poll_scheduled: bool,
+    app: App,
+    paused_until: SimTime,
+    last_poll: SimTime,
+    next_auto_commit: SimTime,
+    crash_at: Option<CrashPoint>,
+    wake_at: Option<SimTime>,
+    heartbeat_running: bool,
     pub stats: ConsumerStats,
 }
 
@@ -58,27 +115,70 @@ impl Consumer {
         index: u32,
         topic: TopicName,
         config: ConsumerConfig,
+        commit_mode: CommitMode,
+        processing_us: u64,
         bootstrap: Vec<BrokerId>,
     ) -> Consumer {
+        let group = config
+            .group_id
+            .clone()
+            .map(|g| GroupMember::new(g, config.clone()));
         Consumer {
             index,
-            config,
             topic,
+            commit_mode,
+            processing_us,
             metadata: ClientMetadata::new(bootstrap),
+            group,
             partitions: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             next_correlation: 0,
-            poll_scheduled: false,
+            app: App::Idle,
+            paused_until: SimTime::ZERO,
+            last_poll: SimTime::ZERO,
+            next_auto_commit: SimTime::ZERO,
+            crash_at: None,
+            wake_at: None,
+            heartbeat_running: false,
             stats: ConsumerStats::default(),
+            config,
         }
     }
 
-    /// Positions by partition (the next offset this consumer will read).
+    pub fn group_id(&self) -> Option<&str> {
+        self.group.as_ref().map(|g| g.group_id.as_str())
+    }
+
+    /// Positions by partition (the next offset this consumer will read), for what it owns.
     pub fn positions(&self) -> BTreeMap<u32, Option<Offset>> {
         self.partitions
             .iter()
-            .map(|(p, s)| (*p, s.position))
+            .map(|(p, s)| {
+                let at = match s.position {
+                    Position::At(o) => Some(o),
+                    _ => None,
+                };
+                (*p, at)
+            })
             .collect()
+    }
+
+    /// Owns partitions but none of the group's: more members than partitions.
+    pub fn is_idle(&self) -> bool {
+        self.group
+            .as_ref()
+            .is_some_and(|g| g.state == MemberState::Stable && g.owned.is_empty())
+    }
+
+    /// Crash when the application next reaches this point.
+    pub fn arm_crash(&mut self, point: CrashPoint) {
+        self.crash_at = Some(point);
+    }
+
+    /// Stop calling poll for a while (a long GC pause or a stuck handler).
+    pub fn pause(&mut self, ms: u64, ctx: &mut Ctx<'_>) {
+        self.paused_until = ctx.now.plus_ms(ms);
+        self.wake(self.paused_until, ctx);
     }
 
     fn correlation(&mut self) -> Correlation {
@@ -87,10 +187,339 @@ impl Consumer {
     }
 
     pub fn start(&mut self, ctx: &mut Ctx<'_>) {
-        self.poll(ctx);
+        self.last_poll = ctx.now;
+        self.next_auto_commit = ctx.now.plus_ms(self.config.auto_commit_interval_ms);
+        if self.group.is_some() && !self.heartbeat_running {
+            self.heartbeat_running = true;
+            ctx.timer_in_ms(
+                self.config.heartbeat_interval_ms,
+                Timer::Consumer(ConsumerTimer::Heartbeat),
+            );
+        }
+        self.run(ctx);
     }
 
-    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+    fn wake(&mut self, at: SimTime, ctx: &mut Ctx<'_>) {
+        if self.wake_at.is_some_and(|w| w <= at && w > ctx.now) {
+            return;
+        }
+        self.wake_at = Some(at);
+        ctx.timer_at(at, Timer::Consumer(ConsumerTimer::Poll));
+    }
+
+    fn auto_commit(&self) -> bool {
+        self.commit_mode == CommitMode::Auto && self.config.enable_auto_commit
+    }
+
+    /// Reaching a crash point: returns true if the consumer crashed.
+    fn crash_here(&mut self, point: CrashPoint, ctx: &mut Ctx<'_>) -> bool {
+        if self.crash_at == Some(point) {
+            self.crash_at = None;
+            ctx.crash_self();
+            return true;
+        }
+        false
+    }
+
+    // ---- The application loop ----
+
+    fn run(&mut self, ctx: &mut Ctx<'_>) {
+        self.refresh_metadata(ctx);
+        self.drive_group(ctx);
+        self.send_fetches(ctx);
+        loop {
+            if ctx.now < self.paused_until {
+                return;
+            }
+            match std::mem::replace(&mut self.app, App::Idle) {
+                App::Committing { correlation, then } => {
+                    self.app = App::Committing { correlation, then };
+                    return;
+                }
+                App::Processing { records, done_at } if ctx.now < done_at => {
+                    self.app = App::Processing { records, done_at };
+                    self.wake(done_at, ctx);
+                    return;
+                }
+                App::Processing { records, .. } => {
+                    self.finish_processing(&records, ctx);
+                    if self.crash_here(CrashPoint::BeforeCommit, ctx) {
+                        return;
+                    }
+                    if self.commit_mode == CommitMode::AfterProcessing {
+                        if let Some(correlation) = self.commit_positions(None, ctx) {
+                            self.app = App::Committing {
+                                correlation,
+                                then: None,
+                            };
+                            return;
+                        }
+                    }
+                }
+                App::Idle => {
+                    if !self.poll(ctx) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Kafka's `poll()`: group work, auto-commit, then hand buffered records to the
+    /// application. Returns whether the application has something to do.
+    fn poll(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        self.last_poll = ctx.now;
+        if self.auto_commit() && ctx.now >= self.next_auto_commit {
+            self.next_auto_commit = ctx.now.plus_ms(self.config.auto_commit_interval_ms);
+            self.commit_positions(None, ctx);
+        }
+        if self.group.as_ref().is_some_and(|g| !g.can_consume()) {
+            return false;
+        }
+        let polled = self.take_records();
+        if polled.timestamps.is_empty() {
+            self.send_fetches(ctx);
+            return false;
+        }
+        if self.commit_mode == CommitMode::BeforeProcessing {
+            if let Some(correlation) = self.commit_positions(None, ctx) {
+                self.app = App::Committing {
+                    correlation,
+                    then: Some(polled),
+                };
+                return false;
+            }
+        }
+        self.start_processing(polled, ctx)
+    }
+
+    fn start_processing(&mut self, records: Polled, ctx: &mut Ctx<'_>) -> bool {
+        if self.crash_here(CrashPoint::BeforeProcess, ctx) {
+            return false;
+        }
+        let done_at = ctx.now.plus_us(
+            self.processing_us
+                .saturating_mul(records.timestamps.len() as u64),
+        );
+        self.app = App::Processing { records, done_at };
+        self.send_fetches(ctx);
+        true
+    }
+
+    fn take_records(&mut self) -> Polled {
+        let mut polled = Polled::default();
+        let mut budget = self.config.max_poll_records.max(1) as usize;
+        for (&p, state) in self.partitions.iter_mut() {
+            if budget == 0 {
+                break;
+            }
+            let n = state.buffered.len().min(budget);
+            if n == 0 {
+                continue;
+            }
+            let mut first = None;
+            let mut last = 0;
+            for (offset, ts) in state.buffered.drain(..n) {
+                first.get_or_insert(offset);
+                last = offset;
+                polled.timestamps.push(ts);
+            }
+            state.position = Position::At(last + 1);
+            polled
+                .ranges
+                .push((p, first.unwrap_or(last), last, n as u32));
+            budget -= n;
+        }
+        polled
+    }
+
+    fn finish_processing(&mut self, records: &Polled, ctx: &mut Ctx<'_>) {
+        for &ts in &records.timestamps {
+            self.stats
+                .end_to_end_latency_us
+                .record(ctx.now.since(SimTime(ts)));
+        }
+        self.stats.consumed += records.timestamps.len() as u64;
+        for &(partition, first, last, count) in &records.ranges {
+            ctx.trace(Event::ConsumerProcessed {
+                consumer: self.index,
+                group: self.group_id().map(str::to_string),
+                topic: self.topic.clone(),
+                partition,
+                first_offset: first,
+                last_offset: last,
+                records: count,
+            });
+        }
+    }
+
+    /// Commits the current positions (of `only` these partitions, if given).
+    fn commit_positions(
+        &mut self,
+        only: Option<&[TopicPartition]>,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<Correlation> {
+        let offsets: Vec<(TopicPartition, Offset)> = self
+            .partitions
+            .iter()
+            .filter_map(|(&p, s)| match s.position {
+                Position::At(o) => Some((TopicPartition::new(&self.topic, p), o)),
+                _ => None,
+            })
+            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
+            .collect();
+        let group = self.group.as_mut()?;
+        let correlation = group.commit(offsets, ctx);
+        if correlation.is_some() {
+            self.stats.commits += 1;
+        }
+        correlation
+    }
+
+    // ---- Group membership ----
+
+    fn drive_group(&mut self, ctx: &mut Ctx<'_>) {
+        let brokers = self.known_brokers();
+        let Some(group) = self.group.as_mut() else {
+            return;
+        };
+        if matches!(group.state, MemberState::Failed(_)) || ctx.now < group.next_try() {
+            if ctx.now < group.next_try() {
+                let at = group.next_try();
+                self.wake(at, ctx);
+            }
+            return;
+        }
+        if !group.ensure_coordinator(&brokers, ctx) {
+            let at = group
+                .next_try()
+                .max(ctx.now.plus_ms(self.config.retry_backoff_ms));
+            self.wake(at, ctx);
+            return;
+        }
+        // Rejoin happens inside poll: a busy application delays it (up to the rebalance
+        // timeout, max.poll.interval.ms).
+        let polling = matches!(self.app, App::Idle) && ctx.now >= self.paused_until;
+        let joinable = matches!(group.state, MemberState::Unjoined | MemberState::Stable);
+        if group.rejoin_needed
+            && joinable
+            && polling
+            && self.metadata.partitions(&self.topic).is_some()
+        {
+            if !group.is_cooperative() {
+                let revoked = group.revoke_all();
+                self.on_revoked(&revoked, true, ctx);
+            }
+            let group = self.group.as_mut().expect("checked above");
+            group.join(&self.topic.clone(), ctx);
+        }
+        self.fetch_committed_offsets(ctx);
+    }
+
+    /// Revoked partitions: commit their progress (if this application commits), drop buffers.
+    fn on_revoked(&mut self, revoked: &[TopicPartition], commit: bool, ctx: &mut Ctx<'_>) {
+        if revoked.is_empty() {
+            return;
+        }
+        if commit && (self.auto_commit() || self.commit_mode != CommitMode::Auto) {
+            self.commit_positions(Some(revoked), ctx);
+        }
+        for tp in revoked {
+            self.partitions.remove(&tp.partition);
+        }
+    }
+
+    fn fetch_committed_offsets(&mut self, ctx: &mut Ctx<'_>) {
+        let wanted: Vec<TopicPartition> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.position == Position::Committed)
+            .map(|(&p, _)| TopicPartition::new(&self.topic, p))
+            .collect();
+        if let Some(group) = self.group.as_mut() {
+            if !group.offset_fetch_pending() {
+                group.fetch_offsets(wanted, ctx);
+            }
+        }
+    }
+
+    fn on_member_events(&mut self, events: Vec<MemberEvent>, ctx: &mut Ctx<'_>) {
+        for event in events {
+            match event {
+                MemberEvent::Assigned {
+                    generation,
+                    added,
+                    revoked,
+                } => {
+                    self.on_revoked(&revoked, true, ctx);
+                    for tp in &added {
+                        self.partitions.insert(
+                            tp.partition,
+                            PartitionState {
+                                position: Position::Committed,
+                                buffered: VecDeque::new(),
+                            },
+                        );
+                    }
+                    let list = |v: &[TopicPartition]| {
+                        v.iter()
+                            .map(|tp| (tp.topic.clone(), tp.partition))
+                            .collect()
+                    };
+                    ctx.trace(Event::ConsumerAssigned {
+                        consumer: self.index,
+                        group: self.group_id().unwrap_or_default().to_string(),
+                        generation,
+                        assigned: list(&added),
+                        revoked: list(&revoked),
+                        owns: self.partitions.len() as u32,
+                    });
+                }
+                MemberEvent::Lost(lost) => self.on_revoked(&lost, false, ctx),
+                MemberEvent::Committed {
+                    correlation,
+                    result,
+                } => {
+                    if result.is_err() {
+                        self.stats.failed_commits += 1;
+                    }
+                    if let App::Committing {
+                        correlation: waiting,
+                        then,
+                    } = &mut self.app
+                    {
+                        if *waiting == correlation {
+                            let then = then.take();
+                            self.app = App::Idle;
+                            // The commit failed (e.g. a rebalance): at-most-once still goes on
+                            // to process, as an application catching CommitFailedException would.
+                            if let Some(records) = then {
+                                self.start_processing(records, ctx);
+                            }
+                        }
+                    }
+                }
+                MemberEvent::OffsetsFetched(offsets) => {
+                    for (tp, committed) in offsets {
+                        if let Some(state) = self.partitions.get_mut(&tp.partition) {
+                            if state.position == Position::Committed {
+                                state.position = committed.map_or(Position::Reset, Position::At);
+                            }
+                        }
+                    }
+                }
+                MemberEvent::Failed(_) => self.partitions.clear(),
+            }
+        }
+    }
+
+    // ---- Fetching ----
+
+    fn known_brokers(&self) -> Vec<BrokerId> {
+        self.metadata.brokers.clone()
+    }
+
+    fn refresh_metadata(&mut self, ctx: &mut Ctx<'_>) {
         let correlation = self.next_correlation + 1;
         let topics = [self.topic.clone()];
         if self.metadata.maybe_refresh(
@@ -102,10 +531,28 @@ impl Consumer {
         ) {
             self.next_correlation = correlation;
         }
-        if let Some(partitions) = self.metadata.partitions(&self.topic) {
-            for p in partitions {
-                self.partitions.entry(p.partition).or_default();
+        if self.group.is_none() {
+            if let Some(partitions) = self.metadata.partitions(&self.topic) {
+                for p in partitions {
+                    self.partitions
+                        .entry(p.partition)
+                        .or_insert(PartitionState {
+                            position: Position::Reset,
+                            buffered: VecDeque::new(),
+                        });
+                }
             }
+        }
+        if let Some(at) = self.metadata.next_refresh(self.config.metadata_max_age_ms) {
+            let at = at.max(ctx.now.plus_ms(self.config.retry_backoff_ms));
+            self.wake(at, ctx);
+        }
+    }
+
+    /// Fetches every owned partition whose buffer is empty, one request per leader.
+    fn send_fetches(&mut self, ctx: &mut Ctx<'_>) {
+        if self.group.as_ref().is_some_and(|g| !g.can_consume()) {
+            return;
         }
         let mut fetches: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         let mut resets: BTreeMap<BrokerId, Vec<(TopicPartition, OffsetSpec)>> = BTreeMap::new();
@@ -113,22 +560,38 @@ impl Consumer {
             AutoOffsetReset::Earliest => OffsetSpec::Earliest,
             AutoOffsetReset::Latest | AutoOffsetReset::None => OffsetSpec::Latest,
         };
-        for (&p, progress) in &self.partitions {
+        let mut stuck = Vec::new();
+        for (&p, state) in self.partitions.iter_mut() {
             let tp = TopicPartition::new(&self.topic, p);
+            if state.position == Position::Reset
+                && self.config.auto_offset_reset == AutoOffsetReset::None
+            {
+                state.position = Position::Stuck;
+                stuck.push(p);
+                continue;
+            }
             let Some(leader) = self.metadata.leader_for(&tp) else {
                 continue;
             };
-            if self.in_flight.contains_key(&leader) {
+            if self.in_flight.contains_key(&leader) || !state.buffered.is_empty() {
                 continue;
             }
-            match progress.position {
-                Some(offset) => fetches.entry(leader).or_default().push(FetchPartition {
+            match state.position {
+                Position::At(offset) => fetches.entry(leader).or_default().push(FetchPartition {
                     tp,
                     fetch_offset: offset,
                     last_fetched_epoch: None,
                 }),
-                None => resets.entry(leader).or_default().push((tp, spec)),
+                Position::Reset => resets.entry(leader).or_default().push((tp, spec)),
+                Position::Committed | Position::Stuck => {}
             }
+        }
+        for partition in stuck {
+            ctx.trace(Event::ConsumerNoOffset {
+                consumer: self.index,
+                topic: self.topic.clone(),
+                partition,
+            });
         }
         for (broker, partitions) in resets {
             let correlation = self.correlation();
@@ -141,13 +604,7 @@ impl Consumer {
                     partitions,
                 },
             );
-            ctx.timer_in_ms(
-                self.config.request_timeout_ms,
-                Timer::Consumer(ConsumerTimer::RequestTimeout {
-                    broker,
-                    correlation,
-                }),
-            );
+            self.request_timeout(broker, correlation, self.config.request_timeout_ms, ctx);
         }
         for (broker, partitions) in fetches {
             let correlation = self.correlation();
@@ -163,39 +620,35 @@ impl Consumer {
                     partitions,
                 },
             );
-            ctx.timer_in_ms(
-                self.config.request_timeout_ms + self.config.fetch_max_wait_ms,
-                Timer::Consumer(ConsumerTimer::RequestTimeout {
-                    broker,
-                    correlation,
-                }),
-            );
+            let timeout = self.config.request_timeout_ms + self.config.fetch_max_wait_ms;
+            self.request_timeout(broker, correlation, timeout, ctx);
         }
-        self.schedule_poll(ctx);
     }
 
-    /// Wakes up again for metadata refreshes and for partitions that had no leader.
-    fn schedule_poll(&mut self, ctx: &mut Ctx<'_>) {
-        if self.poll_scheduled {
-            return;
-        }
-        let at = self
-            .metadata
-            .next_refresh(self.config.metadata_max_age_ms)
-            .unwrap_or(ctx.now.plus_ms(self.config.retry_backoff_ms))
-            .max(ctx.now.plus_ms(self.config.retry_backoff_ms));
-        self.poll_scheduled = true;
-        ctx.timer_at(at, Timer::Consumer(ConsumerTimer::Poll));
+    fn request_timeout(
+        &self,
+        broker: BrokerId,
+        correlation: Correlation,
+        ms: u64,
+        ctx: &mut Ctx<'_>,
+    ) {
+        ctx.timer_in_ms(
+            ms,
+            Timer::Consumer(ConsumerTimer::RequestTimeout {
+                broker,
+                correlation,
+            }),
+        );
     }
 
-    fn on_fetch_response(&mut self, partitions: Vec<FetchPartitionResponse>, ctx: &mut Ctx<'_>) {
+    fn on_fetch_response(&mut self, partitions: Vec<FetchPartitionResponse>) {
         for p in partitions {
-            let Some(progress) = self.partitions.get_mut(&p.tp.partition) else {
+            let Some(state) = self.partitions.get_mut(&p.tp.partition) else {
                 continue;
             };
             match p.error {
                 Some(ErrorCode::OffsetOutOfRange) => {
-                    progress.position = None;
+                    state.position = Position::Reset;
                     continue;
                 }
                 Some(_) => {
@@ -204,45 +657,29 @@ impl Consumer {
                 }
                 None => {}
             }
-            let Some(mut position) = progress.position else {
+            let Position::At(position) = state.position else {
                 continue;
             };
-            let (mut first, mut count) = (None, 0u32);
+            let mut next = position;
             for batch in &p.batches {
                 for r in batch.iter() {
                     let offset = batch.base_offset + r.offset_delta as u64;
-                    if offset < position {
-                        continue;
+                    if offset >= next {
+                        state.buffered.push_back((offset, r.timestamp_us));
+                        next = offset + 1;
                     }
-                    if progress.highest_processed.is_some_and(|h| offset <= h) {
-                        self.stats.duplicates += 1;
-                    }
-                    progress.highest_processed =
-                        Some(progress.highest_processed.map_or(offset, |h| h.max(offset)));
-                    self.stats.consumed += 1;
-                    self.stats
-                        .end_to_end_latency_us
-                        .record(ctx.now.since(SimTime(r.timestamp_us)));
-                    first.get_or_insert(offset);
-                    count += 1;
-                    position = offset + 1;
                 }
-                // Past the whole batch, even where compaction left gaps.
-                position = position.max(batch.last_offset() + 1);
             }
-            progress.position = Some(position);
-            if let Some(first) = first {
-                ctx.trace(Event::ConsumerProcessed {
-                    consumer: self.index,
-                    topic: p.tp.topic.clone(),
-                    partition: p.tp.partition,
-                    first_offset: first,
-                    last_offset: position - 1,
-                    records: count,
-                });
+            // A batch emptied by compaction still moves the position past it.
+            if state.buffered.is_empty() {
+                if let Some(last) = p.batches.last() {
+                    state.position = Position::At(position.max(last.last_offset() + 1));
+                }
             }
         }
     }
+
+    // ---- Events ----
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
         let NodeId::Broker(broker) = from else { return };
@@ -268,7 +705,7 @@ impl Consumer {
             } => {
                 if self.in_flight.get(&broker) == Some(&correlation) {
                     self.in_flight.remove(&broker);
-                    self.on_fetch_response(partitions, ctx);
+                    self.on_fetch_response(partitions);
                 }
             }
             Message::ListOffsetsResponse {
@@ -280,8 +717,8 @@ impl Consumer {
                     for (tp, result) in partitions {
                         match result {
                             Ok(offset) => {
-                                if let Some(progress) = self.partitions.get_mut(&tp.partition) {
-                                    progress.position = Some(offset);
+                                if let Some(state) = self.partitions.get_mut(&tp.partition) {
+                                    state.position = Position::At(offset);
                                     ctx.trace(Event::ConsumerOffsetReset {
                                         consumer: self.index,
                                         topic: tp.topic.clone(),
@@ -295,14 +732,37 @@ impl Consumer {
                     }
                 }
             }
-            _ => {}
+            group_response => {
+                let partitions_per_topic: BTreeMap<TopicName, u32> = self
+                    .metadata
+                    .partitions(&self.topic)
+                    .map(|p| (self.topic.clone(), p.len() as u32))
+                    .into_iter()
+                    .collect();
+                if let Some(group) = self.group.as_mut() {
+                    let events =
+                        group.on_message(broker, group_response, &partitions_per_topic, ctx);
+                    self.on_member_events(events, ctx);
+                }
+            }
         }
-        self.poll(ctx);
+        self.run(ctx);
     }
 
     pub fn on_timer(&mut self, timer: ConsumerTimer, ctx: &mut Ctx<'_>) {
         match timer {
-            ConsumerTimer::Poll => self.poll_scheduled = false,
+            ConsumerTimer::Poll => {
+                if self.wake_at.is_some_and(|w| w <= ctx.now) {
+                    self.wake_at = None;
+                }
+            }
+            ConsumerTimer::Heartbeat => {
+                ctx.timer_in_ms(
+                    self.config.heartbeat_interval_ms,
+                    Timer::Consumer(ConsumerTimer::Heartbeat),
+                );
+                self.heartbeat_thread(ctx);
+            }
             ConsumerTimer::RequestTimeout {
                 broker,
                 correlation,
@@ -314,7 +774,29 @@ impl Consumer {
                 self.metadata.invalidate();
             }
         }
-        self.poll(ctx);
+        self.run(ctx);
+    }
+
+    /// Kafka's heartbeat thread: keeps the session alive, and leaves the group when the
+    /// application has not polled within `max.poll.interval.ms`.
+    fn heartbeat_thread(&mut self, ctx: &mut Ctx<'_>) {
+        let stalled = ctx.now.since(self.last_poll) > self.config.max_poll_interval_ms * 1_000;
+        let Some(group) = self.group.as_mut() else {
+            return;
+        };
+        if stalled && group.state == MemberState::Stable {
+            let group_id = group.group_id.clone();
+            let revoked = group.leave("consumer poll timeout has expired", ctx);
+            ctx.trace(Event::ConsumerPollTimeout {
+                consumer: self.index,
+                group: group_id,
+            });
+            self.on_revoked(&revoked, false, ctx);
+            return;
+        }
+        group.heartbeat(ctx);
+        let events = group.check_timeouts(ctx);
+        self.on_member_events(events, ctx);
     }
 
     pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
@@ -322,6 +804,10 @@ impl Consumer {
         if self.in_flight.remove(&broker).is_some() {
             self.metadata.invalidate();
         }
-        self.poll(ctx);
+        if let Some(group) = self.group.as_mut() {
+            let events = group.on_disconnect(broker, ctx);
+            self.on_member_events(events, ctx);
+        }
+        self.run(ctx);
     }
 }

@@ -2,6 +2,8 @@
 //! coordinates a group, and the partition assignors the group leader runs.
 
 pub mod assignor;
+pub mod coordinator;
+pub mod records;
 
 /// Java's `String.hashCode`: `h = 31·h + c` over UTF-16 code units, wrapping at 32 bits.
 pub fn java_string_hash(s: &str) -> i32 {

@@ -112,12 +112,44 @@ impl Default for ProducerSpec {
     }
 }
 
+/// A consumer application: what it reads, how long each record takes, and when it commits.
+/// With `group.id` set in `config` it is a member of that group.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub topic: String,
     pub start_ms: u64,
+    /// Time the application spends processing each record, in microseconds.
+    pub processing_us: u64,
+    pub commit: CommitMode,
     pub config: ConsumerConfig,
+}
+
+/// When the application commits its position: the delivery guarantee it gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitMode {
+    /// `enable.auto.commit`: poll() commits what earlier polls returned, every
+    /// `auto.commit.interval.ms` (at-least-once, as the application processes between polls).
+    #[default]
+    Auto,
+    /// commitSync right after poll, then process: at-most-once (a crash loses records).
+    BeforeProcessing,
+    /// Process, then commitSync: at-least-once (a crash re-delivers records).
+    AfterProcessing,
+}
+
+/// Where a consumer application can be made to crash (`crash_consumer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashPoint {
+    /// At once.
+    #[default]
+    Now,
+    /// Records received (and, at-most-once, committed) but not processed.
+    BeforeProcess,
+    /// Records processed but their offsets not yet committed.
+    BeforeCommit,
 }
 
 /// A command at a simulated time: `{"at_ms": 5000, "action": "kill_broker", "broker": 1}`.

@@ -66,6 +66,8 @@ pub enum ScenarioError {
     },
     #[error("{what} names {node}, which the cluster does not have")]
     UnknownNode { what: String, node: String },
+    #[error("{what}: {problem}")]
+    Invalid { what: String, problem: String },
 }
 
 fn range<T: PartialOrd + std::fmt::Display>(
@@ -322,6 +324,62 @@ impl Scenario {
                 100,
                 86_400_000,
             )?;
+            range(
+                &format!("{what}.processing_us"),
+                c.processing_us,
+                0,
+                60_000_000,
+            )?;
+            range(
+                &format!("{what}.config.max.poll.records"),
+                c.config.max_poll_records,
+                1,
+                100_000,
+            )?;
+            let cluster = &self.cluster.broker_config;
+            range(
+                &format!("{what}.config.session.timeout.ms"),
+                c.config.session_timeout_ms,
+                cluster.group_min_session_timeout_ms,
+                cluster.group_max_session_timeout_ms,
+            )?;
+            range(
+                &format!("{what}.config.heartbeat.interval.ms"),
+                c.config.heartbeat_interval_ms,
+                1,
+                c.config.session_timeout_ms.saturating_sub(1).max(1),
+            )?;
+            range(
+                &format!("{what}.config.max.poll.interval.ms"),
+                c.config.max_poll_interval_ms,
+                1,
+                86_400_000,
+            )?;
+            range(
+                &format!("{what}.config.auto.commit.interval.ms"),
+                c.config.auto_commit_interval_ms,
+                1,
+                86_400_000,
+            )?;
+            for (field, id) in [
+                ("group.id", &c.config.group_id),
+                ("group.instance.id", &c.config.group_instance_id),
+            ] {
+                if let Some(id) = id {
+                    if id.is_empty() || id.len() > 249 {
+                        return Err(ScenarioError::Invalid {
+                            what: format!("{what}.config.{field}"),
+                            problem: "must be 1 to 249 characters".into(),
+                        });
+                    }
+                }
+            }
+            if c.config.group_id.is_none() && c.commit != crate::scenario::CommitMode::Auto {
+                return Err(ScenarioError::Invalid {
+                    what: format!("{what}.commit"),
+                    problem: "committing offsets needs a group: set config.\"group.id\"".into(),
+                });
+            }
         }
         for (i, a) in self.actions.iter().enumerate() {
             self.validate_command(&format!("actions[{i}]"), &a.command)?;
@@ -334,6 +392,17 @@ impl Scenario {
         let brokers = self.cluster.brokers;
         let zks = self.cluster.zookeepers;
         let broker = |b: u32| range(&format!("{what}.broker"), b, 1, brokers);
+        let consumers = self.consumers.len();
+        let consumer_index = |c: u32| {
+            if (c as usize) < consumers {
+                Ok(())
+            } else {
+                Err(ScenarioError::UnknownNode {
+                    what: what.to_string(),
+                    node: format!("consumer:{c}"),
+                })
+            }
+        };
         match command {
             Command::KillBroker { broker: b }
             | Command::RestartBroker { broker: b, .. }
@@ -373,6 +442,13 @@ impl Scenario {
                 Ok(())
             }
             Command::HealAllLinks => Ok(()),
+            Command::CrashConsumer { consumer, .. } | Command::RestartConsumer { consumer } => {
+                consumer_index(*consumer)
+            }
+            Command::PauseConsumer { consumer, ms } => {
+                consumer_index(*consumer)?;
+                range(&format!("{what}.ms"), *ms, 1, 86_400_000)
+            }
             Command::Produce { topic, key, value } => {
                 if !valid_topic_name(topic) {
                     return Err(ScenarioError::InvalidTopicName(topic.clone()));

@@ -2,6 +2,7 @@
 
 use crate::config::TopicConfig;
 use crate::ids::NodeId;
+use crate::scenario::CrashPoint;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,22 @@ pub enum Command {
     /// Cuts a broker off from every other node (ZooKeeper, brokers, clients).
     IsolateBroker {
         broker: u32,
+    },
+    /// A consumer application crashes, now or when it next reaches `at`.
+    CrashConsumer {
+        consumer: u32,
+        #[serde(default)]
+        at: CrashPoint,
+    },
+    /// Starts a crashed consumer again (a new member unless it has `group.instance.id`).
+    RestartConsumer {
+        consumer: u32,
+    },
+    /// The consumer stops calling poll for a while (a long GC pause or a stuck handler); past
+    /// `max.poll.interval.ms` it leaves its group.
+    PauseConsumer {
+        consumer: u32,
+        ms: u64,
     },
     /// Produces one record by hand through the console producer.
     Produce {
@@ -108,6 +125,26 @@ impl Command {
                 format!("heal links {} <-> {}", list(between), list(and))
             }
             Command::HealAllLinks => "heal all links".to_string(),
+            Command::CrashConsumer {
+                consumer,
+                at: CrashPoint::Now,
+            } => format!("crash consumer {consumer}"),
+            Command::CrashConsumer {
+                consumer,
+                at: CrashPoint::BeforeProcess,
+            } => format!(
+                "crash consumer {consumer} after it next receives records, before processing them"
+            ),
+            Command::CrashConsumer {
+                consumer,
+                at: CrashPoint::BeforeCommit,
+            } => format!(
+                "crash consumer {consumer} after it next processes records, before committing them"
+            ),
+            Command::RestartConsumer { consumer } => format!("restart consumer {consumer}"),
+            Command::PauseConsumer { consumer, ms } => {
+                format!("pause consumer {consumer} for {} s", *ms as f64 / 1000.0)
+            }
             Command::SlowLinks {
                 between,
                 and,

@@ -27,6 +27,8 @@ pub struct Outbox {
     pub sends: Vec<(NodeId, Message)>,
     pub timers: Vec<(SimTime, Timer)>,
     pub events: Vec<Event>,
+    /// The node crashed itself (a client application dying at a chosen point).
+    pub crash: bool,
 }
 
 #[derive(Debug)]
@@ -55,5 +57,9 @@ impl Ctx<'_> {
     }
     pub fn trace(&mut self, event: Event) {
         self.out.events.push(event);
+    }
+    /// Ends this process now; whatever else this handler queued is lost with it.
+    pub fn crash_self(&mut self) {
+        self.out.crash = true;
     }
 }

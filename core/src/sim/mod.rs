@@ -11,12 +11,14 @@ use crate::broker::{Broker, BrokerDisk};
 use crate::client::consumer::Consumer;
 use crate::client::producer::Producer;
 use crate::controller::{assignment, zk_data};
+use crate::delivery::{reader_name, DeliveryLedger};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
 use crate::protocol::{Message, NewTopic};
 use crate::rng::Rng;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::ConsumerSpec;
+use crate::scenario::{CrashPoint, Scenario, ScenarioError};
 use crate::time::SimTime;
 use crate::trace::{DropReason, Event, Trace, TraceEvent};
 use crate::zookeeper::server::ZkServer;
@@ -71,6 +73,7 @@ pub struct Sim {
     pub(crate) invariants: Invariants,
     pub(crate) violations: Vec<Violation>,
     pub(crate) counters: Counters,
+    pub(crate) delivery: DeliveryLedger,
     console_producer: u32,
     steps: u64,
 }
@@ -85,6 +88,7 @@ impl Sim {
         let broker_ids: Vec<BrokerId> = (1..=cluster.brokers).map(BrokerId).collect();
         let zk_ids: Vec<u32> = (1..=cluster.zookeepers).collect();
         let tree = initial_tree(&scenario, &broker_ids, &mut rng);
+        let cluster_size = cluster.brokers;
         let mut sim = Sim {
             now: SimTime::ZERO,
             queue: Queue::default(),
@@ -98,6 +102,7 @@ impl Sim {
             invariants: Invariants::default(),
             violations: Vec::new(),
             counters: Counters::default(),
+            delivery: DeliveryLedger::default(),
             console_producer: scenario.producers.len() as u32,
             steps: 0,
             rng,
@@ -142,11 +147,10 @@ impl Sim {
             sim.nodes.insert(
                 id,
                 Slot {
-                    node: Some(Node::Consumer(Box::new(Consumer::new(
+                    node: Some(Node::Consumer(Box::new(new_consumer(
                         i as u32,
-                        spec.topic.as_str().into(),
-                        spec.config.clone(),
-                        broker_ids.clone(),
+                        &spec,
+                        cluster_size,
                     )))),
                     incarnation: 0,
                 },
@@ -387,6 +391,10 @@ impl Sim {
         for event in out.events {
             self.record(event);
         }
+        if out.crash {
+            self.crash(from);
+            return;
+        }
         for (to, msg) in out.sends {
             self.transmit(from, to, msg);
         }
@@ -455,6 +463,44 @@ impl Sim {
             }
             Event::ControllerElected { .. } => self.counters.controller_elections += 1,
             Event::ZkLeaderElected { .. } => self.counters.zookeeper_elections += 1,
+            Event::ConsumerProcessed {
+                consumer,
+                group,
+                topic,
+                partition,
+                first_offset,
+                last_offset,
+                records,
+            } => {
+                let reader = reader_name(group.as_deref(), *consumer);
+                self.delivery.processed(
+                    &reader,
+                    topic,
+                    *partition,
+                    *first_offset,
+                    *last_offset,
+                    *records,
+                );
+            }
+            Event::ConsumerOffsetReset {
+                consumer,
+                topic,
+                partition,
+                offset,
+            } => {
+                let group = self
+                    .scenario
+                    .consumers
+                    .get(*consumer as usize)
+                    .and_then(|c| c.config.group_id.clone());
+                let reader = reader_name(group.as_deref(), *consumer);
+                self.delivery.started(&reader, topic, *partition, *offset);
+            }
+            Event::OffsetsCommitted { group, offsets } => {
+                for (topic, partition, offset) in offsets {
+                    self.delivery.committed(group, topic, *partition, *offset);
+                }
+            }
             _ => {}
         }
         let mut invariants = std::mem::take(&mut self.invariants);
@@ -598,6 +644,40 @@ impl Sim {
                         }
                     }
                 }
+            }
+            Command::CrashConsumer { consumer, at } => {
+                let id = NodeId::Consumer(consumer);
+                if at == CrashPoint::Now {
+                    self.crash(id);
+                } else {
+                    self.with_node(id, |n, _| {
+                        if let Node::Consumer(c) = n {
+                            c.arm_crash(at);
+                        }
+                    });
+                }
+            }
+            Command::RestartConsumer { consumer } => {
+                let id = NodeId::Consumer(consumer);
+                let dead = self.nodes.get(&id).is_some_and(|s| s.node.is_none());
+                if let (true, Some(spec)) = (dead, self.scenario.consumers.get(consumer as usize)) {
+                    let spec = spec.clone();
+                    let brokers = self.scenario.cluster.brokers;
+                    self.record(Event::NodeStarted {
+                        node: id,
+                        disk_lost: false,
+                    });
+                    self.spawn(id, |_| {
+                        Node::Consumer(Box::new(new_consumer(consumer, &spec, brokers)))
+                    });
+                }
+            }
+            Command::PauseConsumer { consumer, ms } => {
+                self.with_node(NodeId::Consumer(consumer), |n, ctx| {
+                    if let Node::Consumer(c) = n {
+                        c.pause(ms, ctx);
+                    }
+                });
             }
             Command::Produce { topic, key, value } => {
                 let console = NodeId::Producer(self.console_producer);
@@ -831,6 +911,17 @@ impl World for Sim {
             .flat_map(|b| b.replicas.values().map(move |r| (b.id, r)))
             .collect()
     }
+}
+
+fn new_consumer(index: u32, spec: &ConsumerSpec, brokers: u32) -> Consumer {
+    Consumer::new(
+        index,
+        spec.topic.as_str().into(),
+        spec.config.clone(),
+        spec.commit,
+        spec.processing_us,
+        (1..=brokers).map(BrokerId).collect(),
+    )
 }
 
 /// ZooKeeper as a cluster that was set up before the simulation starts: Kafka's persistent

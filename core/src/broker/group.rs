@@ -1,0 +1,138 @@
+//! The broker's side of consumer groups: FindCoordinator (creating `__consumer_offsets` on
+//! first use, as Kafka does), handing group requests to its `GroupCoordinator`, and appending
+//! the coordinator's records to `__consumer_offsets` with acks=all.
+
+use super::produce::{DelayedProduce, Waiter};
+use super::{Broker, BrokerTimer};
+use crate::config::{Acks, CleanupPolicy, TopicConfig};
+use crate::group::coordinator::{CoordinatorWrite, OFFSETS_TOPIC};
+use crate::ids::{NodeId, TopicName, TopicPartition};
+use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
+use crate::protocol::{
+    CoordinatorType, Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse,
+};
+use crate::sim::ctx::{Ctx, Timer};
+
+impl Broker {
+    pub(super) fn handle_find_coordinator(
+        &mut self,
+        from: NodeId,
+        correlation: Correlation,
+        key: &str,
+        key_type: CoordinatorType,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let answer = |ctx: &mut Ctx<'_>, result: Result<crate::ids::BrokerId, ErrorCode>| {
+            let (error, coordinator) = match result {
+                Ok(b) => (None, Some(b)),
+                Err(e) => (Some(e), None),
+            };
+            ctx.send(
+                from,
+                Message::FindCoordinatorResponse {
+                    correlation,
+                    error,
+                    coordinator,
+                },
+            );
+        };
+        if key_type != CoordinatorType::Group {
+            return answer(ctx, Err(ErrorCode::CoordinatorNotAvailable));
+        }
+        let partition = self.groups.partition_for(key);
+        let Some(partitions) = self.metadata.topics.get(OFFSETS_TOPIC) else {
+            self.create_offsets_topic(ctx);
+            return answer(ctx, Err(ErrorCode::CoordinatorNotAvailable));
+        };
+        let leader = partitions.get(&partition).and_then(|p| p.leader);
+        answer(ctx, leader.ok_or(ErrorCode::CoordinatorNotAvailable));
+    }
+
+    /// Asks the controller for `__consumer_offsets` (compacted; its replication factor capped
+    /// by the live brokers, as the brief for this simulation asks).
+    fn create_offsets_topic(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(controller) = self.metadata.controller else {
+            return;
+        };
+        let live = self.metadata.live_brokers.len().max(1) as u32;
+        let correlation = self.correlation();
+        let topic = NewTopic {
+            name: TopicName::from(OFFSETS_TOPIC),
+            partitions: self.config.offsets_topic_num_partitions,
+            replication_factor: self.config.offsets_topic_replication_factor.min(live),
+            config: TopicConfig {
+                cleanup_policy: Some(CleanupPolicy::Compact),
+                ..TopicConfig::default()
+            },
+        };
+        ctx.send(
+            NodeId::Broker(controller),
+            Message::CreateTopicsRequest { correlation, topic },
+        );
+    }
+
+    /// Loads or unloads groups as leadership of `__consumer_offsets` partitions changes.
+    pub(super) fn update_coordinator(&mut self, ctx: &mut Ctx<'_>) {
+        let leading: Vec<u32> = self
+            .replicas
+            .iter()
+            .filter(|(tp, r)| &*tp.topic == OFFSETS_TOPIC && r.is_leader())
+            .map(|(tp, _)| tp.partition)
+            .collect();
+        let loaded: Vec<u32> = self.groups.partitions.iter().copied().collect();
+        for p in loaded {
+            if !leading.contains(&p) {
+                self.groups.unload(p, ctx);
+            }
+        }
+        for p in leading {
+            let tp = TopicPartition::new(&TopicName::from(OFFSETS_TOPIC), p);
+            if let Some(replica) = self.replicas.get(&tp) {
+                self.groups.load(p, &replica.log, ctx);
+            }
+        }
+    }
+
+    /// Appends the coordinator's records as leader with acks=all; the coordinator hears back
+    /// once they are replicated to the ISR (or the append failed).
+    pub(super) fn write_to_offsets_topic(
+        &mut self,
+        writes: Vec<CoordinatorWrite>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        for write in writes {
+            let tp = TopicPartition::new(&TopicName::from(OFFSETS_TOPIC), write.partition);
+            let mut builder = BatchBuilder::default();
+            for record in &write.records {
+                let (key, value) = record.encode();
+                builder.push(ctx.now.0, 0, Some(&key), &value);
+            }
+            let mut batch = builder.finish(NO_PRODUCER_ID, -1, -1);
+            match self.append_to_leader(&tp, &mut batch, Acks::All, ctx) {
+                Err(e) => self.groups.on_write_done(write.then, Some(e), ctx),
+                Ok((_, None)) => self.groups.on_write_done(write.then, None, ctx),
+                Ok((base_offset, Some(required))) => {
+                    self.next_delayed_id += 1;
+                    let id = self.next_delayed_id;
+                    let answer = ProducePartitionResponse {
+                        tp,
+                        error: None,
+                        base_offset,
+                    };
+                    self.delayed_produces.insert(
+                        id,
+                        DelayedProduce {
+                            waiter: Waiter::Coordinator(write.then),
+                            partitions: vec![(answer, Some(required))],
+                        },
+                    );
+                    ctx.timer_in_ms(
+                        self.config.offsets_commit_timeout_ms,
+                        Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
+                    );
+                    self.complete_delayed(ctx);
+                }
+            }
+        }
+    }
+}
