@@ -13,12 +13,16 @@
 //!   with a [`sim::ctx::Ctx`] and leaves its effects (messages, timers, trace events) in an outbox:
 //!   [`zookeeper::server::ZkServer`], [`broker::Broker`] (which also runs the
 //!   [`controller::Controller`] when it wins `/controller`), [`client::producer::Producer`] and
-//!   [`client::consumer::Consumer`].
+//!   [`client::consumer::Consumer`] (a group member through [`client::group_member`]).
+//! - Consumer groups: a broker leading a `__consumer_offsets` partition runs the
+//!   [`group::coordinator`] for the groups that hash to it; the group leader runs one of the
+//!   [`group::assignor`]s; commits are records in that partition ([`group::records`]).
 //! - A record's path: producer → [`partitioner`] → batch → `Produce` to the leader →
 //!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
 //!   consumer `Fetch` below the HW.
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
-//!   [`report::Report`]. [`invariants`] check Kafka's promises as the trace is written.
+//!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
+//!   never). [`invariants`] check Kafka's promises as the trace is written.
 //!
 //! ```
 //! use kplay_core::{Scenario, Sim, SimTime};
