@@ -46,6 +46,10 @@ pub enum Event {
     NodeCrashed {
         node: NodeId,
     },
+    /// A client shut down cleanly (`close()`).
+    NodeClosed {
+        node: NodeId,
+    },
     NodeStarted {
         node: NodeId,
         disk_lost: bool,
@@ -368,6 +372,7 @@ impl Event {
             Event::ProducerAcked { .. } | Event::ConsumerProcessed { .. } | Event::ProducerRetry { .. } => return None,
             Event::MessageDropped { .. } => return None,
             Event::NodeCrashed { node } => format!("{} died", node.label()),
+            Event::NodeClosed { node } => format!("{} closed", node.label()),
             Event::NodeStarted { node, disk_lost: false } => format!("{} started", node.label()),
             Event::NodeStarted { node, disk_lost: true } => format!("{} started with an empty disk", node.label()),
             Event::LinkCut { from, to } => format!("network: {} → {} cut", from.label(), to.label()),

@@ -276,3 +276,23 @@ fn a_static_member_restarting_within_its_session_timeout_causes_no_rebalance() {
         .iter()
         .all(|(_, p)| p.is_some()));
 }
+
+#[test]
+fn a_closing_member_leaves_at_once_and_its_partitions_move_without_waiting() {
+    let mut sim = Sim::new(group_scenario(8, 2, json!({}))).unwrap();
+    sim.run_until(SimTime::from_secs(30));
+    sim.apply(Command::CloseConsumer { consumer: 1 }).unwrap();
+    sim.run_until(SimTime::from_secs(33));
+    let removed: Vec<f64> = events(&sim)
+        .filter_map(|(t, e)| match e {
+            Event::GroupMemberRemoved { reason, .. } if reason.contains("closing") => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), 1, "{}", debug_events(&sim));
+    assert!(removed[0] < 30.1);
+    let g = &sim.view().groups[0];
+    assert_eq!(g.members.len(), 1);
+    assert_eq!(g.members[0].assignment.len(), 6, "{}", debug_events(&sim));
+    assert_eq!(sim.report().lost_by_consumers, 0);
+}

@@ -181,6 +181,17 @@ impl Consumer {
         self.wake(self.paused_until, ctx);
     }
 
+    /// `close()`: commit what was processed (with auto-commit), leave the group, shut down.
+    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+        if self.auto_commit() {
+            self.commit_positions(None, ctx);
+        }
+        if let Some(group) = self.group.as_mut() {
+            group.leave("the consumer is closing", ctx);
+        }
+        ctx.close_self();
+    }
+
     fn correlation(&mut self) -> Correlation {
         self.next_correlation += 1;
         self.next_correlation

@@ -442,9 +442,9 @@ impl Scenario {
                 Ok(())
             }
             Command::HealAllLinks => Ok(()),
-            Command::CrashConsumer { consumer, .. } | Command::RestartConsumer { consumer } => {
-                consumer_index(*consumer)
-            }
+            Command::CrashConsumer { consumer, .. }
+            | Command::CloseConsumer { consumer }
+            | Command::RestartConsumer { consumer } => consumer_index(*consumer),
             Command::PauseConsumer { consumer, ms } => {
                 consumer_index(*consumer)?;
                 range(&format!("{what}.ms"), *ms, 1, 86_400_000)

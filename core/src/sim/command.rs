@@ -53,7 +53,12 @@ pub enum Command {
         #[serde(default)]
         at: CrashPoint,
     },
-    /// Starts a crashed consumer again (a new member unless it has `group.instance.id`).
+    /// The application closes its consumer: it commits (with auto-commit) and leaves its group,
+    /// so the group rebalances at once instead of after the session timeout.
+    CloseConsumer {
+        consumer: u32,
+    },
+    /// Starts a crashed or closed consumer again (a new member unless it has `group.instance.id`).
     RestartConsumer {
         consumer: u32,
     },
@@ -141,6 +146,7 @@ impl Command {
             } => format!(
                 "crash consumer {consumer} after it next processes records, before committing them"
             ),
+            Command::CloseConsumer { consumer } => format!("close consumer {consumer}"),
             Command::RestartConsumer { consumer } => format!("restart consumer {consumer}"),
             Command::PauseConsumer { consumer, ms } => {
                 format!("pause consumer {consumer} for {} s", *ms as f64 / 1000.0)

@@ -29,6 +29,8 @@ pub struct Outbox {
     pub events: Vec<Event>,
     /// The node crashed itself (a client application dying at a chosen point).
     pub crash: bool,
+    /// The node shut down cleanly after sending what it queued (a client's `close()`).
+    pub closed: bool,
 }
 
 #[derive(Debug)]
@@ -61,5 +63,9 @@ impl Ctx<'_> {
     /// Ends this process now; whatever else this handler queued is lost with it.
     pub fn crash_self(&mut self) {
         self.out.crash = true;
+    }
+    /// Shuts this process down once this handler's messages are sent.
+    pub fn close_self(&mut self) {
+        self.out.closed = true;
     }
 }

@@ -398,6 +398,10 @@ impl Sim {
         for (to, msg) in out.sends {
             self.transmit(from, to, msg);
         }
+        if out.closed {
+            self.take_down(from, Event::NodeClosed { node: from });
+            return;
+        }
         for (at, timer) in out.timers {
             self.queue.push(
                 at,
@@ -657,6 +661,13 @@ impl Sim {
                     });
                 }
             }
+            Command::CloseConsumer { consumer } => {
+                self.with_node(NodeId::Consumer(consumer), |n, ctx| {
+                    if let Node::Consumer(c) = n {
+                        c.close(ctx);
+                    }
+                });
+            }
             Command::RestartConsumer { consumer } => {
                 let id = NodeId::Consumer(consumer);
                 let dead = self.nodes.get(&id).is_some_and(|s| s.node.is_none());
@@ -736,6 +747,12 @@ impl Sim {
     }
 
     fn crash(&mut self, id: NodeId) {
+        self.take_down(id, Event::NodeCrashed { node: id });
+    }
+
+    /// Stops a node's process (a crash, or a client closing cleanly): its timers die with this
+    /// incarnation and its peers see the connections close.
+    fn take_down(&mut self, id: NodeId, event: Event) {
         let Some(slot) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -752,7 +769,7 @@ impl Sim {
             }
             Node::Producer(_) | Node::Consumer(_) => {}
         }
-        self.record(Event::NodeCrashed { node: id });
+        self.record(event);
         let peers: Vec<NodeId> = self
             .connections
             .iter()
