@@ -139,10 +139,20 @@ impl GroupMember {
             self.state,
             MemberState::Joining(_) | MemberState::Syncing(_)
         ) {
-            self.state = MemberState::Unjoined;
-            self.rejoin_needed = true;
+            self.abandon_rebalance();
         }
         self.backoff(ctx);
+    }
+
+    /// A join or sync in progress is void: start over at the next poll.
+    fn abandon_rebalance(&mut self) {
+        if matches!(
+            self.state,
+            MemberState::Joining(_) | MemberState::Syncing(_)
+        ) {
+            self.state = MemberState::Unjoined;
+        }
+        self.rejoin_needed = true;
     }
 
     /// Sends JoinGroup. For an eager assignor the caller has revoked everything first.
@@ -462,23 +472,11 @@ impl GroupMember {
             }
             ErrorCode::CoordinatorLoadInProgress => {
                 self.backoff(ctx);
-                if matches!(
-                    self.state,
-                    MemberState::Joining(_) | MemberState::Syncing(_)
-                ) {
-                    self.state = MemberState::Unjoined;
-                }
-                self.rejoin_needed = true;
+                self.abandon_rebalance();
                 Vec::new()
             }
             ErrorCode::RebalanceInProgress => {
-                if matches!(
-                    self.state,
-                    MemberState::Joining(_) | MemberState::Syncing(_)
-                ) {
-                    self.state = MemberState::Unjoined;
-                }
-                self.rejoin_needed = true;
+                self.abandon_rebalance();
                 Vec::new()
             }
             ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
