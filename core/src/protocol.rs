@@ -1,7 +1,7 @@
 //! Messages on the simulated network, named after Kafka's APIs (`Produce`, `Fetch`, `Metadata`,
 //! `LeaderAndIsr`, `UpdateMetadata`, `AlterPartition`, …) and ZooKeeper's protocol.
 
-use crate::config::{Acks, TopicConfig};
+use crate::config::{Acks, IsolationLevel, TopicConfig};
 use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
 use crate::log::record::RecordBatch;
@@ -46,6 +46,15 @@ pub enum ErrorCode {
     InvalidSessionTimeout,
     FencedInstanceId,
     GroupMaxSizeReached,
+    /// A newer epoch of this transactional id exists: this producer is a zombie.
+    ProducerFenced,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    InvalidTxnState,
+    /// The previous transaction of this id is still completing: retry.
+    ConcurrentTransactions,
+    /// A transaction holding offsets for this partition is still open: retry.
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode {
@@ -64,6 +73,8 @@ impl ErrorCode {
                 | ErrorCode::CoordinatorNotAvailable
                 | ErrorCode::NotCoordinator
                 | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::ConcurrentTransactions
+                | ErrorCode::UnstableOffsetCommit
         )
     }
 
@@ -161,6 +172,11 @@ pub struct FetchPartitionResponse {
     pub tp: TopicPartition,
     pub error: Option<ErrorCode>,
     pub high_watermark: Offset,
+    /// The HW held back by open transactions: how far `read_committed` reads.
+    pub last_stable_offset: Offset,
+    /// For `read_committed`: aborted transactions in the returned range, as
+    /// (producer id, first offset).
+    pub aborted_transactions: Vec<(i64, Offset)>,
     pub log_start_offset: Offset,
     /// Set when the fetcher's log diverged from the leader's: truncate to this end offset.
     pub diverging_epoch: Option<(LeaderEpoch, Offset)>,
@@ -209,6 +225,7 @@ pub enum Message {
         correlation: Correlation,
         /// `Some` for a follower replica, `None` for a consumer.
         replica_id: Option<BrokerId>,
+        isolation_level: IsolationLevel,
         max_wait_ms: u64,
         min_bytes: u32,
         max_bytes: u32,
@@ -230,11 +247,76 @@ pub enum Message {
     },
     InitProducerIdRequest {
         correlation: Correlation,
+        /// Set for a transactional producer: its coordinator answers, bumping the epoch.
+        transactional_id: Option<String>,
+        transaction_timeout_ms: u64,
     },
     InitProducerIdResponse {
         correlation: Correlation,
+        error: Option<ErrorCode>,
         producer_id: i64,
         producer_epoch: i16,
+    },
+    AddPartitionsToTxnRequest {
+        correlation: Correlation,
+        transactional_id: String,
+        producer_id: i64,
+        producer_epoch: i16,
+        partitions: Vec<TopicPartition>,
+    },
+    AddPartitionsToTxnResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+    },
+    AddOffsetsToTxnRequest {
+        correlation: Correlation,
+        transactional_id: String,
+        producer_id: i64,
+        producer_epoch: i16,
+        group_id: String,
+    },
+    AddOffsetsToTxnResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+    },
+    EndTxnRequest {
+        correlation: Correlation,
+        transactional_id: String,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    },
+    EndTxnResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+    },
+    /// Transaction coordinator → partition leaders: write a COMMIT or ABORT marker.
+    WriteTxnMarkersRequest {
+        correlation: Correlation,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        partitions: Vec<TopicPartition>,
+    },
+    WriteTxnMarkersResponse {
+        correlation: Correlation,
+        producer_id: i64,
+        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+    },
+    /// Offsets committed inside a transaction: they count once the transaction commits.
+    TxnOffsetCommitRequest {
+        correlation: Correlation,
+        transactional_id: String,
+        group_id: String,
+        producer_id: i64,
+        producer_epoch: i16,
+        generation: i32,
+        member_id: String,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    TxnOffsetCommitResponse {
+        correlation: Correlation,
+        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
     },
     CreateTopicsRequest {
         correlation: Correlation,
@@ -402,6 +484,9 @@ pub enum MessageKind {
     Admin,
     /// FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit/Fetch.
     Group,
+    /// InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, WriteTxnMarkers,
+    /// TxnOffsetCommit.
+    Transaction,
     ZooKeeper,
 }
 
@@ -431,7 +516,17 @@ impl Message {
             }
             Message::InitProducerIdRequest { .. }
             | Message::InitProducerIdResponse { .. }
-            | Message::CreateTopicsRequest { .. }
+            | Message::AddPartitionsToTxnRequest { .. }
+            | Message::AddPartitionsToTxnResponse { .. }
+            | Message::AddOffsetsToTxnRequest { .. }
+            | Message::AddOffsetsToTxnResponse { .. }
+            | Message::EndTxnRequest { .. }
+            | Message::EndTxnResponse { .. }
+            | Message::WriteTxnMarkersRequest { .. }
+            | Message::WriteTxnMarkersResponse { .. }
+            | Message::TxnOffsetCommitRequest { .. }
+            | Message::TxnOffsetCommitResponse { .. } => MessageKind::Transaction,
+            Message::CreateTopicsRequest { .. }
             | Message::CreateTopicsResponse { .. }
             | Message::CreatePartitionsRequest { .. }
             | Message::CreatePartitionsResponse { .. }
@@ -489,6 +584,18 @@ impl Message {
             }
             Message::FindCoordinatorRequest { .. } | Message::FindCoordinatorResponse { .. } => {
                 "FindCoordinator"
+            }
+            Message::AddPartitionsToTxnRequest { .. }
+            | Message::AddPartitionsToTxnResponse { .. } => "AddPartitionsToTxn",
+            Message::AddOffsetsToTxnRequest { .. } | Message::AddOffsetsToTxnResponse { .. } => {
+                "AddOffsetsToTxn"
+            }
+            Message::EndTxnRequest { .. } | Message::EndTxnResponse { .. } => "EndTxn",
+            Message::WriteTxnMarkersRequest { .. } | Message::WriteTxnMarkersResponse { .. } => {
+                "WriteTxnMarkers"
+            }
+            Message::TxnOffsetCommitRequest { .. } | Message::TxnOffsetCommitResponse { .. } => {
+                "TxnOffsetCommit"
             }
             Message::JoinGroupRequest { .. } | Message::JoinGroupResponse { .. } => "JoinGroup",
             Message::SyncGroupRequest { .. } | Message::SyncGroupResponse { .. } => "SyncGroup",

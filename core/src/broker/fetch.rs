@@ -3,6 +3,7 @@
 //! follower: one fetcher per leader, truncating where its log diverged (KIP-101/KIP-595).
 
 use super::{Broker, BrokerTimer};
+use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
 use crate::sim::ctx::{Ctx, Timer};
@@ -31,6 +32,7 @@ pub struct DelayedFetch {
     client: NodeId,
     correlation: Correlation,
     replica_id: Option<BrokerId>,
+    isolation: IsolationLevel,
     min_bytes: u32,
     max_bytes: u32,
     partitions: Vec<FetchPartition>,
@@ -43,6 +45,7 @@ impl Broker {
         client: NodeId,
         correlation: Correlation,
         replica_id: Option<BrokerId>,
+        isolation: IsolationLevel,
         max_wait_ms: u64,
         min_bytes: u32,
         max_bytes: u32,
@@ -61,7 +64,7 @@ impl Broker {
             }
             self.complete_delayed(ctx);
         }
-        let response = self.read_for_fetch(replica_id, max_bytes, &partitions);
+        let response = self.read_for_fetch(replica_id, isolation, max_bytes, &partitions);
         let bytes: usize = response
             .iter()
             .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
@@ -88,6 +91,7 @@ impl Broker {
                 client,
                 correlation,
                 replica_id,
+                isolation,
                 min_bytes,
                 max_bytes,
                 partitions,
@@ -128,6 +132,7 @@ impl Broker {
     fn read_for_fetch(
         &self,
         replica_id: Option<BrokerId>,
+        isolation: IsolationLevel,
         max_bytes: u32,
         partitions: &[FetchPartition],
     ) -> Vec<FetchPartitionResponse> {
@@ -139,6 +144,8 @@ impl Broker {
                     tp: p.tp.clone(),
                     error: None,
                     high_watermark: 0,
+                    last_stable_offset: 0,
+                    aborted_transactions: Vec::new(),
                     log_start_offset: 0,
                     diverging_epoch: None,
                     batches: Vec::new(),
@@ -169,11 +176,13 @@ impl Broker {
                         }
                     }
                 }
-                // Followers read up to the LEO; consumers only what is committed (below the HW).
-                let max_offset = if replica_id.is_some() {
-                    log.log_end_offset()
-                } else {
-                    log.high_watermark()
+                out.last_stable_offset = replica.last_stable_offset();
+                // Followers read up to the LEO; consumers only what is committed (below the HW),
+                // and read_committed consumers only below the last stable offset.
+                let max_offset = match (replica_id, isolation) {
+                    (Some(_), _) => log.log_end_offset(),
+                    (None, IsolationLevel::ReadUncommitted) => log.high_watermark(),
+                    (None, IsolationLevel::ReadCommitted) => out.last_stable_offset,
                 };
                 if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset()
                 {
@@ -185,6 +194,12 @@ impl Broker {
                     budget =
                         budget.saturating_sub(out.batches.iter().map(|b| b.size_bytes()).sum());
                 }
+                if isolation == IsolationLevel::ReadCommitted && replica_id.is_none() {
+                    if let Some(last) = out.batches.last() {
+                        out.aborted_transactions =
+                            replica.aborted_between(p.fetch_offset, last.last_offset() + 1);
+                    }
+                }
                 out
             })
             .collect()
@@ -195,7 +210,8 @@ impl Broker {
             .delayed_fetches
             .iter()
             .filter(|(_, d)| {
-                let response = self.read_for_fetch(d.replica_id, d.max_bytes, &d.partitions);
+                let response =
+                    self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
                 let bytes: usize = response
                     .iter()
                     .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
@@ -214,7 +230,8 @@ impl Broker {
         let Some(d) = self.delayed_fetches.remove(&id) else {
             return;
         };
-        let partitions = self.read_for_fetch(d.replica_id, d.max_bytes, &d.partitions);
+        let partitions =
+            self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
         ctx.send(
             d.client,
             Message::FetchResponse {
@@ -251,6 +268,7 @@ impl Broker {
             Message::FetchRequest {
                 correlation,
                 replica_id: Some(self.id),
+                isolation_level: IsolationLevel::ReadUncommitted,
                 max_wait_ms: self.config.replica_fetch_wait_max_ms,
                 min_bytes: 1,
                 max_bytes: REPLICA_FETCH_MAX_BYTES,

@@ -491,6 +491,7 @@ impl Broker {
             Message::FetchRequest {
                 correlation,
                 replica_id,
+                isolation_level,
                 max_wait_ms,
                 min_bytes,
                 max_bytes,
@@ -499,6 +500,7 @@ impl Broker {
                 from,
                 correlation,
                 replica_id,
+                isolation_level,
                 max_wait_ms,
                 min_bytes,
                 max_bytes,

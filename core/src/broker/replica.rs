@@ -70,6 +70,8 @@ pub enum SequenceCheck {
     /// Already appended at this base offset: answer success without appending again.
     Duplicate(Offset),
     OutOfOrder,
+    /// From an older epoch of this producer id: a zombie the coordinator has fenced.
+    Fenced,
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +86,12 @@ pub struct Replica {
     /// An ISR change sent to the controller and not answered yet, and when it was sent.
     pub pending_isr: Option<(Vec<BrokerId>, SimTime)>,
     pub producers: BTreeMap<i64, ProducerEntry>,
+    /// Open transactions: producer id → offset of its first record here. The last stable
+    /// offset (what `read_committed` consumers may read up to) cannot pass the earliest.
+    pub ongoing_txns: BTreeMap<i64, Offset>,
+    /// Aborted transactions as (producer id, first offset, marker offset): Kafka's
+    /// transaction index, sent to `read_committed` fetchers so they skip those records.
+    pub aborted_txns: Vec<(i64, Offset, Offset)>,
 }
 
 impl Replica {
@@ -98,6 +106,8 @@ impl Replica {
             isr: Vec::new(),
             pending_isr: None,
             producers: BTreeMap::new(),
+            ongoing_txns: BTreeMap::new(),
+            aborted_txns: Vec::new(),
         }
     }
 
@@ -216,6 +226,9 @@ impl Replica {
         let Some(entry) = self.producers.get(&batch.producer_id) else {
             return SequenceCheck::Append;
         };
+        if batch.producer_epoch < entry.epoch {
+            return SequenceCheck::Fenced;
+        }
         if batch.producer_epoch > entry.epoch {
             return SequenceCheck::Append;
         }
@@ -238,29 +251,108 @@ impl Replica {
     /// Remembers an appended batch's producer sequence (leaders and followers both do, so a new
     /// leader still recognises retries).
     pub fn record_producer_batch(&mut self, batch: &RecordBatch) {
-        if batch.producer_id >= 0 {
-            let entry = self.producers.entry(batch.producer_id).or_default();
-            entry.record(
-                batch.producer_epoch,
-                batch.base_sequence,
-                batch.record_count,
-                batch.base_offset,
-            );
+        if batch.producer_id < 0 {
+            return;
         }
+        self.track_transaction(
+            batch.producer_id,
+            batch.is_transactional,
+            batch.marker_commits(),
+            batch.base_offset,
+        );
+        if batch.is_control {
+            let entry = self.producers.entry(batch.producer_id).or_default();
+            entry.epoch = entry.epoch.max(batch.producer_epoch);
+            return;
+        }
+        let entry = self.producers.entry(batch.producer_id).or_default();
+        entry.record(
+            batch.producer_epoch,
+            batch.base_sequence,
+            batch.record_count,
+            batch.base_offset,
+        );
+    }
+
+    /// A transactional batch opens its producer's transaction here; a marker closes it (and
+    /// an abort goes into the transaction index).
+    fn track_transaction(
+        &mut self,
+        producer_id: i64,
+        is_transactional: bool,
+        marker: Option<bool>,
+        base_offset: Offset,
+    ) {
+        match marker {
+            Some(commits) => {
+                if let Some(first) = self.ongoing_txns.remove(&producer_id) {
+                    if !commits {
+                        self.aborted_txns.push((producer_id, first, base_offset));
+                    }
+                }
+            }
+            None if is_transactional => {
+                self.ongoing_txns.entry(producer_id).or_insert(base_offset);
+            }
+            None => {}
+        }
+    }
+
+    /// The last stable offset: the HW, held back by the earliest open transaction.
+    pub fn last_stable_offset(&self) -> Offset {
+        let hw = self.log.high_watermark();
+        self.ongoing_txns.values().fold(hw, |lso, &first| lso.min(first))
+    }
+
+    /// Aborted transactions that overlap `[from, to)`, as (producer id, first offset).
+    pub fn aborted_between(&self, from: Offset, to: Offset) -> Vec<(i64, Offset)> {
+        self.aborted_txns
+            .iter()
+            .filter(|(_, first, marker)| *marker >= from && *first < to)
+            .map(|(pid, first, _)| (*pid, *first))
+            .collect()
     }
 
     /// Rebuilds producer state from the batch headers in the log (after truncation or at
     /// start-up), as Kafka does from its log.
     pub fn rebuild_producer_state(&mut self) {
         self.producers.clear();
+        self.ongoing_txns.clear();
+        self.aborted_txns.clear();
+        let mut txn_batches = Vec::new();
         for h in self.log.batch_headers().filter(|h| h.producer_id >= 0) {
             let entry = self.producers.entry(h.producer_id).or_default();
-            entry.record(
-                h.producer_epoch,
-                h.base_sequence,
-                h.record_count,
-                h.base_offset,
-            );
+            if h.is_control {
+                entry.epoch = entry.epoch.max(h.producer_epoch);
+            } else {
+                entry.record(
+                    h.producer_epoch,
+                    h.base_sequence,
+                    h.record_count,
+                    h.base_offset,
+                );
+            }
+            if h.is_transactional {
+                txn_batches.push(h.base_offset);
+            }
+        }
+        if txn_batches.is_empty() {
+            return;
+        }
+        // Transactions need the markers' records (commit or abort): walk those batches.
+        let mut seen = Vec::new();
+        self.log.for_each_batch(self.log.log_start_offset(), u64::MAX, |b| {
+            if b.header.is_transactional {
+                seen.push((
+                    b.header.producer_id,
+                    b.marker_commits(),
+                    b.header.base_offset,
+                ));
+            }
+            true
+        });
+        for (pid, marker, offset) in seen {
+            self.track_transaction(pid, true, marker, offset);
         }
     }
 

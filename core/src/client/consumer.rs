@@ -625,6 +625,7 @@ impl Consumer {
                 Message::FetchRequest {
                     correlation,
                     replica_id: None,
+                    isolation_level: self.config.isolation_level,
                     max_wait_ms: self.config.fetch_max_wait_ms,
                     min_bytes: self.config.fetch_min_bytes,
                     max_bytes: FETCH_MAX_BYTES,

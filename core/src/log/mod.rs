@@ -299,7 +299,7 @@ impl PartitionLog {
         }
         let mut latest: BTreeMap<Vec<u8>, Offset> = BTreeMap::new();
         self.for_each_batch(self.log_start_offset, self.high_watermark, |b| {
-            for r in b.iter() {
+            for r in b.iter().filter(|_| !b.header.is_control) {
                 if let Some(key) = r.key {
                     latest.insert(key.to_vec(), b.header.base_offset + r.offset_delta as u64);
                 }

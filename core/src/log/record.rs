@@ -28,10 +28,35 @@ pub struct RecordBatch {
     pub base_timestamp_us: u64,
     pub max_timestamp_us: u64,
     pub record_count: u32,
+    /// Part of a transaction: invisible to `read_committed` consumers until its commit marker.
+    pub is_transactional: bool,
+    /// A transaction marker (one control record: COMMIT or ABORT), never shown to applications.
+    pub is_control: bool,
     pub records: Arc<[u8]>,
 }
 
+/// The key of a control record: which way a transaction ended.
+pub const COMMIT_MARKER: &[u8] = b"COMMIT";
+pub const ABORT_MARKER: &[u8] = b"ABORT";
+
 impl RecordBatch {
+    /// A transaction marker for one producer, written by the transaction coordinator's
+    /// WriteTxnMarkers into every partition of the transaction.
+    pub fn control(producer_id: i64, producer_epoch: i16, commit: bool, now_us: u64) -> RecordBatch {
+        let mut b = BatchBuilder::default();
+        let key = if commit { COMMIT_MARKER } else { ABORT_MARKER };
+        b.push(now_us, 0, Some(key), &[]);
+        let mut batch = b.finish(producer_id, producer_epoch, -1);
+        batch.is_transactional = true;
+        batch.is_control = true;
+        batch
+    }
+
+    /// For a control batch: whether it commits (true) or aborts (false).
+    pub fn marker_commits(&self) -> Option<bool> {
+        control_commits(self.is_control, &self.records)
+    }
+
     pub fn last_offset(&self) -> Offset {
         self.base_offset + self.last_offset_delta as u64
     }
@@ -209,9 +234,20 @@ impl BatchBuilder {
             base_timestamp_us: self.base_timestamp_us,
             max_timestamp_us: self.max_timestamp_us,
             record_count: self.count,
+            is_transactional: false,
+            is_control: false,
             records: self.bytes.into(),
         }
     }
+}
+
+/// Reads a control batch's marker: Some(true) for COMMIT, Some(false) for ABORT.
+pub fn control_commits(is_control: bool, records: &[u8]) -> Option<bool> {
+    if !is_control {
+        return None;
+    }
+    let r = RecordIter::new(records, 0).next()?;
+    Some(r.key? == COMMIT_MARKER)
 }
 
 #[cfg(test)]

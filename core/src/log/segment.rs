@@ -17,6 +17,8 @@ pub struct BatchHeader {
     pub base_timestamp_us: u64,
     pub max_timestamp_us: u64,
     pub record_count: u32,
+    pub is_transactional: bool,
+    pub is_control: bool,
     pos: usize,
     len: usize,
 }
@@ -51,8 +53,14 @@ impl BatchRef<'_> {
             base_timestamp_us: h.base_timestamp_us,
             max_timestamp_us: h.max_timestamp_us,
             record_count: h.record_count,
+            is_transactional: h.is_transactional,
+            is_control: h.is_control,
             records: self.records.into(),
         }
+    }
+    /// For a control batch: whether it commits (true) or aborts (false).
+    pub fn marker_commits(&self) -> Option<bool> {
+        super::record::control_commits(self.header.is_control, self.records)
     }
     pub fn iter(&self) -> super::record::RecordIter<'_> {
         super::record::RecordIter::new(self.records, self.header.base_timestamp_us)
@@ -121,6 +129,8 @@ impl Segment {
             base_timestamp_us: batch.base_timestamp_us,
             max_timestamp_us: batch.max_timestamp_us,
             record_count: batch.record_count,
+            is_transactional: batch.is_transactional,
+            is_control: batch.is_control,
             pos,
             len: records.len(),
         });
@@ -157,7 +167,10 @@ impl Segment {
                 batch.header.base_timestamp_us,
             );
             for r in batch.iter() {
-                if keep(batch.header.base_offset + r.offset_delta as u64, r.key) {
+                // Transaction markers stay: readers need them to tell committed from aborted.
+                if batch.header.is_control
+                    || keep(batch.header.base_offset + r.offset_delta as u64, r.key)
+                {
                     builder.push_with_delta(
                         r.offset_delta,
                         r.timestamp_us,
@@ -178,6 +191,8 @@ impl Segment {
             // The batch keeps its original last offset even if that record is gone (as Kafka).
             kept.last_offset_delta = h.last_offset_delta;
             kept.partition_leader_epoch = h.partition_leader_epoch;
+            kept.is_transactional = h.is_transactional;
+            kept.is_control = h.is_control;
             rebuilt.append(&kept);
         }
         *self = rebuilt;
