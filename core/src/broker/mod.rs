@@ -520,12 +520,17 @@ impl Broker {
                 correlation,
                 partitions,
             } => self.handle_list_offsets(from, correlation, partitions, ctx),
-            Message::InitProducerIdRequest { correlation } => {
+            Message::InitProducerIdRequest {
+                correlation,
+                transactional_id: None,
+                ..
+            } => {
                 self.next_producer_id += 1;
                 ctx.send(
                     from,
                     Message::InitProducerIdResponse {
                         correlation,
+                        error: None,
                         producer_id: self.next_producer_id,
                         producer_epoch: 0,
                     },

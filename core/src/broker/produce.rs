@@ -133,6 +133,7 @@ impl Broker {
                 ));
             }
             SequenceCheck::OutOfOrder => return Err(ErrorCode::OutOfOrderSequenceNumber),
+            SequenceCheck::Fenced => return Err(ErrorCode::ProducerFenced),
             SequenceCheck::Append => {}
         }
         replica

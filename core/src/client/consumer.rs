@@ -20,7 +20,7 @@ use crate::scenario::{CommitMode, CrashPoint};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 const FETCH_MAX_BYTES: u32 = 52_428_800;
 
@@ -60,8 +60,15 @@ enum Position {
 #[derive(Clone, Debug)]
 struct PartitionState {
     position: Position,
-    /// Fetched records not yet returned by poll: (offset, timestamp).
-    buffered: VecDeque<(Offset, u64)>,
+    /// Fetched records not yet returned by poll.
+    buffered: VecDeque<Fetched>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Fetched {
+    offset: Offset,
+    timestamp_us: u64,
+    record_id: u64,
 }
 
 /// Records handed to the application by one poll.
@@ -70,6 +77,7 @@ struct Polled {
     /// Per partition: first and last offset, record count.
     ranges: Vec<(u32, Offset, Offset, u32)>,
     timestamps: Vec<u64>,
+    record_ids: Vec<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -330,10 +338,11 @@ impl Consumer {
             }
             let mut first = None;
             let mut last = 0;
-            for (offset, ts) in state.buffered.drain(..n) {
-                first.get_or_insert(offset);
-                last = offset;
-                polled.timestamps.push(ts);
+            for f in state.buffered.drain(..n) {
+                first.get_or_insert(f.offset);
+                last = f.offset;
+                polled.timestamps.push(f.timestamp_us);
+                polled.record_ids.push(f.record_id);
             }
             state.position = Position::At(last + 1);
             polled
@@ -673,11 +682,34 @@ impl Consumer {
                 continue;
             };
             let mut next = position;
+            // read_committed: Kafka's fetcher walks the aborted transactions in offset order,
+            // skipping a producer's batches from its first aborted offset to its ABORT marker.
+            let mut aborted = p.aborted_transactions.clone();
+            aborted.sort_by_key(|(_, first)| *first);
+            let mut aborted = aborted.into_iter().peekable();
+            let mut aborting: BTreeSet<i64> = BTreeSet::new();
             for batch in &p.batches {
+                while let Some((pid, _)) = aborted.next_if(|(_, first)| *first <= batch.last_offset())
+                {
+                    aborting.insert(pid);
+                }
+                if batch.is_control {
+                    if batch.marker_commits() == Some(false) {
+                        aborting.remove(&batch.producer_id);
+                    }
+                    continue;
+                }
+                if batch.is_transactional && aborting.contains(&batch.producer_id) {
+                    continue;
+                }
                 for r in batch.iter() {
                     let offset = batch.base_offset + r.offset_delta as u64;
                     if offset >= next {
-                        state.buffered.push_back((offset, r.timestamp_us));
+                        state.buffered.push_back(Fetched {
+                            offset,
+                            timestamp_us: r.timestamp_us,
+                            record_id: r.record_id,
+                        });
                         next = offset + 1;
                     }
                 }

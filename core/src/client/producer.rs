@@ -317,7 +317,11 @@ impl Producer {
                 self.init_pid_in_flight = true;
                 ctx.send(
                     NodeId::Broker(broker),
-                    Message::InitProducerIdRequest { correlation },
+                    Message::InitProducerIdRequest {
+                        correlation,
+                        transactional_id: None,
+                        transaction_timeout_ms: 0,
+                    },
                 );
                 ctx.timer_in_ms(
                     self.config.request_timeout_ms,
@@ -615,12 +619,15 @@ impl Producer {
                 partitions,
             } => self.on_produce_response(correlation, partitions, ctx),
             Message::InitProducerIdResponse {
+                error,
                 producer_id,
                 producer_epoch,
                 ..
             } => {
                 self.init_pid_in_flight = false;
-                self.producer_id = Some((producer_id, producer_epoch));
+                if error.is_none() {
+                    self.producer_id = Some((producer_id, producer_epoch));
+                }
             }
             _ => {}
         }
