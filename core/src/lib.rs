@@ -55,6 +55,7 @@ pub mod scenario;
 pub mod sim;
 pub mod time;
 pub mod trace;
+pub mod txn;
 pub mod view;
 pub mod zookeeper;
 

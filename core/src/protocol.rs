@@ -462,6 +462,9 @@ pub enum Message {
         correlation: Correlation,
         group_id: String,
         partitions: Vec<TopicPartition>,
+        /// KIP-447: refuse (UNSTABLE_OFFSET_COMMIT) while a transaction holds offsets for one
+        /// of these partitions. `read_committed` consumers ask for this.
+        require_stable: bool,
     },
     OffsetFetchResponse {
         correlation: Correlation,

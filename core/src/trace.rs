@@ -272,6 +272,22 @@ pub enum Event {
         group: String,
         offsets: Vec<(TopicName, u32, Offset)>,
     },
+    /// The transaction coordinator decided: PrepareCommit or PrepareAbort (markers follow).
+    TransactionEnding {
+        transactional_id: String,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        /// Why the coordinator aborted on its own (timeout, a new producer instance).
+        reason: Option<String>,
+    },
+    /// Every partition has its marker: CompleteCommit or CompleteAbort.
+    TransactionEnded {
+        transactional_id: String,
+        producer_id: i64,
+        committed: bool,
+        partitions: u32,
+    },
     InvariantViolated {
         invariant: &'static str,
         detail: String,
@@ -423,6 +439,11 @@ impl Event {
             Event::GroupStable { group, generation, .. } => format!("group {group} is stable in generation {generation}"),
             Event::GroupMemberRemoved { group, member, reason } => format!("group {group} removed member {member}: {reason}"),
             Event::OffsetsCommitted { .. } => return None,
+            Event::TransactionEnding { transactional_id, producer_epoch, reason: Some(why), .. } => format!("transaction of {transactional_id} aborted by its coordinator because {why}; epoch bumped to {producer_epoch}, fencing the old producer"),
+            Event::TransactionEnding { transactional_id, commit: false, .. } => format!("transaction of {transactional_id} is aborting"),
+            Event::TransactionEnding { .. } => return None,
+            Event::TransactionEnded { committed: true, .. } => return None,
+            Event::TransactionEnded { transactional_id, partitions, .. } => format!("transaction of {transactional_id} aborted: ABORT markers in {partitions} partitions"),
             Event::InvariantViolated { invariant, detail } => format!("INVARIANT VIOLATED {invariant}: {detail}"),
         })
     }

@@ -230,8 +230,7 @@ impl Broker {
         let Some(d) = self.delayed_fetches.remove(&id) else {
             return;
         };
-        let partitions =
-            self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
+        let partitions = self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
         ctx.send(
             d.client,
             Message::FetchResponse {

@@ -2,8 +2,8 @@
 //! first use, as Kafka does), handing group requests to its `GroupCoordinator`, and appending
 //! the coordinator's records to `__consumer_offsets` with acks=all.
 
-use super::produce::{DelayedProduce, Waiter};
-use super::{Broker, BrokerTimer};
+use super::produce::{Origin, Waiter};
+use super::Broker;
 use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::{CoordinatorWrite, OFFSETS_TOPIC};
 use crate::ids::{NodeId, TopicName, TopicPartition};
@@ -11,7 +11,8 @@ use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use crate::protocol::{
     CoordinatorType, Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse,
 };
-use crate::sim::ctx::{Ctx, Timer};
+use crate::sim::ctx::Ctx;
+use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 
 impl Broker {
     pub(super) fn handle_find_coordinator(
@@ -36,12 +37,15 @@ impl Broker {
                 },
             );
         };
-        if key_type != CoordinatorType::Group {
-            return answer(ctx, Err(ErrorCode::CoordinatorNotAvailable));
-        }
-        let partition = self.groups.partition_for(key);
-        let Some(partitions) = self.metadata.topics.get(OFFSETS_TOPIC) else {
-            self.create_offsets_topic(ctx);
+        let (topic, partition) = match key_type {
+            CoordinatorType::Group => (OFFSETS_TOPIC, self.groups.partition_for(key)),
+            CoordinatorType::Transaction => (TRANSACTION_TOPIC, TxnCoordinator::partition_for(key)),
+        };
+        let Some(partitions) = self.metadata.topics.get(topic) else {
+            match key_type {
+                CoordinatorType::Group => self.create_offsets_topic(ctx),
+                CoordinatorType::Transaction => self.create_transaction_topic(ctx),
+            }
             return answer(ctx, Err(ErrorCode::CoordinatorNotAvailable));
         };
         let leader = partitions.get(&partition).and_then(|p| p.leader);
@@ -107,30 +111,25 @@ impl Broker {
                 let (key, value) = record.encode();
                 builder.push(ctx.now.0, 0, Some(&key), &value);
             }
-            let mut batch = builder.finish(NO_PRODUCER_ID, -1, -1);
-            match self.append_to_leader(&tp, &mut batch, Acks::All, ctx) {
+            let mut batch = match write.transactional {
+                None => builder.finish(NO_PRODUCER_ID, -1, -1),
+                Some((producer_id, epoch)) => {
+                    let mut b = builder.finish(producer_id, epoch, -1);
+                    b.is_transactional = true;
+                    b
+                }
+            };
+            match self.append_as_leader(&tp, &mut batch, Acks::All, Origin::Coordinator, ctx) {
                 Err(e) => self.groups.on_write_done(write.then, Some(e), ctx),
                 Ok((_, None)) => self.groups.on_write_done(write.then, None, ctx),
                 Ok((base_offset, Some(required))) => {
-                    self.next_delayed_id += 1;
-                    let id = self.next_delayed_id;
-                    let answer = ProducePartitionResponse {
+                    self.delay(
                         tp,
-                        error: None,
                         base_offset,
-                    };
-                    self.delayed_produces.insert(
-                        id,
-                        DelayedProduce {
-                            waiter: Waiter::Coordinator(write.then),
-                            partitions: vec![(answer, Some(required))],
-                        },
+                        required,
+                        Waiter::Coordinator(write.then),
+                        ctx,
                     );
-                    ctx.timer_in_ms(
-                        self.config.offsets_commit_timeout_ms,
-                        Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
-                    );
-                    self.complete_delayed(ctx);
                 }
             }
         }

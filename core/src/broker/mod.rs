@@ -6,6 +6,7 @@ mod group;
 mod metadata;
 mod produce;
 pub mod replica;
+mod txn;
 
 pub use metadata::MetadataCache;
 
@@ -17,6 +18,7 @@ use crate::log::PartitionLog;
 use crate::protocol::{Correlation, Message, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
+use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
@@ -58,6 +60,11 @@ pub enum BrokerTimer {
     },
     Controller(ControllerTimer),
     Group(GroupTimer),
+    /// Every 10 s: abort transactions past their timeout.
+    TxnExpiry,
+    TxnRetryMarkers {
+        transactional_id: String,
+    },
 }
 
 /// What survives a broker crash: its logs on disk.
@@ -78,6 +85,8 @@ pub struct Broker {
     pub controller: Option<Controller>,
     /// Coordinates the groups of the `__consumer_offsets` partitions this broker leads.
     pub groups: GroupCoordinator,
+    /// Coordinates the transactions of the `__transaction_state` partitions this broker leads.
+    pub txns: TxnCoordinator,
     /// The highest controller epoch seen in a request: older ones are ignored.
     controller_epoch_seen: u32,
     topic_configs: BTreeMap<TopicName, TopicConfig>,
@@ -106,6 +115,7 @@ impl Broker {
         Broker {
             id,
             groups: GroupCoordinator::new(id, config.clone()),
+            txns: TxnCoordinator::new(id, &config),
             config,
             zk,
             registered: false,
@@ -169,6 +179,10 @@ impl Broker {
         ctx.timer_in_ms(
             self.config.log_retention_check_interval_ms,
             Timer::Broker(BrokerTimer::RetentionCheck),
+        );
+        ctx.timer_in_ms(
+            crate::txn::EXPIRY_CHECK_INTERVAL_MS,
+            Timer::Broker(BrokerTimer::TxnExpiry),
         );
     }
 
@@ -392,6 +406,7 @@ impl Broker {
         }
         self.complete_delayed(ctx);
         self.update_coordinator(ctx);
+        self.update_txn_coordinator(ctx);
     }
 
     fn on_stop_replica(
@@ -406,6 +421,9 @@ impl Broker {
         for tp in partitions {
             if &*tp.topic == OFFSETS_TOPIC {
                 self.groups.unload(tp.partition, ctx);
+            }
+            if &*tp.topic == TRANSACTION_TOPIC {
+                self.txns.unload(tp.partition);
             }
             self.remove_from_fetchers(&tp);
             self.replicas.remove(&tp);
@@ -536,6 +554,33 @@ impl Broker {
                     },
                 );
             }
+            request @ (Message::InitProducerIdRequest {
+                transactional_id: Some(_),
+                ..
+            }
+            | Message::AddPartitionsToTxnRequest { .. }
+            | Message::AddOffsetsToTxnRequest { .. }
+            | Message::EndTxnRequest { .. }) => self.handle_txn_request(from, request, ctx),
+            Message::WriteTxnMarkersRequest {
+                correlation,
+                producer_id,
+                producer_epoch,
+                commit,
+                partitions,
+            } => self.handle_write_markers(
+                from,
+                correlation,
+                producer_id,
+                producer_epoch,
+                commit,
+                partitions,
+                ctx,
+            ),
+            Message::WriteTxnMarkersResponse {
+                producer_id,
+                partitions,
+                ..
+            } => self.on_markers_response(producer_id, partitions, ctx),
             Message::FindCoordinatorRequest {
                 correlation,
                 key,
@@ -546,6 +591,7 @@ impl Broker {
             | Message::HeartbeatRequest { .. }
             | Message::LeaveGroupRequest { .. }
             | Message::OffsetCommitRequest { .. }
+            | Message::TxnOffsetCommitRequest { .. }
             | Message::OffsetFetchRequest { .. }) => {
                 let writes = self.groups.handle(from, request, ctx);
                 self.write_to_offsets_topic(writes, ctx);
@@ -618,6 +664,10 @@ impl Broker {
             }
             BrokerTimer::DelayedProduceExpired { id } => self.expire_delayed_produce(id, ctx),
             BrokerTimer::DelayedFetchExpired { id } => self.expire_delayed_fetch(id, ctx),
+            BrokerTimer::TxnExpiry => self.on_txn_expiry_check(ctx),
+            BrokerTimer::TxnRetryMarkers { transactional_id } => {
+                self.send_markers(&transactional_id, ctx)
+            }
             BrokerTimer::Group(t) => {
                 let writes = self.groups.on_timer(t, ctx);
                 self.write_to_offsets_topic(writes, ctx);

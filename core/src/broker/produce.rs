@@ -22,6 +22,14 @@ pub struct DelayedProduce {
     pub(super) partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
 }
 
+/// Who asks for an append: a client's produce is checked for duplicates and fencing; a
+/// coordinator's own records are not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Client,
+    Coordinator,
+}
+
 /// Who is told when a delayed produce completes.
 #[derive(Clone, Debug)]
 pub enum Waiter {
@@ -32,6 +40,17 @@ pub enum Waiter {
     },
     /// The group coordinator's own write to `__consumer_offsets`.
     Coordinator(AfterWrite),
+    /// The transaction coordinator's write to `__transaction_state`.
+    TxnCoordinator {
+        reply: Option<(NodeId, crate::txn::Reply)>,
+        markers_for: Option<String>,
+    },
+    /// Transaction markers, answered to the transaction coordinator.
+    Markers {
+        client: NodeId,
+        correlation: Correlation,
+        producer_id: i64,
+    },
 }
 
 /// How long an AlterPartition may stay unanswered before the leader tries again.
@@ -106,6 +125,19 @@ impl Broker {
         acks: Acks,
         ctx: &mut Ctx<'_>,
     ) -> Result<(Offset, Option<Offset>), ErrorCode> {
+        self.append_as_leader(tp, batch, acks, Origin::Client, ctx)
+    }
+
+    /// Appends as leader. Returns the base offset and, for acks=all, the HW to wait for.
+    /// Coordinator writes (offsets, transaction state, markers) skip the sequence checks.
+    pub(super) fn append_as_leader(
+        &mut self,
+        tp: &TopicPartition,
+        batch: &mut RecordBatch,
+        acks: Acks,
+        origin: Origin,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Offset, Option<Offset>), ErrorCode> {
         let Some(replica) = self.replicas.get_mut(tp) else {
             return Err(if self.metadata.topics.contains_key(&tp.topic) {
                 ErrorCode::NotLeaderOrFollower
@@ -123,7 +155,11 @@ impl Broker {
         {
             return Err(ErrorCode::InvalidRecord);
         }
-        match replica.check_sequence(batch) {
+        let check = match origin {
+            Origin::Client => replica.check_sequence(batch),
+            Origin::Coordinator => SequenceCheck::Append,
+        };
+        match check {
             SequenceCheck::Duplicate(offset) => {
                 let required =
                     (acks == Acks::All).then_some(offset + batch.last_offset_delta as u64 + 1);
@@ -234,6 +270,22 @@ impl Broker {
                 let error = partitions.iter().find_map(|p| p.error);
                 self.groups.on_write_done(then, error, ctx);
             }
+            Waiter::TxnCoordinator { reply, markers_for } => {
+                let error = partitions.iter().find_map(|p| p.error);
+                self.on_txn_write_done(reply, markers_for, error, ctx);
+            }
+            Waiter::Markers {
+                client,
+                correlation,
+                producer_id,
+            } => ctx.send(
+                client,
+                Message::WriteTxnMarkersResponse {
+                    correlation,
+                    producer_id,
+                    partitions: partitions.into_iter().map(|p| (p.tp, p.error)).collect(),
+                },
+            ),
         }
     }
 

@@ -301,7 +301,9 @@ impl Replica {
     /// The last stable offset: the HW, held back by the earliest open transaction.
     pub fn last_stable_offset(&self) -> Offset {
         let hw = self.log.high_watermark();
-        self.ongoing_txns.values().fold(hw, |lso, &first| lso.min(first))
+        self.ongoing_txns
+            .values()
+            .fold(hw, |lso, &first| lso.min(first))
     }
 
     /// Aborted transactions that overlap `[from, to)`, as (producer id, first offset).
@@ -341,16 +343,17 @@ impl Replica {
         }
         // Transactions need the markers' records (commit or abort): walk those batches.
         let mut seen = Vec::new();
-        self.log.for_each_batch(self.log.log_start_offset(), u64::MAX, |b| {
-            if b.header.is_transactional {
-                seen.push((
-                    b.header.producer_id,
-                    b.marker_commits(),
-                    b.header.base_offset,
-                ));
-            }
-            true
-        });
+        self.log
+            .for_each_batch(self.log.log_start_offset(), u64::MAX, |b| {
+                if b.header.is_transactional {
+                    seen.push((
+                        b.header.producer_id,
+                        b.marker_commits(),
+                        b.header.base_offset,
+                    ));
+                }
+                true
+            });
         for (pid, marker, offset) in seen {
             self.track_transaction(pid, true, marker, offset);
         }

@@ -689,7 +689,8 @@ impl Consumer {
             let mut aborted = aborted.into_iter().peekable();
             let mut aborting: BTreeSet<i64> = BTreeSet::new();
             for batch in &p.batches {
-                while let Some((pid, _)) = aborted.next_if(|(_, first)| *first <= batch.last_offset())
+                while let Some((pid, _)) =
+                    aborted.next_if(|(_, first)| *first <= batch.last_offset())
                 {
                     aborting.insert(pid);
                 }

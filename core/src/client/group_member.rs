@@ -4,7 +4,7 @@
 //! assignors give everything up before rejoining; cooperative ones keep what they own and give
 //! up only what moves, rejoining once more to let it move (KIP-429).
 
-use crate::config::ConsumerConfig;
+use crate::config::{ConsumerConfig, IsolationLevel};
 use crate::group::assignor::{self, Assignor, Subscription};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
@@ -282,6 +282,7 @@ impl GroupMember {
                 correlation,
                 group_id: self.group_id.clone(),
                 partitions,
+                require_stable: self.config.isolation_level == IsolationLevel::ReadCommitted,
             },
         );
     }

@@ -60,6 +60,9 @@ pub struct Group {
     pending_members: BTreeSet<String>,
     /// Committed offsets: the next offset the group will read.
     pub offsets: BTreeMap<TopicPartition, Offset>,
+    /// Offsets committed inside open transactions, by producer id: they count once the
+    /// transaction's COMMIT marker reaches this partition.
+    pub pending_txn_offsets: BTreeMap<i64, BTreeMap<TopicPartition, Offset>>,
     /// Bumped at each scheduled join deadline, so stale deadlines do nothing.
     rebalance_id: u64,
     /// While the first rebalance of an empty group waits for more members to arrive.
@@ -85,6 +88,7 @@ impl Group {
             members: BTreeMap::new(),
             pending_members: BTreeSet::new(),
             offsets: BTreeMap::new(),
+            pending_txn_offsets: BTreeMap::new(),
             rebalance_id: 0,
             initial_delay: None,
         }
@@ -171,6 +175,8 @@ pub enum GroupTimer {
 pub struct CoordinatorWrite {
     pub partition: u32,
     pub records: Vec<OffsetsRecord>,
+    /// For TxnOffsetCommit: the producer id and epoch whose transaction holds these records.
+    pub transactional: Option<(i64, i16)>,
     pub then: AfterWrite,
 }
 
@@ -181,6 +187,13 @@ pub enum AfterWrite {
         client: NodeId,
         correlation: Correlation,
         group: String,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    TxnOffsetCommit {
+        client: NodeId,
+        correlation: Correlation,
+        group: String,
+        producer_id: i64,
         offsets: Vec<(TopicPartition, Offset)>,
     },
 }
@@ -229,17 +242,34 @@ impl GroupCoordinator {
         }
         let mut loaded: BTreeMap<String, Group> = BTreeMap::new();
         log.for_each_batch(log.log_start_offset(), u64::MAX, |batch| {
+            let h = batch.header;
+            if let Some(commit) = batch.marker_commits() {
+                for g in loaded.values_mut() {
+                    if let Some(pending) = g.pending_txn_offsets.remove(&h.producer_id) {
+                        if commit {
+                            g.offsets.extend(pending);
+                        }
+                    }
+                }
+                return true;
+            }
             for r in batch.iter() {
                 let Some(record) = OffsetsRecord::decode(r.key, r.value) else {
                     continue;
                 };
                 match record {
                     OffsetsRecord::Offset { group, tp, offset } => {
-                        loaded
+                        let g = loaded
                             .entry(group.clone())
-                            .or_insert_with(|| Group::new(&group, partition))
-                            .offsets
-                            .insert(tp, offset);
+                            .or_insert_with(|| Group::new(&group, partition));
+                        if h.is_transactional {
+                            g.pending_txn_offsets
+                                .entry(h.producer_id)
+                                .or_default()
+                                .insert(tp, offset);
+                        } else {
+                            g.offsets.insert(tp, offset);
+                        }
                     }
                     OffsetsRecord::Group {
                         group,
@@ -419,6 +449,27 @@ impl GroupCoordinator {
                 generation,
                 &member_id,
                 offsets,
+                None,
+                &mut writes,
+                ctx,
+            ),
+            Message::TxnOffsetCommitRequest {
+                correlation,
+                group_id,
+                producer_id,
+                producer_epoch,
+                generation,
+                member_id,
+                offsets,
+                ..
+            } => self.commit(
+                from,
+                correlation,
+                &group_id,
+                generation,
+                &member_id,
+                offsets,
+                Some((producer_id, producer_epoch)),
                 &mut writes,
                 ctx,
             ),
@@ -426,6 +477,7 @@ impl GroupCoordinator {
                 correlation,
                 group_id,
                 partitions,
+                require_stable,
             } => {
                 let response = match self.owned_partition(&group_id) {
                     Err(e) => Message::OffsetFetchResponse {
@@ -433,6 +485,20 @@ impl GroupCoordinator {
                         error: Some(e),
                         offsets: Vec::new(),
                     },
+                    Ok(_)
+                        if require_stable
+                            && self.groups.get(&group_id).is_some_and(|g| {
+                                g.pending_txn_offsets
+                                    .values()
+                                    .any(|p| partitions.iter().any(|tp| p.contains_key(tp)))
+                            }) =>
+                    {
+                        Message::OffsetFetchResponse {
+                            correlation,
+                            error: Some(ErrorCode::UnstableOffsetCommit),
+                            offsets: Vec::new(),
+                        }
+                    }
                     Ok(_) => {
                         let committed = self.groups.get(&group_id).map(|g| &g.offsets);
                         let offsets = partitions
@@ -792,6 +858,7 @@ impl GroupCoordinator {
             writes.push(CoordinatorWrite {
                 partition: group.partition,
                 records: vec![group.record()],
+                transactional: None,
                 then: AfterWrite::Nothing,
             });
             return;
@@ -933,6 +1000,7 @@ impl GroupCoordinator {
                 writes.push(CoordinatorWrite {
                     partition: group.partition,
                     records: vec![group.record()],
+                    transactional: None,
                     then: AfterWrite::Nothing,
                 });
             }
@@ -971,6 +1039,7 @@ impl GroupCoordinator {
         generation: i32,
         member_id: &str,
         offsets: Vec<(TopicPartition, Offset)>,
+        txn: Option<(i64, i16)>,
         writes: &mut Vec<CoordinatorWrite>,
         ctx: &mut Ctx<'_>,
     ) {
@@ -978,10 +1047,7 @@ impl GroupCoordinator {
             let partitions = offsets.into_iter().map(|(tp, _)| (tp, Some(e))).collect();
             ctx.send(
                 from,
-                Message::OffsetCommitResponse {
-                    correlation,
-                    partitions,
-                },
+                commit_response(txn.is_some(), correlation, partitions),
             );
         };
         let partition = match self.owned_partition(group_id) {
@@ -1021,25 +1087,42 @@ impl GroupCoordinator {
                     offset: *offset,
                 })
                 .collect(),
-            then: AfterWrite::OffsetCommit {
-                client: from,
-                correlation,
-                group: group_id.to_string(),
-                offsets,
+            transactional: txn,
+            then: match txn {
+                None => AfterWrite::OffsetCommit {
+                    client: from,
+                    correlation,
+                    group: group_id.to_string(),
+                    offsets,
+                },
+                Some((producer_id, _)) => AfterWrite::TxnOffsetCommit {
+                    client: from,
+                    correlation,
+                    group: group_id.to_string(),
+                    producer_id,
+                    offsets,
+                },
             },
         });
     }
 
     /// A write to `__consumer_offsets` was replicated (or failed).
     pub fn on_write_done(&mut self, then: AfterWrite, error: Option<ErrorCode>, ctx: &mut Ctx<'_>) {
-        let AfterWrite::OffsetCommit {
-            client,
-            correlation,
-            group,
-            offsets,
-        } = then
-        else {
-            return;
+        let (client, correlation, group, offsets, txn) = match then {
+            AfterWrite::Nothing => return,
+            AfterWrite::OffsetCommit {
+                client,
+                correlation,
+                group,
+                offsets,
+            } => (client, correlation, group, offsets, None),
+            AfterWrite::TxnOffsetCommit {
+                client,
+                correlation,
+                group,
+                producer_id,
+                offsets,
+            } => (client, correlation, group, offsets, Some(producer_id)),
         };
         // Kafka's mapping of append errors to what a committing client understands.
         let error = error.map(|e| match e {
@@ -1052,28 +1135,57 @@ impl GroupCoordinator {
             | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
             other => other,
         });
-        if error.is_none() {
-            if let Some(g) = self.groups.get_mut(&group) {
-                for (tp, offset) in &offsets {
-                    g.offsets.insert(tp.clone(), *offset);
+        match (error, txn) {
+            (Some(_), _) => {}
+            (None, None) => {
+                if let Some(g) = self.groups.get_mut(&group) {
+                    for (tp, offset) in &offsets {
+                        g.offsets.insert(tp.clone(), *offset);
+                    }
+                }
+                ctx.trace(committed_event(&group, &offsets));
+            }
+            (None, Some(producer_id)) => {
+                if let Some(g) = self.groups.get_mut(&group) {
+                    g.pending_txn_offsets
+                        .entry(producer_id)
+                        .or_default()
+                        .extend(offsets.iter().cloned());
                 }
             }
-            ctx.trace(Event::OffsetsCommitted {
-                group: group.clone(),
-                offsets: offsets
-                    .iter()
-                    .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
-                    .collect(),
-            });
         }
         let partitions = offsets.into_iter().map(|(tp, _)| (tp, error)).collect();
         ctx.send(
             client,
-            Message::OffsetCommitResponse {
-                correlation,
-                partitions,
-            },
+            commit_response(txn.is_some(), correlation, partitions),
         );
+    }
+
+    /// A transaction marker reached `__consumer_offsets-partition`: the offsets that producer
+    /// committed inside it count now (COMMIT) or never (ABORT).
+    pub fn on_txn_marker(
+        &mut self,
+        partition: u32,
+        producer_id: i64,
+        commit: bool,
+        ctx: &mut Ctx<'_>,
+    ) {
+        for g in self
+            .groups
+            .values_mut()
+            .filter(|g| g.partition == partition)
+        {
+            let Some(pending) = g.pending_txn_offsets.remove(&producer_id) else {
+                continue;
+            };
+            if commit {
+                let offsets: Vec<(TopicPartition, Offset)> = pending.into_iter().collect();
+                for (tp, offset) in &offsets {
+                    g.offsets.insert(tp.clone(), *offset);
+                }
+                ctx.trace(committed_event(&g.id, &offsets));
+            }
+        }
     }
 
     // ---- Membership over time ----
@@ -1190,6 +1302,34 @@ impl GroupCoordinator {
                     self.try_complete_join(group_id, writes, ctx);
                 }
             }
+        }
+    }
+}
+
+fn committed_event(group: &str, offsets: &[(TopicPartition, Offset)]) -> Event {
+    Event::OffsetsCommitted {
+        group: group.to_string(),
+        offsets: offsets
+            .iter()
+            .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
+            .collect(),
+    }
+}
+
+fn commit_response(
+    transactional: bool,
+    correlation: Correlation,
+    partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+) -> Message {
+    if transactional {
+        Message::TxnOffsetCommitResponse {
+            correlation,
+            partitions,
+        }
+    } else {
+        Message::OffsetCommitResponse {
+            correlation,
+            partitions,
         }
     }
 }

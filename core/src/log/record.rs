@@ -42,7 +42,12 @@ pub const ABORT_MARKER: &[u8] = b"ABORT";
 impl RecordBatch {
     /// A transaction marker for one producer, written by the transaction coordinator's
     /// WriteTxnMarkers into every partition of the transaction.
-    pub fn control(producer_id: i64, producer_epoch: i16, commit: bool, now_us: u64) -> RecordBatch {
+    pub fn control(
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        now_us: u64,
+    ) -> RecordBatch {
         let mut b = BatchBuilder::default();
         let key = if commit { COMMIT_MARKER } else { ABORT_MARKER };
         b.push(now_us, 0, Some(key), &[]);

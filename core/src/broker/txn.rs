@@ -1,0 +1,282 @@
+//! The broker's side of transactions: FindCoordinator for a transactional id (creating
+//! `__transaction_state` on first use), handing requests to its `TxnCoordinator`, persisting
+//! its records with acks=all, sending WriteTxnMarkers, and, as a partition leader, writing the
+//! markers it is sent.
+
+use super::produce::{DelayedProduce, Origin, Waiter};
+use super::{Broker, BrokerTimer};
+use crate::config::{Acks, CleanupPolicy, TopicConfig};
+use crate::group::coordinator::OFFSETS_TOPIC;
+use crate::ids::{NodeId, TopicName, TopicPartition};
+use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse};
+use crate::sim::ctx::{Ctx, Timer};
+use crate::txn::{Reply, TxnWrite, TRANSACTION_TOPIC, TRANSACTION_TOPIC_PARTITIONS};
+
+/// How long before markers that found no leader are tried again.
+const MARKER_RETRY_MS: u64 = 100;
+
+impl Broker {
+    /// Asks the controller for `__transaction_state` (compacted; RF 3 capped by the live
+    /// brokers; `transaction.state.log.min.isr` 2, capped likewise).
+    pub(super) fn create_transaction_topic(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(controller) = self.metadata.controller else {
+            return;
+        };
+        let live = self.metadata.live_brokers.len().max(1) as u32;
+        let replication_factor = 3.min(live);
+        let correlation = self.correlation();
+        let topic = NewTopic {
+            name: TopicName::from(TRANSACTION_TOPIC),
+            partitions: TRANSACTION_TOPIC_PARTITIONS,
+            replication_factor,
+            config: TopicConfig {
+                cleanup_policy: Some(CleanupPolicy::Compact),
+                min_insync_replicas: Some(2.min(replication_factor)),
+                ..TopicConfig::default()
+            },
+        };
+        ctx.send(
+            NodeId::Broker(controller),
+            Message::CreateTopicsRequest { correlation, topic },
+        );
+    }
+
+    pub(super) fn handle_txn_request(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
+        let next = &mut self.next_producer_id;
+        let (writes, reply) = self.txns.handle(
+            from,
+            msg,
+            || {
+                *next += 1;
+                *next
+            },
+            ctx,
+        );
+        if let Some(reply) = reply {
+            ctx.send(from, reply);
+        }
+        self.write_txn_records(writes, ctx);
+    }
+
+    /// Appends transaction-state records with acks=all.
+    pub(super) fn write_txn_records(&mut self, writes: Vec<TxnWrite>, ctx: &mut Ctx<'_>) {
+        for write in writes {
+            let tp = TopicPartition::new(&TopicName::from(TRANSACTION_TOPIC), write.partition);
+            let (key, value) = write.record.encode();
+            let mut builder = BatchBuilder::default();
+            builder.push(ctx.now.0, 0, Some(&key), &value);
+            let mut batch = builder.finish(NO_PRODUCER_ID, -1, -1);
+            let markers_for = write
+                .send_markers
+                .then(|| write.record.transactional_id.clone());
+            match self.append_as_leader(&tp, &mut batch, Acks::All, Origin::Coordinator, ctx) {
+                Err(e) => self.on_txn_write_done(write.reply, markers_for, Some(e), ctx),
+                Ok((_, None)) => self.on_txn_write_done(write.reply, markers_for, None, ctx),
+                Ok((base_offset, Some(required))) => {
+                    let waiter = Waiter::TxnCoordinator {
+                        reply: write.reply,
+                        markers_for,
+                    };
+                    self.delay(tp, base_offset, required, waiter, ctx);
+                }
+            }
+        }
+    }
+
+    /// Parks an internal write until the HW reaches `required`.
+    pub(super) fn delay(
+        &mut self,
+        tp: TopicPartition,
+        base_offset: u64,
+        required: u64,
+        waiter: Waiter,
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.next_delayed_id += 1;
+        let id = self.next_delayed_id;
+        let answer = ProducePartitionResponse {
+            tp,
+            error: None,
+            base_offset,
+        };
+        self.delayed_produces.insert(
+            id,
+            DelayedProduce {
+                waiter,
+                partitions: vec![(answer, Some(required))],
+            },
+        );
+        ctx.timer_in_ms(
+            self.config.offsets_commit_timeout_ms,
+            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
+        );
+        self.complete_delayed(ctx);
+    }
+
+    pub(super) fn on_txn_write_done(
+        &mut self,
+        reply: Option<(NodeId, Reply)>,
+        markers_for: Option<String>,
+        error: Option<ErrorCode>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let Some((client, reply)) = reply {
+            let error = error.map(|e| match e {
+                ErrorCode::NotLeaderOrFollower => ErrorCode::NotCoordinator,
+                ErrorCode::NotEnoughReplicas
+                | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+                other => other,
+            });
+            ctx.send(client, reply.message(error));
+        }
+        // The decision stands in memory even if its record failed: markers go out regardless.
+        if let Some(id) = markers_for {
+            self.send_markers(&id, ctx);
+        }
+    }
+
+    /// Sends WriteTxnMarkers to the leaders of a preparing transaction's partitions.
+    pub(super) fn send_markers(&mut self, transactional_id: &str, ctx: &mut Ctx<'_>) {
+        let metadata = &self.metadata;
+        let batches = self.txns.markers(transactional_id, |tp| {
+            metadata.topics.get(&tp.topic)?.get(&tp.partition)?.leader
+        });
+        let pending = self
+            .txns
+            .awaiting_markers()
+            .iter()
+            .any(|id| id == transactional_id);
+        let covered: usize = batches.iter().map(|b| b.partitions.len()).sum();
+        for b in batches {
+            let correlation = self.correlation();
+            ctx.send(
+                NodeId::Broker(b.leader),
+                Message::WriteTxnMarkersRequest {
+                    correlation,
+                    producer_id: b.producer_id,
+                    producer_epoch: b.producer_epoch,
+                    commit: b.commit,
+                    partitions: b.partitions,
+                },
+            );
+        }
+        if pending && covered == 0 {
+            ctx.timer_in_ms(
+                MARKER_RETRY_MS,
+                Timer::Broker(BrokerTimer::TxnRetryMarkers {
+                    transactional_id: transactional_id.to_string(),
+                }),
+            );
+        }
+    }
+
+    pub(super) fn on_markers_response(
+        &mut self,
+        producer_id: i64,
+        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let (writes, retry) = self.txns.on_markers_written(producer_id, partitions, ctx);
+        self.write_txn_records(writes, ctx);
+        for id in retry {
+            ctx.timer_in_ms(
+                MARKER_RETRY_MS,
+                Timer::Broker(BrokerTimer::TxnRetryMarkers {
+                    transactional_id: id,
+                }),
+            );
+        }
+    }
+
+    /// As a partition leader: write the markers, answer once replicated.
+    pub(super) fn handle_write_markers(
+        &mut self,
+        from: NodeId,
+        correlation: Correlation,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        partitions: Vec<TopicPartition>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut answers = Vec::new();
+        for tp in partitions {
+            let mut marker = RecordBatch::control(producer_id, producer_epoch, commit, ctx.now.0);
+            let result =
+                self.append_as_leader(&tp, &mut marker, Acks::All, Origin::Coordinator, ctx);
+            if result.is_ok() && &*tp.topic == OFFSETS_TOPIC {
+                self.groups
+                    .on_txn_marker(tp.partition, producer_id, commit, ctx);
+            }
+            let (error, base_offset, required) = match result {
+                Ok((base, required)) => (None, base, required),
+                Err(e) => (Some(e), 0, None),
+            };
+            answers.push((
+                ProducePartitionResponse {
+                    tp,
+                    error,
+                    base_offset,
+                },
+                required,
+            ));
+        }
+        self.next_delayed_id += 1;
+        let id = self.next_delayed_id;
+        self.delayed_produces.insert(
+            id,
+            DelayedProduce {
+                waiter: Waiter::Markers {
+                    client: from,
+                    correlation,
+                    producer_id,
+                },
+                partitions: answers,
+            },
+        );
+        ctx.timer_in_ms(
+            self.config.offsets_commit_timeout_ms,
+            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
+        );
+        self.complete_delayed(ctx);
+    }
+
+    /// Every `transaction.abort.timed.out.transaction.cleanup.interval.ms`: abort expired
+    /// transactions and retry markers that are still owed.
+    pub(super) fn on_txn_expiry_check(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.timer_in_ms(
+            crate::txn::EXPIRY_CHECK_INTERVAL_MS,
+            Timer::Broker(BrokerTimer::TxnExpiry),
+        );
+        let writes = self.txns.expire(ctx);
+        self.write_txn_records(writes, ctx);
+    }
+
+    /// Loads or unloads transactions as leadership of `__transaction_state` partitions moves.
+    pub(super) fn update_txn_coordinator(&mut self, ctx: &mut Ctx<'_>) {
+        let leading: Vec<u32> = self
+            .replicas
+            .iter()
+            .filter(|(tp, r)| &*tp.topic == TRANSACTION_TOPIC && r.is_leader())
+            .map(|(tp, _)| tp.partition)
+            .collect();
+        let loaded: Vec<u32> = self.txns.partitions.iter().copied().collect();
+        for p in loaded {
+            if !leading.contains(&p) {
+                self.txns.unload(p);
+            }
+        }
+        for p in leading {
+            let tp = TopicPartition::new(&TopicName::from(TRANSACTION_TOPIC), p);
+            let resend = match self.replicas.get(&tp) {
+                Some(replica) => self.txns.load(p, &replica.log),
+                None => continue,
+            };
+            for id in resend {
+                self.send_markers(&id, ctx);
+            }
+        }
+    }
+}
