@@ -8,9 +8,7 @@ use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::{CoordinatorWrite, OFFSETS_TOPIC};
 use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
-use crate::protocol::{
-    CoordinatorType, Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse,
-};
+use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message, NewTopic};
 use crate::sim::ctx::Ctx;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 

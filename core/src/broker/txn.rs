@@ -191,6 +191,7 @@ impl Broker {
     }
 
     /// As a partition leader: write the markers, answer once replicated.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_write_markers(
         &mut self,
         from: NodeId,
