@@ -143,6 +143,8 @@ pub struct Report {
     pub lost_by_consumers: u64,
     /// Per group (or group-less consumer): processed, duplicates, lost, committed offsets, lag.
     pub readers: Vec<ReaderReport>,
+    /// Per exactly-once application: its input against its committed output.
+    pub exactly_once: Vec<ExactlyOnceReport>,
     /// Records that appear more than once in a final log (retries without idempotence).
     pub duplicates_in_log: u64,
     pub leader_changes: u64,
@@ -158,10 +160,127 @@ pub struct Report {
     pub trace_hash: String,
 }
 
+/// An exactly-once application checked against the logs: every input record below the
+/// group's committed offsets must appear exactly once among the output topic's committed
+/// records (what a `read_committed` consumer sees).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExactlyOnceReport {
+    pub group: String,
+    pub input_topic: TopicName,
+    pub output_topic: TopicName,
+    /// Input records below the group's committed offsets.
+    pub input_records: u64,
+    /// Records of committed transactions (and non-transactional records) in the output.
+    pub output_records: u64,
+    /// Extra copies of input records in the committed output.
+    pub duplicates: u64,
+    /// Input records below the committed offsets missing from the committed output.
+    pub missing: u64,
+    /// Output records of aborted transactions: in the log, invisible to `read_committed`.
+    pub aborted_records: u64,
+    /// Output records of transactions still open when the report was taken.
+    pub open_records: u64,
+}
+
 impl crate::sim::Sim {
+    /// A partition's final log: the leader's, or for an offline partition the longest replica.
+    fn final_log(&self, tp: &crate::ids::TopicPartition) -> Option<&crate::log::PartitionLog> {
+        use crate::invariants::World;
+        let leader = self.partition_state(&tp.topic, tp.partition)?.0;
+        leader.and_then(|l| self.log(l, tp)).or_else(|| {
+            (1..=self.scenario.cluster.brokers)
+                .filter_map(|b| self.log(crate::ids::BrokerId(b), tp))
+                .max_by_key(|l| l.log_end_offset())
+        })
+    }
+
+    fn exactly_once_reports(&self, readers: &[ReaderReport]) -> Vec<ExactlyOnceReport> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let apps: BTreeSet<(String, String, String)> = self
+            .scenario
+            .consumers
+            .iter()
+            .filter(|c| c.commit == crate::scenario::CommitMode::Transactional)
+            .filter_map(|c| {
+                Some((
+                    c.config.group_id.clone()?,
+                    c.topic.clone(),
+                    c.output_topic.clone()?,
+                ))
+            })
+            .collect();
+        let topics = self.topics();
+        apps.into_iter()
+            .map(|(group, input, output)| {
+                let reader = crate::delivery::reader_name(Some(&group), 0);
+                let committed = readers
+                    .iter()
+                    .find(|r| r.reader == reader)
+                    .map(|r| r.committed.clone())
+                    .unwrap_or_default();
+                let mut inputs: BTreeSet<u64> = BTreeSet::new();
+                for (topic, p, offset) in committed.iter().filter(|(t, _, _)| **t == *input) {
+                    let tp = crate::ids::TopicPartition::new(topic, *p);
+                    if let Some(log) = self.final_log(&tp) {
+                        inputs.extend(log.records_below(*offset).into_iter().map(|(_, id)| id));
+                    }
+                }
+                let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+                let (mut aborted, mut open) = (0u64, 0u64);
+                let out_name: TopicName = output.as_str().into();
+                for p in 0..topics.get(&out_name).copied().unwrap_or(0) {
+                    let tp = crate::ids::TopicPartition::new(&out_name, p);
+                    let Some(log) = self.final_log(&tp) else {
+                        continue;
+                    };
+                    let mut pending: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
+                    log.for_each_batch(log.log_start_offset(), u64::MAX, |b| {
+                        let pid = b.header.producer_id;
+                        match b.marker_commits() {
+                            Some(commit) => {
+                                let ids = pending.remove(&pid).unwrap_or_default();
+                                if commit {
+                                    for id in ids {
+                                        *counts.entry(id).or_default() += 1;
+                                    }
+                                } else {
+                                    aborted += ids.len() as u64;
+                                }
+                            }
+                            None if b.header.is_transactional => {
+                                pending
+                                    .entry(pid)
+                                    .or_default()
+                                    .extend(b.iter().map(|r| r.record_id));
+                            }
+                            None => {
+                                for r in b.iter() {
+                                    *counts.entry(r.record_id).or_default() += 1;
+                                }
+                            }
+                        }
+                        true
+                    });
+                    open += pending.values().map(|v| v.len() as u64).sum::<u64>();
+                }
+                ExactlyOnceReport {
+                    group,
+                    input_topic: input.as_str().into(),
+                    output_topic: out_name,
+                    input_records: inputs.len() as u64,
+                    output_records: counts.values().sum(),
+                    duplicates: counts.values().map(|c| c.saturating_sub(1)).sum(),
+                    missing: inputs.iter().filter(|id| !counts.contains_key(id)).count() as u64,
+                    aborted_records: aborted,
+                    open_records: open,
+                }
+            })
+            .collect()
+    }
+
     /// The report of the run so far.
     pub fn report(&self) -> Report {
-        use crate::invariants::{log_holds, World};
+        use crate::invariants::log_holds;
         use std::collections::{BTreeMap, BTreeSet};
         let mut ack_latency = Histogram::default();
         let mut e2e = Histogram::default();
@@ -194,13 +313,9 @@ impl crate::sim::Sim {
                 let (leader, leader_epoch, isr) =
                     self.partition_state(&topic, p)
                         .unwrap_or((None, 0, Vec::new()));
-                // The final log: the leader's, or for an offline partition the longest replica.
-                let log = leader.and_then(|l| self.log(l, &tp)).or_else(|| {
-                    (1..=self.scenario.cluster.brokers)
-                        .filter_map(|b| self.log(crate::ids::BrokerId(b), &tp))
-                        .max_by_key(|l| l.log_end_offset())
-                });
-                let Some(log) = log else { continue };
+                let Some(log) = self.final_log(&tp) else {
+                    continue;
+                };
                 partitions.push(PartitionReport {
                     topic: topic.clone(),
                     partition: p,
@@ -289,6 +404,7 @@ impl crate::sim::Sim {
             consumed,
             duplicates_consumed,
             lost_by_consumers,
+            exactly_once: self.exactly_once_reports(&readers),
             readers,
             duplicates_in_log,
             leader_changes: self.counters.leader_changes,

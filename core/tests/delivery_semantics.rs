@@ -10,21 +10,21 @@ use serde_json::json;
 
 const SEEDS: u64 = 50;
 
-/// Two members of group `g` read 3 partitions; member 0 crashes at `point` between 10 and 20 s.
+/// Two members of group `g` read 3 partitions; member 0 crashes at `point` between 8 and 13 s.
 fn crash_scenario(seed: u64, commit: &str, point: &str) -> kplay_core::Scenario {
     let member = json!({
         "topic": "orders",
         "processing_us": 1_000,
         "commit": commit,
         "config": {"group.id": "g", "auto.offset.reset": "earliest",
-                   "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000}
+                   "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000}
     });
     scenario(
         seed,
         json!({
             "producers": [{"topic": "orders", "rate_per_sec": 200, "keys": {"kind": "random", "count": 50}}],
             "consumers": [member.clone(), member],
-            "actions": [{"at_ms": 10_000 + seed * 7_919 % 10_000, "action": "crash_consumer", "consumer": 0, "at": point}],
+            "actions": [{"at_ms": 8_000 + seed * 7_919 % 5_000, "action": "crash_consumer", "consumer": 0, "at": point}],
             "trace": {"messages": false}
         }),
     )
@@ -86,4 +86,70 @@ fn auto_commit_without_crashes_loses_nothing_and_repeats_nothing() {
     assert_eq!(r.readers.len(), 1);
     assert_eq!(r.readers[0].reader, "group g");
     assert_eq!(r.readers[0].committed.len(), 3);
+}
+
+/// An exactly-once application (two members of group `eos`) copies `orders` into `results`;
+/// member 0 crashes at `point` between 8 and 13 s; its open transaction is aborted when its
+/// 5 s timeout is found expired. Production stops at 25 s so every transaction has ended by
+/// the time the logs are checked.
+fn eos_scenario(seed: u64, point: &str) -> kplay_core::Scenario {
+    let member = json!({
+        "topic": "orders",
+        "processing_us": 1_000,
+        "commit": "transactional",
+        "output_topic": "results",
+        "transaction_timeout_ms": 5_000,
+        "config": {"group.id": "eos", "auto.offset.reset": "earliest",
+                   "session.timeout.ms": 6_000, "heartbeat.interval.ms": 1_000}
+    });
+    scenario(
+        seed,
+        json!({
+            "topics": [
+                {"name": "orders", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": 2}},
+                {"name": "results", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": 2}}
+            ],
+            "producers": [{"topic": "orders", "rate_per_sec": 200, "stop_ms": 25_000,
+                           "keys": {"kind": "random", "count": 50}}],
+            "consumers": [
+                member.clone(), member,
+                {"topic": "results", "config": {"isolation.level": "read_committed", "auto.offset.reset": "earliest"}}
+            ],
+            "actions": [{"at_ms": 8_000 + seed * 7_919 % 5_000, "action": "crash_consumer", "consumer": 0, "at": point}],
+            "trace": {"messages": false}
+        }),
+    )
+}
+
+#[test]
+fn exactly_once_copies_every_input_record_once_despite_a_crash_mid_transaction() {
+    for seed in 0..SEEDS {
+        let (sim, r) = run(eos_scenario(seed, "before_commit"), 40);
+        let eos = &r.exactly_once[0];
+        let log = sim
+            .trace()
+            .iter()
+            .filter_map(|e| {
+                e.event
+                    .describe()
+                    .map(|d| format!("{:.3} {d}", e.at.as_secs_f64()))
+            })
+            .filter(|l| !l.contains("znode") && !l.contains("leader →"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(eos.input_records > 3_000, "seed {seed}: {eos:?}\n{log}");
+        assert_eq!(
+            (eos.duplicates, eos.missing),
+            (0, 0),
+            "seed {seed}: {eos:?}"
+        );
+        assert!(
+            eos.aborted_records > 0,
+            "seed {seed}: the crashed transaction was aborted: {eos:?}"
+        );
+        assert!(r.violations.is_empty(), "seed {seed}: {:?}", r.violations);
+        // The read_committed reader of the output sees exactly the committed records.
+        let reader = r.readers.iter().find(|x| x.reader == "consumer 2").unwrap();
+        assert_eq!(reader.processed, eos.output_records, "seed {seed}");
+    }
 }

@@ -10,13 +10,15 @@
 
 use super::group_member::{GroupMember, MemberEvent, MemberState};
 use super::metadata::ClientMetadata;
+use super::transactional::{GroupContext, TxnOutcome, TxnProducer};
+use crate::config::IsolationLevel;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, OffsetSpec,
 };
 use crate::report::Histogram;
-use crate::scenario::{CommitMode, CrashPoint};
+use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
@@ -93,6 +95,8 @@ enum App {
         records: Polled,
         done_at: SimTime,
     },
+    /// Exactly-once: the transaction carrying these records' outputs and offsets is running.
+    Transacting,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +104,10 @@ pub struct Consumer {
     pub index: u32,
     pub config: ConsumerConfig,
     pub topic: TopicName,
+    /// Where an exactly-once application writes its results.
+    pub output_topic: Option<TopicName>,
+    /// The exactly-once application's transactional producer.
+    pub txn: Option<TxnProducer>,
     commit_mode: CommitMode,
     processing_us: u64,
     metadata: ClientMetadata,
@@ -119,23 +127,34 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(
-        index: u32,
-        topic: TopicName,
-        config: ConsumerConfig,
-        commit_mode: CommitMode,
-        processing_us: u64,
-        bootstrap: Vec<BrokerId>,
-    ) -> Consumer {
+    pub fn new(index: u32, spec: &ConsumerSpec, bootstrap: Vec<BrokerId>) -> Consumer {
+        let mut config = spec.config.clone();
+        let txn = match (&spec.output_topic, &config.group_id) {
+            (Some(output), Some(group)) if spec.commit == CommitMode::Transactional => {
+                // An exactly-once application reads committed data and commits offsets only
+                // inside its transactions.
+                config.isolation_level = IsolationLevel::ReadCommitted;
+                config.enable_auto_commit = false;
+                Some(TxnProducer::new(
+                    format!("{group}-{index}"),
+                    output.as_str().into(),
+                    spec.transaction_timeout_ms,
+                    config.retry_backoff_ms,
+                ))
+            }
+            _ => None,
+        };
         let group = config
             .group_id
             .clone()
             .map(|g| GroupMember::new(g, config.clone()));
         Consumer {
             index,
-            topic,
-            commit_mode,
-            processing_us,
+            topic: spec.topic.as_str().into(),
+            output_topic: spec.output_topic.as_deref().map(TopicName::from),
+            txn,
+            commit_mode: spec.commit,
+            processing_us: spec.processing_us,
             metadata: ClientMetadata::new(bootstrap),
             group,
             partitions: BTreeMap::new(),
@@ -260,8 +279,22 @@ impl Consumer {
                     self.wake(done_at, ctx);
                     return;
                 }
+                App::Transacting => {
+                    self.app = App::Transacting;
+                    if self.txn.as_ref().is_some_and(|t| t.about_to_commit())
+                        && self.crash_here(CrashPoint::BeforeCommit, ctx)
+                    {
+                        return;
+                    }
+                    self.drive_transaction(ctx);
+                    return;
+                }
                 App::Processing { records, .. } => {
                     self.finish_processing(&records, ctx);
+                    if self.commit_mode == CommitMode::Transactional {
+                        self.begin_transaction(&records, ctx);
+                        continue;
+                    }
                     if self.crash_here(CrashPoint::BeforeCommit, ctx) {
                         return;
                     }
@@ -288,6 +321,17 @@ impl Consumer {
     /// application. Returns whether the application has something to do.
     fn poll(&mut self, ctx: &mut Ctx<'_>) -> bool {
         self.last_poll = ctx.now;
+        if let Some(txn) = self.txn.as_mut() {
+            if !txn.is_ready() {
+                let brokers = self.metadata.brokers.clone();
+                txn.prepare(&brokers, ctx);
+                let at = txn
+                    .next_try()
+                    .max(ctx.now.plus_ms(self.config.retry_backoff_ms));
+                self.wake(at, ctx);
+                return false;
+            }
+        }
         if self.auto_commit() && ctx.now >= self.next_auto_commit {
             self.next_auto_commit = ctx.now.plus_ms(self.config.auto_commit_interval_ms);
             self.commit_positions(None, ctx);
@@ -323,6 +367,67 @@ impl Consumer {
         self.app = App::Processing { records, done_at };
         self.send_fetches(ctx);
         true
+    }
+
+    /// Exactly-once: one transaction for the outputs of these records and their offsets.
+    fn begin_transaction(&mut self, records: &Polled, ctx: &mut Ctx<'_>) {
+        let outputs = self
+            .output_topic
+            .as_ref()
+            .and_then(|t| self.metadata.partitions(t))
+            .map_or(0, |p| p.len() as u32);
+        let (Some(txn), Some(member), true) = (self.txn.as_mut(), self.group.as_ref(), outputs > 0)
+        else {
+            // No output metadata yet: these records will be fetched again.
+            self.rewind();
+            return;
+        };
+        let mut out = Vec::with_capacity(records.record_ids.len());
+        let mut i = 0;
+        for &(partition, _, _, count) in &records.ranges {
+            for _ in 0..count {
+                out.push((
+                    partition % outputs,
+                    records.record_ids[i],
+                    records.timestamps[i],
+                ));
+                i += 1;
+            }
+        }
+        let offsets: Vec<(TopicPartition, Offset)> = records
+            .ranges
+            .iter()
+            .map(|&(p, _, last, _)| (TopicPartition::new(&self.topic, p), last + 1))
+            .collect();
+        let group = group_context(member);
+        txn.begin(&out, offsets, &group, ctx);
+        self.app = App::Transacting;
+    }
+
+    fn drive_transaction(&mut self, ctx: &mut Ctx<'_>) {
+        let (Some(txn), Some(member)) = (self.txn.as_mut(), self.group.as_ref()) else {
+            return;
+        };
+        let group = group_context(member);
+        let metadata = &self.metadata;
+        txn.resend_adds(&group, ctx);
+        txn.advance(|tp| metadata.leader_for(tp), &group, ctx);
+        if !txn.in_transaction() {
+            self.app = App::Idle;
+        } else {
+            let at = txn
+                .next_try()
+                .max(ctx.now.plus_ms(self.config.retry_backoff_ms));
+            self.wake(at, ctx);
+        }
+    }
+
+    /// Forgets positions and buffered records: start again from the committed offsets.
+    fn rewind(&mut self) {
+        for state in self.partitions.values_mut() {
+            state.position = Position::Committed;
+            state.buffered.clear();
+        }
     }
 
     fn take_records(&mut self) -> Polled {
@@ -441,7 +546,13 @@ impl Consumer {
         if revoked.is_empty() {
             return;
         }
-        if commit && (self.auto_commit() || self.commit_mode != CommitMode::Auto) {
+        let commits = match self.commit_mode {
+            CommitMode::Auto => self.auto_commit(),
+            CommitMode::BeforeProcessing | CommitMode::AfterProcessing => true,
+            // Offsets go only through transactions.
+            CommitMode::Transactional => false,
+        };
+        if commit && commits {
             self.commit_positions(Some(revoked), ctx);
         }
         for tp in revoked {
@@ -541,7 +652,8 @@ impl Consumer {
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx<'_>) {
         let correlation = self.next_correlation + 1;
-        let topics = [self.topic.clone()];
+        let mut topics = vec![self.topic.clone()];
+        topics.extend(self.output_topic.clone());
         if self.metadata.maybe_refresh(
             &topics,
             correlation,
@@ -778,6 +890,24 @@ impl Consumer {
                 }
             }
             group_response => {
+                if let Some(txn) = self.txn.as_mut() {
+                    if let Message::ProduceResponse { partitions, .. } = &group_response {
+                        if partitions
+                            .iter()
+                            .any(|p| p.error.is_some_and(|e| e.invalidates_metadata()))
+                        {
+                            self.metadata.invalidate();
+                        }
+                    }
+                    match txn.on_message(&group_response, ctx) {
+                        Some(TxnOutcome::Committed) => self.app = App::Idle,
+                        Some(TxnOutcome::Aborted) => {
+                            self.app = App::Idle;
+                            self.rewind();
+                        }
+                        None => {}
+                    }
+                }
                 let partitions_per_topic: BTreeMap<TopicName, u32> = self
                     .metadata
                     .partitions(&self.topic)
@@ -853,6 +983,18 @@ impl Consumer {
             let events = group.on_disconnect(broker, ctx);
             self.on_member_events(events, ctx);
         }
+        if let Some(txn) = self.txn.as_mut() {
+            txn.on_disconnect(broker, ctx);
+        }
         self.run(ctx);
+    }
+}
+
+fn group_context(member: &GroupMember) -> GroupContext {
+    GroupContext {
+        group_id: member.group_id.clone(),
+        coordinator: member.coordinator,
+        generation: member.generation,
+        member_id: member.member_id.clone(),
     }
 }

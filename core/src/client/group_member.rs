@@ -496,6 +496,11 @@ impl GroupMember {
                     vec![MemberEvent::Lost(lost)]
                 }
             }
+            // UNSTABLE_OFFSET_COMMIT and the like: ask again shortly.
+            e if e.is_retriable() => {
+                self.backoff(ctx);
+                Vec::new()
+            }
             fatal => {
                 self.state = MemberState::Failed(fatal);
                 vec![MemberEvent::Failed(fatal)]

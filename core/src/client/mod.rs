@@ -4,3 +4,4 @@ pub mod consumer;
 pub mod group_member;
 pub mod metadata;
 pub mod producer;
+pub mod transactional;

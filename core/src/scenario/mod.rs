@@ -114,7 +114,7 @@ impl Default for ProducerSpec {
 
 /// A consumer application: what it reads, how long each record takes, and when it commits.
 /// With `group.id` set in `config` it is a member of that group.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub topic: String,
@@ -122,7 +122,25 @@ pub struct ConsumerSpec {
     /// Time the application spends processing each record, in microseconds.
     pub processing_us: u64,
     pub commit: CommitMode,
+    /// With `commit: transactional`: the topic the application writes its results to.
+    pub output_topic: Option<String>,
+    /// With `commit: transactional`: `transaction.timeout.ms` of its producer.
+    pub transaction_timeout_ms: u64,
     pub config: ConsumerConfig,
+}
+
+impl Default for ConsumerSpec {
+    fn default() -> Self {
+        ConsumerSpec {
+            topic: String::new(),
+            start_ms: 0,
+            processing_us: 0,
+            commit: CommitMode::Auto,
+            output_topic: None,
+            transaction_timeout_ms: 60_000,
+            config: ConsumerConfig::default(),
+        }
+    }
 }
 
 /// When the application commits its position: the delivery guarantee it gets.
@@ -137,6 +155,9 @@ pub enum CommitMode {
     BeforeProcessing,
     /// Process, then commitSync: at-least-once (a crash re-delivers records).
     AfterProcessing,
+    /// Exactly-once consume-transform-produce: each batch's outputs (to `output_topic`) and
+    /// input offsets commit in one transaction; the application reads `read_committed`.
+    Transactional,
 }
 
 /// Where a consumer application can be made to crash (`crash_consumer`).

@@ -374,6 +374,44 @@ impl Scenario {
                     }
                 }
             }
+            let transactional = c.commit == crate::scenario::CommitMode::Transactional;
+            match (&c.output_topic, transactional) {
+                (None, true) => {
+                    return Err(ScenarioError::Invalid {
+                        what: format!("{what}.output_topic"),
+                        problem: "commit \"transactional\" needs an output_topic to write to"
+                            .into(),
+                    })
+                }
+                (Some(_), false) => {
+                    return Err(ScenarioError::Invalid {
+                        what: format!("{what}.output_topic"),
+                        problem: "only a \"transactional\" application writes to an output topic"
+                            .into(),
+                    })
+                }
+                (Some(out), true) => {
+                    if !known(out) {
+                        return Err(ScenarioError::UnknownTopic {
+                            what: format!("{what}.output_topic"),
+                            topic: out.clone(),
+                        });
+                    }
+                    if *out == c.topic {
+                        return Err(ScenarioError::Invalid {
+                            what: format!("{what}.output_topic"),
+                            problem: "must differ from the topic it reads".into(),
+                        });
+                    }
+                }
+                (None, false) => {}
+            }
+            range(
+                &format!("{what}.transaction_timeout_ms"),
+                c.transaction_timeout_ms,
+                1,
+                crate::txn::MAX_TRANSACTION_TIMEOUT_MS,
+            )?;
             if c.config.group_id.is_none() && c.commit != crate::scenario::CommitMode::Auto {
                 return Err(ScenarioError::Invalid {
                     what: format!("{what}.commit"),

@@ -931,14 +931,7 @@ impl World for Sim {
 }
 
 fn new_consumer(index: u32, spec: &ConsumerSpec, brokers: u32) -> Consumer {
-    Consumer::new(
-        index,
-        spec.topic.as_str().into(),
-        spec.config.clone(),
-        spec.commit,
-        spec.processing_us,
-        (1..=brokers).map(BrokerId).collect(),
-    )
+    Consumer::new(index, spec, (1..=brokers).map(BrokerId).collect())
 }
 
 /// ZooKeeper as a cluster that was set up before the simulation starts: Kafka's persistent
