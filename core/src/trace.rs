@@ -281,6 +281,10 @@ pub enum Event {
         /// Why the coordinator aborted on its own (timeout, a new producer instance).
         reason: Option<String>,
     },
+    /// A transactional producer learnt a newer epoch of its id exists: it is a zombie.
+    ProducerFenced {
+        transactional_id: String,
+    },
     /// Every partition has its marker: CompleteCommit or CompleteAbort.
     TransactionEnded {
         transactional_id: String,
@@ -443,6 +447,7 @@ impl Event {
             Event::TransactionEnding { transactional_id, commit: false, .. } => format!("transaction of {transactional_id} is aborting"),
             Event::TransactionEnding { .. } => return None,
             Event::TransactionEnded { committed: true, .. } => return None,
+            Event::ProducerFenced { transactional_id } => format!("producer {transactional_id} was fenced: a newer epoch of its transactional id exists, so its transaction is void"),
             Event::TransactionEnded { transactional_id, partitions, .. } => format!("transaction of {transactional_id} aborted: ABORT markers in {partitions} partitions"),
             Event::InvariantViolated { invariant, detail } => format!("INVARIANT VIOLATED {invariant}: {detail}"),
         })

@@ -153,3 +153,42 @@ fn exactly_once_copies_every_input_record_once_despite_a_crash_mid_transaction()
         assert_eq!(reader.processed, eos.output_records, "seed {seed}");
     }
 }
+
+#[test]
+fn a_restarted_or_paused_instance_fences_its_zombie_and_exactly_once_holds() {
+    use kplay_core::trace::Event;
+    // Restart within the session timeout: the new instance's InitProducerId aborts the open
+    // transaction and bumps the epoch.
+    let mut s = eos_scenario(11, "before_commit");
+    s.actions.push(
+        serde_json::from_value(
+            json!({"at_ms": 15_000, "action": "restart_consumer", "consumer": 0}),
+        )
+        .unwrap(),
+    );
+    let (sim, r) = run(s, 40);
+    let restarted = sim.trace().iter().any(|e| {
+        matches!(&e.event, Event::TransactionEnding { reason: Some(why), .. } if why.contains("restarted"))
+    });
+    assert!(restarted, "the restart aborted the zombie's transaction");
+    let eos = &r.exactly_once[0];
+    assert_eq!((eos.duplicates, eos.missing), (0, 0), "{eos:?}");
+    // Paused just before committing, longer than max.poll.interval.ms and the transaction
+    // timeout: the group moves on, the coordinator aborts with a bumped epoch, and the
+    // instance that wakes up is fenced.
+    let mut s = eos_scenario(12, "before_commit");
+    s.consumers[0].config.max_poll_interval_ms = 8_000;
+    s.actions = vec![serde_json::from_value(json!(
+        {"at_ms": 9_000, "action": "pause_consumer", "consumer": 0, "ms": 15_000, "at": "before_commit"}
+    ))
+    .unwrap()];
+    let (sim, r) = run(s, 40);
+    let eos = &r.exactly_once[0];
+    assert_eq!((eos.duplicates, eos.missing), (0, 0), "{eos:?}");
+    assert!(eos.input_records > 3_000);
+    let fenced = sim
+        .trace()
+        .iter()
+        .any(|e| matches!(&e.event, Event::ProducerFenced { transactional_id } if transactional_id == "eos-0"));
+    assert!(fenced, "the paused instance was fenced when it woke up");
+}

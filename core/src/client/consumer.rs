@@ -82,6 +82,13 @@ struct Polled {
     record_ids: Vec<u64>,
 }
 
+/// What an armed fault did at its point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Crashed,
+    Paused,
+}
+
 #[derive(Clone, Debug)]
 enum App {
     /// Ready to call poll.
@@ -121,6 +128,7 @@ pub struct Consumer {
     last_poll: SimTime,
     next_auto_commit: SimTime,
     crash_at: Option<CrashPoint>,
+    pause_at: Option<(CrashPoint, u64)>,
     wake_at: Option<SimTime>,
     heartbeat_running: bool,
     pub stats: ConsumerStats,
@@ -165,6 +173,7 @@ impl Consumer {
             last_poll: SimTime::ZERO,
             next_auto_commit: SimTime::ZERO,
             crash_at: None,
+            pause_at: None,
             wake_at: None,
             heartbeat_running: false,
             stats: ConsumerStats::default(),
@@ -203,6 +212,11 @@ impl Consumer {
     }
 
     /// Stop calling poll for a while (a long GC pause or a stuck handler).
+    /// Pause when the application next reaches this point.
+    pub fn arm_pause(&mut self, point: CrashPoint, ms: u64) {
+        self.pause_at = Some((point, ms));
+    }
+
     pub fn pause(&mut self, ms: u64, ctx: &mut Ctx<'_>) {
         self.paused_until = ctx.now.plus_ms(ms);
         self.wake(self.paused_until, ctx);
@@ -250,13 +264,21 @@ impl Consumer {
     }
 
     /// Reaching a crash point: returns true if the consumer crashed.
-    fn crash_here(&mut self, point: CrashPoint, ctx: &mut Ctx<'_>) -> bool {
+    /// Reaching a point where a crash or a pause may be armed.
+    fn stop_here(&mut self, point: CrashPoint, ctx: &mut Ctx<'_>) -> Option<Stop> {
         if self.crash_at == Some(point) {
             self.crash_at = None;
             ctx.crash_self();
-            return true;
+            return Some(Stop::Crashed);
         }
-        false
+        match self.pause_at {
+            Some((at, ms)) if at == point => {
+                self.pause_at = None;
+                self.pause(ms, ctx);
+                Some(Stop::Paused)
+            }
+            _ => None,
+        }
     }
 
     // ---- The application loop ----
@@ -282,7 +304,7 @@ impl Consumer {
                 App::Transacting => {
                     self.app = App::Transacting;
                     if self.txn.as_ref().is_some_and(|t| t.about_to_commit())
-                        && self.crash_here(CrashPoint::BeforeCommit, ctx)
+                        && self.stop_here(CrashPoint::BeforeCommit, ctx).is_some()
                     {
                         return;
                     }
@@ -295,8 +317,17 @@ impl Consumer {
                         self.begin_transaction(&records, ctx);
                         continue;
                     }
-                    if self.crash_here(CrashPoint::BeforeCommit, ctx) {
-                        return;
+                    match self.stop_here(CrashPoint::BeforeCommit, ctx) {
+                        Some(Stop::Crashed) => return,
+                        // Resume with nothing left to process: the commit follows the pause.
+                        Some(Stop::Paused) => {
+                            self.app = App::Processing {
+                                records: Polled::default(),
+                                done_at: self.paused_until,
+                            };
+                            return;
+                        }
+                        None => {}
                     }
                     if self.commit_mode == CommitMode::AfterProcessing {
                         if let Some(correlation) = self.commit_positions(None, ctx) {
@@ -357,10 +388,12 @@ impl Consumer {
     }
 
     fn start_processing(&mut self, records: Polled, ctx: &mut Ctx<'_>) -> bool {
-        if self.crash_here(CrashPoint::BeforeProcess, ctx) {
-            return false;
-        }
-        let done_at = ctx.now.plus_us(
+        let start = match self.stop_here(CrashPoint::BeforeProcess, ctx) {
+            Some(Stop::Crashed) => return false,
+            Some(Stop::Paused) => self.paused_until,
+            None => ctx.now,
+        };
+        let done_at = start.plus_us(
             self.processing_us
                 .saturating_mul(records.timestamps.len() as u64),
         );

@@ -9,6 +9,7 @@ use crate::log::record::{BatchBuilder, RecordBatch};
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
 use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
+use crate::trace::Event;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes of each output record's value (the transformed input).
@@ -334,7 +335,10 @@ impl TxnProducer {
     }
 
     /// A fenced producer can do nothing more: start again with a new epoch.
-    fn fenced(&mut self) -> Option<TxnOutcome> {
+    fn fenced(&mut self, ctx: &mut Ctx<'_>) -> Option<TxnOutcome> {
+        ctx.trace(Event::ProducerFenced {
+            transactional_id: self.transactional_id.clone(),
+        });
         self.producer = None;
         self.init = None;
         self.sequences.clear();
@@ -388,7 +392,7 @@ impl TxnProducer {
                 match error {
                     None if waiting.is_empty() => run.step = Step::Producing(BTreeMap::new()),
                     None => {}
-                    Some(ErrorCode::ProducerFenced) => return self.fenced(),
+                    Some(ErrorCode::ProducerFenced) => return self.fenced(ctx),
                     Some(e) if e.is_retriable() => {
                         // Ask again: both adds are idempotent.
                         let batches = run.batches.clone();
@@ -419,7 +423,7 @@ impl TxnProducer {
                         None => {
                             run.produced.insert(p.tp.partition);
                         }
-                        Some(ErrorCode::ProducerFenced) => return self.fenced(),
+                        Some(ErrorCode::ProducerFenced) => return self.fenced(ctx),
                         Some(e) if e.is_retriable() => {
                             self.next_try = ctx.now.plus_ms(self.retry_backoff_ms)
                         }
@@ -446,7 +450,7 @@ impl TxnProducer {
                             commit: true,
                         }
                     }
-                    Some(ErrorCode::ProducerFenced) => return self.fenced(),
+                    Some(ErrorCode::ProducerFenced) => return self.fenced(ctx),
                     Some(e)
                         if e.needs_coordinator_lookup()
                             || e == ErrorCode::CoordinatorLoadInProgress =>
@@ -484,7 +488,7 @@ impl TxnProducer {
                         }
                     }
                     Some(ErrorCode::ProducerFenced) | Some(ErrorCode::InvalidProducerEpoch) => {
-                        self.fenced()
+                        self.fenced(ctx)
                     }
                     Some(e) => {
                         if let Some(run) = self.run.as_mut() {

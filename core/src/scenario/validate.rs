@@ -483,7 +483,7 @@ impl Scenario {
             Command::CrashConsumer { consumer, .. }
             | Command::CloseConsumer { consumer }
             | Command::RestartConsumer { consumer } => consumer_index(*consumer),
-            Command::PauseConsumer { consumer, ms } => {
+            Command::PauseConsumer { consumer, ms, .. } => {
                 consumer_index(*consumer)?;
                 range(&format!("{what}.ms"), *ms, 1, 86_400_000)
             }

@@ -67,6 +67,9 @@ pub enum Command {
     PauseConsumer {
         consumer: u32,
         ms: u64,
+        /// Pause now, or when the application next reaches this point.
+        #[serde(default)]
+        at: CrashPoint,
     },
     /// Produces one record by hand through the console producer.
     Produce {
@@ -148,8 +151,16 @@ impl Command {
             ),
             Command::CloseConsumer { consumer } => format!("close consumer {consumer}"),
             Command::RestartConsumer { consumer } => format!("restart consumer {consumer}"),
-            Command::PauseConsumer { consumer, ms } => {
-                format!("pause consumer {consumer} for {} s", *ms as f64 / 1000.0)
+            Command::PauseConsumer { consumer, ms, at } => {
+                let when = match at {
+                    CrashPoint::Now => "",
+                    CrashPoint::BeforeProcess => " when it next receives records",
+                    CrashPoint::BeforeCommit => " when it is next about to commit",
+                };
+                format!(
+                    "pause consumer {consumer} for {} s{when}",
+                    *ms as f64 / 1000.0
+                )
             }
             Command::SlowLinks {
                 between,

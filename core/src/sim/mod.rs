@@ -683,10 +683,14 @@ impl Sim {
                     });
                 }
             }
-            Command::PauseConsumer { consumer, ms } => {
+            Command::PauseConsumer { consumer, ms, at } => {
                 self.with_node(NodeId::Consumer(consumer), |n, ctx| {
                     if let Node::Consumer(c) = n {
-                        c.pause(ms, ctx);
+                        if at == CrashPoint::Now {
+                            c.pause(ms, ctx);
+                        } else {
+                            c.arm_pause(at, ms);
+                        }
                     }
                 });
             }
