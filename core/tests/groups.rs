@@ -132,6 +132,7 @@ fn a_consumer_that_stops_polling_leaves_after_max_poll_interval_and_rejoins() {
     sim.apply(Command::PauseConsumer {
         consumer: 0,
         ms: 30_000,
+        at: Default::default(),
     })
     .unwrap();
     sim.run_until(SimTime::from_secs(90));
