@@ -162,9 +162,9 @@ impl TxnCoordinator {
         }
     }
 
-    /// The state of a transactional id, for views and tests.
-    pub fn state(&self, transactional_id: &str) -> Option<&TxnMetadata> {
-        self.txns.get(transactional_id).map(|t| &t.meta)
+    /// Every transactional id this coordinator holds, for the view.
+    pub fn transactions(&self) -> impl Iterator<Item = &TxnMetadata> + '_ {
+        self.txns.values().map(|t| &t.meta)
     }
 
     /// Leading a `__transaction_state` partition: load its transactions; those caught in

@@ -9,6 +9,7 @@ use crate::protocol::MessageKind;
 use crate::sim::queue::Item;
 use crate::sim::Sim;
 use crate::time::SimTime;
+use crate::txn::TxnState;
 use crate::zookeeper::messages::PeerState;
 use serde::Serialize;
 
@@ -23,6 +24,7 @@ pub struct View {
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
     pub groups: Vec<GroupView>,
+    pub transactions: Vec<TransactionView>,
     pub cut_links: Vec<(NodeId, NodeId)>,
     pub slow_links: Vec<(NodeId, NodeId, u64)>,
     pub messages_in_flight: Vec<MessageView>,
@@ -108,6 +110,22 @@ pub struct ConsumerView {
     pub member_state: Option<String>,
     /// A stable member with no partitions (more members than partitions).
     pub idle: bool,
+    /// Exactly-once applications: their transactional id and transactions so far.
+    pub transactional_id: Option<String>,
+    pub transactions_committed: u64,
+    pub transactions_aborted: u64,
+}
+
+/// A transactional id as its coordinator sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransactionView {
+    pub transactional_id: String,
+    pub coordinator: BrokerId,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub state: TxnState,
+    /// Partitions in the current transaction (markers go to each).
+    pub partitions: Vec<(TopicName, u32)>,
 }
 
 /// A consumer group as its coordinator sees it.
@@ -307,6 +325,9 @@ impl Sim {
                             MemberState::Failed(e) => format!("failed: {}", e.name()),
                         }),
                         idle: c.is_idle(),
+                        transactional_id: c.txn.as_ref().map(|t| t.transactional_id.clone()),
+                        transactions_committed: c.txn.as_ref().map_or(0, |t| t.committed),
+                        transactions_aborted: c.txn.as_ref().map_or(0, |t| t.aborted),
                     }
                 }
                 None => {
@@ -323,6 +344,9 @@ impl Sim {
                         generation: None,
                         member_state: None,
                         idle: false,
+                        transactional_id: None,
+                        transactions_committed: 0,
+                        transactions_aborted: 0,
                     }
                 }
             })
@@ -362,6 +386,7 @@ impl Sim {
             producers,
             consumers,
             groups,
+            transactions: self.transaction_views(),
             cut_links: self.network.cut_links().copied().collect(),
             slow_links: self
                 .network
@@ -374,6 +399,29 @@ impl Sim {
 }
 
 impl Sim {
+    /// Every transactional id a live coordinator has loaded.
+    pub fn transaction_views(&self) -> Vec<TransactionView> {
+        let mut out: Vec<TransactionView> = self
+            .brokers()
+            .flat_map(|b| {
+                b.txns.transactions().map(move |t| TransactionView {
+                    transactional_id: t.transactional_id.clone(),
+                    coordinator: b.id,
+                    producer_id: t.producer_id,
+                    producer_epoch: t.producer_epoch,
+                    state: t.state,
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|tp| (tp.topic.clone(), tp.partition))
+                        .collect(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
+        out
+    }
+
     /// Every group a live coordinator has loaded (the one with the group's partition).
     pub fn group_views(&self) -> Vec<GroupView> {
         let mut out: Vec<GroupView> = Vec::new();

@@ -191,4 +191,17 @@ fn a_restarted_or_paused_instance_fences_its_zombie_and_exactly_once_holds() {
         .iter()
         .any(|e| matches!(&e.event, Event::ProducerFenced { transactional_id } if transactional_id == "eos-0"));
     assert!(fenced, "the paused instance was fenced when it woke up");
+    // The view shows both transactional ids (epoch 0 → 1 for the fenced one) and the counts.
+    let view = sim.view();
+    let ids: Vec<(&str, i16)> = view
+        .transactions
+        .iter()
+        .map(|t| (t.transactional_id.as_str(), t.producer_epoch))
+        .collect();
+    assert!(
+        ids.contains(&("eos-0", 2)) && ids.iter().any(|(id, _)| *id == "eos-1"),
+        "{ids:?}"
+    );
+    assert!(view.consumers[1].transactions_committed > 100);
+    assert!(view.consumers[0].transactions_aborted >= 1);
 }
