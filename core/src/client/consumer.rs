@@ -434,7 +434,11 @@ impl Consumer {
             .collect();
         let group = group_context(member);
         txn.begin(&out, offsets, &group, ctx);
-        self.app = App::Transacting;
+        if txn.in_transaction() {
+            self.app = App::Transacting;
+        } else {
+            self.rewind();
+        }
     }
 
     fn drive_transaction(&mut self, ctx: &mut Ctx<'_>) {
@@ -443,7 +447,8 @@ impl Consumer {
         };
         let group = group_context(member);
         let metadata = &self.metadata;
-        txn.resend_adds(&group, ctx);
+        txn.prepare(&metadata.brokers, ctx);
+        txn.send_adds(&group, ctx);
         txn.advance(|tp| metadata.leader_for(tp), &group, ctx);
         if !txn.in_transaction() {
             self.app = App::Idle;

@@ -4,6 +4,7 @@
 //! assignors give everything up before rejoining; cooperative ones keep what they own and give
 //! up only what moves, rejoining once more to let it move (KIP-429).
 
+use super::{find_coordinator, random_correlation};
 use crate::config::{ConsumerConfig, IsolationLevel};
 use crate::group::assignor::{self, Assignor, Subscription};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
@@ -104,20 +105,9 @@ impl GroupMember {
         if self.coordinator.is_some() {
             return true;
         }
-        if self.finding.is_some() || ctx.now < self.next_try || brokers.is_empty() {
-            return false;
+        if self.finding.is_none() && ctx.now >= self.next_try {
+            self.finding = find_coordinator(&self.group_id, CoordinatorType::Group, brokers, ctx);
         }
-        let correlation = next_correlation(ctx);
-        let broker = brokers[ctx.rng.below(brokers.len() as u64) as usize];
-        self.finding = Some(correlation);
-        ctx.send(
-            NodeId::Broker(broker),
-            Message::FindCoordinatorRequest {
-                correlation,
-                key: self.group_id.clone(),
-                key_type: CoordinatorType::Group,
-            },
-        );
         false
     }
 
@@ -160,7 +150,7 @@ impl GroupMember {
         let Some(coordinator) = self.coordinator else {
             return;
         };
-        let correlation = next_correlation(ctx);
+        let correlation = random_correlation(ctx);
         self.state = MemberState::Joining(correlation);
         self.rejoin_needed = false;
         let subscription = Subscription {
@@ -203,7 +193,7 @@ impl GroupMember {
         if self.state != MemberState::Stable {
             return;
         }
-        let correlation = next_correlation(ctx);
+        let correlation = random_correlation(ctx);
         self.heartbeat_in_flight = Some((correlation, ctx.now));
         ctx.send(
             NodeId::Broker(coordinator),
@@ -220,7 +210,7 @@ impl GroupMember {
     pub fn leave(&mut self, reason: &str, ctx: &mut Ctx<'_>) -> Vec<TopicPartition> {
         if let Some(coordinator) = self.coordinator {
             if self.config.group_instance_id.is_none() && !self.member_id.is_empty() {
-                let correlation = next_correlation(ctx);
+                let correlation = random_correlation(ctx);
                 ctx.send(
                     NodeId::Broker(coordinator),
                     Message::LeaveGroupRequest {
@@ -251,7 +241,7 @@ impl GroupMember {
         if offsets.is_empty() || self.generation < 0 {
             return None;
         }
-        let correlation = next_correlation(ctx);
+        let correlation = random_correlation(ctx);
         self.commits_in_flight.insert(correlation, ctx.now);
         ctx.send(
             NodeId::Broker(coordinator),
@@ -274,7 +264,7 @@ impl GroupMember {
         if self.offset_fetch_in_flight.is_some() || partitions.is_empty() {
             return;
         }
-        let correlation = next_correlation(ctx);
+        let correlation = random_correlation(ctx);
         self.offset_fetch_in_flight = Some(correlation);
         ctx.send(
             NodeId::Broker(coordinator),
@@ -373,7 +363,7 @@ impl GroupMember {
                     } else {
                         Vec::new()
                     };
-                    let correlation = next_correlation(ctx);
+                    let correlation = random_correlation(ctx);
                     self.state = MemberState::Syncing(correlation);
                     ctx.send(
                         NodeId::Broker(from),
@@ -507,10 +497,4 @@ impl GroupMember {
             }
         }
     }
-}
-
-/// Correlation ids only need to be unique per client; the shared random source gives them
-/// without a counter threaded through every call.
-fn next_correlation(ctx: &mut Ctx<'_>) -> Correlation {
-    ctx.rng.next_u64() >> 1
 }

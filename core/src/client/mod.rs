@@ -5,3 +5,37 @@ pub mod group_member;
 pub mod metadata;
 pub mod producer;
 pub mod transactional;
+
+use crate::ids::{BrokerId, NodeId};
+use crate::protocol::{CoordinatorType, Correlation, Message};
+use crate::sim::ctx::Ctx;
+
+/// A correlation id for group and transaction requests, unique per client: drawn from the
+/// shared random source rather than a counter threaded through every call.
+pub(crate) fn random_correlation(ctx: &mut Ctx<'_>) -> Correlation {
+    ctx.rng.next_u64() >> 1
+}
+
+/// Sends FindCoordinator for a group or transactional id to a random known broker; returns
+/// the correlation to match the answer.
+pub(crate) fn find_coordinator(
+    key: &str,
+    key_type: CoordinatorType,
+    brokers: &[BrokerId],
+    ctx: &mut Ctx<'_>,
+) -> Option<Correlation> {
+    if brokers.is_empty() {
+        return None;
+    }
+    let correlation = random_correlation(ctx);
+    let broker = brokers[ctx.rng.below(brokers.len() as u64) as usize];
+    ctx.send(
+        NodeId::Broker(broker),
+        Message::FindCoordinatorRequest {
+            correlation,
+            key: key.to_string(),
+            key_type,
+        },
+    );
+    Some(correlation)
+}

@@ -4,6 +4,7 @@
 //! TxnOffsetCommit of the input positions (fenced by the group generation), EndTxn — so the
 //! outputs and the input offsets become visible together or not at all.
 
+use super::{find_coordinator, random_correlation};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch};
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
@@ -119,25 +120,20 @@ impl TxnProducer {
     /// Finds the transaction coordinator and gets a producer id and epoch (which fences any
     /// earlier instance with the same transactional id).
     pub fn prepare(&mut self, brokers: &[BrokerId], ctx: &mut Ctx<'_>) {
-        if self.producer.is_some() || ctx.now < self.next_try {
+        if ctx.now < self.next_try {
             return;
         }
         match self.coordinator {
-            None if self.finding.is_none() && !brokers.is_empty() => {
-                let correlation = correlation(ctx);
-                let broker = brokers[ctx.rng.below(brokers.len() as u64) as usize];
-                self.finding = Some(correlation);
-                ctx.send(
-                    NodeId::Broker(broker),
-                    Message::FindCoordinatorRequest {
-                        correlation,
-                        key: self.transactional_id.clone(),
-                        key_type: CoordinatorType::Transaction,
-                    },
+            None if self.finding.is_none() => {
+                self.finding = find_coordinator(
+                    &self.transactional_id,
+                    CoordinatorType::Transaction,
+                    brokers,
+                    ctx,
                 );
             }
-            Some(coordinator) if self.init.is_none() => {
-                let correlation = correlation(ctx);
+            Some(coordinator) if self.init.is_none() && self.producer.is_none() => {
+                let correlation = random_correlation(ctx);
                 self.init = Some(correlation);
                 ctx.send(
                     NodeId::Broker(coordinator),
@@ -161,7 +157,7 @@ impl TxnProducer {
         group: &GroupContext,
         ctx: &mut Ctx<'_>,
     ) {
-        let (Some((pid, epoch)), Some(coordinator)) = (self.producer, self.coordinator) else {
+        let Some((pid, epoch)) = self.producer else {
             return;
         };
         let mut builders: BTreeMap<u32, BatchBuilder> = BTreeMap::new();
@@ -184,37 +180,13 @@ impl TxnProducer {
                 (p, batch)
             })
             .collect();
-        let partitions: Vec<TopicPartition> = batches
-            .keys()
-            .map(|p| TopicPartition::new(&self.output, *p))
-            .collect();
-        let (add, add_offsets) = (correlation(ctx), correlation(ctx));
-        ctx.send(
-            NodeId::Broker(coordinator),
-            Message::AddPartitionsToTxnRequest {
-                correlation: add,
-                transactional_id: self.transactional_id.clone(),
-                producer_id: pid,
-                producer_epoch: epoch,
-                partitions,
-            },
-        );
-        ctx.send(
-            NodeId::Broker(coordinator),
-            Message::AddOffsetsToTxnRequest {
-                correlation: add_offsets,
-                transactional_id: self.transactional_id.clone(),
-                producer_id: pid,
-                producer_epoch: epoch,
-                group_id: group.group_id.clone(),
-            },
-        );
         self.run = Some(Run {
-            step: Step::Adding([add, add_offsets].into()),
+            step: Step::Adding(BTreeSet::new()),
             batches,
             offsets,
             produced: BTreeSet::new(),
         });
+        self.send_adds(group, ctx);
     }
 
     /// Moves the current transaction on: sends what its step needs (also after a backoff).
@@ -244,7 +216,7 @@ impl TxnProducer {
                     }
                 }
                 for (leader, parts) in by_leader {
-                    let c = correlation(ctx);
+                    let c = random_correlation(ctx);
                     let partitions = parts
                         .iter()
                         .map(|p| {
@@ -269,7 +241,7 @@ impl TxnProducer {
                     let Some(coordinator) = group.coordinator else {
                         return;
                     };
-                    let c = correlation(ctx);
+                    let c = random_correlation(ctx);
                     run.step = Step::CommittingOffsets(c);
                     ctx.send(
                         NodeId::Broker(coordinator),
@@ -294,7 +266,7 @@ impl TxnProducer {
                     return;
                 };
                 let commit = *commit;
-                let c = correlation(ctx);
+                let c = random_correlation(ctx);
                 run.step = Step::Ending {
                     correlation: Some(c),
                     commit,
@@ -524,8 +496,9 @@ impl TxnProducer {
         });
     }
 
-    /// Re-sends the adds of a transaction waiting at its first step with nothing in flight.
-    pub fn resend_adds(&mut self, group: &GroupContext, ctx: &mut Ctx<'_>) {
+    /// Sends AddPartitionsToTxn and AddOffsetsToTxn for a transaction at its first step with
+    /// nothing in flight (when it begins, and again after a coordinator error).
+    pub fn send_adds(&mut self, group: &GroupContext, ctx: &mut Ctx<'_>) {
         let (Some((pid, epoch)), Some(coordinator)) = (self.producer, self.coordinator) else {
             return;
         };
@@ -541,7 +514,7 @@ impl TxnProducer {
             .keys()
             .map(|p| TopicPartition::new(&self.output, *p))
             .collect();
-        let (add, add_offsets) = (correlation(ctx), correlation(ctx));
+        let (add, add_offsets) = (random_correlation(ctx), random_correlation(ctx));
         run.step = Step::Adding([add, add_offsets].into());
         ctx.send(
             NodeId::Broker(coordinator),
@@ -591,8 +564,4 @@ impl TxnProducer {
             }
         }
     }
-}
-
-fn correlation(ctx: &mut Ctx<'_>) -> Correlation {
-    ctx.rng.next_u64() >> 1
 }
