@@ -53,6 +53,23 @@ pub enum Waiter {
     },
 }
 
+/// A partition's answer to an append, and the HW it waits for (acks=all).
+pub(super) fn pending_answer(
+    tp: TopicPartition,
+    result: Result<(Offset, Option<Offset>), ErrorCode>,
+) -> (ProducePartitionResponse, Option<Offset>) {
+    let (error, base_offset, required) = match result {
+        Ok((base, required)) => (None, base, required),
+        Err(e) => (Some(e), 0, None),
+    };
+    let answer = ProducePartitionResponse {
+        tp,
+        error,
+        base_offset,
+    };
+    (answer, required)
+}
+
 /// How long an AlterPartition may stay unanswered before the leader tries again.
 const ALTER_PARTITION_TIMEOUT_MS: u64 = 30_000;
 
@@ -70,19 +87,9 @@ impl Broker {
         let mut waiting = false;
         for (tp, mut batch) in partitions {
             let result = self.append_to_leader(&tp, &mut batch, acks, ctx);
-            let (error, base_offset, required) = match result {
-                Ok((base, required)) => (None, base, required),
-                Err(e) => (Some(e), 0, None),
-            };
-            waiting |= required.is_some();
-            answers.push((
-                ProducePartitionResponse {
-                    tp,
-                    error,
-                    base_offset,
-                },
-                required,
-            ));
+            let answer = pending_answer(tp, result);
+            waiting |= answer.1.is_some();
+            answers.push(answer);
         }
         if acks == Acks::None {
             return;

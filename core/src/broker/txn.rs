@@ -3,7 +3,7 @@
 //! its records with acks=all, sending WriteTxnMarkers, and, as a partition leader, writing the
 //! markers it is sent.
 
-use super::produce::{DelayedProduce, Origin, Waiter};
+use super::produce::{pending_answer, DelayedProduce, Origin, Waiter};
 use super::{Broker, BrokerTimer};
 use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::OFFSETS_TOPIC;
@@ -211,18 +211,7 @@ impl Broker {
                 self.groups
                     .on_txn_marker(tp.partition, producer_id, commit, ctx);
             }
-            let (error, base_offset, required) = match result {
-                Ok((base, required)) => (None, base, required),
-                Err(e) => (Some(e), 0, None),
-            };
-            answers.push((
-                ProducePartitionResponse {
-                    tp,
-                    error,
-                    base_offset,
-                },
-                required,
-            ));
+            answers.push(pending_answer(tp, result));
         }
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
