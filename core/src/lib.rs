@@ -17,6 +17,8 @@
 //! - Consumer groups: a broker leading a `__consumer_offsets` partition runs the
 //!   [`group::coordinator`] for the groups that hash to it; the group leader runs one of the
 //!   [`group::assignor`]s; commits are records in that partition ([`group::records`]).
+//! - Transactions: a broker leading a `__transaction_state` partition runs the [`txn`]
+//!   coordinator; an exactly-once application drives [`client::transactional`].
 //! - A record's path: producer → [`partitioner`] → batch → `Produce` to the leader →
 //!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
 //!   consumer `Fetch` below the HW.
