@@ -297,3 +297,53 @@ fn a_closing_member_leaves_at_once_and_its_partitions_move_without_waiting() {
     assert_eq!(g.members[0].assignment.len(), 6, "{}", debug_events(&sim));
     assert_eq!(sim.report().lost_by_consumers, 0);
 }
+
+#[test]
+fn two_groups_read_the_same_topic_independently() {
+    let member = |g: &str, commit: &str| {
+        json!({"topic": "orders", "commit": commit,
+               "config": {"group.id": g, "auto.offset.reset": "earliest"}})
+    };
+    let (sim, r) = run(
+        group_scenario(
+            9,
+            0,
+            json!({"consumers": [
+                member("billing", "auto"), member("billing", "auto"),
+                member("audit", "after_processing_async")
+            ]}),
+        ),
+        40,
+    );
+    let groups = sim.view().groups;
+    assert_eq!(
+        groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        ["audit", "billing"]
+    );
+    assert_eq!(groups[0].members.len(), 1);
+    assert_eq!(groups[1].members.len(), 2);
+    // Each group reads every record on its own: both process about as much.
+    let processed: Vec<u64> = r.readers.iter().map(|x| x.processed).collect();
+    assert_eq!(r.readers.len(), 2);
+    assert!(processed.iter().all(|p| *p > 8_000), "{:?}", r.readers);
+    assert!(
+        processed[0].abs_diff(processed[1]) < 2_000,
+        "{:?}",
+        r.readers
+    );
+    // commitAsync committed every partition too.
+    assert_eq!(groups[0].offsets.len(), 6);
+    assert_eq!((r.lost_by_consumers, r.duplicates_consumed), (0, 0));
+}
+
+#[test]
+fn auto_offset_reset_none_without_a_committed_offset_cannot_start() {
+    let member =
+        json!({"topic": "orders", "config": {"group.id": "strict", "auto.offset.reset": "none"}});
+    let (sim, r) = run(group_scenario(10, 0, json!({"consumers": [member]})), 20);
+    let stuck = events(&sim)
+        .filter(|(_, e)| matches!(e, Event::ConsumerNoOffset { .. }))
+        .count();
+    assert_eq!(stuck, 6, "one per partition: {}", debug_events(&sim));
+    assert_eq!(r.consumed, 0);
+}

@@ -329,6 +329,10 @@ impl Consumer {
                         }
                         None => {}
                     }
+                    if self.commit_mode == CommitMode::AfterProcessingAsync {
+                        // commitAsync: fire and go on polling.
+                        self.commit_positions(None, ctx);
+                    }
                     if self.commit_mode == CommitMode::AfterProcessing {
                         if let Some(correlation) = self.commit_positions(None, ctx) {
                             self.app = App::Committing {
@@ -586,7 +590,9 @@ impl Consumer {
         }
         let commits = match self.commit_mode {
             CommitMode::Auto => self.auto_commit(),
-            CommitMode::BeforeProcessing | CommitMode::AfterProcessing => true,
+            CommitMode::BeforeProcessing
+            | CommitMode::AfterProcessing
+            | CommitMode::AfterProcessingAsync => true,
             // Offsets go only through transactions.
             CommitMode::Transactional => false,
         };

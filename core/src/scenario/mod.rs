@@ -155,6 +155,9 @@ pub enum CommitMode {
     BeforeProcessing,
     /// Process, then commitSync: at-least-once (a crash re-delivers records).
     AfterProcessing,
+    /// Process, then commitAsync without waiting: at-least-once, faster, and a failed
+    /// commit is not retried (the next one covers it).
+    AfterProcessingAsync,
     /// Exactly-once consume-transform-produce: each batch's outputs (to `output_topic`) and
     /// input offsets commit in one transaction; the application reads `read_committed`.
     Transactional,
