@@ -127,15 +127,12 @@ impl Group {
         common.iter().copied().find(|a| votes(a) == best)
     }
 
+    /// Kafka's `supportsProtocols`: a joiner must share an assignor with every member.
     fn supports(&self, protocols: &[Assignor]) -> bool {
         self.members.is_empty()
-            || self
-                .members
-                .values()
-                .any(|m| m.protocols.iter().any(|p| protocols.contains(p)))
-                && protocols
-                    .iter()
-                    .any(|p| self.members.values().all(|m| m.protocols.contains(p)))
+            || protocols
+                .iter()
+                .any(|p| self.members.values().all(|m| m.protocols.contains(p)))
     }
 
     fn record(&self) -> OffsetsRecord {
