@@ -54,6 +54,7 @@ pub mod protocol;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod share;
 pub mod sim;
 pub mod time;
 pub mod trace;

@@ -9,7 +9,7 @@ use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, Z
 use crate::sim::command::Command;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -21,6 +21,48 @@ pub struct Scenario {
     /// Faults and actions at given simulated times.
     pub actions: Vec<ScheduledAction>,
     pub trace: TraceSpec,
+    /// How long a run lasts unless told otherwise (`kplay run`, `kplay check`).
+    pub duration_ms: u64,
+    /// What this scenario teaches, step by step, when it is a lesson.
+    pub lesson: Option<Lesson>,
+}
+
+/// A lesson: the text a learner follows, what to look at, and the question the run answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lesson {
+    pub title: String,
+    pub steps: Vec<LessonStep>,
+    pub question: String,
+    /// The answer, as the trace and Report prove it.
+    pub answer: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LessonStep {
+    pub text: String,
+    /// Where to look in the playground (a panel, a broker, a partition).
+    pub look_at: String,
+    /// What a "try this" button does, if the step has one.
+    pub action: Option<Command>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: String::new(),
+            seed: 0,
+            cluster: ClusterSpec::default(),
+            topics: Vec::new(),
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            actions: Vec::new(),
+            trace: TraceSpec::default(),
+            duration_ms: 60_000,
+            lesson: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,11 @@ pub struct Limits {
     pub latency_us: u64,
     pub topic_name_chars: usize,
     pub json_bytes: usize,
+    /// A run's length: 30 simulated days.
+    pub duration_ms: u64,
+    pub lesson_steps: usize,
+    /// Any one text: a name, a lesson's title, step, question or answer.
+    pub text_chars: usize,
 }
 
 pub const LIMITS: Limits = Limits {
@@ -38,6 +43,9 @@ pub const LIMITS: Limits = Limits {
     latency_us: 10_000_000,
     topic_name_chars: 249,
     json_bytes: 1 << 20,
+    duration_ms: 30 * 86_400_000,
+    lesson_steps: 20,
+    text_chars: 4_000,
 };
 
 #[derive(Clone, Debug, PartialEq, Error)]
@@ -98,6 +106,36 @@ pub fn valid_topic_name(name: &str) -> bool {
 
 impl Scenario {
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        range("duration_ms", self.duration_ms, 1, LIMITS.duration_ms)?;
+        range("name length", self.name.len(), 0, LIMITS.text_chars)?;
+        if let Some(lesson) = &self.lesson {
+            range("lesson.steps", lesson.steps.len(), 0, LIMITS.lesson_steps)?;
+            for (field, text) in [
+                ("lesson.title", &lesson.title),
+                ("lesson.question", &lesson.question),
+                ("lesson.answer", &lesson.answer),
+            ] {
+                range(&format!("{field} length"), text.len(), 0, LIMITS.text_chars)?;
+            }
+            for (i, step) in lesson.steps.iter().enumerate() {
+                let what = format!("lesson.steps[{i}]");
+                range(
+                    &format!("{what}.text length"),
+                    step.text.len(),
+                    0,
+                    LIMITS.text_chars,
+                )?;
+                range(
+                    &format!("{what}.look_at length"),
+                    step.look_at.len(),
+                    0,
+                    LIMITS.text_chars,
+                )?;
+                if let Some(action) = &step.action {
+                    self.validate_command(&format!("{what}.action"), action)?;
+                }
+            }
+        }
         let c = &self.cluster;
         range("cluster.brokers", c.brokers, 1, LIMITS.brokers)?;
         range("cluster.zookeepers", c.zookeepers, 1, LIMITS.zookeepers)?;
