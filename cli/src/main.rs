@@ -6,10 +6,14 @@
 
 use clap::{Parser, Subcommand};
 mod assign;
+mod export;
+mod run;
+mod source;
 
 use kplay_core::group::assignor::Assignor;
 use kplay_core::group::coordinator_partition;
 use kplay_core::partitioner::partition_for_key;
+use kplay_core::{lessons, share, Scenario};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -56,6 +60,62 @@ enum Cmd {
         /// The group as JSON (`-` reads stdin).
         file: String,
     },
+    /// Runs a scenario and prints its Report as JSON.
+    Run {
+        /// A scenario JSON file, a lesson name or a share URL.
+        scenario: String,
+        /// Overrides the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated seconds to run (default: the scenario's duration_ms).
+        #[arg(long)]
+        until: Option<f64>,
+        /// Writes every trace event as a JSON line to this file.
+        #[arg(long)]
+        trace: Option<String>,
+    },
+    /// Runs seeds 0..N and prints a JSON summary; exits 1 if any invariant broke.
+    Check {
+        /// A scenario JSON file, a lesson name or a share URL.
+        scenario: String,
+        /// How many seeds.
+        #[arg(long)]
+        seeds: u64,
+        /// Simulated seconds per run (default: the scenario's duration_ms).
+        #[arg(long)]
+        until: Option<f64>,
+    },
+    /// Share URLs: encode a scenario, decode a string or URL.
+    Url {
+        #[command(subcommand)]
+        command: UrlCmd,
+    },
+    /// Lists the lessons: NAME<TAB>TITLE per line.
+    Lessons,
+    /// Prints a lesson's scenario as JSON.
+    Lesson {
+        /// A name from `kplay lessons`.
+        name: String,
+    },
+    /// Prints the real-Kafka commands and properties that set up the same cluster.
+    Export {
+        /// A scenario JSON file, a lesson name or a share URL.
+        scenario: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UrlCmd {
+    /// Prints the share string (`v1.…`; put it after `#s=` in the playground's URL).
+    Encode {
+        /// A scenario JSON file (`-` reads stdin).
+        file: String,
+    },
+    /// Prints the scenario a share string or URL holds, as JSON.
+    Decode {
+        /// `v1.…`, `#s=v1.…` or a full URL.
+        string: String,
+    },
 }
 
 fn parse_strategy(s: &str) -> Result<Assignor, String> {
@@ -66,6 +126,16 @@ fn parse_strategy(s: &str) -> Result<Assignor, String> {
             names.join(", ")
         )
     })
+}
+
+/// Bad input: one line on stderr, exit code 2.
+fn bad_input(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 fn main() -> ExitCode {
@@ -84,10 +154,62 @@ fn main() -> ExitCode {
         }),
         Cmd::Assign { strategy, file } => match assign::run(strategy, &file) {
             Ok(json) => writeln!(out, "{json}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+            Err(e) => return bad_input(&e),
+        },
+        Cmd::Run {
+            scenario,
+            seed,
+            until,
+            trace,
+        } => {
+            let report =
+                source::load(&scenario).and_then(|s| run::run(s, seed, until, trace.as_deref()));
+            match report {
+                Ok(r) => writeln!(out, "{}", to_json(&r)),
+                Err(e) => return bad_input(&e),
             }
+        }
+        Cmd::Check {
+            scenario,
+            seeds,
+            until,
+        } => match source::load(&scenario).and_then(|s| run::check(s, seeds, until)) {
+            Ok(summary) => {
+                let failed = summary.runs_with_violations > 0;
+                let written = writeln!(out, "{}", to_json(&summary));
+                if failed && written.is_ok() {
+                    return ExitCode::from(1);
+                }
+                written
+            }
+            Err(e) => return bad_input(&e),
+        },
+        Cmd::Url {
+            command: UrlCmd::Encode { file },
+        } => {
+            let scenario = source::read_capped(&file)
+                .and_then(|t| Scenario::from_json(&t).map_err(|e| format!("{file}: {e}")));
+            match scenario {
+                Ok(s) => writeln!(out, "{}", share::encode(&s)),
+                Err(e) => return bad_input(&e),
+            }
+        }
+        Cmd::Url {
+            command: UrlCmd::Decode { string },
+        } => match share::decode(&string) {
+            Ok(s) => writeln!(out, "{}", s.to_json_pretty()),
+            Err(e) => return bad_input(&e.to_string()),
+        },
+        Cmd::Lessons => lessons::list()
+            .iter()
+            .try_for_each(|(name, title)| writeln!(out, "{name}\t{title}")),
+        Cmd::Lesson { name } => match lessons::get(&name) {
+            Some(s) => writeln!(out, "{}", s.to_json_pretty()),
+            None => return bad_input(&format!("no lesson named '{name}' (see `kplay lessons`)")),
+        },
+        Cmd::Export { scenario } => match source::load(&scenario) {
+            Ok(s) => write!(out, "{}", export::export(&s)),
+            Err(e) => return bad_input(&e),
         },
     };
     match result {

@@ -48,6 +48,7 @@ pub mod delivery;
 pub mod group;
 pub mod ids;
 pub mod invariants;
+pub mod lessons;
 pub mod log;
 pub mod partitioner;
 pub mod protocol;

@@ -132,6 +132,8 @@ pub struct Report {
     pub acked: u64,
     /// Acknowledged records absent from the final committed log.
     pub acked_lost: u64,
+    /// Lost acknowledged records per acks setting ("0", "1", "all").
+    pub acked_lost_by_acks: std::collections::BTreeMap<&'static str, u64>,
     pub acked_lost_examples: Vec<LostRecord>,
     pub failed: u64,
     pub retries: u64,
@@ -302,6 +304,7 @@ impl crate::sim::Sim {
         let mut partitions = Vec::new();
         let mut acked_lost = 0;
         let mut examples = Vec::new();
+        let mut acked_lost_by_acks: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut duplicates_in_log = 0;
         for (topic, count) in self.topics() {
             // Internal topics (__consumer_offsets) are the groups' business: see `readers`.
@@ -351,6 +354,10 @@ impl crate::sim::Sim {
                             .collect(),
                     };
                     acked_lost += lost.len() as u64;
+                    if !lost.is_empty() {
+                        *acked_lost_by_acks.entry(b.acks.as_str()).or_default() +=
+                            lost.len() as u64;
+                    }
                     for (offset, record_id) in lost
                         .into_iter()
                         .take(20usize.saturating_sub(examples.len()))
@@ -398,6 +405,7 @@ impl crate::sim::Sim {
             produced,
             acked,
             acked_lost,
+            acked_lost_by_acks,
             acked_lost_examples: examples,
             failed,
             retries,

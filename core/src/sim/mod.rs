@@ -178,6 +178,11 @@ impl Sim {
     pub fn trace_events_total(&self) -> u64 {
         self.trace.len_total()
     }
+    /// The events after the first `total` ever recorded, if they are still in the window.
+    pub fn trace_since(&self, total: u64) -> Option<&[TraceEvent]> {
+        let start = total.checked_sub(self.trace.dropped())?;
+        self.trace.events().get(start as usize..)
+    }
     pub fn trace_hash(&self) -> u64 {
         self.trace.hash()
     }

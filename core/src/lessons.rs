@@ -1,0 +1,35 @@
+//! Lessons: scenarios a teacher can share, one per concept, each with the text a learner
+//! follows and the question its run answers. They live as JSON in `core/lessons/`.
+
+use crate::scenario::Scenario;
+
+/// (name, scenario JSON), in teaching order.
+pub const LESSONS: &[(&str, &str)] = &[
+    (
+        "replication-and-isr",
+        include_str!("../lessons/replication-and-isr.json"),
+    ),
+    (
+        "acks-and-leader-crash",
+        include_str!("../lessons/acks-and-leader-crash.json"),
+    ),
+];
+
+/// Every lesson's name and title, in teaching order.
+pub fn list() -> Vec<(&'static str, String)> {
+    LESSONS
+        .iter()
+        .map(|(name, _)| {
+            let title = get(name)
+                .and_then(|s| s.lesson.map(|l| l.title))
+                .unwrap_or_default();
+            (*name, title)
+        })
+        .collect()
+}
+
+/// A lesson's scenario by name.
+pub fn get(name: &str) -> Option<Scenario> {
+    let (_, json) = LESSONS.iter().find(|(n, _)| *n == name)?;
+    Scenario::from_json(json).ok()
+}
