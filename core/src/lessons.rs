@@ -6,6 +6,15 @@ use crate::scenario::Scenario;
 /// (name, scenario JSON), in teaching order.
 pub const LESSONS: &[(&str, &str)] = &[
     (
+        "topics-partitions-offsets",
+        include_str!("../lessons/topics-partitions-offsets.json"),
+    ),
+    ("retention", include_str!("../lessons/retention.json")),
+    (
+        "keys-and-partitions",
+        include_str!("../lessons/keys-and-partitions.json"),
+    ),
+    (
         "replication-and-isr",
         include_str!("../lessons/replication-and-isr.json"),
     ),
@@ -13,6 +22,29 @@ pub const LESSONS: &[(&str, &str)] = &[
         "acks-and-leader-crash",
         include_str!("../lessons/acks-and-leader-crash.json"),
     ),
+    (
+        "tolerate-failures",
+        include_str!("../lessons/tolerate-failures.json"),
+    ),
+    (
+        "controller-failover",
+        include_str!("../lessons/controller-failover.json"),
+    ),
+    (
+        "consumer-groups",
+        include_str!("../lessons/consumer-groups.json"),
+    ),
+    (
+        "committed-offsets",
+        include_str!("../lessons/committed-offsets.json"),
+    ),
+    ("at-most-once", include_str!("../lessons/at-most-once.json")),
+    (
+        "at-least-once",
+        include_str!("../lessons/at-least-once.json"),
+    ),
+    ("exactly-once", include_str!("../lessons/exactly-once.json")),
+    ("latency", include_str!("../lessons/latency.json")),
 ];
 
 /// Every lesson's name and title, in teaching order.

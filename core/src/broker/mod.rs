@@ -387,6 +387,9 @@ impl Broker {
                         // Only the leader's own log counts now: no follower LEO is known.
                     }
                     self.remove_from_fetchers(&tp);
+                    // The controller may have shrunk the ISR (a dead follower): what the
+                    // remaining members have is committed now.
+                    self.advance_high_watermark(&tp, ctx);
                 }
                 Some(leader) => {
                     replica.role = Role::Follower { leader };
