@@ -14,6 +14,11 @@ pub const LESSONS: &[(&str, &str)] = &[
         "keys-and-partitions",
         include_str!("../lessons/keys-and-partitions.json"),
     ),
+    ("null-keys", include_str!("../lessons/null-keys.json")),
+    (
+        "bootstrap-and-metadata",
+        include_str!("../lessons/bootstrap-and-metadata.json"),
+    ),
     (
         "replication-and-isr",
         include_str!("../lessons/replication-and-isr.json"),
@@ -23,17 +28,23 @@ pub const LESSONS: &[(&str, &str)] = &[
         include_str!("../lessons/acks-and-leader-crash.json"),
     ),
     (
+        "min-insync-replicas",
+        include_str!("../lessons/min-insync-replicas.json"),
+    ),
+    (
+        "unclean-leader-election",
+        include_str!("../lessons/unclean-leader-election.json"),
+    ),
+    (
         "tolerate-failures",
         include_str!("../lessons/tolerate-failures.json"),
     ),
-    (
-        "controller-failover",
-        include_str!("../lessons/controller-failover.json"),
-    ),
+    ("ordering", include_str!("../lessons/ordering.json")),
     (
         "consumer-groups",
         include_str!("../lessons/consumer-groups.json"),
     ),
+    ("rebalances", include_str!("../lessons/rebalances.json")),
     (
         "committed-offsets",
         include_str!("../lessons/committed-offsets.json"),
@@ -44,6 +55,18 @@ pub const LESSONS: &[(&str, &str)] = &[
         include_str!("../lessons/at-least-once.json"),
     ),
     ("exactly-once", include_str!("../lessons/exactly-once.json")),
+    (
+        "zookeeper-quorum",
+        include_str!("../lessons/zookeeper-quorum.json"),
+    ),
+    (
+        "controller-failover",
+        include_str!("../lessons/controller-failover.json"),
+    ),
+    (
+        "network-partition",
+        include_str!("../lessons/network-partition.json"),
+    ),
     ("latency", include_str!("../lessons/latency.json")),
 ];
 

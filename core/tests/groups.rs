@@ -283,7 +283,8 @@ fn a_closing_member_leaves_at_once_and_its_partitions_move_without_waiting() {
     let mut sim = Sim::new(group_scenario(8, 2, json!({}))).unwrap();
     sim.run_until(SimTime::from_secs(30));
     sim.apply(Command::CloseConsumer { consumer: 1 }).unwrap();
-    sim.run_until(SimTime::from_secs(33));
+    // The survivor hears of the rebalance at its next heartbeat (every 3 s), then rejoins.
+    sim.run_until(SimTime::from_secs(36));
     let removed: Vec<f64> = events(&sim)
         .filter_map(|(t, e)| match e {
             Event::GroupMemberRemoved { reason, .. } if reason.contains("closing") => Some(t),

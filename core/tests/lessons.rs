@@ -235,3 +235,182 @@ fn end_to_end_latency_is_under_10_ms() {
     assert!(p50 < 10.0 && p99 < 10.0, "{l:?}");
     assert!(r.consumed > 20_000);
 }
+
+/// Batches and records per batch a producer's topic got, from the leaders' logs.
+fn batches(sim: &Sim, topic: &str) -> (u64, u64) {
+    let (mut batches, mut records) = (0, 0);
+    for p in 0..3 {
+        let leader = common::leader_of(sim, topic, p).unwrap();
+        let log = common::log_of(sim, leader, topic, p);
+        log.for_each_batch(0, u64::MAX, |b| {
+            batches += 1;
+            records += b.header.record_count as u64;
+            true
+        });
+    }
+    (batches, records)
+}
+
+#[test]
+fn sticky_null_keys_make_fewer_fuller_batches_than_round_robin() {
+    let (sim, _) = run_lesson("null-keys");
+    let (rr_batches, rr_records) = batches(&sim, "round-robin");
+    let (st_batches, st_records) = batches(&sim, "sticky");
+    assert!(
+        rr_records.abs_diff(st_records) < 100,
+        "same load: {rr_records} vs {st_records}"
+    );
+    assert!(
+        st_batches * 2 < rr_batches,
+        "sticky {st_batches} batches, round-robin {rr_batches}"
+    );
+}
+
+#[test]
+fn clients_follow_metadata_to_new_leaders() {
+    let (sim, r) = run_lesson("bootstrap-and-metadata");
+    for p in 0..6 {
+        assert_ne!(common::leader_of(&sim, "orders", p), Some(1));
+    }
+    let last_ack = sim
+        .trace()
+        .iter()
+        .rev()
+        .find(|e| matches!(e.event, kplay_core::Event::ProducerAcked { .. }));
+    assert!(
+        last_ack.is_some_and(|e| e.at.as_secs_f64() > 39.0),
+        "still producing at the end"
+    );
+    assert_eq!(r.acked_lost, 0);
+}
+
+#[test]
+fn min_insync_replicas_refuses_acks_all_when_alone() {
+    let (sim, r) = run_lesson("min-insync-replicas");
+    let acks_all = sim.producer(0).unwrap();
+    let acks_one = sim.producer(1).unwrap();
+    assert!(
+        acks_all.stats.failed > 0,
+        "acks=all gave up: {:?}",
+        acks_all.stats.failed
+    );
+    assert!(
+        acks_one.stats.acked > 7_000,
+        "acks=1 kept going: {}",
+        acks_one.stats.acked
+    );
+    let refused = sim.trace().iter().any(|e| {
+        matches!(&e.event, kplay_core::Event::ProducerFailed { producer: 0, error, .. }
+            if matches!(error, kplay_core::protocol::ErrorCode::NotEnoughReplicas | kplay_core::protocol::ErrorCode::DeliveryTimeout))
+    });
+    assert!(refused);
+    assert_eq!(r.acked_lost_by_acks.get("all").copied().unwrap_or(0), 0);
+}
+
+#[test]
+fn unclean_election_comes_back_and_loses_acked_records() {
+    let (sim, r) = run_lesson("unclean-leader-election");
+    assert_eq!(common::leader_of(&sim, "orders", 0), Some(2));
+    assert!(r.unclean_elections >= 1);
+    assert!(r.acked_lost > 0);
+}
+
+#[test]
+fn order_holds_per_partition_only() {
+    let (sim, r) = run_lesson("ordering");
+    // Each key lives in one partition, so per-key order is the partition's offset order.
+    use kplay_core::partitioner::partition_for_key;
+    for p in 0..3 {
+        let leader = common::leader_of(&sim, "events", p).unwrap();
+        let log = common::log_of(&sim, leader, "events", p);
+        let mut last_ts = 0;
+        log.for_each_batch(0, u64::MAX, |b| {
+            for rec in b.iter() {
+                assert_eq!(partition_for_key(rec.key.unwrap(), 3), p);
+                assert!(
+                    rec.timestamp_us >= last_ts,
+                    "send order within the partition"
+                );
+                last_ts = rec.timestamp_us;
+            }
+            true
+        });
+    }
+    assert_eq!(r.consumed, r.acked);
+}
+
+#[test]
+fn eager_revokes_everything_cooperative_moves_only_what_changes_owner() {
+    let (sim, _) = run_lesson("rebalances");
+    let assigned: Vec<(String, i32, usize, usize)> = sim
+        .trace()
+        .iter()
+        .filter_map(|e| match &e.event {
+            kplay_core::Event::ConsumerAssigned {
+                group,
+                generation,
+                assigned,
+                revoked,
+                ..
+            } => Some((group.clone(), *generation, assigned.len(), revoked.len())),
+            _ => None,
+        })
+        .collect();
+    let of = |g: &str| {
+        assigned
+            .iter()
+            .filter(|a| a.0 == g)
+            .map(|a| (a.1, a.2, a.3))
+            .collect::<Vec<_>>()
+    };
+    // Eager: generation 2 hands out 3 + 3 after everything was revoked.
+    assert_eq!(
+        of("eager")[1..]
+            .iter()
+            .filter(|(g, n, _)| *g == 2 && *n == 3)
+            .count(),
+        2,
+        "{:?}",
+        of("eager")
+    );
+    // Cooperative: generation 2 revokes 3, generation 3 assigns them.
+    let coop = of("cooperative");
+    assert!(
+        coop.contains(&(2, 0, 3)) && coop.contains(&(3, 3, 0)),
+        "{coop:?}"
+    );
+}
+
+#[test]
+fn without_a_zookeeper_quorum_metadata_freezes_until_it_returns() {
+    let (sim, r) = run_lesson("zookeeper-quorum");
+    let elected_while_down = sim.trace().iter().any(|e| {
+        e.at.as_secs_f64() > 8.0
+            && e.at.as_secs_f64() < 60.0
+            && matches!(
+                e.event,
+                kplay_core::Event::LeaderElected { .. }
+                    | kplay_core::Event::ControllerElected { .. }
+            )
+    });
+    assert!(!elected_while_down);
+    assert!(sim.zookeeper_leader().is_some());
+    assert_ne!(
+        common::leader_of(&sim, "orders", 0),
+        Some(2),
+        "moved once quorum returned"
+    );
+    assert_eq!(r.acked_lost, 0);
+}
+
+#[test]
+fn an_isolated_leader_cannot_lose_acks_all_records() {
+    let (sim, r) = run_lesson("network-partition");
+    assert_eq!(r.acked_lost, 0);
+    assert!(r.leader_changes >= 1);
+    // Healed: broker 1 is back in every ISR.
+    for p in 0..3 {
+        let (_, _, isr) = sim.partition_state("orders", p).unwrap();
+        assert_eq!(isr.len(), 3, "orders-{p}: {isr:?}");
+    }
+}

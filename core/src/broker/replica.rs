@@ -223,14 +223,23 @@ impl Replica {
         if batch.producer_id < 0 {
             return SequenceCheck::Append;
         }
+        // A producer id's (or a new epoch's) first batch must start at sequence 0: a later
+        // batch overtaking a failed first one is out of order, as in Kafka.
+        let first = |seq: i32| {
+            if seq == 0 {
+                SequenceCheck::Append
+            } else {
+                SequenceCheck::OutOfOrder
+            }
+        };
         let Some(entry) = self.producers.get(&batch.producer_id) else {
-            return SequenceCheck::Append;
+            return first(batch.base_sequence);
         };
         if batch.producer_epoch < entry.epoch {
             return SequenceCheck::Fenced;
         }
         if batch.producer_epoch > entry.epoch {
-            return SequenceCheck::Append;
+            return first(batch.base_sequence);
         }
         let last_seq = batch.base_sequence + batch.record_count as i32 - 1;
         if let Some(&(_, _, offset)) = entry

@@ -74,7 +74,10 @@ pub struct Producer {
     in_flight: BTreeMap<Correlation, InFlight>,
     next_correlation: Correlation,
     producer_id: Option<(i64, i16)>,
-    init_pid_in_flight: bool,
+    /// The broker and correlation an InitProducerId is waiting on, if any.
+    init_pid_in_flight: Option<(BrokerId, Correlation)>,
+    /// No InitProducerId before this (backoff after a failed one).
+    init_pid_not_before: SimTime,
     chooser: NullKeyChooser,
     keys: Vec<Vec<u8>>,
     load_start: SimTime,
@@ -118,7 +121,8 @@ impl Producer {
             in_flight: BTreeMap::new(),
             next_correlation: 0,
             producer_id: None,
-            init_pid_in_flight: false,
+            init_pid_in_flight: None,
+            init_pid_not_before: SimTime::ZERO,
             keys,
             load_start: SimTime::ZERO,
             generated: 0,
@@ -310,11 +314,18 @@ impl Producer {
             self.next_correlation = correlation;
         }
         self.drain_manual(ctx);
-        if self.config.enable_idempotence && self.producer_id.is_none() && !self.init_pid_in_flight
+        if self.config.enable_idempotence
+            && self.producer_id.is_none()
+            && self.init_pid_in_flight.is_none()
+            && ctx.now >= self.init_pid_not_before
         {
-            if let Some(&broker) = self.metadata.brokers.first() {
+            // Any broker answers; spread the tries so a dead one is not asked forever.
+            let brokers = &self.metadata.brokers;
+            let pick = (!brokers.is_empty())
+                .then(|| brokers[ctx.rng.below(brokers.len() as u64) as usize]);
+            if let Some(broker) = pick {
                 let correlation = self.correlation();
-                self.init_pid_in_flight = true;
+                self.init_pid_in_flight = Some((broker, correlation));
                 ctx.send(
                     NodeId::Broker(broker),
                     Message::InitProducerIdRequest {
@@ -624,9 +635,10 @@ impl Producer {
                 producer_epoch,
                 ..
             } => {
-                self.init_pid_in_flight = false;
-                if error.is_none() {
-                    self.producer_id = Some((producer_id, producer_epoch));
+                self.init_pid_in_flight = None;
+                match error {
+                    None => self.producer_id = Some((producer_id, producer_epoch)),
+                    Some(_) => self.init_pid_backoff(ctx),
                 }
             }
             _ => {}
@@ -641,8 +653,12 @@ impl Producer {
             ProducerTimer::RequestTimeout { correlation } => {
                 if self.in_flight.contains_key(&correlation) {
                     self.fail_request(correlation, ErrorCode::RequestTimedOut, ctx);
-                } else if self.init_pid_in_flight {
-                    self.init_pid_in_flight = false;
+                } else if self
+                    .init_pid_in_flight
+                    .is_some_and(|(_, c)| c == correlation)
+                {
+                    self.init_pid_in_flight = None;
+                    self.init_pid_backoff(ctx);
                 }
             }
         }
@@ -661,7 +677,20 @@ impl Producer {
         for c in lost {
             self.fail_request(c, ErrorCode::NetworkException, ctx);
         }
-        self.init_pid_in_flight = false;
+        if self.init_pid_in_flight.is_some_and(|(b, _)| b == broker) {
+            self.init_pid_in_flight = None;
+            self.init_pid_backoff(ctx);
+        }
         self.poll(ctx);
+    }
+
+    /// A failed InitProducerId is tried again after `retry.backoff.ms`, with fresh metadata.
+    fn init_pid_backoff(&mut self, ctx: &mut Ctx<'_>) {
+        self.init_pid_not_before = ctx.now.plus_ms(self.config.retry_backoff_ms);
+        self.metadata.invalidate();
+        ctx.timer_at(
+            self.init_pid_not_before,
+            Timer::Producer(ProducerTimer::Wake),
+        );
     }
 }
