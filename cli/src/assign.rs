@@ -4,10 +4,8 @@ use kplay_core::group::assignor::{assign, Assignor, Subscription};
 use kplay_core::ids::TopicName;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::Read;
 
 /// Bounds that keep a hostile file from taking unbounded time or memory.
-const MAX_FILE_BYTES: u64 = 1 << 20;
 const MAX_PARTITIONS_TOTAL: u64 = 100_000;
 const MAX_MEMBERS: usize = 10_000;
 
@@ -26,7 +24,7 @@ struct Member {
 }
 
 pub fn run(strategy: Assignor, path: &str) -> Result<String, String> {
-    let text = read(path)?;
+    let text = crate::source::read_capped(path)?;
     let group: GroupFile =
         serde_json::from_str(&text).map_err(|e| format!("{path}: not a group description: {e}"))?;
     let total: u64 = group.topics.values().map(|&n| u64::from(n)).sum();
@@ -86,20 +84,4 @@ pub fn run(strategy: Assignor, path: &str) -> Result<String, String> {
         })
         .collect();
     serde_json::to_string(&out).map_err(|e| e.to_string())
-}
-
-fn read(path: &str) -> Result<String, String> {
-    let mut text = String::new();
-    let result = if path == "-" {
-        std::io::stdin()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_string(&mut text)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
-    };
-    result.map_err(|e| format!("{path}: {e}"))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("{path}: larger than {MAX_FILE_BYTES} bytes"));
-    }
-    Ok(text)
 }

@@ -1,18 +1,8 @@
 //! Runs the `kplay` binary as a user would.
 
-use std::process::Command;
+mod common;
 
-fn kplay(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kplay"))
-        .args(args)
-        .output()
-        .expect("kplay runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::{kplay, temp as write_temp};
 
 #[test]
 fn partition_prints_one_line_per_key_like_the_java_client() {
@@ -56,14 +46,6 @@ fn coordinator_prints_the_offsets_partition_of_each_group() {
     let (code, _, err) = kplay(&["coordinator", "--partitions", "0", "g"]);
     assert_eq!(code, 2);
     assert!(err.starts_with("error:"));
-}
-
-fn write_temp(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("kplay-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_string_lossy().into()
 }
 
 #[test]

@@ -1,26 +1,8 @@
 //! `kplay run`, `check`, `url`, `lessons`, `lesson` and `export`, run as a user would.
 
-use std::process::Command;
+mod common;
 
-fn kplay(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kplay"))
-        .args(args)
-        .output()
-        .expect("kplay runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn temp(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("kplay-cli-scn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_string_lossy().into()
-}
+use common::{kplay, temp};
 
 const SCENARIO: &str = r#"{"seed": 4, "topics": [{"name": "orders", "partitions": 2, "replication_factor": 3}],
   "producers": [{"topic": "orders", "rate_per_sec": 100}],
