@@ -132,7 +132,6 @@ struct Txn {
 
 #[derive(Clone, Debug)]
 pub struct TxnCoordinator {
-    broker: BrokerId,
     txns: BTreeMap<String, Txn>,
     /// `__transaction_state` partitions this broker leads and has loaded.
     pub partitions: BTreeSet<u32>,
@@ -140,9 +139,8 @@ pub struct TxnCoordinator {
 }
 
 impl TxnCoordinator {
-    pub fn new(broker: BrokerId, config: &BrokerConfig) -> TxnCoordinator {
+    pub fn new(config: &BrokerConfig) -> TxnCoordinator {
         TxnCoordinator {
-            broker,
             txns: BTreeMap::new(),
             partitions: BTreeSet::new(),
             offsets_topic_partitions: config.offsets_topic_num_partitions.max(1),
@@ -619,16 +617,10 @@ impl TxnCoordinator {
             .collect()
     }
 
-    /// Transactions waiting for markers (to retry them).
-    pub fn awaiting_markers(&self) -> Vec<String> {
+    /// Whether a transaction still owes markers to some partition.
+    pub fn awaits_markers(&self, id: &str) -> bool {
         self.txns
-            .iter()
-            .filter(|(_, t)| !t.markers_pending.is_empty())
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
-    pub fn broker(&self) -> BrokerId {
-        self.broker
+            .get(id)
+            .is_some_and(|t| !t.markers_pending.is_empty())
     }
 }

@@ -115,7 +115,7 @@ impl Broker {
         Broker {
             id,
             groups: GroupCoordinator::new(id, config.clone()),
-            txns: TxnCoordinator::new(id, &config),
+            txns: TxnCoordinator::new(&config),
             config,
             zk,
             registered: false,

@@ -330,7 +330,7 @@ impl Replica {
         self.producers.clear();
         self.ongoing_txns.clear();
         self.aborted_txns.clear();
-        let mut txn_batches = Vec::new();
+        let mut any_transactional = false;
         for h in self.log.batch_headers().filter(|h| h.producer_id >= 0) {
             let entry = self.producers.entry(h.producer_id).or_default();
             if h.is_control {
@@ -344,10 +344,10 @@ impl Replica {
                 );
             }
             if h.is_transactional {
-                txn_batches.push(h.base_offset);
+                any_transactional = true;
             }
         }
-        if txn_batches.is_empty() {
+        if !any_transactional {
             return;
         }
         // Transactions need the markers' records (commit or abort): walk those batches.

@@ -143,11 +143,7 @@ impl Broker {
         let batches = self.txns.markers(transactional_id, |tp| {
             metadata.topics.get(&tp.topic)?.get(&tp.partition)?.leader
         });
-        let pending = self
-            .txns
-            .awaiting_markers()
-            .iter()
-            .any(|id| id == transactional_id);
+        let pending = self.txns.awaits_markers(transactional_id);
         let covered: usize = batches.iter().map(|b| b.partitions.len()).sum();
         for b in batches {
             let correlation = self.correlation();
