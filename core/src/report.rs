@@ -62,6 +62,19 @@ impl Histogram {
         self.count += other.count;
     }
 
+    /// What was recorded after `earlier`, a copy of this histogram taken before.
+    pub fn since(&self, earlier: &Histogram) -> Histogram {
+        Histogram {
+            buckets: self
+                .buckets
+                .iter()
+                .zip(&earlier.buckets)
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect(),
+            count: self.count.saturating_sub(earlier.count),
+        }
+    }
+
     /// The value at quantile `q` (0..=1), as the lower bound of its bucket; None when empty.
     pub fn quantile(&self, q: f64) -> Option<u64> {
         if self.count == 0 {
@@ -280,22 +293,31 @@ impl crate::sim::Sim {
             .collect()
     }
 
+    /// Every live client's latencies so far, in µs: (produce → ack, produce → consumed).
+    /// The UI charts a window by subtracting an earlier copy ([`Histogram::since`]).
+    pub fn latency_histograms(&self) -> (Histogram, Histogram) {
+        let mut ack_latency = Histogram::default();
+        let mut e2e = Histogram::default();
+        for p in self.producers() {
+            ack_latency.merge(&p.stats.ack_latency_us);
+        }
+        for c in self.consumers() {
+            e2e.merge(&c.stats.end_to_end_latency_us);
+        }
+        (ack_latency, e2e)
+    }
+
     /// The report of the run so far.
     pub fn report(&self) -> Report {
         use crate::invariants::log_holds;
         use std::collections::{BTreeMap, BTreeSet};
-        let mut ack_latency = Histogram::default();
-        let mut e2e = Histogram::default();
+        let (ack_latency, e2e) = self.latency_histograms();
         let (mut produced, mut acked, mut failed, mut retries) = (0, 0, 0, 0);
         for p in self.producers() {
             produced += p.stats.produced;
             acked += p.stats.acked;
             failed += p.stats.failed;
             retries += p.stats.retries;
-            ack_latency.merge(&p.stats.ack_latency_us);
-        }
-        for c in self.consumers() {
-            e2e.merge(&c.stats.end_to_end_latency_us);
         }
         let mut readers = self.delivery.reports();
         let consumed = readers.iter().map(|r| r.processed).sum();

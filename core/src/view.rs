@@ -301,7 +301,7 @@ impl Sim {
                 },
             })
             .collect();
-        let consumers = (0..self.scenario.consumers.len() as u32)
+        let consumers = (0..self.consumer_specs().len() as u32)
             .map(|i| match self.consumer(i) {
                 Some(c) => {
                     let member = c.group.as_ref();
@@ -331,7 +331,7 @@ impl Sim {
                     }
                 }
                 None => {
-                    let spec = &self.scenario.consumers[i as usize];
+                    let spec = &self.consumer_specs()[i as usize];
                     ConsumerView {
                         index: i,
                         alive: false,
@@ -478,5 +478,124 @@ impl Sim {
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
+    }
+}
+
+/// The tail of one partition's log, one cell per offset, as the UI draws it as a strip.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionLogView {
+    pub topic: TopicName,
+    pub partition: u32,
+    /// The broker whose copy the cells come from: the leader, else the live replica furthest on.
+    pub source: BrokerId,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
+    pub high_watermark: Offset,
+    /// Offsets `first_offset..log_end_offset`; those below the log start have expired.
+    pub first_offset: Offset,
+    pub cells: Vec<RecordCell>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordCell {
+    pub offset: Offset,
+    pub kind: CellKind,
+    /// The record key as text (lossy UTF-8, at most 24 characters); None for a null key.
+    pub key: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    /// Deleted by retention (below the log start offset).
+    Expired,
+    Record,
+    /// A record written inside a transaction.
+    Transactional,
+    /// A COMMIT or ABORT marker (a control batch).
+    Marker {
+        commits: bool,
+    },
+    /// No record at this offset: compaction removed it.
+    Compacted,
+}
+
+const KEY_CHARS: usize = 24;
+
+impl Sim {
+    /// The last `max_cells` offsets of a partition's log. None when no live broker holds it.
+    pub fn partition_log(
+        &self,
+        topic: &str,
+        partition: u32,
+        max_cells: u64,
+    ) -> Option<PartitionLogView> {
+        let (source, replica) = self
+            .brokers()
+            .filter_map(|b| {
+                b.replicas
+                    .iter()
+                    .find(|(tp, _)| &*tp.topic == topic && tp.partition == partition)
+                    .map(|(_, r)| (b.id, r))
+            })
+            .max_by_key(|(_, r)| {
+                (
+                    matches!(r.role, Role::Leader { .. }),
+                    r.log.log_end_offset(),
+                )
+            })?;
+        let log = &replica.log;
+        let end = log.log_end_offset();
+        let first = end.saturating_sub(max_cells);
+        let mut cells: Vec<RecordCell> = (first..log.log_start_offset().min(end))
+            .map(|offset| RecordCell {
+                offset,
+                kind: CellKind::Expired,
+                key: None,
+            })
+            .collect();
+        let mut next = first.max(log.log_start_offset());
+        log.for_each_batch(next, Offset::MAX, |batch| {
+            let h = batch.header;
+            let marker = batch.marker_commits();
+            for record in batch.iter() {
+                let offset = h.base_offset + record.offset_delta as u64;
+                if offset < next {
+                    continue;
+                }
+                cells.extend((next..offset).map(|offset| RecordCell {
+                    offset,
+                    kind: CellKind::Compacted,
+                    key: None,
+                }));
+                let kind = match marker {
+                    Some(commits) => CellKind::Marker { commits },
+                    None if h.is_transactional => CellKind::Transactional,
+                    None => CellKind::Record,
+                };
+                let key = record
+                    .key
+                    .filter(|_| marker.is_none())
+                    .map(|k| String::from_utf8_lossy(k).chars().take(KEY_CHARS).collect());
+                cells.push(RecordCell { offset, kind, key });
+                next = offset + 1;
+            }
+            true
+        });
+        cells.extend((next..end).map(|offset| RecordCell {
+            offset,
+            kind: CellKind::Compacted,
+            key: None,
+        }));
+        Some(PartitionLogView {
+            topic: replica.tp.topic.clone(),
+            partition,
+            source,
+            log_start_offset: log.log_start_offset(),
+            log_end_offset: end,
+            high_watermark: log.high_watermark(),
+            first_offset: first,
+            cells,
+        })
     }
 }

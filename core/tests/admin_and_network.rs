@@ -143,3 +143,24 @@ fn an_isolated_leader_loses_leadership_and_acks_all_loses_nothing() {
     assert!(isr.iter().any(|b| b.0 == old), "{isr:?}");
     assert!(sim.is_alive(NodeId::broker(old)));
 }
+
+/// Clients back off a broker whose connection failed (reconnect.backoff.ms, doubling to
+/// reconnect.backoff.max.ms) instead of retrying it at once: until a dead leader's ZooKeeper
+/// session expires, its clients keep trying it, and that must stay a trickle, not a storm.
+#[test]
+fn clients_back_off_a_dead_broker_until_its_session_expires() {
+    let s = scenario(
+        11,
+        json!({"consumers": [{"topic": "orders", "config": {"group.id": "g", "auto.offset.reset": "earliest"}}],
+               "actions": [{"at_ms": 4000, "action": "kill_broker", "broker": 2},
+                           {"at_ms": 5000, "action": "kill_broker", "broker": 1}]}),
+    );
+    let (sim, report) = run(s, 40);
+    // 36 s with dead brokers and two clients: a few per second per client, not thousands.
+    assert!(
+        report.messages_dropped < 2_000,
+        "{} messages to dead brokers",
+        report.messages_dropped
+    );
+    assert!(sim.steps() < 2_000_000, "{} events", sim.steps());
+}

@@ -1,108 +1,364 @@
-//! The app's one reducer: the simulation, whether it runs, and how fast.
+//! The app's one reducer: the simulation and what the page keeps about it (speed, the charts'
+//! history, the event log, the messages in flight). Components read it; only `Action`s change it.
+//!
+//! Going back in time rebuilds the simulation from the scenario and replays it (the same seed
+//! and recorded actions give the same run); long replays and skips run in slices of a few
+//! milliseconds per frame so the page never freezes.
 
-use kplay_core::{Command, Scenario, Sim, SimTime, View};
-use std::cell::RefCell;
+use crate::flights::Flights;
+use crate::history::History;
+use crate::log::EventLog;
+use kplay_core::{lessons, share, Command, Scenario, Sim, SimTime};
+use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 use yew::Reducible;
 
-/// The scenario the page opens on until lessons and share links arrive: three brokers, three
-/// ZooKeeper servers, a replicated topic with a keyed producer and a consumer.
-const DEFAULT_SCENARIO: &str = r#"{
-    "name": "Three brokers, one replicated topic",
-    "seed": 1,
-    "cluster": {"brokers": 3, "zookeepers": 3, "latency_us": 2000, "jitter_us": 500},
-    "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": 2}}],
-    "producers": [{"topic": "orders", "rate_per_sec": 5, "keys": {"kind": "random", "count": 8}}],
-    "consumers": [{"topic": "orders", "config": {"auto.offset.reset": "earliest"}}],
-    "trace": {"messages": false, "window": 20000}
-}"#;
+/// The lesson the page opens on.
+pub const DEFAULT_LESSON: &str = "replication-and-isr";
+/// Speeds offered, as multiples of real time.
+pub const SPEEDS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0];
+/// Wall time a frame may spend catching up (skip ahead, scrub back) before it draws.
+const CATCH_UP_BUDGET_MS: f64 = 24.0;
+/// Simulated time per slice while catching up.
+const CATCH_UP_SLICE_US: u64 = 250_000;
+/// The trace window the page keeps: message events are recorded to draw them.
+const TRACE_WINDOW: usize = 200_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    Tick { wall_ms: u64 },
+    /// An animation frame: `wall_ms` since the last one.
+    Frame {
+        wall_ms: f64,
+    },
     TogglePlay,
+    /// Handles exactly one event, then pauses.
+    Step,
     SetSpeed(f64),
-    Apply(Command),
+    /// Jumps ahead by this much simulated time.
+    Skip {
+        ms: u64,
+    },
+    /// Moves to this simulated time (back: replay from the start).
+    Seek(SimTime),
+    /// A person's action: recorded into the scenario so a share link repeats it.
+    Act(Command),
+    /// Starts a scenario, optionally at a time.
+    Load {
+        scenario: Box<Scenario>,
+        at: Option<SimTime>,
+    },
+    /// Opens a share link (the part after `#`); a bad one shows an error instead.
+    OpenShare(String),
+    LoadLesson(String),
+    SetLessonStep(usize),
+    ToggleLargeText,
+    ToggleHelp,
+    CloseHelp,
+    DismissError,
+    /// A short confirmation shown in the header ("link copied").
+    Notice(String),
 }
 
-pub struct AppState {
-    sim: Rc<RefCell<Sim>>,
+/// Everything the reducer owns, behind one `RefCell` so each action mutates in place.
+#[derive(Debug)]
+pub struct Inner {
+    pub sim: Sim,
+    /// The scenario as loaded (its own scheduled actions); `sim.scenario()` adds the recorded ones.
+    pub loaded: Scenario,
     pub playing: bool,
     pub speed: f64,
-    /// Bumped on every change so Yew knows to redraw.
+    /// Catching up to this time (a skip or a scrub), a slice per frame.
+    pub target: Option<SimTime>,
+    /// An action to take once catching up reaches the time it was asked at (after a scrub back).
+    pending_act: Option<Command>,
+    pub history: History,
+    pub log: EventLog,
+    pub flights: Flights,
+    trace_seen: u64,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub lesson_step: usize,
+    pub large_text: bool,
+    pub help: bool,
+}
+
+/// The reducer's handle: cheap to clone; `version` tells Yew something changed.
+#[derive(Clone, Debug)]
+pub struct Playground {
+    inner: Rc<RefCell<Inner>>,
     version: u64,
 }
 
-impl PartialEq for AppState {
+impl PartialEq for Playground {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.sim, &other.sim)
-            && self.version == other.version
-            && self.playing == other.playing
-            && self.speed == other.speed
+        Rc::ptr_eq(&self.inner, &other.inner) && self.version == other.version
     }
 }
 
-impl AppState {
-    pub fn default_lesson() -> AppState {
-        let scenario =
-            Scenario::from_json(DEFAULT_SCENARIO).expect("the built-in scenario is valid");
-        let sim = Sim::new(scenario).expect("the built-in scenario builds");
-        AppState {
-            sim: Rc::new(RefCell::new(sim)),
-            playing: true,
-            speed: 1.0,
+/// The simulation the page runs for a scenario: the same run, with messages traced to draw.
+fn page_sim(scenario: &Scenario) -> Result<Sim, String> {
+    let mut traced = scenario.clone();
+    traced.trace.messages = true;
+    traced.trace.window = traced.trace.window.max(TRACE_WINDOW);
+    Sim::new(traced).map_err(|e| e.to_string())
+}
+
+impl Playground {
+    /// The page as it opens: a share link from the URL fragment if there is one (a bad one
+    /// shows its error over the default lesson), else the default lesson.
+    pub fn open(fragment: Option<&str>) -> Playground {
+        let default = lessons::get(DEFAULT_LESSON).expect("the default lesson exists");
+        let mut inner = Inner::new(default, None).expect("the default lesson builds");
+        if let Some(fragment) = fragment.filter(|f| !f.trim_start_matches('#').is_empty()) {
+            inner.open_share(fragment);
+        }
+        Playground {
+            inner: Rc::new(RefCell::new(inner)),
             version: 0,
         }
     }
 
-    pub fn view(&self) -> View {
-        self.sim.borrow().view()
-    }
-
-    pub fn scenario_name(&self) -> String {
-        self.sim.borrow().scenario().name.clone()
-    }
-
-    /// The latest human-readable events, newest first.
-    pub fn recent_events(&self, n: usize) -> Vec<(SimTime, String)> {
-        let sim = self.sim.borrow();
-        sim.trace()
-            .iter()
-            .rev()
-            .filter_map(|e| e.event.describe().map(|line| (e.at, line)))
-            .take(n)
-            .collect()
+    pub fn get(&self) -> Ref<'_, Inner> {
+        self.inner.borrow()
     }
 }
 
-impl Reducible for AppState {
+impl Inner {
+    fn new(scenario: Scenario, at: Option<SimTime>) -> Result<Inner, String> {
+        let sim = page_sim(&scenario)?;
+        let mut inner = Inner {
+            sim,
+            loaded: scenario,
+            playing: true,
+            speed: 1.0,
+            target: None,
+            pending_act: None,
+            history: History::default(),
+            log: EventLog::default(),
+            flights: Flights::default(),
+            trace_seen: 0,
+            error: None,
+            notice: None,
+            lesson_step: 0,
+            large_text: false,
+            help: false,
+        };
+        inner.history.sample(&inner.sim);
+        if let Some(at) = at {
+            inner.target = Some(at);
+            inner.playing = false;
+        }
+        Ok(inner)
+    }
+
+    /// The scenario to share: what was loaded plus every recorded action, traced as loaded.
+    pub fn scenario(&self) -> Scenario {
+        let mut scenario = self.sim.scenario().clone();
+        scenario.trace = self.loaded.trace.clone();
+        scenario
+    }
+
+    /// The share fragment (without `#`) that reproduces this run at this moment.
+    pub fn share_fragment(&self) -> String {
+        crate::url::fragment(&share::encode(&self.scenario()), self.sim.now())
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// How far the timeline reaches: the scenario's duration, or further once run past it.
+    pub fn timeline_end(&self) -> SimTime {
+        SimTime::from_ms(self.loaded.duration_ms)
+            .max(self.sim.now())
+            .max(self.target.unwrap_or_default())
+    }
+
+    fn replace(&mut self, scenario: Scenario, at: Option<SimTime>) {
+        match Inner::new(scenario, at) {
+            Ok(mut next) => {
+                next.speed = self.speed;
+                next.large_text = self.large_text;
+                *self = next;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn open_share(&mut self, fragment: &str) {
+        match crate::url::parse(fragment) {
+            Ok((scenario, at)) => self.replace(scenario, at),
+            Err(e) => {
+                self.error = Some(format!(
+                    "This share link could not be opened: {e}. Showing the default lesson instead."
+                ))
+            }
+        }
+    }
+
+    /// Runs the simulation to `until`, sampling the charts at every whole simulated second
+    /// (so a replay draws the same charts) and reading the new trace events.
+    fn advance_to(&mut self, until: SimTime, draw_messages: bool) {
+        while self.sim.now() < until {
+            let next_second = SimTime::from_secs(self.sim.now().as_us() / 1_000_000 + 1);
+            self.sim.run_until(until.min(next_second));
+            self.absorb_trace(draw_messages);
+            if self.sim.now() == next_second {
+                self.history.sample(&self.sim);
+            }
+        }
+    }
+
+    fn absorb_trace(&mut self, draw_messages: bool) {
+        let total = self.sim.trace_events_total();
+        // A window overrun (only in a very long slice) skips what fell out.
+        let events = self
+            .sim
+            .trace_since(self.trace_seen)
+            .unwrap_or_else(|| self.sim.trace());
+        for event in events {
+            self.log.absorb(event);
+            self.history.absorb(event);
+            if draw_messages {
+                self.flights.absorb(event);
+            }
+        }
+        self.trace_seen = total;
+    }
+
+    fn frame(&mut self, wall_ms: f64) {
+        if let Some(target) = self.target {
+            self.catch_up(target);
+        } else if self.playing {
+            let sim_us = (wall_ms.clamp(0.0, 250.0) * 1_000.0 * self.speed) as u64;
+            let until = self.sim.now().plus_us(sim_us.max(1));
+            self.advance_to(until, true);
+        }
+        self.flights.prune(self.sim.now(), self.speed);
+    }
+
+    fn catch_up(&mut self, target: SimTime) {
+        let started = crate::clock::now_ms();
+        while self.sim.now() < target && crate::clock::now_ms() - started < CATCH_UP_BUDGET_MS {
+            let slice = self.sim.now().plus_us(CATCH_UP_SLICE_US).min(target);
+            self.advance_to(slice, false);
+        }
+        if self.sim.now() >= target {
+            self.target = None;
+            if let Some(command) = self.pending_act.take() {
+                self.act(command);
+            }
+        }
+    }
+
+    /// Replays `scenario` up to `at`, keeping what the person chose (speed, lesson step, …)
+    /// and which actions came with the loaded scenario.
+    fn rebuild(&mut self, scenario: Scenario, at: SimTime) {
+        let loaded = self.loaded.clone();
+        let (playing, step) = (self.playing, self.lesson_step);
+        self.replace(scenario, Some(at));
+        self.loaded = loaded;
+        self.playing = playing;
+        self.lesson_step = step;
+    }
+
+    fn seek(&mut self, to: SimTime) {
+        self.flights.clear();
+        if to < self.sim.now() {
+            self.rebuild(self.scenario(), to);
+        } else {
+            self.target = Some(to);
+        }
+    }
+
+    fn act(&mut self, command: Command) {
+        if self.target.is_some() {
+            self.pending_act = Some(command);
+            return;
+        }
+        let now = self.sim.now();
+        let recorded_later = self.sim.scenario().actions[self.loaded.actions.len()..]
+            .iter()
+            .any(|a| SimTime::from_ms(a.at_ms) > now);
+        if recorded_later {
+            // Acting in the past branches: what was recorded after this moment is dropped.
+            let mut scenario = self.scenario();
+            let loaded = self.loaded.actions.len();
+            let mut index = 0;
+            scenario.actions.retain(|a| {
+                index += 1;
+                index <= loaded || SimTime::from_ms(a.at_ms) <= now
+            });
+            self.rebuild(scenario, now);
+            self.pending_act = Some(command);
+            return;
+        }
+        match self.sim.act(command) {
+            Ok(at) => {
+                self.error = None;
+                if !self.playing {
+                    // Paused: run to the action's millisecond so its effect shows at once.
+                    self.advance_to(at, true);
+                }
+            }
+            Err(e) => self.error = Some(format!("That action was refused: {e}")),
+        }
+    }
+}
+
+impl Reducible for Playground {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = AppState {
-            sim: self.sim.clone(),
-            playing: self.playing,
-            speed: self.speed,
-            version: self.version + 1,
-        };
-        match action {
-            Action::Tick { wall_ms } => {
-                if !self.playing {
-                    return self;
+        {
+            let mut s = self.inner.borrow_mut();
+            match action {
+                Action::Frame { wall_ms } => {
+                    if !s.playing && s.target.is_none() {
+                        drop(s);
+                        return self;
+                    }
+                    s.frame(wall_ms);
                 }
-                let mut sim = next.sim.borrow_mut();
-                let until = sim
-                    .now()
-                    .plus_us((wall_ms as f64 * 1_000.0 * self.speed) as u64);
-                sim.run_until(until);
-            }
-            Action::TogglePlay => next.playing = !self.playing,
-            Action::SetSpeed(speed) => next.speed = speed,
-            Action::Apply(command) => {
-                // Commands come from the page's own buttons, built for this cluster.
-                let _ = next.sim.borrow_mut().apply(command);
+                // During a long replay or skip, pause stops it where it got to.
+                Action::TogglePlay if s.target.is_some() => {
+                    s.target = None;
+                    s.pending_act = None;
+                    s.playing = false;
+                }
+                Action::TogglePlay => s.playing = !s.playing,
+                Action::Step => {
+                    s.playing = false;
+                    if s.target.is_none() {
+                        s.sim.step();
+                        s.absorb_trace(true);
+                    }
+                }
+                Action::SetSpeed(speed) => s.speed = speed.clamp(SPEEDS[0], SPEEDS[9]),
+                Action::Skip { ms } => {
+                    let to = s.target.unwrap_or(s.sim.now()).plus_ms(ms);
+                    s.flights.clear();
+                    s.target = Some(to);
+                }
+                Action::Seek(to) => s.seek(to),
+                Action::Act(command) => s.act(command),
+                Action::Load { scenario, at } => s.replace(*scenario, at),
+                Action::OpenShare(fragment) => s.open_share(&fragment),
+                Action::LoadLesson(name) => match lessons::get(&name) {
+                    Some(scenario) => s.replace(scenario, None),
+                    None => s.error = Some(format!("There is no lesson called '{name}'.")),
+                },
+                Action::SetLessonStep(step) => s.lesson_step = step,
+                Action::ToggleLargeText => s.large_text = !s.large_text,
+                Action::ToggleHelp => s.help = !s.help,
+                Action::CloseHelp => s.help = false,
+                Action::DismissError => s.error = None,
+                Action::Notice(text) => s.notice = Some(text),
             }
         }
-        Rc::new(next)
+        Rc::new(Playground {
+            inner: self.inner.clone(),
+            version: self.version + 1,
+        })
     }
 }

@@ -719,7 +719,10 @@ impl Consumer {
                 }
             }
         }
-        if let Some(at) = self.metadata.next_refresh(self.config.metadata_max_age_ms) {
+        if let Some(at) = self
+            .metadata
+            .next_refresh(self.config.metadata_max_age_ms, ctx.now)
+        {
             let at = at.max(ctx.now.plus_ms(self.config.retry_backoff_ms));
             self.wake(at, ctx);
         }
@@ -737,6 +740,7 @@ impl Consumer {
             AutoOffsetReset::Latest | AutoOffsetReset::None => OffsetSpec::Latest,
         };
         let mut stuck = Vec::new();
+        let mut reconnect = false;
         for (&p, state) in self.partitions.iter_mut() {
             let tp = TopicPartition::new(&self.topic, p);
             if state.position == Position::Reset
@@ -749,6 +753,10 @@ impl Consumer {
             let Some(leader) = self.metadata.leader_for(&tp) else {
                 continue;
             };
+            if !self.metadata.connectable(leader, ctx.now) {
+                reconnect = true;
+                continue;
+            }
             if self.in_flight.contains_key(&leader) || !state.buffered.is_empty() {
                 continue;
             }
@@ -760,6 +768,12 @@ impl Consumer {
                 }),
                 Position::Reset => resets.entry(leader).or_default().push((tp, spec)),
                 Position::Committed | Position::Stuck => {}
+            }
+        }
+        if reconnect {
+            // A leader in reconnect backoff: fetch from it when the backoff ends.
+            if let Some(at) = self.metadata.next_reconnect(ctx.now) {
+                self.wake(at, ctx);
             }
         }
         for partition in stuck {
@@ -1019,7 +1033,7 @@ impl Consumer {
     }
 
     pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
-        self.metadata.on_disconnect(broker);
+        self.metadata.on_disconnect(broker, ctx.now);
         if self.in_flight.remove(&broker).is_some() {
             self.metadata.invalidate();
         }

@@ -1,5 +1,8 @@
 //! A client's view of the cluster: bootstrap from any broker, ask `Metadata`, refresh when a
-//! leader moves (NOT_LEADER_OR_FOLLOWER) or every `metadata.max.age.ms`.
+//! leader moves (NOT_LEADER_OR_FOLLOWER) or every `metadata.max.age.ms`. It also keeps Kafka's
+//! reconnect backoff: a broker whose connection failed is left alone for
+//! `reconnect.backoff.ms` (50 ms), doubling per failure up to `reconnect.backoff.max.ms` (1 s),
+//! so a dead broker is not hammered.
 
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::protocol::{Correlation, Message, PartitionMetadata, TopicMetadata};
@@ -18,7 +21,13 @@ pub struct ClientMetadata {
     pub stale: bool,
     last_update: Option<SimTime>,
     not_before: SimTime,
+    /// Brokers whose connection failed: not before when to try again, and how many failures.
+    backoff: BTreeMap<BrokerId, (SimTime, u32)>,
 }
+
+/// Kafka's `reconnect.backoff.ms` and `reconnect.backoff.max.ms` defaults.
+const RECONNECT_BACKOFF_MS: u64 = 50;
+const RECONNECT_BACKOFF_MAX_MS: u64 = 1_000;
 
 impl ClientMetadata {
     pub fn new(bootstrap: Vec<BrokerId>) -> ClientMetadata {
@@ -31,7 +40,24 @@ impl ClientMetadata {
             stale: true,
             last_update: None,
             not_before: SimTime::ZERO,
+            backoff: BTreeMap::new(),
         }
+    }
+
+    /// Whether a request may go to `broker` now (it is not in reconnect backoff).
+    pub fn connectable(&self, broker: BrokerId, now: SimTime) -> bool {
+        self.backoff
+            .get(&broker)
+            .is_none_or(|(until, _)| *until <= now)
+    }
+
+    /// When the earliest broker in backoff may be tried again (for the client to wake then).
+    pub fn next_reconnect(&self, now: SimTime) -> Option<SimTime> {
+        self.backoff
+            .values()
+            .map(|(t, _)| *t)
+            .filter(|t| *t > now)
+            .min()
     }
 
     pub fn partitions(&self, topic: &str) -> Option<&[PartitionMetadata]> {
@@ -49,13 +75,26 @@ impl ClientMetadata {
             .leader
     }
 
-    /// When a refresh is due (for the client to wake up then).
-    pub fn next_refresh(&self, max_age_ms: u64) -> Option<SimTime> {
+    /// When a refresh is due (for the client to wake up then): a stale view after
+    /// `retry.backoff.ms`, but not before some broker is out of reconnect backoff.
+    pub fn next_refresh(&self, max_age_ms: u64, now: SimTime) -> Option<SimTime> {
         if self.in_flight.is_some() {
             return None;
         }
         if self.stale {
-            return Some(self.not_before);
+            let due = self.not_before;
+            let candidates = self.candidates();
+            if candidates
+                .iter()
+                .any(|b| self.connectable(*b, due.max(now)))
+            {
+                return Some(due);
+            }
+            return candidates
+                .iter()
+                .filter_map(|b| self.backoff.get(b).map(|(until, _)| *until))
+                .min()
+                .map(|t| t.max(due));
         }
         self.last_update.map(|t| t.plus_ms(max_age_ms))
     }
@@ -76,19 +115,19 @@ impl ClientMetadata {
             }
             self.in_flight = None;
         }
-        let due = self.next_refresh(max_age_ms).is_some_and(|t| t <= ctx.now);
+        let due = self
+            .next_refresh(max_age_ms, ctx.now)
+            .is_some_and(|t| t <= ctx.now);
         if !due {
             return false;
         }
-        let candidates = if self.brokers.is_empty() {
-            &self.bootstrap
-        } else {
-            &self.brokers
-        };
-        if candidates.is_empty() {
+        let candidates = self.candidates();
+        let Some(broker) = (0..candidates.len())
+            .map(|i| candidates[(self.next_broker + i) % candidates.len()])
+            .find(|b| self.connectable(*b, ctx.now))
+        else {
             return false;
-        }
-        let broker = candidates[self.next_broker % candidates.len()];
+        };
         self.next_broker += 1;
         self.in_flight = Some((broker, correlation, ctx.now));
         ctx.send(
@@ -102,6 +141,15 @@ impl ClientMetadata {
         true
     }
 
+    /// Known brokers, or the bootstrap list when none is known.
+    fn candidates(&self) -> &[BrokerId] {
+        if self.brokers.is_empty() {
+            &self.bootstrap
+        } else {
+            &self.brokers
+        }
+    }
+
     /// Takes a Metadata response; returns false if it was not the one awaited.
     pub fn on_response(
         &mut self,
@@ -111,10 +159,14 @@ impl ClientMetadata {
         retry_backoff_ms: u64,
         now: SimTime,
     ) -> bool {
-        if self.in_flight.map(|f| f.1) != Some(correlation) {
+        let Some((from, awaited, _)) = self.in_flight else {
+            return false;
+        };
+        if awaited != correlation {
             return false;
         }
         self.in_flight = None;
+        self.backoff.remove(&from);
         if !brokers.is_empty() {
             self.brokers = brokers;
         }
@@ -138,10 +190,28 @@ impl ClientMetadata {
         self.stale = true;
     }
 
-    pub fn on_disconnect(&mut self, broker: BrokerId) {
+    /// The connection to `broker` closed or was refused. Refusals of requests sent before the
+    /// backoff started count once; a failure after the backoff doubles it.
+    pub fn on_disconnect(&mut self, broker: BrokerId, now: SimTime) {
         if self.in_flight.is_some_and(|f| f.0 == broker) {
             self.in_flight = None;
             self.stale = true;
         }
+        let (until, failures) = self
+            .backoff
+            .get(&broker)
+            .copied()
+            .unwrap_or((SimTime::ZERO, 0));
+        if now < until {
+            return;
+        }
+        // A broker that stayed reachable for a while starts again from the shortest backoff.
+        let failures = if now.since(until) > 2 * RECONNECT_BACKOFF_MAX_MS * 1_000 {
+            1
+        } else {
+            failures + 1
+        };
+        let ms = (RECONNECT_BACKOFF_MS << (failures - 1).min(10)).min(RECONNECT_BACKOFF_MAX_MS);
+        self.backoff.insert(broker, (now.plus_ms(ms), failures));
     }
 }

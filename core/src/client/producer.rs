@@ -177,6 +177,14 @@ impl Producer {
 
     // ---- Load generation ----
 
+    /// The application stops producing: records already sent are still delivered.
+    pub fn stop_load(&mut self, now: SimTime) {
+        if let Some(spec) = &mut self.spec {
+            let now_ms = now.as_us().div_ceil(1_000);
+            spec.stop_ms = Some(spec.stop_ms.map_or(now_ms, |s| s.min(now_ms)));
+        }
+    }
+
     fn generate(&mut self, ctx: &mut Ctx<'_>) {
         let Some(spec) = self.spec.clone() else {
             return;
@@ -406,7 +414,9 @@ impl Producer {
                 self.metadata.invalidate();
                 continue;
             };
-            if in_flight_per_broker.get(&leader).copied().unwrap_or(0) >= max_in_flight {
+            if in_flight_per_broker.get(&leader).copied().unwrap_or(0) >= max_in_flight
+                || !self.metadata.connectable(leader, ctx.now)
+            {
                 continue;
             }
             let pid = self.producer_id;
@@ -474,8 +484,13 @@ impl Producer {
 
     fn schedule_wake(&mut self, ctx: &mut Ctx<'_>) {
         let linger_us = self.config.linger_ms * 1_000;
-        let mut next: Option<SimTime> = self.metadata.next_refresh(self.config.metadata_max_age_ms);
+        let mut next: Option<SimTime> = self
+            .metadata
+            .next_refresh(self.config.metadata_max_age_ms, ctx.now);
         let mut consider = |t: SimTime| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(t) = self.metadata.next_reconnect(ctx.now) {
+            consider(t);
+        }
         for q in self.queues.values() {
             if let Some((_, created, _)) = &q.open {
                 consider(created.plus_us(linger_us));
@@ -667,7 +682,7 @@ impl Producer {
 
     /// The connection to a broker closed (its process died): in-flight requests fail.
     pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
-        self.metadata.on_disconnect(broker);
+        self.metadata.on_disconnect(broker, ctx.now);
         let lost: Vec<Correlation> = self
             .in_flight
             .iter()

@@ -1,7 +1,7 @@
 //! Scenario validation: every value a user (or a share URL) can set is checked against a
 //! range that keeps a browser tab responsive, with an error that names the field.
 
-use super::{KeySpec, Scenario};
+use super::{ConsumerSpec, KeySpec, ProducerSpec, Scenario};
 use crate::sim::command::Command;
 use std::collections::BTreeSet;
 use thiserror::Error;
@@ -264,201 +264,220 @@ impl Scenario {
         }
         let known = |topic: &str| names.contains(topic);
         for (i, p) in self.producers.iter().enumerate() {
-            let what = format!("producers[{i}]");
-            if !known(&p.topic) {
-                return Err(ScenarioError::UnknownTopic {
-                    what,
-                    topic: p.topic.clone(),
-                });
-            }
-            if !(p.rate_per_sec > 0.0 && p.rate_per_sec <= LIMITS.rate_per_sec) {
-                return Err(ScenarioError::OutOfRange {
-                    field: format!("{what}.rate_per_sec"),
-                    value: p.rate_per_sec.to_string(),
-                    allowed: format!("more than 0, at most {}", LIMITS.rate_per_sec),
-                });
-            }
-            range(
-                &format!("{what}.value_bytes"),
-                p.value_bytes,
-                0,
-                LIMITS.value_bytes,
-            )?;
-            range(
-                &format!("{what}.config.batch.size"),
-                p.config.batch_size,
-                1,
-                16 << 20,
-            )?;
-            range(
-                &format!("{what}.config.max.in.flight.requests.per.connection"),
-                p.config.max_in_flight_requests_per_connection,
-                1,
-                100,
-            )?;
-            range(
-                &format!("{what}.config.request.timeout.ms"),
-                p.config.request_timeout_ms,
-                1,
-                3_600_000,
-            )?;
-            range(
-                &format!("{what}.config.linger.ms"),
-                p.config.linger_ms,
-                0,
-                600_000,
-            )?;
-            range(
-                &format!("{what}.config.metadata.max.age.ms"),
-                p.config.metadata_max_age_ms,
-                100,
-                86_400_000,
-            )?;
-            match &p.keys {
-                KeySpec::Random { count } | KeySpec::Sequential { count } => {
-                    range(&format!("{what}.keys.count"), *count, 1, LIMITS.keys)?
-                }
-                KeySpec::Fixed { keys } => {
-                    range(
-                        &format!("{what}.keys.keys"),
-                        keys.len() as u32,
-                        1,
-                        LIMITS.keys,
-                    )?;
-                    if let Some(k) = keys.iter().find(|k| k.len() > 256) {
-                        return Err(ScenarioError::OutOfRange {
-                            field: format!("{what}.keys"),
-                            value: format!("a key of {} bytes", k.len()),
-                            allowed: "keys of at most 256 bytes".into(),
-                        });
-                    }
-                }
-                KeySpec::None => {}
-            }
+            self.validate_producer(&format!("producers[{i}]"), p, &known)?;
         }
         for (i, c) in self.consumers.iter().enumerate() {
-            let what = format!("consumers[{i}]");
-            if !known(&c.topic) {
-                return Err(ScenarioError::UnknownTopic {
-                    what,
-                    topic: c.topic.clone(),
-                });
-            }
-            range(
-                &format!("{what}.config.fetch.max.wait.ms"),
-                c.config.fetch_max_wait_ms,
-                1,
-                60_000,
-            )?;
-            range(
-                &format!("{what}.config.request.timeout.ms"),
-                c.config.request_timeout_ms,
-                1,
-                3_600_000,
-            )?;
-            range(
-                &format!("{what}.config.metadata.max.age.ms"),
-                c.config.metadata_max_age_ms,
-                100,
-                86_400_000,
-            )?;
-            range(
-                &format!("{what}.processing_us"),
-                c.processing_us,
-                0,
-                60_000_000,
-            )?;
-            range(
-                &format!("{what}.config.max.poll.records"),
-                c.config.max_poll_records,
-                1,
-                100_000,
-            )?;
-            let cluster = &self.cluster.broker_config;
-            range(
-                &format!("{what}.config.session.timeout.ms"),
-                c.config.session_timeout_ms,
-                cluster.group_min_session_timeout_ms,
-                cluster.group_max_session_timeout_ms,
-            )?;
-            range(
-                &format!("{what}.config.heartbeat.interval.ms"),
-                c.config.heartbeat_interval_ms,
-                1,
-                c.config.session_timeout_ms.saturating_sub(1).max(1),
-            )?;
-            range(
-                &format!("{what}.config.max.poll.interval.ms"),
-                c.config.max_poll_interval_ms,
-                1,
-                86_400_000,
-            )?;
-            range(
-                &format!("{what}.config.auto.commit.interval.ms"),
-                c.config.auto_commit_interval_ms,
-                1,
-                86_400_000,
-            )?;
-            for (field, id) in [
-                ("group.id", &c.config.group_id),
-                ("group.instance.id", &c.config.group_instance_id),
-            ] {
-                if let Some(id) = id {
-                    if id.is_empty() || id.len() > 249 {
-                        return Err(ScenarioError::Invalid {
-                            what: format!("{what}.config.{field}"),
-                            problem: "must be 1 to 249 characters".into(),
-                        });
-                    }
-                }
-            }
-            let transactional = c.commit == crate::scenario::CommitMode::Transactional;
-            match (&c.output_topic, transactional) {
-                (None, true) => {
-                    return Err(ScenarioError::Invalid {
-                        what: format!("{what}.output_topic"),
-                        problem: "commit \"transactional\" needs an output_topic to write to"
-                            .into(),
-                    })
-                }
-                (Some(_), false) => {
-                    return Err(ScenarioError::Invalid {
-                        what: format!("{what}.output_topic"),
-                        problem: "only a \"transactional\" application writes to an output topic"
-                            .into(),
-                    })
-                }
-                (Some(out), true) => {
-                    if !known(out) {
-                        return Err(ScenarioError::UnknownTopic {
-                            what: format!("{what}.output_topic"),
-                            topic: out.clone(),
-                        });
-                    }
-                    if *out == c.topic {
-                        return Err(ScenarioError::Invalid {
-                            what: format!("{what}.output_topic"),
-                            problem: "must differ from the topic it reads".into(),
-                        });
-                    }
-                }
-                (None, false) => {}
-            }
-            range(
-                &format!("{what}.transaction_timeout_ms"),
-                c.transaction_timeout_ms,
-                1,
-                crate::txn::MAX_TRANSACTION_TIMEOUT_MS,
-            )?;
-            if c.config.group_id.is_none() && c.commit != crate::scenario::CommitMode::Auto {
-                return Err(ScenarioError::Invalid {
-                    what: format!("{what}.commit"),
-                    problem: "committing offsets needs a group: set config.\"group.id\"".into(),
-                });
-            }
+            self.validate_consumer(&format!("consumers[{i}]"), c, &known)?;
         }
         for (i, a) in self.actions.iter().enumerate() {
             self.validate_command(&format!("actions[{i}]"), &a.command)?;
+        }
+        Ok(())
+    }
+
+    fn validate_producer(
+        &self,
+        what: &str,
+        p: &ProducerSpec,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<(), ScenarioError> {
+        let what = what.to_string();
+        if !known(&p.topic) {
+            return Err(ScenarioError::UnknownTopic {
+                what,
+                topic: p.topic.clone(),
+            });
+        }
+        if !(p.rate_per_sec > 0.0 && p.rate_per_sec <= LIMITS.rate_per_sec) {
+            return Err(ScenarioError::OutOfRange {
+                field: format!("{what}.rate_per_sec"),
+                value: p.rate_per_sec.to_string(),
+                allowed: format!("more than 0, at most {}", LIMITS.rate_per_sec),
+            });
+        }
+        range(
+            &format!("{what}.value_bytes"),
+            p.value_bytes,
+            0,
+            LIMITS.value_bytes,
+        )?;
+        range(
+            &format!("{what}.config.batch.size"),
+            p.config.batch_size,
+            1,
+            16 << 20,
+        )?;
+        range(
+            &format!("{what}.config.max.in.flight.requests.per.connection"),
+            p.config.max_in_flight_requests_per_connection,
+            1,
+            100,
+        )?;
+        range(
+            &format!("{what}.config.request.timeout.ms"),
+            p.config.request_timeout_ms,
+            1,
+            3_600_000,
+        )?;
+        range(
+            &format!("{what}.config.linger.ms"),
+            p.config.linger_ms,
+            0,
+            600_000,
+        )?;
+        range(
+            &format!("{what}.config.metadata.max.age.ms"),
+            p.config.metadata_max_age_ms,
+            100,
+            86_400_000,
+        )?;
+        match &p.keys {
+            KeySpec::Random { count } | KeySpec::Sequential { count } => {
+                range(&format!("{what}.keys.count"), *count, 1, LIMITS.keys)?
+            }
+            KeySpec::Fixed { keys } => {
+                range(
+                    &format!("{what}.keys.keys"),
+                    keys.len() as u32,
+                    1,
+                    LIMITS.keys,
+                )?;
+                if let Some(k) = keys.iter().find(|k| k.len() > 256) {
+                    return Err(ScenarioError::OutOfRange {
+                        field: format!("{what}.keys"),
+                        value: format!("a key of {} bytes", k.len()),
+                        allowed: "keys of at most 256 bytes".into(),
+                    });
+                }
+            }
+            KeySpec::None => {}
+        }
+        Ok(())
+    }
+
+    fn validate_consumer(
+        &self,
+        what: &str,
+        c: &ConsumerSpec,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<(), ScenarioError> {
+        let what = what.to_string();
+        if !known(&c.topic) {
+            return Err(ScenarioError::UnknownTopic {
+                what,
+                topic: c.topic.clone(),
+            });
+        }
+        range(
+            &format!("{what}.config.fetch.max.wait.ms"),
+            c.config.fetch_max_wait_ms,
+            1,
+            60_000,
+        )?;
+        range(
+            &format!("{what}.config.request.timeout.ms"),
+            c.config.request_timeout_ms,
+            1,
+            3_600_000,
+        )?;
+        range(
+            &format!("{what}.config.metadata.max.age.ms"),
+            c.config.metadata_max_age_ms,
+            100,
+            86_400_000,
+        )?;
+        range(
+            &format!("{what}.processing_us"),
+            c.processing_us,
+            0,
+            60_000_000,
+        )?;
+        range(
+            &format!("{what}.config.max.poll.records"),
+            c.config.max_poll_records,
+            1,
+            100_000,
+        )?;
+        let cluster = &self.cluster.broker_config;
+        range(
+            &format!("{what}.config.session.timeout.ms"),
+            c.config.session_timeout_ms,
+            cluster.group_min_session_timeout_ms,
+            cluster.group_max_session_timeout_ms,
+        )?;
+        range(
+            &format!("{what}.config.heartbeat.interval.ms"),
+            c.config.heartbeat_interval_ms,
+            1,
+            c.config.session_timeout_ms.saturating_sub(1).max(1),
+        )?;
+        range(
+            &format!("{what}.config.max.poll.interval.ms"),
+            c.config.max_poll_interval_ms,
+            1,
+            86_400_000,
+        )?;
+        range(
+            &format!("{what}.config.auto.commit.interval.ms"),
+            c.config.auto_commit_interval_ms,
+            1,
+            86_400_000,
+        )?;
+        for (field, id) in [
+            ("group.id", &c.config.group_id),
+            ("group.instance.id", &c.config.group_instance_id),
+        ] {
+            if let Some(id) = id {
+                if id.is_empty() || id.len() > 249 {
+                    return Err(ScenarioError::Invalid {
+                        what: format!("{what}.config.{field}"),
+                        problem: "must be 1 to 249 characters".into(),
+                    });
+                }
+            }
+        }
+        let transactional = c.commit == crate::scenario::CommitMode::Transactional;
+        match (&c.output_topic, transactional) {
+            (None, true) => {
+                return Err(ScenarioError::Invalid {
+                    what: format!("{what}.output_topic"),
+                    problem: "commit \"transactional\" needs an output_topic to write to".into(),
+                })
+            }
+            (Some(_), false) => {
+                return Err(ScenarioError::Invalid {
+                    what: format!("{what}.output_topic"),
+                    problem: "only a \"transactional\" application writes to an output topic"
+                        .into(),
+                })
+            }
+            (Some(out), true) => {
+                if !known(out) {
+                    return Err(ScenarioError::UnknownTopic {
+                        what: format!("{what}.output_topic"),
+                        topic: out.clone(),
+                    });
+                }
+                if *out == c.topic {
+                    return Err(ScenarioError::Invalid {
+                        what: format!("{what}.output_topic"),
+                        problem: "must differ from the topic it reads".into(),
+                    });
+                }
+            }
+            (None, false) => {}
+        }
+        range(
+            &format!("{what}.transaction_timeout_ms"),
+            c.transaction_timeout_ms,
+            1,
+            crate::txn::MAX_TRANSACTION_TIMEOUT_MS,
+        )?;
+        if c.config.group_id.is_none() && c.commit != crate::scenario::CommitMode::Auto {
+            return Err(ScenarioError::Invalid {
+                what: format!("{what}.commit"),
+                problem: "committing offsets needs a group: set config.\"group.id\"".into(),
+            });
         }
         Ok(())
     }
@@ -468,7 +487,9 @@ impl Scenario {
         let brokers = self.cluster.brokers;
         let zks = self.cluster.zookeepers;
         let broker = |b: u32| range(&format!("{what}.broker"), b, 1, brokers);
-        let consumers = self.consumers.len();
+        let added =
+            |is: fn(&Command) -> bool| self.actions.iter().filter(|a| is(&a.command)).count();
+        let consumers = self.consumers.len() + added(|c| matches!(c, Command::AddConsumer { .. }));
         let consumer_index = |c: u32| {
             if (c as usize) < consumers {
                 Ok(())
@@ -582,7 +603,43 @@ impl Scenario {
                     Err(ScenarioError::InvalidTopicName(topic.clone()))
                 }
             }
+            Command::AddProducer { producer } => {
+                let producers =
+                    self.producers.len() + added(|c| matches!(c, Command::AddProducer { .. }));
+                range("producers", producers + 1, 0, LIMITS.producers)?;
+                self.validate_producer(&format!("{what}.producer"), producer, &|t| {
+                    self.defines_topic(t)
+                })
+            }
+            Command::StopProducer { producer } => {
+                // The console producer sits between the scenario's producers and added ones.
+                let producers =
+                    self.producers.len() + 1 + added(|c| matches!(c, Command::AddProducer { .. }));
+                if (*producer as usize) < producers {
+                    Ok(())
+                } else {
+                    Err(ScenarioError::UnknownNode {
+                        what: what.to_string(),
+                        node: format!("producer:{producer}"),
+                    })
+                }
+            }
+            Command::AddConsumer { consumer } => {
+                range("consumers", consumers + 1, 0, LIMITS.consumers)?;
+                self.validate_consumer(&format!("{what}.consumer"), consumer, &|t| {
+                    self.defines_topic(t)
+                })
+            }
         }
+    }
+
+    /// A topic the scenario defines or one of its actions creates.
+    fn defines_topic(&self, topic: &str) -> bool {
+        self.topics.iter().any(|t| t.name == topic)
+            || self
+                .actions
+                .iter()
+                .any(|a| matches!(&a.command, Command::CreateTopic { name, .. } if name == topic))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::config::TopicConfig;
 use crate::ids::NodeId;
-use crate::scenario::CrashPoint;
+use crate::scenario::{ConsumerSpec, CrashPoint, ProducerSpec};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,18 @@ pub enum Command {
     },
     DeleteTopic {
         topic: String,
+    },
+    /// Starts another producer application (it gets the next producer index).
+    AddProducer {
+        producer: ProducerSpec,
+    },
+    /// A producer application stops sending new records (those sent are still delivered).
+    StopProducer {
+        producer: u32,
+    },
+    /// Starts another consumer application now (it gets the next consumer index).
+    AddConsumer {
+        consumer: ConsumerSpec,
     },
 }
 
@@ -186,6 +198,15 @@ impl Command {
                 format!("alter topic {topic} to {partitions} partitions")
             }
             Command::DeleteTopic { topic } => format!("delete topic {topic}"),
+            Command::AddProducer { producer } => format!(
+                "add a producer to {} at {} records/s",
+                producer.topic, producer.rate_per_sec
+            ),
+            Command::StopProducer { producer } => format!("stop producer {producer}"),
+            Command::AddConsumer { consumer } => match &consumer.config.group_id {
+                Some(group) => format!("add a consumer of {} to group {group}", consumer.topic),
+                None => format!("add a consumer of {}", consumer.topic),
+            },
         }
     }
 }

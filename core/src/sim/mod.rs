@@ -18,7 +18,7 @@ use crate::log::PartitionLog;
 use crate::protocol::{Message, NewTopic};
 use crate::rng::Rng;
 use crate::scenario::ConsumerSpec;
-use crate::scenario::{CrashPoint, Scenario, ScenarioError};
+use crate::scenario::{CrashPoint, Scenario, ScenarioError, ScheduledAction};
 use crate::time::SimTime;
 use crate::trace::{DropReason, Event, Trace, TraceEvent};
 use crate::zookeeper::server::ZkServer;
@@ -75,6 +75,10 @@ pub struct Sim {
     pub(crate) counters: Counters,
     pub(crate) delivery: DeliveryLedger,
     console_producer: u32,
+    /// The scenario's consumers, then those added while running (`add_consumer`).
+    consumer_specs: Vec<ConsumerSpec>,
+    /// How many producers `add_producer` started (they come after the console producer).
+    added_producers: u32,
     steps: u64,
 }
 
@@ -104,6 +108,8 @@ impl Sim {
             counters: Counters::default(),
             delivery: DeliveryLedger::default(),
             console_producer: scenario.producers.len() as u32,
+            consumer_specs: scenario.consumers.clone(),
+            added_producers: 0,
             steps: 0,
             rng,
             scenario,
@@ -273,7 +279,32 @@ impl Sim {
         self.now = self.now.max(until);
     }
 
+    /// A person's action while the simulation runs: recorded in the scenario's `actions` at the
+    /// next whole millisecond (the scenario's time unit) and run there, first among that
+    /// moment's events — exactly as the same scenario replays it. Returns that time; the
+    /// simulation has to run up to it for the action to happen.
+    pub fn act(&mut self, command: Command) -> Result<SimTime, ScenarioError> {
+        let what = format!("actions[{}]", self.scenario.actions.len());
+        self.scenario.validate_command(&what, &command)?;
+        let max = crate::scenario::LIMITS.actions;
+        if self.scenario.actions.len() >= max {
+            return Err(ScenarioError::Invalid {
+                what: "actions".into(),
+                problem: format!("a scenario holds at most {max} actions"),
+            });
+        }
+        let at_ms = self.now.as_us() / 1_000 + 1;
+        self.scenario.actions.push(ScheduledAction {
+            at_ms,
+            command: command.clone(),
+        });
+        let at = SimTime::from_ms(at_ms);
+        self.queue.push(at, Item::Action(command));
+        Ok(at)
+    }
+
     /// Applies a command now (a live fault or action). Bad commands are refused with a reason.
+    /// Unlike [`Sim::act`] it is not recorded, so a replay of the scenario will not repeat it.
     pub fn apply(&mut self, command: Command) -> Result<(), ScenarioError> {
         self.scenario.validate_command("command", &command)?;
         self.execute(command);
@@ -676,7 +707,7 @@ impl Sim {
             Command::RestartConsumer { consumer } => {
                 let id = NodeId::Consumer(consumer);
                 let dead = self.nodes.get(&id).is_some_and(|s| s.node.is_none());
-                if let (true, Some(spec)) = (dead, self.scenario.consumers.get(consumer as usize)) {
+                if let (true, Some(spec)) = (dead, self.consumer_specs.get(consumer as usize)) {
                     let spec = spec.clone();
                     let brokers = self.scenario.cluster.brokers;
                     self.record(Event::NodeStarted {
@@ -739,6 +770,48 @@ impl Sim {
                 correlation: 0,
                 topic: topic.as_str().into(),
             }),
+            Command::AddProducer { producer } => {
+                self.added_producers += 1;
+                let index = self.console_producer + self.added_producers;
+                let brokers: Vec<BrokerId> =
+                    (1..=self.scenario.cluster.brokers).map(BrokerId).collect();
+                let id = NodeId::Producer(index);
+                self.record(Event::NodeStarted {
+                    node: id,
+                    disk_lost: false,
+                });
+                self.spawn(id, |ctx| {
+                    let config = producer.config.clone();
+                    Node::Producer(Box::new(Producer::new(
+                        index,
+                        Some(producer),
+                        config,
+                        brokers,
+                        ctx,
+                    )))
+                });
+            }
+            Command::StopProducer { producer } => {
+                let now = self.now;
+                self.with_node(NodeId::Producer(producer), |n, _| {
+                    if let Node::Producer(p) = n {
+                        p.stop_load(now);
+                    }
+                });
+            }
+            Command::AddConsumer { consumer } => {
+                let index = self.consumer_specs.len() as u32;
+                let id = NodeId::Consumer(index);
+                let brokers = self.scenario.cluster.brokers;
+                self.record(Event::NodeStarted {
+                    node: id,
+                    disk_lost: false,
+                });
+                self.spawn(id, |_| {
+                    Node::Consumer(Box::new(new_consumer(index, &consumer, brokers)))
+                });
+                self.consumer_specs.push(consumer);
+            }
         }
     }
 
@@ -849,6 +922,10 @@ impl Sim {
             Node::Producer(p) => Some(p.as_ref()),
             _ => None,
         })
+    }
+    /// Every consumer application's spec by index: the scenario's, then those added live.
+    pub fn consumer_specs(&self) -> &[ConsumerSpec] {
+        &self.consumer_specs
     }
     pub fn consumers(&self) -> impl Iterator<Item = &Consumer> {
         self.nodes.values().filter_map(|s| match s.node.as_ref()? {

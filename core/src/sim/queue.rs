@@ -1,5 +1,7 @@
-//! The event queue, ordered by (time, sequence number): events at the same time run in the
-//! order they were scheduled, never by hashing or allocation accidents.
+//! The event queue, ordered by (time, rank, sequence number): events at the same time run in
+//! the order they were scheduled, never by hashing or allocation accidents — except that a
+//! person's actions run first at their time, so an action scheduled while the simulation runs
+//! lands exactly where the same action in a replayed scenario does.
 
 use super::command::Command;
 use super::ctx::Timer;
@@ -40,13 +42,15 @@ pub enum Item {
 #[derive(Debug)]
 pub struct Entry {
     pub at: SimTime,
+    /// 0 for actions, 1 for everything else.
+    rank: u8,
     seq: u64,
     pub item: Item,
 }
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        (self.at, self.rank, self.seq) == (other.at, other.rank, other.seq)
     }
 }
 impl Eq for Entry {}
@@ -57,7 +61,7 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+        (self.at, self.rank, self.seq).cmp(&(other.at, other.rank, other.seq))
     }
 }
 
@@ -72,6 +76,7 @@ impl Queue {
         self.seq += 1;
         self.heap.push(Reverse(Entry {
             at,
+            rank: u8::from(!matches!(item, Item::Action(_))),
             seq: self.seq,
             item,
         }));

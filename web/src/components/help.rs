@@ -1,0 +1,29 @@
+//! The help overlay: keyboard shortcuts and how to read the page.
+
+use crate::state::Action;
+use yew::prelude::*;
+
+pub fn help(dispatch: &Callback<Action>) -> Html {
+    let close = dispatch.reform(|_| Action::CloseHelp);
+    html! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-label="Help" onclick={close.clone()}>
+            <div class="dialog" onclick={Callback::from(|e: MouseEvent| e.stop_propagation())}>
+                <h2>{ "Keyboard shortcuts" }</h2>
+                <table>
+                    <tr><td><kbd>{ "space" }</kbd></td><td>{ "play / pause" }</td></tr>
+                    <tr><td><kbd>{ "→" }</kbd></td><td>{ "handle the next event only" }</td></tr>
+                    <tr><td><kbd>{ "?" }</kbd></td><td>{ "this help" }</td></tr>
+                    <tr><td><kbd>{ "Esc" }</kbd></td><td>{ "close it" }</td></tr>
+                </table>
+                <h2>{ "Reading the page" }</h2>
+                <ul>
+                    <li>{ "Filled replica: the partition's leader. Outlined: an in-sync follower. Dashed red: out of sync. Grey: offline or on a dead broker." }</li>
+                    <li>{ "Dots are network messages, coloured by kind; × marks one that was lost (link cut or receiver down)." }</li>
+                    <li>{ "Partition strips: one cell per offset, coloured by key. Consumers only read below the high watermark (HW)." }</li>
+                    <li>{ "Everything you do is recorded: Share copies a link that replays it. Drag the timeline to go back; acting in the past drops what you did after that moment." }</li>
+                </ul>
+                <button class="primary" onclick={close}>{ "Close" }</button>
+            </div>
+        </div>
+    }
+}

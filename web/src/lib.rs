@@ -1,0 +1,43 @@
+//! The kplay playground in the browser: the same `kplay-core` simulation, advanced every
+//! animation frame at the chosen speed and drawn from its `View`.
+//!
+//! Thin by design: state lives in one reducer (`state`), components draw (`components`), hooks
+//! own frames and keys (`hooks`). A share link is the URL fragment (`url`); nothing is sent to
+//! a server.
+
+pub mod app;
+mod clock;
+pub mod components;
+pub mod flights;
+pub mod history;
+mod hooks;
+pub mod log;
+pub mod state;
+pub mod url;
+
+/// A panic must never leave a blank page: show what happened and the link to report.
+fn show_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info.to_string();
+    web_sys::console::error_1(&message.clone().into());
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let link = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    if let (Some(body), Ok(panel)) = (document.body(), document.create_element("div")) {
+        panel.set_class_name("crash");
+        panel.set_attribute("role", "alert").ok();
+        // Text only (no HTML parsing): the message may contain anything from a URL.
+        panel.set_text_content(Some(&format!(
+            "kplay stopped because of a bug: {message}\n\nPlease report it with this link, which reproduces the scenario:\n{link}\n\nReload the page to start again."
+        )));
+        body.prepend_with_node_1(&panel).ok();
+    }
+}
+
+/// Mounts the playground on the page's body.
+pub fn start() {
+    std::panic::set_hook(Box::new(show_panic));
+    yew::Renderer::<app::App>::new().render();
+}
