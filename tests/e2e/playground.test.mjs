@@ -71,7 +71,7 @@ test('the default lesson loads and messages flow', async () => {
   const t1 = await nowMs(page);
   await page.waitForTimeout(500);
   assert.ok(await nowMs(page) > t1, 'simulated time advances');
-  assert.ok(await page.locator('circle.dot').count() > 0, 'messages are drawn as dots');
+  assert.ok(Number(await page.locator('.dots').getAttribute('data-count')) > 0, 'messages are drawn as dots');
   assert.match(await page.locator('.lesson h3').innerText(), /Replication/);
   assert.equal(await page.locator('.node.broker').count(), 3);
   assert.equal(await page.locator('.node.zk').count(), 3);

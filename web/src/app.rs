@@ -2,7 +2,6 @@
 //! lesson, actions and config tabs and the event log on the right.
 
 use crate::components::actions::ActionsPanel;
-use crate::components::charts::charts;
 use crate::components::config::ConfigPanel;
 use crate::components::controls::controls;
 use crate::components::diagram::diagram;
@@ -11,6 +10,7 @@ use crate::components::help::help;
 use crate::components::lesson::{all_lessons, lesson_panel, lesson_picker};
 use crate::components::outcome::outcome;
 use crate::components::partitions::partitions;
+use crate::components::ChartsPanel;
 use crate::hooks::{use_animation_frame, use_keydown};
 use crate::state::{Action, Playground};
 use std::rc::Rc;
@@ -99,7 +99,7 @@ pub fn App() -> Html {
                     </section>
                     <section>
                         <h2>{ "Charts" }</h2>
-                        { charts(&inner.history) }
+                        <ChartsPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.history.taken + (inner.generation << 40)} />
                     </section>
                 </div>
                 <div class="right">
@@ -111,17 +111,33 @@ pub fn App() -> Html {
                         </div>
                         { match *tab {
                             Tab::Lesson => lesson_panel(&inner, &dispatch),
-                            Tab::Actions => html! { <ActionsPanel state={playground.clone()} dispatch={dispatch.clone()} /> },
-                            Tab::Config => html! { <ConfigPanel state={playground.clone()} dispatch={dispatch.clone()} /> },
+                            Tab::Actions => html! { <ActionsPanel state={playground.clone()} dispatch={dispatch.clone()} version={topology_version(&view, inner.generation)} /> },
+                            Tab::Config => html! { <ConfigPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.generation} /> },
                         } }
                     </section>
                     <section>
                         <h2>{ "Event log" }</h2>
-                        <EventLogPanel state={playground.clone()} dispatch={dispatch.clone()} />
+                        <EventLogPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.log.added + (inner.generation << 40)} />
                     </section>
                 </div>
             </main>
             { if inner.help { help(&dispatch) } else { html! {} } }
         </div>
     }
+}
+
+/// Changes when what the actions panel offers changes: nodes, topics, partitions, clients.
+fn topology_version(view: &kplay_core::View, generation: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    generation.hash(&mut h);
+    view.brokers.len().hash(&mut h);
+    view.zookeepers.len().hash(&mut h);
+    for t in &view.topics {
+        t.name.hash(&mut h);
+        t.partitions.len().hash(&mut h);
+    }
+    view.producers.len().hash(&mut h);
+    view.consumers.len().hash(&mut h);
+    h.finish()
 }

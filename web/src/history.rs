@@ -38,6 +38,9 @@ pub struct History {
     pub markers: VecDeque<Marker>,
     /// The run's report as of the latest sample: what was acknowledged, lost, duplicated.
     pub report: Option<Report>,
+    report_stale: bool,
+    /// Samples taken so far (the charts' version).
+    pub taken: u64,
     totals: (u64, u64, u64),
     e2e: Histogram,
 }
@@ -75,7 +78,17 @@ impl History {
             self.samples.pop_front();
         }
         self.samples.push_back(sample);
-        self.report = Some(sim.report());
+        self.report_stale = true;
+        self.taken += 1;
+    }
+
+    /// Brings the report up to date if a sample was taken since (once per frame, not per
+    /// simulated second: a report reads every partition's log).
+    pub fn refresh_report(&mut self, sim: &Sim) {
+        if self.report_stale {
+            self.report = Some(sim.report());
+            self.report_stale = false;
+        }
     }
 
     /// Notes the faults among new trace events.

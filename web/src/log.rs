@@ -110,6 +110,8 @@ pub struct Line {
 #[derive(Debug, Default)]
 pub struct EventLog {
     lines: VecDeque<Line>,
+    /// Lines added so far (the log panel's version).
+    pub added: u64,
 }
 
 impl EventLog {
@@ -118,6 +120,7 @@ impl EventLog {
             if self.lines.len() == MAX_LINES {
                 self.lines.pop_front();
             }
+            self.added += 1;
             self.lines.push_back(Line {
                 at: event.at,
                 kind: if text.contains("__consumer_offsets") || text.contains("__transaction_state")

@@ -19,6 +19,11 @@ pub const DEFAULT_LESSON: &str = "replication-and-isr";
 pub const SPEEDS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0];
 /// Wall time a frame may spend catching up (skip ahead, scrub back) before it draws.
 const CATCH_UP_BUDGET_MS: f64 = 24.0;
+/// Wall time a frame may spend simulating while playing; past it the page falls behind the
+/// chosen speed (and says so) instead of freezing.
+const PLAY_BUDGET_MS: f64 = 10.0;
+/// Simulated time per slice while playing fast (the budget is checked between slices).
+const PLAY_SLICE_US: u64 = 20_000;
 /// Simulated time per slice while catching up.
 const CATCH_UP_SLICE_US: u64 = 250_000;
 /// The trace window the page keeps: message events are recorded to draw them.
@@ -75,11 +80,15 @@ pub struct Inner {
     pub log: EventLog,
     pub flights: Flights,
     trace_seen: u64,
+    /// The last frame could not simulate all the time the speed asked for.
+    pub behind: bool,
     pub error: Option<String>,
     pub notice: Option<String>,
     pub lesson_step: usize,
     pub large_text: bool,
     pub help: bool,
+    /// Bumped whenever a new simulation replaces the old one (config and action panels reset).
+    pub generation: u64,
 }
 
 /// The reducer's handle: cheap to clone; `version` tells Yew something changed.
@@ -137,13 +146,16 @@ impl Inner {
             log: EventLog::default(),
             flights: Flights::default(),
             trace_seen: 0,
+            behind: false,
             error: None,
             notice: None,
             lesson_step: 0,
             large_text: false,
             help: false,
+            generation: 0,
         };
         inner.history.sample(&inner.sim);
+        inner.history.refresh_report(&inner.sim);
         if let Some(at) = at {
             inner.target = Some(at);
             inner.playing = false;
@@ -179,6 +191,7 @@ impl Inner {
             Ok(mut next) => {
                 next.speed = self.speed;
                 next.large_text = self.large_text;
+                next.generation = self.generation + 1;
                 *self = next;
             }
             Err(e) => self.error = Some(e),
@@ -232,9 +245,25 @@ impl Inner {
         } else if self.playing {
             let sim_us = (wall_ms.clamp(0.0, 250.0) * 1_000.0 * self.speed) as u64;
             let until = self.sim.now().plus_us(sim_us.max(1));
-            self.advance_to(until, true);
+            let started = crate::clock::now_ms();
+            while self.sim.now() < until {
+                let slice = self.sim.now().plus_us(PLAY_SLICE_US).min(until);
+                self.advance_to(slice, true);
+                if crate::clock::now_ms() - started > PLAY_BUDGET_MS {
+                    break;
+                }
+            }
+            // What did not fit in the budget is skipped: the page runs slower than asked.
+            self.behind = self.sim.now() < until;
         }
+        self.history.refresh_report(&self.sim);
         self.flights.prune(self.sim.now(), self.speed);
+    }
+
+    fn step_one(&mut self) {
+        self.sim.step();
+        self.absorb_trace(true);
+        self.history.refresh_report(&self.sim);
     }
 
     fn catch_up(&mut self, target: SimTime) {
@@ -243,6 +272,7 @@ impl Inner {
             let slice = self.sim.now().plus_us(CATCH_UP_SLICE_US).min(target);
             self.advance_to(slice, false);
         }
+        self.history.refresh_report(&self.sim);
         if self.sim.now() >= target {
             self.target = None;
             if let Some(command) = self.pending_act.take() {
@@ -299,6 +329,7 @@ impl Inner {
                 if !self.playing {
                     // Paused: run to the action's millisecond so its effect shows at once.
                     self.advance_to(at, true);
+                    self.history.refresh_report(&self.sim);
                 }
             }
             Err(e) => self.error = Some(format!("That action was refused: {e}")),
@@ -330,8 +361,7 @@ impl Reducible for Playground {
                 Action::Step => {
                     s.playing = false;
                     if s.target.is_none() {
-                        s.sim.step();
-                        s.absorb_trace(true);
+                        s.step_one();
                     }
                 }
                 Action::SetSpeed(speed) => s.speed = speed.clamp(SPEEDS[0], SPEEDS[9]),

@@ -60,7 +60,7 @@ pub fn charts(history: &History) -> Html {
                 series("p50", &|s| s.e2e_p50_ms),
                 series("p99", &|s| s.e2e_p99_ms),
             ]) }
-            { chart("Partitions in trouble", history, vec![
+            { chart("Partitions in trouble (all topics, incl. internal)", history, vec![
                 series("under-replicated", &|s| Some(s.under_replicated as f64)),
                 series("offline", &|s| Some(s.offline as f64)),
             ]) }

@@ -56,6 +56,9 @@ pub fn controls(inner: &Inner, dispatch: &Callback<Action>) -> Html {
                    onchange={on_seek} aria-label="Timeline: drag to move back and forth in simulated time" />
             <span class="clock" data-now-ms={now.as_ms().to_string()}>{ format!("t = {}", format_time(now)) }</span>
             { match catching_up { Some(text) => html! { <span class="busy">{ text }</span> }, None => html! {} } }
+            { if inner.behind && inner.playing && inner.target.is_none() {
+                html! { <span class="busy" title="This browser cannot simulate that fast; the page runs as fast as it can">{ "(running slower than asked)" }</span> }
+            } else { html! {} } }
             <button onclick={share} title="Copy a link that opens this scenario, with your actions, at this moment">{ "Share" }</button>
             <button onclick={dispatch.reform(|_| Action::ToggleLargeText)} aria-pressed={inner.large_text.to_string()} title="Large text for projectors">{ "A+" }</button>
             <button onclick={dispatch.reform(|_| Action::ToggleHelp)} title="Keyboard shortcuts (?)">{ "?" }</button>

@@ -226,13 +226,7 @@ fn broker_replicas(view: &View, b: &BrokerView) -> Vec<Chip> {
 pub fn diagram(inner: &Inner, view: &View, dispatch: &Callback<Action>) -> Html {
     let (places, frames, height) = layout(view);
     let now = view.now;
-    let speed = inner.speed;
     let cut = cut_lines(view, &places);
-    let dots: Vec<Html> = inner
-        .flights
-        .iter()
-        .filter_map(|f| dot(f, &places, now, speed))
-        .collect();
     html! {
         <figure class="diagram">
             <svg viewBox={format!("0 0 {WIDTH} {height:.0}")} role="img"
@@ -261,7 +255,7 @@ pub fn diagram(inner: &Inner, view: &View, dispatch: &Callback<Action>) -> Html 
                     client_box(place, &format!("consumer {}", c.index), &detail, c.alive, if c.idle { "consumer idle" } else { "consumer" })
                 }) }</g>
                 { client_box(places[&NodeId::Admin], "admin client", "", true, "admin") }
-                <g class="dots">{ for dots }</g>
+                { dots(inner, &places, now) }
             </svg>
             <figcaption class="legend">
                 { for LEGEND.iter().map(|(name, colour)| html! {
@@ -427,12 +421,13 @@ fn cut_lines(view: &View, places: &BTreeMap<NodeId, Place>) -> Html {
     }
 }
 
-fn dot(
+/// Where a message's dot is now, or None once it is gone (or its nodes are not drawn).
+fn dot_position(
     f: &Flight,
     places: &BTreeMap<NodeId, Place>,
     now: kplay_core::SimTime,
     speed: f64,
-) -> Option<Html> {
+) -> Option<(f64, f64)> {
     let progress = f.progress(now, speed)?;
     let (x1, y1) = places.get(&f.from)?.centre();
     let (x2, y2) = places.get(&f.to)?.centre();
@@ -445,11 +440,35 @@ fn dot(
     let (dx, dy) = (x2 - x1, y2 - y1);
     let (cx, cy) = ((x1 + x2) / 2.0 + dy * BOW, (y1 + y2) / 2.0 - dx * BOW);
     let u = 1.0 - t;
-    let x = u * u * x1 + 2.0 * u * t * cx + t * t * x2;
-    let y = u * u * y1 + 2.0 * u * t * cy + t * t * y2;
-    Some(if f.dropped {
-        html! { <text key={f.id} class="drop" x={format!("{x:.1}")} y={format!("{:.1}", y + 5.0)}>{ "×" }</text> }
-    } else {
-        html! { <circle key={f.id} class="dot" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="3.6" fill={colour(f.kind)} /> }
-    })
+    Some((
+        u * u * x1 + 2.0 * u * t * cx + t * t * x2,
+        u * u * y1 + 2.0 * u * t * cy + t * t * y2,
+    ))
+}
+
+/// Every message in flight, drawn as one SVG path per colour (hundreds of dots would be
+/// hundreds of elements to diff every frame) plus one path of crosses for dropped messages.
+fn dots(inner: &Inner, places: &BTreeMap<NodeId, Place>, now: kplay_core::SimTime) -> Html {
+    use std::fmt::Write;
+    let mut paths: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut crosses = String::new();
+    let mut count = 0;
+    for f in inner.flights.iter() {
+        let Some((x, y)) = dot_position(f, places, now, inner.speed) else {
+            continue;
+        };
+        count += 1;
+        if f.dropped {
+            let _ = write!(crosses, "M{:.1} {:.1}l8 8m0 -8l-8 8", x - 4.0, y - 4.0);
+        } else {
+            let path = paths.entry(colour(f.kind)).or_default();
+            let _ = write!(path, "M{:.1} {y:.1}a3.6 3.6 0 1 0 7.2 0a3.6 3.6 0 1 0 -7.2 0", x - 3.6);
+        }
+    }
+    html! {
+        <g class="dots" data-count={count.to_string()}>
+            { for paths.into_iter().map(|(colour, d)| html! { <path key={colour} class="dot" fill={colour} d={d} /> }) }
+            <path class="drop" d={crosses} />
+        </g>
+    }
 }

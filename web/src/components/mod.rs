@@ -15,10 +15,23 @@ pub mod partitions;
 use crate::state::{Action, Playground};
 use yew::prelude::*;
 
-/// What a panel with its own state (filters, a form) gets: the reducer's handle and a way to
-/// dispatch actions to it.
-#[derive(Properties, PartialEq, Debug)]
+/// What a panel component gets: the reducer's handle, a way to dispatch actions, and the
+/// version of what it draws. It redraws only when that version changes, not every frame.
+#[derive(Properties, Debug)]
 pub struct PanelProps {
     pub state: Playground,
     pub dispatch: Callback<Action>,
+    pub version: u64,
+}
+
+impl PartialEq for PanelProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.dispatch == other.dispatch
+    }
+}
+
+/// Charts, as a component so they redraw once per sample rather than every frame.
+#[component]
+pub fn ChartsPanel(props: &PanelProps) -> Html {
+    charts::charts(&props.state.get().history)
 }
