@@ -11,7 +11,7 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 TOOLS_PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: test setup setup-web fmt-check clippy unit wasm-check play build-web bench bench-quick clean
+.PHONY: test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-web clean
 
 ## setup: what the checks need (clippy, rustfmt, the wasm32 target), skipping what is there.
 setup:
@@ -19,8 +19,9 @@ setup:
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-## test: format, lints (native and wasm32, core and web app), every test. What CI runs.
-test: setup fmt-check clippy wasm-check unit
+## test: format, lints (native and wasm32, core and web app), every test: native, the web app's
+## components in headless Chromium, and the built site end to end. What CI runs.
+test: setup fmt-check clippy wasm-check unit web-test e2e
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -35,11 +36,27 @@ wasm-check:
 unit:
 	$(CARGO) test
 
+## web-test: the web app's wasm-bindgen-test component tests, in headless Chromium
+## (runner in .cargo/config.toml, browser flags in web/webdriver.json).
+web-test: setup-web setup-browser
+	PATH="$(TOOLS_PATH)" CHROMEDRIVER=/usr/bin/chromedriver $(CARGO) test -p kplay-web --target wasm32-unknown-unknown
+
+## e2e: Playwright drives the release build, served statically, in Debian's Chromium.
+## Screenshots land in target/e2e/.
+e2e: build-web setup-browser
+	node --test tests/e2e/
+
 ## setup-web: trunk, the matching wasm-bindgen CLI, and npm's wasm-opt (Debian's is too old).
 setup-web: setup
 	@trunk --version 2>/dev/null | grep -q "$(TRUNK_VERSION)" || $(CARGO) install --locked trunk --version $(TRUNK_VERSION)
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	@test -x node_modules/.bin/wasm-opt || npm install --no-audit --no-fund
+	@test -x node_modules/.bin/wasm-opt -a -d node_modules/playwright-core || npm install --no-audit --no-fund
+
+## setup-browser: Debian's Chromium and ChromeDriver (no browser downloads are reachable here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+setup-browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
 ## play: the playground on http://127.0.0.1:8080 with the default scenario.
 play: setup-web
@@ -55,6 +72,10 @@ bench:
 
 bench-quick:
 	$(CARGO) run --release -q -p kplay-bench -- --quick
+
+## bench-web: frame times of the built site in headless Chromium with hundreds of messages in flight.
+bench-web: build-web setup-browser
+	node bench/web-frames.mjs
 
 clean:
 	$(CARGO) clean

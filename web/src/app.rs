@@ -9,8 +9,7 @@ use crate::components::event_log::EventLogPanel;
 use crate::components::help::help;
 use crate::components::lesson::{all_lessons, lesson_panel, lesson_picker};
 use crate::components::outcome::outcome;
-use crate::components::partitions::partitions;
-use crate::components::ChartsPanel;
+use crate::components::{ChartsPanel, PartitionsPanel};
 use crate::hooks::{use_animation_frame, use_keydown};
 use crate::state::{Action, Playground};
 use std::rc::Rc;
@@ -26,9 +25,14 @@ enum Tab {
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(|| Playground::open(crate::url::current_fragment().as_deref()));
+    // One callback for the page's life: panels compare it, so a new one each frame would
+    // redraw them all every frame.
     let dispatch: Callback<Action> = {
-        let state = state.clone();
-        Callback::from(move |action| state.dispatch(action))
+        let dispatcher = state.dispatcher();
+        (*use_memo((), move |_| {
+            Callback::from(move |action| dispatcher.dispatch(action))
+        }))
+        .clone()
     };
     use_animation_frame(dispatch.reform(|wall_ms| Action::Frame { wall_ms }));
     use_keydown({
@@ -95,7 +99,7 @@ pub fn App() -> Html {
                     </section>
                     <section>
                         <h2>{ "Partition logs" }</h2>
-                        { partitions(&inner, &view) }
+                        <PartitionsPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.logs_version} />
                     </section>
                     <section>
                         <h2>{ "Charts" }</h2>

@@ -26,6 +26,8 @@ const PLAY_BUDGET_MS: f64 = 10.0;
 const PLAY_SLICE_US: u64 = 20_000;
 /// Simulated time per slice while catching up.
 const CATCH_UP_SLICE_US: u64 = 250_000;
+/// The partition strips change with every record; while playing they redraw at most this often.
+const LOGS_REDRAW_MS: f64 = 100.0;
 /// The trace window the page keeps: message events are recorded to draw them.
 const TRACE_WINDOW: usize = 200_000;
 
@@ -89,6 +91,10 @@ pub struct Inner {
     pub help: bool,
     /// Bumped whenever a new simulation replaces the old one (config and action panels reset).
     pub generation: u64,
+    /// The partition strips' version: bumped by every action but a frame, and by frames at most
+    /// every `LOGS_REDRAW_MS` (redrawing ~180 cells every frame costs more than a frame has).
+    pub logs_version: u64,
+    logs_drawn_ms: f64,
 }
 
 /// The reducer's handle: cheap to clone; `version` tells Yew something changed.
@@ -153,6 +159,8 @@ impl Inner {
             large_text: false,
             help: false,
             generation: 0,
+            logs_version: 0,
+            logs_drawn_ms: 0.0,
         };
         inner.history.sample(&inner.sim);
         inner.history.refresh_report(&inner.sim);
@@ -192,6 +200,7 @@ impl Inner {
                 next.speed = self.speed;
                 next.large_text = self.large_text;
                 next.generation = self.generation + 1;
+                next.logs_version = self.logs_version + 1;
                 *self = next;
             }
             Err(e) => self.error = Some(e),
@@ -343,6 +352,13 @@ impl Reducible for Playground {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         {
             let mut s = self.inner.borrow_mut();
+            let wall_now = crate::clock::now_ms();
+            if !matches!(action, Action::Frame { .. })
+                || wall_now - s.logs_drawn_ms >= LOGS_REDRAW_MS
+            {
+                s.logs_version += 1;
+                s.logs_drawn_ms = wall_now;
+            }
             match action {
                 Action::Frame { wall_ms } => {
                     if !s.playing && s.target.is_none() {

@@ -35,3 +35,11 @@ impl PartialEq for PanelProps {
 pub fn ChartsPanel(props: &PanelProps) -> Html {
     charts::charts(&props.state.get().history)
 }
+
+/// The partition strips, as a component so they redraw at most ten times a wall second while
+/// playing (`Inner::logs_version`) instead of every frame.
+#[component]
+pub fn PartitionsPanel(props: &PanelProps) -> Html {
+    let inner = props.state.get();
+    partitions::partitions(&inner, &inner.sim.view())
+}

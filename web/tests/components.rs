@@ -1,0 +1,176 @@
+//! Component tests: the real app mounted in headless Chromium (wasm-bindgen-test), and the
+//! pieces the page relies on: share fragments, the messages' on-screen trips, the event log's
+//! kinds. `make web-test` runs them (part of `make test`).
+
+use gloo_timers::future::TimeoutFuture;
+use kplay_core::{lessons, share, Event, NodeId, SimTime, TraceEvent};
+use kplay_web::flights::{Flights, MIN_VISIBLE_WALL_MS};
+use kplay_web::log::{EventLog, Kind};
+use kplay_web::url;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn mount() -> web_sys::Element {
+    let document = gloo_utils::document();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<kplay_web::app::App>::with_root(root.clone()).render();
+    root
+}
+
+fn count(root: &web_sys::Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).unwrap().length()
+}
+
+#[wasm_bindgen_test]
+async fn the_app_draws_the_default_lesson_and_a_click_kills_a_broker() {
+    let root = mount();
+    TimeoutFuture::new(1_500).await;
+    assert_eq!(count(&root, ".node.broker"), 3);
+    assert_eq!(count(&root, ".node.zk"), 3);
+    assert_eq!(
+        count(&root, ".strip"),
+        3,
+        "one log strip per partition of orders"
+    );
+    let lesson = root.query_selector(".lesson h3").unwrap().unwrap();
+    assert!(lesson.text_content().unwrap().contains("Replication"));
+    let broker = root
+        .query_selector("[data-node=\"broker:3\"]")
+        .unwrap()
+        .unwrap();
+    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &{
+        let init = web_sys::MouseEventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .unwrap();
+    broker.dispatch_event(&event).unwrap();
+    TimeoutFuture::new(500).await;
+    assert_eq!(count(&root, "[data-node=\"broker:3\"].dead"), 1);
+    let log = root
+        .query_selector("ul.log")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert!(log.contains("broker 3 died"), "{log}");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn share_fragments_round_trip_with_the_exact_moment() {
+    let scenario = lessons::get("consumer-groups").unwrap();
+    let encoded = share::encode(&scenario);
+    let at = SimTime(12_345_678);
+    let fragment = url::fragment(&encoded, at);
+    assert!(fragment.ends_with("&t=12345.678"), "{fragment}");
+    let (back, back_at) = url::parse(&format!("#{fragment}")).unwrap();
+    assert_eq!(back, scenario);
+    assert_eq!(back_at, Some(at));
+    assert_eq!(
+        url::parse(&format!("s={encoded}&t=5000")).unwrap().1,
+        Some(SimTime::from_ms(5_000))
+    );
+    for bad in [
+        "",
+        "t=5",
+        "s=v1.@@@",
+        &format!("s={encoded}&t=-1"),
+        &format!("s={encoded}&t=NaN"),
+        &format!("s={encoded}&t=1e30"),
+    ] {
+        assert!(url::parse(bad).is_err(), "{bad} should be refused");
+    }
+}
+
+fn sent(id: u64, at_us: u64, arrives_us: u64) -> TraceEvent {
+    TraceEvent {
+        at: SimTime(at_us),
+        event: Event::MessageSent {
+            id,
+            from: NodeId::broker(1),
+            to: NodeId::broker(2),
+            kind: kplay_core::protocol::MessageKind::Replication,
+            api: "Fetch",
+            bytes: 100,
+            arrives_at: SimTime(arrives_us),
+        },
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_dot_lasts_its_real_trip_when_slow_and_is_stretched_when_fast() {
+    let mut flights = Flights::default();
+    flights.absorb(&sent(1, 0, 1_000));
+    let f = flights.iter().next().unwrap().clone();
+    // At 0.01× a 1 ms trip takes 100 ms of wall time: shorter than the minimum, so stretched.
+    let min_us = MIN_VISIBLE_WALL_MS * 1_000.0 * 0.01;
+    assert!(min_us > 1_000.0);
+    assert_eq!(f.progress(SimTime(0), 0.01), Some(0.0));
+    let half = f.progress(SimTime((min_us / 2.0) as u64), 0.01).unwrap();
+    assert!((half - 0.5).abs() < 0.01, "{half}");
+    assert_eq!(f.progress(SimTime(min_us as u64 + 1), 0.01), None);
+    // At 0.0001× the real trip (1 ms = 10 s of wall time) is longer: real timing.
+    assert!((f.progress(SimTime(500), 0.0001).unwrap() - 0.5).abs() < 1e-9);
+    // A dropped message lingers as a cross past its trip.
+    flights.absorb(&TraceEvent {
+        at: SimTime(1_000),
+        event: Event::MessageDropped {
+            id: 1,
+            reason: kplay_core::trace::DropReason::NodeDown,
+        },
+    });
+    let dropped = flights.iter().next().unwrap();
+    assert!(dropped.dropped);
+    assert!(dropped.progress(SimTime(min_us as u64 + 1), 0.01).is_some());
+    for i in 0..600 {
+        flights.absorb(&sent(10 + i, 0, 1_000));
+    }
+    assert_eq!(flights.iter().count(), kplay_web::flights::MAX_FLIGHTS);
+}
+
+#[wasm_bindgen_test]
+fn the_event_log_files_lines_by_kind_and_filters_them() {
+    let mut log = EventLog::default();
+    let at = |s| SimTime::from_secs(s);
+    for (t, event) in [
+        (
+            1,
+            Event::NodeCrashed {
+                node: NodeId::broker(2),
+            },
+        ),
+        (
+            2,
+            Event::ControllerElected {
+                broker: kplay_core::BrokerId(3),
+                epoch: 2,
+            },
+        ),
+        (3, Event::ZkSessionExpired { session: 7 }),
+    ] {
+        log.absorb(&TraceEvent { at: at(t), event });
+    }
+    assert_eq!(log.added, 3);
+    let all: Vec<&str> = log
+        .newest(&Kind::ALL, "")
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        all,
+        [
+            "ZooKeeper session 0x7 expired",
+            "controller moved to broker 3 (epoch 2)",
+            "broker 2 died"
+        ]
+    );
+    let faults: Vec<Kind> = log.newest(&[Kind::Fault], "").map(|l| l.kind).collect();
+    assert_eq!(faults, [Kind::Fault]);
+    assert_eq!(
+        log.newest(&Kind::ALL, "BROKER 3").count(),
+        1,
+        "search ignores case"
+    );
+}
