@@ -113,18 +113,82 @@ fn simulation_speed(sim_secs: u64) -> Value {
     })
 }
 
+/// The full protocol path as fast as this machine runs it: 3 brokers, RF 3, acks=all,
+/// min.insync.replicas=2, one batching producer, one consumer group, no network latency.
+/// Wall time from the start until the group has consumed every record; retention keeps the
+/// logs bounded; the producer starts once the group has its partitions (at 2 s).
+fn end_to_end(records: u64, record_bytes: u32, memcpy: f64) -> Value {
+    let scenario = Scenario::from_json(
+        &json!({
+            "seed": 1,
+            "cluster": {"brokers": 3, "zookeepers": 1, "latency_us": 0, "jitter_us": 0,
+                        "broker_config": {"log.retention.check.interval.ms": 100, "group.initial.rebalance.delay.ms": 0}},
+            "topics": [{"name": "bench", "partitions": 3, "replication_factor": 3,
+                        "config": {"min.insync.replicas": 2, "retention.bytes": 16 << 20,
+                                   "segment.bytes": 4 << 20}}],
+            "producers": [{"topic": "bench", "rate_per_sec": 1_000_000.0, "value_bytes": record_bytes, "start_ms": 2_000,
+                           "max_records": records,
+                           "config": {"acks": "all", "linger.ms": 5, "batch.size": 1 << 20}}],
+            "consumers": [{"topic": "bench", "config": {"group.id": "bench", "auto.offset.reset": "earliest"}}],
+            "trace": {"messages": false, "window": 1_000},
+        })
+        .to_string(),
+    )
+    .expect("the end-to-end scenario is valid");
+    let mut sim = Sim::new(scenario).expect("the end-to-end scenario builds");
+    let start = Instant::now();
+    let mut consumed = 0;
+    while consumed < records && sim.now() < SimTime::from_secs(600) {
+        let next = sim.now().plus_ms(100);
+        sim.run_until(next);
+        consumed = sim.view().consumers.iter().map(|c| c.consumed).sum();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = consumed as f64 * record_bytes as f64;
+    json!({
+        "record_bytes": record_bytes,
+        "records": consumed,
+        "sim_seconds": sim.now().as_us() as f64 / 1e6,
+        "wall_seconds": secs,
+        "events": sim.steps(),
+        "records_per_s": consumed as f64 / secs,
+        "bytes_per_s": bytes / secs,
+        "ratio_to_memcpy": bytes / secs / memcpy,
+    })
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only NAME` runs memcpy and that one benchmark (for profiling one at a time).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let (total, rounds) = if quick { (64 << 20, 3) } else { (512 << 20, 5) };
     let memcpy = memcpy_bytes_per_s(total, rounds);
-    let report = json!({
-        "mode": if quick { "quick" } else { "full" },
-        "memcpy_bytes_per_s": memcpy,
-        "log_append_read_100b": log_append_read(100, total, rounds, memcpy),
-        "log_append_read_1kib": log_append_read(1024, total, rounds, memcpy),
-        "simulation_speed": simulation_speed(if quick { 600 } else { 3_600 }),
+    let mut report = serde_json::Map::new();
+    report.insert("mode".into(), json!(if quick { "quick" } else { "full" }));
+    report.insert("memcpy_bytes_per_s".into(), json!(memcpy));
+    let mut run = |name: &str, f: &dyn Fn() -> Value| {
+        if wanted(name) {
+            report.insert(name.into(), f());
+        }
+    };
+    run("log_append_read_100b", &|| {
+        log_append_read(100, total, rounds, memcpy)
     });
-    let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    run("log_append_read_1kib", &|| {
+        log_append_read(1024, total, rounds, memcpy)
+    });
+    run("end_to_end", &|| {
+        end_to_end(if quick { 2_000_000 } else { 20_000_000 }, 100, memcpy)
+    });
+    run("simulation_speed", &|| {
+        simulation_speed(if quick { 600 } else { 3_600 })
+    });
+    let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
     println!("{text}");
     let _ = std::fs::create_dir_all("target");
     if let Err(e) = std::fs::write("target/bench.json", &text) {

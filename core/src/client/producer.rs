@@ -91,6 +91,10 @@ pub struct Producer {
 /// Value bytes for generated records (their content does not matter, only their size).
 static VALUE_PAD: [u8; 65_536] = [b'v'; 65_536];
 
+/// The load generator wakes at most this often: above 10,000 records/s it hands over all the
+/// records due since its last wake-up at once, instead of one event per record.
+const GENERATE_TICK_US: u64 = 100;
+
 impl Producer {
     pub fn new(
         index: u32,
@@ -254,7 +258,9 @@ impl Producer {
         }
         let next_us = (self.generated as f64 * interval_us).ceil() as u64;
         ctx.timer_at(
-            self.load_start.plus_us(next_us).max(ctx.now.plus_us(1)),
+            self.load_start
+                .plus_us(next_us)
+                .max(ctx.now.plus_us(GENERATE_TICK_US)),
             Timer::Producer(ProducerTimer::Generate),
         );
         self.poll(ctx);

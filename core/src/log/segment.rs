@@ -85,6 +85,17 @@ impl Segment {
         }
     }
 
+    /// Empties a deleted segment for reuse as a new one at `base_offset`: its buffers keep
+    /// their capacity, so a log that rolls and deletes segments at a steady rate writes into
+    /// memory it already has instead of faulting in fresh pages (as Kafka reuses the OS page
+    /// cache).
+    pub fn reuse(&mut self, base_offset: Offset, created_at: SimTime) {
+        self.base_offset = base_offset;
+        self.created_at = created_at;
+        self.data.clear();
+        self.batches.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
