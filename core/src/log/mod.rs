@@ -22,10 +22,6 @@ pub struct Removed {
     pub new_log_start_offset: Offset,
 }
 
-/// Deleted segments a log keeps for reuse: retention deletes a few at a time, and rolling at
-/// the same rate then needs no fresh memory.
-const SPARE_SEGMENTS: usize = 2;
-
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
     segments: VecDeque<Segment>,
@@ -35,9 +31,6 @@ pub struct PartitionLog {
     /// (epoch, start offset) for each leader epoch that wrote to this log, oldest first.
     epoch_cache: Vec<(LeaderEpoch, Offset)>,
     size_bytes: u64,
-    /// Deleted segments kept for the next rolls to reuse (see `Segment::reuse`), at most
-    /// `SPARE_SEGMENTS`.
-    spares: Vec<Segment>,
     pub config: LogConfig,
 }
 
@@ -52,26 +45,7 @@ impl PartitionLog {
             high_watermark: 0,
             epoch_cache: Vec::new(),
             size_bytes: 0,
-            spares: Vec::new(),
             config,
-        }
-    }
-
-    /// A new segment starting at `base_offset`, reusing a spare one's buffers if there is one.
-    fn new_segment(&mut self, base_offset: Offset, now: SimTime) -> Segment {
-        match self.spares.pop() {
-            Some(mut segment) => {
-                segment.reuse(base_offset, now);
-                segment
-            }
-            None => Segment::new(base_offset, now),
-        }
-    }
-
-    /// Keeps a deleted segment's buffers for a later roll.
-    fn recycle(&mut self, segment: Segment) {
-        if self.spares.len() < SPARE_SEGMENTS {
-            self.spares.push(segment);
         }
     }
 
@@ -152,8 +126,7 @@ impl PartitionLog {
         let full = active.size_bytes() + incoming_bytes > self.config.segment_bytes;
         let old = now.since(active.created_at) >= self.config.segment_ms.saturating_mul(1_000);
         if !active.is_empty() && (full || old) {
-            let segment = self.new_segment(next_offset, now);
-            self.segments.push_back(segment);
+            self.segments.push_back(Segment::new(next_offset, now));
         }
     }
 
@@ -271,7 +244,6 @@ impl PartitionLog {
         while self.segments.len() > 1 && self.segments[1].base_offset <= offset {
             let removed = self.segments.pop_front().expect("checked len");
             self.size_bytes -= removed.size_bytes();
-            self.recycle(removed);
         }
     }
 
@@ -306,7 +278,6 @@ impl PartitionLog {
                 .sum::<u64>();
             size -= removed.size_bytes();
             segments += 1;
-            self.recycle(removed);
         }
         if segments == 0 {
             return None;
@@ -463,37 +434,16 @@ mod tests {
     }
 
     #[test]
-    fn deleted_segments_are_reused_with_nothing_of_their_old_records() {
-        let topic = TopicConfig {
-            segment_bytes: Some(300),
-            retention_bytes: Some(600),
-            ..TopicConfig::default()
-        };
-        let mut log = PartitionLog::new(config(topic), SimTime::ZERO);
-        let mut id = 0;
-        for round in 0..20u64 {
-            for _ in 0..5 {
-                log.append_as_leader(&mut batch(2, 0, id), 0, SimTime::ZERO);
-                id += 2;
-            }
-            log.set_high_watermark(log.log_end_offset());
-            log.apply_retention(SimTime(round));
-            assert!(log.spares.len() <= SPARE_SEGMENTS);
-        }
-        assert!(!log.spares.is_empty(), "retention left segments to reuse");
-        // Every record still in the log reads back in order with its own id: a reused
-        // segment holds only what was written after it was reused.
-        let mut offset = log.log_start_offset();
-        while offset < log.log_end_offset() {
-            let got = log.read(offset, log.high_watermark(), 1 << 20);
-            for b in &got {
-                for (i, r) in b.iter().enumerate() {
-                    assert_eq!(r.record_id, b.base_offset + i as u64);
-                }
-            }
-            offset = got.last().map_or(u64::MAX, |b| b.last_offset() + 1);
-        }
-        assert_eq!(offset, id);
+    fn appending_and_reading_share_the_batch_buffer_instead_of_copying_it() {
+        let mut log = PartitionLog::new(config(TopicConfig::default()), SimTime::ZERO);
+        let mut sent = batch(3, 0, 0);
+        log.append_as_leader(&mut sent, 0, SimTime::ZERO);
+        log.set_high_watermark(log.log_end_offset());
+        let read = log.read(0, log.high_watermark(), 1 << 20);
+        assert_eq!(read.len(), 1);
+        assert!(std::sync::Arc::ptr_eq(&read[0].records, &sent.records));
+        assert_eq!(read[0].base_offset, 0);
+        assert_eq!(read[0].iter().count(), 3);
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub struct RecordBatch {
     pub is_transactional: bool,
     /// A transaction marker (one control record: COMMIT or ABORT), never shown to applications.
     pub is_control: bool,
-    pub records: Arc<[u8]>,
+    /// Shared, never copied: the log keeps this buffer and fetches hand it on.
+    pub records: Arc<Vec<u8>>,
 }
 
 /// The key of a control record: which way a transaction ended.
@@ -150,6 +151,7 @@ impl<'a> Iterator for RecordIter<'a> {
 pub struct BatchBuilder {
     bytes: Vec<u8>,
     count: u32,
+    last_offset_delta: u32,
     base_timestamp_us: u64,
     max_timestamp_us: u64,
     base_timestamp_fixed: bool,
@@ -208,6 +210,7 @@ impl BatchBuilder {
             .saturating_sub(self.base_timestamp_us)
             .min(u32::MAX as u64);
         self.max_timestamp_us = self.max_timestamp_us.max(timestamp_us);
+        self.last_offset_delta = offset_delta;
         let b = &mut self.bytes;
         b.extend_from_slice(&offset_delta.to_le_bytes());
         b.extend_from_slice(&(ts_delta as u32).to_le_bytes());
@@ -225,13 +228,19 @@ impl BatchBuilder {
     }
 
     /// Finishes the batch; `last_offset_delta` is the delta of the last record pushed.
-    pub fn finish(self, producer_id: i64, producer_epoch: i16, base_sequence: i32) -> RecordBatch {
-        let last_offset_delta = RecordIter::new(&self.bytes, 0)
-            .last()
-            .map_or(0, |r| r.offset_delta);
+    pub fn finish(
+        mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        base_sequence: i32,
+    ) -> RecordBatch {
+        // A batch closed early (linger.ms) would keep its whole batch.size buffer in the log.
+        if self.bytes.capacity() > 2 * self.bytes.len() {
+            self.bytes.shrink_to_fit();
+        }
         RecordBatch {
             base_offset: 0,
-            last_offset_delta,
+            last_offset_delta: self.last_offset_delta,
             partition_leader_epoch: 0,
             producer_id,
             producer_epoch,
@@ -241,7 +250,7 @@ impl BatchBuilder {
             record_count: self.count,
             is_transactional: false,
             is_control: false,
-            records: self.bytes.into(),
+            records: Arc::new(self.bytes),
         }
     }
 }

@@ -1,11 +1,15 @@
-//! A log segment: the records of its batches in one contiguous buffer, plus a small index of
-//! batch headers. Retention deletes whole segments, as Kafka does.
+//! A log segment: its batches in offset order, each a header and its encoded records in one
+//! contiguous, shared buffer. Appending keeps the buffer the batch arrived in and reading hands
+//! the same buffer on (as Kafka writes a produce request's bytes to the log and serves fetches
+//! with zero-copy `sendfile`): no payload is copied after the producer encodes it. Retention
+//! deletes whole segments, as Kafka does.
 
 use super::record::{RecordBatch, BATCH_HEADER_BYTES};
 use crate::ids::{LeaderEpoch, Offset};
 use crate::time::SimTime;
+use std::sync::Arc;
 
-/// The header of one batch stored in a segment, with where its records sit in the buffer.
+/// The header of one batch stored in a segment, and its records.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchHeader {
     pub base_offset: Offset,
@@ -19,8 +23,7 @@ pub struct BatchHeader {
     pub record_count: u32,
     pub is_transactional: bool,
     pub is_control: bool,
-    pos: usize,
-    len: usize,
+    records: Arc<Vec<u8>>,
 }
 
 impl BatchHeader {
@@ -29,18 +32,24 @@ impl BatchHeader {
     }
 }
 
-/// A borrowed batch: its header and its encoded records, straight from the segment buffer.
+/// A borrowed batch: its header and its encoded records.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchRef<'a> {
     pub header: &'a BatchHeader,
     pub records: &'a [u8],
 }
 
-impl BatchRef<'_> {
+impl<'a> BatchRef<'a> {
+    fn of(header: &'a BatchHeader) -> BatchRef<'a> {
+        BatchRef {
+            header,
+            records: &header.records,
+        }
+    }
     pub fn size_bytes(&self) -> usize {
         BATCH_HEADER_BYTES + self.records.len()
     }
-    /// Copies the batch out (one memcpy of its records) to send it on the wire.
+    /// The batch as sent on the wire: its records are shared, not copied.
     pub fn to_batch(&self) -> RecordBatch {
         let h = self.header;
         RecordBatch {
@@ -55,7 +64,7 @@ impl BatchRef<'_> {
             record_count: h.record_count,
             is_transactional: h.is_transactional,
             is_control: h.is_control,
-            records: self.records.into(),
+            records: h.records.clone(),
         }
     }
     /// For a control batch: whether it commits (true) or aborts (false).
@@ -71,8 +80,9 @@ impl BatchRef<'_> {
 pub struct Segment {
     pub base_offset: Offset,
     pub created_at: SimTime,
-    data: Vec<u8>,
     batches: Vec<BatchHeader>,
+    /// The records' bytes in all batches.
+    records_bytes: usize,
 }
 
 impl Segment {
@@ -80,27 +90,16 @@ impl Segment {
         Segment {
             base_offset,
             created_at,
-            data: Vec::new(),
             batches: Vec::new(),
+            records_bytes: 0,
         }
-    }
-
-    /// Empties a deleted segment for reuse as a new one at `base_offset`: its buffers keep
-    /// their capacity, so a log that rolls and deletes segments at a steady rate writes into
-    /// memory it already has instead of faulting in fresh pages (as Kafka reuses the OS page
-    /// cache).
-    pub fn reuse(&mut self, base_offset: Offset, created_at: SimTime) {
-        self.base_offset = base_offset;
-        self.created_at = created_at;
-        self.data.clear();
-        self.batches.clear();
     }
 
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
     pub fn size_bytes(&self) -> u64 {
-        (self.data.len() + self.batches.len() * BATCH_HEADER_BYTES) as u64
+        (self.records_bytes + self.batches.len() * BATCH_HEADER_BYTES) as u64
     }
     pub fn max_timestamp_us(&self) -> u64 {
         self.batches
@@ -110,10 +109,7 @@ impl Segment {
             .unwrap_or(0)
     }
     pub fn batches(&self) -> impl DoubleEndedIterator<Item = BatchRef<'_>> + '_ {
-        self.batches.iter().map(|h| BatchRef {
-            header: h,
-            records: &self.data[h.pos..h.pos + h.len],
-        })
+        self.batches.iter().map(BatchRef::of)
     }
     pub fn batch_count(&self) -> usize {
         self.batches.len()
@@ -122,14 +118,9 @@ impl Segment {
         self.batches.last()
     }
 
-    /// Appends a batch whose offsets are already assigned.
+    /// Appends a batch whose offsets are already assigned (keeping its records' buffer).
     pub fn append(&mut self, batch: &RecordBatch) {
-        self.append_parts(batch, &batch.records);
-    }
-
-    fn append_parts(&mut self, batch: &RecordBatch, records: &[u8]) {
-        let pos = self.data.len();
-        self.data.extend_from_slice(records);
+        self.records_bytes += batch.records.len();
         self.batches.push(BatchHeader {
             base_offset: batch.base_offset,
             last_offset_delta: batch.last_offset_delta,
@@ -142,8 +133,7 @@ impl Segment {
             record_count: batch.record_count,
             is_transactional: batch.is_transactional,
             is_control: batch.is_control,
-            pos,
-            len: records.len(),
+            records: batch.records.clone(),
         });
     }
 
@@ -153,17 +143,13 @@ impl Segment {
     }
 
     pub fn batches_from(&self, index: usize) -> impl Iterator<Item = BatchRef<'_>> + '_ {
-        self.batches[index..].iter().map(|h| BatchRef {
-            header: h,
-            records: &self.data[h.pos..h.pos + h.len],
-        })
+        self.batches[index..].iter().map(BatchRef::of)
     }
 
     /// Drops every batch at index `index` and after.
     pub fn truncate_batches(&mut self, index: usize) {
-        if let Some(h) = self.batches.get(index) {
-            self.data.truncate(h.pos);
-            self.batches.truncate(index);
+        for dropped in self.batches.drain(index.min(self.batches.len())..) {
+            self.records_bytes -= dropped.records.len();
         }
     }
 
