@@ -354,7 +354,7 @@ impl Sim {
         let groups = self.group_views();
         let mut messages_in_flight: Vec<MessageView> = self
             .queue_in_flight()
-            .filter_map(|e| match &e.item {
+            .filter_map(|(arrives_at, item)| match item {
                 Item::Deliver {
                     id,
                     from,
@@ -369,7 +369,7 @@ impl Sim {
                     kind: msg.kind(),
                     api: msg.api(),
                     sent_at: *sent_at,
-                    arrives_at: e.at,
+                    arrives_at,
                     dropped: dropped.is_some(),
                 }),
                 _ => None,

@@ -201,7 +201,7 @@ impl Sim {
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }
-    pub(crate) fn queue_in_flight(&self) -> impl Iterator<Item = &queue::Entry> {
+    pub(crate) fn queue_in_flight(&self) -> impl Iterator<Item = (SimTime, &queue::Item)> {
         self.queue.in_flight()
     }
 

@@ -39,27 +39,36 @@ pub enum Item {
     Action(Command),
 }
 
+/// A popped event.
 #[derive(Debug)]
 pub struct Entry {
     pub at: SimTime,
-    /// 0 for actions, 1 for everything else.
-    rank: u8,
-    seq: u64,
     pub item: Item,
 }
 
-impl PartialEq for Entry {
+/// What the heap orders: small and cheap to move. The item waits in a slot, so sifting the
+/// heap never moves a message (some are hundreds of bytes).
+#[derive(Debug)]
+struct Key {
+    at: SimTime,
+    /// 0 for actions, 1 for everything else.
+    rank: u8,
+    seq: u64,
+    slot: u32,
+}
+
+impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.rank, self.seq) == (other.at, other.rank, other.seq)
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl Eq for Key {}
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.at, self.rank, self.seq).cmp(&(other.at, other.rank, other.seq))
     }
@@ -67,25 +76,44 @@ impl Ord for Entry {
 
 #[derive(Debug, Default)]
 pub struct Queue {
-    heap: BinaryHeap<Reverse<Entry>>,
+    heap: BinaryHeap<Reverse<Key>>,
+    /// The queued items by slot; a popped item's slot is reused by a later push.
+    slots: Vec<Option<(SimTime, Item)>>,
+    free: Vec<u32>,
     seq: u64,
 }
 
 impl Queue {
     pub fn push(&mut self, at: SimTime, item: Item) {
         self.seq += 1;
-        self.heap.push(Reverse(Entry {
+        let rank = u8::from(!matches!(item, Item::Action(_)));
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some((at, item));
+                slot
+            }
+            None => {
+                self.slots.push(Some((at, item)));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse(Key {
             at,
-            rank: u8::from(!matches!(item, Item::Action(_))),
+            rank,
             seq: self.seq,
-            item,
+            slot,
         }));
     }
     pub fn pop(&mut self) -> Option<Entry> {
-        self.heap.pop().map(|Reverse(e)| e)
+        let Reverse(key) = self.heap.pop()?;
+        let (at, item) = self.slots[key.slot as usize]
+            .take()
+            .expect("a queued key has its item");
+        self.free.push(key.slot);
+        Some(Entry { at, item })
     }
     pub fn next_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse(e)| e.at)
+        self.heap.peek().map(|Reverse(k)| k.at)
     }
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -93,11 +121,12 @@ impl Queue {
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
-    /// Messages still travelling, for the view.
-    pub fn in_flight(&self) -> impl Iterator<Item = &Entry> {
-        self.heap
+    /// Messages still travelling (in no particular order), with their arrival times.
+    pub fn in_flight(&self) -> impl Iterator<Item = (SimTime, &Item)> {
+        self.slots
             .iter()
-            .map(|Reverse(e)| e)
-            .filter(|e| matches!(e.item, Item::Deliver { .. }))
+            .flatten()
+            .filter(|(_, item)| matches!(item, Item::Deliver { .. }))
+            .map(|(at, item)| (*at, item))
     }
 }
