@@ -11,7 +11,7 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 TOOLS_PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-web clean
+.PHONY: test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-wasm-build bench-web clean
 
 ## setup: what the checks need (clippy, rustfmt, the wasm32 target), skipping what is there.
 setup:
@@ -31,7 +31,7 @@ clippy:
 
 ## The core must build for the browser with no wasm-specific code; the web app only builds there.
 wasm-check:
-	$(CARGO) clippy -p kplay-core -p kplay-web --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy -p kplay-core -p kplay-web -p kplay-wasm-bench --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	$(CARGO) test
@@ -66,12 +66,20 @@ play: setup-web
 build-web: setup-web
 	PATH="$(TOOLS_PATH)" trunk build --release
 
-## bench / bench-quick: throughput against memcpy; one JSON object, also in target/bench.json.
-bench:
-	$(CARGO) run --release -q -p kplay-bench
+## bench / bench-quick: throughput against memcpy, natively and (end to end, simulation speed)
+## in wasm32 under Node; one JSON object, also in target/bench.json.
+WASM_BENCH := target/wasm32-unknown-unknown/release/kplay_wasm_bench.wasm
+bench-wasm-build: setup-web
+	$(CARGO) build --release -q -p kplay-wasm-bench --target wasm32-unknown-unknown
+	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-bench $(WASM_BENCH)
 
-bench-quick:
-	$(CARGO) run --release -q -p kplay-bench -- --quick
+bench: bench-wasm-build
+	node bench/wasm.mjs > target/bench-wasm.json
+	$(CARGO) run --release -q -p kplay-bench -- --wasm target/bench-wasm.json
+
+bench-quick: bench-wasm-build
+	node bench/wasm.mjs --quick > target/bench-wasm.json
+	$(CARGO) run --release -q -p kplay-bench -- --quick --wasm target/bench-wasm.json
 
 ## bench-web: frame times of the built site in headless Chromium with hundreds of messages in flight.
 bench-web: build-web setup-browser

@@ -8,10 +8,11 @@
 // A benchmark prints its results.
 #![allow(clippy::print_stdout)]
 
+use kplay_bench::{default_lesson, end_to_end, simulation_speed};
 use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
 use kplay_core::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use kplay_core::log::PartitionLog;
-use kplay_core::{Scenario, Sim, SimTime};
+use kplay_core::SimTime;
 use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
@@ -90,82 +91,64 @@ fn log_append_read(record_bytes: usize, total: usize, rounds: u32, memcpy: f64) 
     })
 }
 
-/// Simulation speed for teaching: three brokers, three ZooKeeper servers, a replicated topic
-/// with a keyed producer and a consumer, every message traced.
-fn simulation_speed(sim_secs: u64) -> Value {
-    let scenario = Scenario::from_json(
-        r#"{"seed": 1,
-            "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": 2}}],
-            "producers": [{"topic": "orders", "rate_per_sec": 100, "keys": {"kind": "random", "count": 20}}],
-            "consumers": [{"topic": "orders", "config": {"auto.offset.reset": "earliest"}}]}"#,
-    )
-    .expect("the benchmark scenario is valid");
-    let mut sim = Sim::new(scenario).expect("the benchmark scenario builds");
-    let start = Instant::now();
-    sim.run_until(SimTime::from_secs(sim_secs));
-    let secs = start.elapsed().as_secs_f64();
+/// A line of `/proc/self/status` in bytes (`VmRSS`: now, `VmHWM`: the peak); None off Linux.
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Memory over one simulated hour of the default lesson with 5-minute retention: resident
+/// memory every 10 simulated minutes and the peak. Flat means retention and the trace window
+/// bound what the simulation keeps.
+fn memory_hour(clock: &dyn Fn() -> f64) -> Value {
+    let mut samples = Vec::new();
+    let run = simulation_speed(default_lesson(Some(300_000)), 3_600, clock, &mut |at| {
+        samples.push(json!({"sim_seconds": at, "rss_bytes": proc_status_bytes("VmRSS:")}))
+    });
     json!({
-        "sim_seconds": sim_secs,
-        "wall_seconds": secs,
-        "sim_seconds_per_wall_second": sim_secs as f64 / secs,
-        "events_per_s": sim.steps() as f64 / secs,
-        "trace_events": sim.trace_events_total(),
+        "scenario": "replication-and-isr with retention.ms 300000",
+        "sim_seconds": 3_600,
+        "wall_seconds": run["wall_seconds"],
+        "rss_samples": samples,
+        "max_rss_bytes": proc_status_bytes("VmHWM:"),
     })
 }
 
-/// The full protocol path as fast as this machine runs it: 3 brokers, RF 3, acks=all,
-/// min.insync.replicas=2, one batching producer, one consumer group, no network latency.
-/// Wall time from the start until the group has consumed every record; retention keeps the
-/// logs bounded; the producer starts once the group has its partitions (at 2 s).
-fn end_to_end(records: u64, record_bytes: u32, memcpy: f64) -> Value {
-    let scenario = Scenario::from_json(
-        &json!({
-            "seed": 1,
-            "cluster": {"brokers": 3, "zookeepers": 1, "latency_us": 0, "jitter_us": 0,
-                        "broker_config": {"log.retention.check.interval.ms": 100, "group.initial.rebalance.delay.ms": 0}},
-            "topics": [{"name": "bench", "partitions": 3, "replication_factor": 3,
-                        "config": {"min.insync.replicas": 2, "retention.bytes": 16 << 20,
-                                   "segment.bytes": 4 << 20}}],
-            "producers": [{"topic": "bench", "rate_per_sec": 1_000_000.0, "value_bytes": record_bytes, "start_ms": 2_000,
-                           "max_records": records,
-                           "config": {"acks": "all", "linger.ms": 5, "batch.size": 1 << 20}}],
-            "consumers": [{"topic": "bench", "config": {"group.id": "bench", "auto.offset.reset": "earliest"}}],
-            "trace": {"messages": false, "window": 1_000},
-        })
-        .to_string(),
-    )
-    .expect("the end-to-end scenario is valid");
-    let mut sim = Sim::new(scenario).expect("the end-to-end scenario builds");
-    let start = Instant::now();
-    let mut consumed = 0;
-    while consumed < records && sim.now() < SimTime::from_secs(600) {
-        let next = sim.now().plus_ms(100);
-        sim.run_until(next);
-        consumed = sim.view().consumers.iter().map(|c| c.consumed).sum();
+/// Adds `wasm_to_native_ratio` (wasm speed / native speed) to each benchmark both ran.
+fn add_wasm(report: &mut serde_json::Map<String, Value>, wasm: &Value) {
+    for (name, speed) in [
+        ("end_to_end", "records_per_s"),
+        ("simulation_speed", "sim_seconds_per_wall_second"),
+    ] {
+        let (Some(native), Some(in_wasm)) = (
+            report.get(name).and_then(|b| b[speed].as_f64()),
+            wasm.get(name).and_then(|b| b[speed].as_f64()),
+        ) else {
+            continue;
+        };
+        if let Some(Value::Object(bench)) = report.get_mut(name) {
+            bench.insert("wasm".into(), wasm[name].clone());
+            bench.insert("wasm_to_native_ratio".into(), json!(in_wasm / native));
+        }
     }
-    let secs = start.elapsed().as_secs_f64();
-    let bytes = consumed as f64 * record_bytes as f64;
-    json!({
-        "record_bytes": record_bytes,
-        "records": consumed,
-        "sim_seconds": sim.now().as_us() as f64 / 1e6,
-        "wall_seconds": secs,
-        "events": sim.steps(),
-        "records_per_s": consumed as f64 / secs,
-        "bytes_per_s": bytes / secs,
-        "ratio_to_memcpy": bytes / secs / memcpy,
-    })
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only NAME` runs memcpy and that one benchmark (for profiling one at a time).
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1).cloned());
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    // `--only NAME` runs memcpy and that one benchmark (for profiling one at a time);
+    // `--wasm FILE` merges what `kplay-wasm-bench` measured under Node.
+    let only = value_of("--only");
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let started = Instant::now();
+    let clock = move || started.elapsed().as_secs_f64();
     let (total, rounds) = if quick { (64 << 20, 3) } else { (512 << 20, 5) };
     let memcpy = memcpy_bytes_per_s(total, rounds);
     let mut report = serde_json::Map::new();
@@ -183,11 +166,28 @@ fn main() {
         log_append_read(1024, total, rounds, memcpy)
     });
     run("end_to_end", &|| {
-        end_to_end(if quick { 2_000_000 } else { 20_000_000 }, 100, memcpy)
+        let mut e2e = end_to_end(kplay_bench::e2e_records(quick), 100, &clock);
+        let ratio = e2e["bytes_per_s"].as_f64().unwrap_or(0.0) / memcpy;
+        e2e["ratio_to_memcpy"] = json!(ratio);
+        e2e
     });
     run("simulation_speed", &|| {
-        simulation_speed(if quick { 600 } else { 3_600 })
+        simulation_speed(
+            default_lesson(None),
+            kplay_bench::speed_sim_secs(quick),
+            &clock,
+            &mut |_| {},
+        )
     });
+    if !quick {
+        run("memory_one_hour", &|| memory_hour(&clock));
+    }
+    if let Some(path) = value_of("--wasm") {
+        match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<Value>(&t)) {
+            Ok(Ok(wasm)) => add_wasm(&mut report, &wasm),
+            _ => eprintln!("kplay-bench: no wasm results in {path}"),
+        }
+    }
     let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
     println!("{text}");
     let _ = std::fs::create_dir_all("target");

@@ -1,0 +1,112 @@
+//! The cluster benchmarks `kplay-bench` runs natively and `kplay-wasm-bench` runs in wasm32
+//! under Node: the same code, timed by a clock the caller passes (`std::time` natively,
+//! `performance.now()` in wasm), so their ratio compares the targets and nothing else.
+
+use kplay_core::{lessons, Scenario, Sim, SimTime};
+use serde_json::{json, Value};
+
+/// Records the end-to-end benchmark moves (both targets run the same sizes).
+pub fn e2e_records(quick: bool) -> u64 {
+    if quick {
+        2_000_000
+    } else {
+        20_000_000
+    }
+}
+
+/// Simulated seconds the simulation-speed benchmark runs: 10 minutes quick, an hour in full.
+pub fn speed_sim_secs(quick: bool) -> u64 {
+    if quick {
+        600
+    } else {
+        3_600
+    }
+}
+
+/// Wall-clock seconds since some fixed point.
+pub type Clock<'a> = &'a dyn Fn() -> f64;
+
+/// The default lesson (3 brokers, 3 ZooKeeper servers, replication, a consumer group, broker
+/// 1 killed at 15 s) with everything on, every message traced; with `retention_ms`, orders
+/// keeps records that long (for a run whose memory must stay flat).
+pub fn default_lesson(retention_ms: Option<i64>) -> Scenario {
+    let mut scenario = lessons::get("replication-and-isr").expect("the default lesson exists");
+    if let Some(ms) = retention_ms {
+        for topic in &mut scenario.topics {
+            topic.config.retention_ms = Some(ms);
+        }
+    }
+    scenario
+}
+
+/// Simulation speed for teaching: `scenario` run for `sim_secs`. `on_progress` is called
+/// every simulated 10 minutes (natively, memory is sampled there).
+pub fn simulation_speed(
+    scenario: Scenario,
+    sim_secs: u64,
+    clock: Clock<'_>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Value {
+    let name = scenario.name.clone();
+    let mut sim = Sim::new(scenario).expect("the benchmark scenario builds");
+    let start = clock();
+    let mut at = 0;
+    while at < sim_secs {
+        at = (at + 600).min(sim_secs);
+        sim.run_until(SimTime::from_secs(at));
+        on_progress(at);
+    }
+    let secs = clock() - start;
+    json!({
+        "scenario": name,
+        "sim_seconds": sim_secs,
+        "wall_seconds": secs,
+        "sim_seconds_per_wall_second": sim_secs as f64 / secs,
+        "events_per_s": sim.steps() as f64 / secs,
+        "trace_events": sim.trace_events_total(),
+    })
+}
+
+/// The full protocol path as fast as this machine runs it: 3 brokers, RF 3, acks=all,
+/// min.insync.replicas=2, one batching producer, one consumer group, no network latency.
+/// Wall time from the start until the group has consumed every record; retention keeps the
+/// logs bounded; the producer starts once the group has its partitions (at 2 s). The caller
+/// adds `ratio_to_memcpy`.
+pub fn end_to_end(records: u64, record_bytes: u32, clock: Clock<'_>) -> Value {
+    let scenario = Scenario::from_json(
+        &json!({
+            "seed": 1,
+            "cluster": {"brokers": 3, "zookeepers": 1, "latency_us": 0, "jitter_us": 0,
+                        "broker_config": {"log.retention.check.interval.ms": 100, "group.initial.rebalance.delay.ms": 0}},
+            "topics": [{"name": "bench", "partitions": 3, "replication_factor": 3,
+                        "config": {"min.insync.replicas": 2, "retention.bytes": 16 << 20,
+                                   "segment.bytes": 4 << 20}}],
+            "producers": [{"topic": "bench", "rate_per_sec": 1_000_000.0, "value_bytes": record_bytes, "start_ms": 2_000,
+                           "max_records": records,
+                           "config": {"acks": "all", "linger.ms": 5, "batch.size": 1 << 20}}],
+            "consumers": [{"topic": "bench", "config": {"group.id": "bench", "auto.offset.reset": "earliest"}}],
+            "trace": {"messages": false, "window": 1_000},
+        })
+        .to_string(),
+    )
+    .expect("the end-to-end scenario is valid");
+    let mut sim = Sim::new(scenario).expect("the end-to-end scenario builds");
+    let start = clock();
+    let mut consumed = 0;
+    while consumed < records && sim.now() < SimTime::from_secs(600) {
+        let next = sim.now().plus_ms(100);
+        sim.run_until(next);
+        consumed = sim.view().consumers.iter().map(|c| c.consumed).sum();
+    }
+    let secs = clock() - start;
+    let bytes = consumed as f64 * record_bytes as f64;
+    json!({
+        "record_bytes": record_bytes,
+        "records": consumed,
+        "sim_seconds": sim.now().as_us() as f64 / 1e6,
+        "wall_seconds": secs,
+        "events": sim.steps(),
+        "records_per_s": consumed as f64 / secs,
+        "bytes_per_s": bytes / secs,
+    })
+}
