@@ -28,12 +28,14 @@ pub type Clock<'a> = &'a dyn Fn() -> f64;
 
 /// The default lesson (3 brokers, 3 ZooKeeper servers, replication, a consumer group, broker
 /// 1 killed at 15 s) with everything on, every message traced; with `retention_ms`, orders
-/// keeps records that long (for a run whose memory must stay flat).
+/// keeps records that long and rolls a segment every minute (retention deletes whole closed
+/// segments only, so with the default 7-day `segment.ms` nothing would go in an hour).
 pub fn default_lesson(retention_ms: Option<i64>) -> Scenario {
     let mut scenario = lessons::get("replication-and-isr").expect("the default lesson exists");
     if let Some(ms) = retention_ms {
         for topic in &mut scenario.topics {
             topic.config.retention_ms = Some(ms);
+            topic.config.segment_ms = Some(60_000);
         }
     }
     scenario
