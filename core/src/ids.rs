@@ -101,10 +101,35 @@ impl std::str::FromStr for NodeId {
 }
 
 /// A partition of a topic.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Eq, Hash, Serialize, Deserialize)]
 pub struct TopicPartition {
     pub topic: TopicName,
     pub partition: u32,
+}
+
+// Ordered by topic name, then partition. Most names are clones of one `Arc`, so the same
+// allocation answers "equal" without comparing the bytes: maps keyed by partition are searched
+// on every fetch, and fifty partitions of `__consumer_offsets` share a long prefix.
+impl PartialEq for TopicPartition {
+    fn eq(&self, other: &Self) -> bool {
+        self.partition == other.partition
+            && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
+    }
+}
+impl PartialOrd for TopicPartition {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TopicPartition {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let topic = if Arc::ptr_eq(&self.topic, &other.topic) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.topic.cmp(&other.topic)
+        };
+        topic.then(self.partition.cmp(&other.partition))
+    }
 }
 
 impl TopicPartition {
@@ -119,5 +144,25 @@ impl TopicPartition {
 impl fmt::Display for TopicPartition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn partitions_order_by_topic_name_then_number_whether_or_not_names_share_an_arc() {
+        let shared: TopicName = "orders".into();
+        let separate: TopicName = "orders".into();
+        let a = TopicPartition::new(&shared, 1);
+        assert_eq!(a, TopicPartition::new(&separate, 1));
+        assert_eq!(a.cmp(&TopicPartition::new(&separate, 1)), Ordering::Equal);
+        assert_eq!(a.cmp(&TopicPartition::new(&shared, 2)), Ordering::Less);
+        assert_ne!(a, TopicPartition::new(&shared, 2));
+        let before: TopicName = "billing".into();
+        assert_eq!(a.cmp(&TopicPartition::new(&before, 9)), Ordering::Greater);
+        assert_ne!(a, TopicPartition::new(&before, 1));
     }
 }

@@ -154,6 +154,10 @@ impl PartitionLog {
         max_offset: Offset,
         mut visit: impl FnMut(BatchRef<'a>) -> bool,
     ) {
+        // Most fetches come from replicas and consumers already at the end: nothing to search.
+        if from >= max_offset || from >= self.log_end_offset {
+            return;
+        }
         let first_segment = self
             .segments
             .partition_point(|s| s.base_offset <= from)
