@@ -101,7 +101,7 @@ impl std::str::FromStr for NodeId {
 }
 
 /// A partition of a topic.
-#[derive(Clone, Debug, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Eq, Serialize, Deserialize)]
 pub struct TopicPartition {
     pub topic: TopicName,
     pub partition: u32,
@@ -114,6 +114,12 @@ impl PartialEq for TopicPartition {
     fn eq(&self, other: &Self) -> bool {
         self.partition == other.partition
             && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
+    }
+}
+impl std::hash::Hash for TopicPartition {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.topic.hash(state);
+        self.partition.hash(state);
     }
 }
 impl PartialOrd for TopicPartition {
