@@ -91,8 +91,9 @@ pub struct Inner {
     pub help: bool,
     /// Bumped whenever a new simulation replaces the old one (config and action panels reset).
     pub generation: u64,
-    /// The partition strips' version: bumped by every action but a frame, and by frames at most
-    /// every `LOGS_REDRAW_MS` (redrawing ~180 cells every frame costs more than a frame has).
+    /// The partition strips' version: bumped by every action, except that frames while playing
+    /// bump it at most every `LOGS_REDRAW_MS` (redrawing ~180 cells every frame costs more
+    /// than a frame has).
     pub logs_version: u64,
     logs_drawn_ms: f64,
 }
@@ -353,9 +354,10 @@ impl Reducible for Playground {
         {
             let mut s = self.inner.borrow_mut();
             let wall_now = crate::clock::now_ms();
-            if !matches!(action, Action::Frame { .. })
-                || wall_now - s.logs_drawn_ms >= LOGS_REDRAW_MS
-            {
+            // Only playing is throttled: a paused catch-up (an opened share link, a scrub)
+            // must end with the strips showing the moment it reached.
+            let throttled = matches!(action, Action::Frame { .. }) && s.playing;
+            if !throttled || wall_now - s.logs_drawn_ms >= LOGS_REDRAW_MS {
                 s.logs_version += 1;
                 s.logs_drawn_ms = wall_now;
             }
