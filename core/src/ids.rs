@@ -101,27 +101,16 @@ impl std::str::FromStr for NodeId {
 }
 
 /// A partition of a topic.
-#[derive(Clone, Debug, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TopicPartition {
     pub topic: TopicName,
     pub partition: u32,
 }
 
 // Ordered by topic name, then partition. Most names are clones of one `Arc`, so the same
-// allocation answers "equal" without comparing the bytes: maps keyed by partition are searched
-// on every fetch, and fifty partitions of `__consumer_offsets` share a long prefix.
-impl PartialEq for TopicPartition {
-    fn eq(&self, other: &Self) -> bool {
-        self.partition == other.partition
-            && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
-    }
-}
-impl std::hash::Hash for TopicPartition {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.topic.hash(state);
-        self.partition.hash(state);
-    }
-}
+// allocation answers "equal" without comparing the bytes (as `Arc`'s own `==` already does):
+// maps keyed by partition are searched on every fetch, and fifty partitions of
+// `__consumer_offsets` share a long prefix.
 impl PartialOrd for TopicPartition {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
