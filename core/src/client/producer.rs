@@ -670,7 +670,13 @@ impl Producer {
     pub fn on_timer(&mut self, timer: ProducerTimer, ctx: &mut Ctx<'_>) {
         match timer {
             ProducerTimer::Generate => return self.generate(ctx),
-            ProducerTimer::Wake => self.wake_at = None,
+            // Only the wake-up `wake_at` names is pending still: forgetting it on an earlier,
+            // superseded one would let every stale wake-up schedule another, without end.
+            ProducerTimer::Wake => {
+                if self.wake_at == Some(ctx.now) {
+                    self.wake_at = None;
+                }
+            }
             ProducerTimer::RequestTimeout { correlation } => {
                 if self.in_flight.contains_key(&correlation) {
                     self.fail_request(correlation, ErrorCode::RequestTimedOut, ctx);
