@@ -11,7 +11,7 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 TOOLS_PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-wasm-build bench-web clean
+.PHONY: determinism check-deep soak-web test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-wasm-build bench-web clean
 
 ## setup: what the checks need (clippy, rustfmt, the wasm32 target), skipping what is there.
 setup:
@@ -21,7 +21,7 @@ setup:
 
 ## test: format, lints (native and wasm32, core and web app), every test: native, the web app's
 ## components in headless Chromium, and the built site end to end. What CI runs.
-test: setup fmt-check clippy wasm-check unit web-test e2e
+test: setup fmt-check clippy wasm-check unit determinism web-test e2e
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -31,10 +31,33 @@ clippy:
 
 ## The core must build for the browser with no wasm-specific code; the web app only builds there.
 wasm-check:
-	$(CARGO) clippy -p kplay-core -p kplay-web -p kplay-wasm-bench --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy -p kplay-core -p kplay-web -p kplay-wasm-node --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	$(CARGO) test
+
+## determinism: every lesson's trace hash for 10 seeds, natively (the dev build `unit` made)
+## and from the core compiled to wasm32 under Node, must match.
+determinism: setup-web
+	$(CARGO) build -q -p kplay
+	$(CARGO) build -q -p kplay-wasm-node --target wasm32-unknown-unknown
+	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-node-dev target/wasm32-unknown-unknown/debug/kplay_wasm_node.wasm
+	node --test tests/determinism/
+
+## check-deep: the long sweeps, in the release build (not in `make test`; about an hour on 2
+## cores): every fault lesson for 1,000 seeds, 1,000 random fault schedules, the loss cases,
+## 100,000 fuzzed inputs, and 24 simulated hours with a fault every 20 minutes. `make test`
+## runs the same sweeps with 10 seeds, 20 schedules and 3,000 inputs. Log: target/check-deep.log.
+check-deep: setup
+	@mkdir -p target && : > target/check-deep.log
+	set -o pipefail; KPLAY_SEEDS=1000 KPLAY_RANDOM_RUNS=1000 $(CARGO) test --release -p kplay --test sweeps -- --nocapture --test-threads=1 2>&1 | tee -a target/check-deep.log
+	set -o pipefail; KPLAY_FUZZ_INPUTS=100000 $(CARGO) test --release -p kplay-core --test fuzz_inputs -- --nocapture 2>&1 | tee -a target/check-deep.log
+	set -o pipefail; $(CARGO) test --release -p kplay-core --test long_run -- --ignored --nocapture 2>&1 | tee -a target/check-deep.log
+
+## soak-web: the playground playing the default lesson for an hour in headless Chromium, sampled
+## every minute (frame times, main-thread time, JS heap, DOM size). MINUTES=… SPEED=… to vary.
+soak-web: build-web setup-browser
+	set -o pipefail; node bench/web-soak.mjs | tee target/web-soak.log
 
 ## web-test: the web app's wasm-bindgen-test component tests, in headless Chromium
 ## (runner in .cargo/config.toml, browser flags in web/webdriver.json).
@@ -68,10 +91,10 @@ build-web: setup-web
 
 ## bench / bench-quick: throughput against memcpy, natively and (end to end, simulation speed)
 ## in wasm32 under Node; one JSON object, also in target/bench.json.
-WASM_BENCH := target/wasm32-unknown-unknown/release/kplay_wasm_bench.wasm
+WASM_NODE := target/wasm32-unknown-unknown/release/kplay_wasm_node.wasm
 bench-wasm-build: setup-web
-	$(CARGO) build --release -q -p kplay-wasm-bench --target wasm32-unknown-unknown
-	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-bench $(WASM_BENCH)
+	$(CARGO) build --release -q -p kplay-wasm-node --target wasm32-unknown-unknown
+	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-node $(WASM_NODE)
 
 bench: bench-wasm-build
 	node bench/wasm.mjs > target/bench-wasm.json

@@ -73,8 +73,12 @@ enum Cmd {
         /// Writes every trace event as a JSON line to this file.
         #[arg(long)]
         trace: Option<String>,
+        /// Adds the random fault schedule for the seed, as `check --random-faults` does.
+        #[arg(long)]
+        random_faults: bool,
     },
-    /// Runs seeds 0..N and prints a JSON summary; exits 1 if any invariant broke.
+    /// Runs seeds 0..N and prints a JSON summary (violations, acknowledged records lost and
+    /// why, consumer loss and duplicates); exits 1 if any invariant broke.
     Check {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
@@ -84,6 +88,17 @@ enum Cmd {
         /// Simulated seconds per run (default: the scenario's duration_ms).
         #[arg(long)]
         until: Option<f64>,
+        /// Adds a random fault schedule per seed: broker and ZooKeeper crashes, cut, one-way
+        /// and slow links, isolated brokers, paused and crashed consumers, all undone by 75 %
+        /// of the run (no disk is lost).
+        #[arg(long)]
+        random_faults: bool,
+        /// Threads to run seeds on (default: every core); the summary does not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Lists each seed's trace hash in the summary.
+        #[arg(long)]
+        hashes: bool,
     },
     /// Share URLs: encode a scenario, decode a string or URL.
     Url {
@@ -161,9 +176,10 @@ fn main() -> ExitCode {
             seed,
             until,
             trace,
+            random_faults,
         } => {
-            let report =
-                source::load(&scenario).and_then(|s| run::run(s, seed, until, trace.as_deref()));
+            let report = source::load(&scenario)
+                .and_then(|s| run::run(s, seed, until, trace.as_deref(), random_faults));
             match report {
                 Ok(r) => writeln!(out, "{}", to_json(&r)),
                 Err(e) => return bad_input(&e),
@@ -173,17 +189,30 @@ fn main() -> ExitCode {
             scenario,
             seeds,
             until,
-        } => match source::load(&scenario).and_then(|s| run::check(s, seeds, until)) {
-            Ok(summary) => {
-                let failed = summary.runs_with_violations > 0;
-                let written = writeln!(out, "{}", to_json(&summary));
-                if failed && written.is_ok() {
-                    return ExitCode::from(1);
+            random_faults,
+            jobs,
+            hashes,
+        } => {
+            let options = run::CheckOptions {
+                seeds,
+                until,
+                random_faults,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                hashes,
+            };
+            match source::load(&scenario).and_then(|s| run::check(s, &options)) {
+                Ok(summary) => {
+                    let failed = summary.runs_with_violations > 0;
+                    let written = writeln!(out, "{}", to_json(&summary));
+                    if failed && written.is_ok() {
+                        return ExitCode::from(1);
+                    }
+                    written
                 }
-                written
+                Err(e) => return bad_input(&e),
             }
-            Err(e) => return bad_input(&e),
-        },
+        }
         Cmd::Url {
             command: UrlCmd::Encode { file },
         } => {

@@ -45,6 +45,7 @@ pub mod client;
 pub mod config;
 pub mod controller;
 pub mod delivery;
+pub mod faults;
 pub mod group;
 pub mod ids;
 pub mod invariants;

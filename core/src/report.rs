@@ -124,6 +124,9 @@ pub struct PartitionReport {
     pub high_watermark: Offset,
 }
 
+/// How many lost records the Report lists per acks setting.
+const EXAMPLES_PER_ACKS: usize = 10;
+
 /// An acknowledged record that is not in the partition's final log.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LostRecord {
@@ -380,9 +383,14 @@ impl crate::sim::Sim {
                         *acked_lost_by_acks.entry(b.acks.as_str()).or_default() +=
                             lost.len() as u64;
                     }
+                    // A few examples per acks setting, so every kind of loss shows.
+                    let shown = examples
+                        .iter()
+                        .filter(|e: &&LostRecord| e.acks == b.acks.as_str())
+                        .count();
                     for (offset, record_id) in lost
                         .into_iter()
-                        .take(20usize.saturating_sub(examples.len()))
+                        .take(EXAMPLES_PER_ACKS.saturating_sub(shown))
                     {
                         let why = match (tainted, b.acks) {
                             (Some(reason), _) => reason.clone(),

@@ -1,4 +1,4 @@
-//! The cluster benchmarks `kplay-bench` runs natively and `kplay-wasm-bench` runs in wasm32
+//! The cluster benchmarks `kplay-bench` runs natively and `kplay-wasm-node` runs in wasm32
 //! under Node: the same code, timed by a clock the caller passes (`std::time` natively,
 //! `performance.now()` in wasm), so their ratio compares the targets and nothing else.
 

@@ -146,7 +146,7 @@ fn main() {
             .and_then(|i| args.get(i + 1).cloned())
     };
     // `--only NAME` runs memcpy and that one benchmark (for profiling one at a time);
-    // `--wasm FILE` merges what `kplay-wasm-bench` measured under Node.
+    // `--wasm FILE` merges what `kplay-wasm-node` measured under Node.
     let only = value_of("--only");
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let started = Instant::now();

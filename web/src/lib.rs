@@ -15,16 +15,23 @@ pub mod log;
 pub mod state;
 pub mod url;
 
-/// A panic must never leave a blank page: show what happened and the link to report.
-fn show_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let message = info.to_string();
-    web_sys::console::error_1(&message.clone().into());
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+/// A panic must never leave a blank page: the hook logs it and shows what happened, with the
+/// link to report (the page's URL reproduces the scenario and the moment).
+fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
+    report_panic(&info.to_string());
+}
+
+/// Logs `message` to the console and puts an alert with it and the page's link at the top of
+/// the page. The app may be stuck after a panic, so this writes to the DOM directly.
+pub fn report_panic(message: &str) {
+    web_sys::console::error_1(&message.into());
+    let Some(window) = web_sys::window() else {
         return;
     };
-    let link = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_default();
+    let link = window.location().href().unwrap_or_default();
+    let Some(document) = window.document() else {
+        return;
+    };
     if let (Some(body), Ok(panel)) = (document.body(), document.create_element("div")) {
         panel.set_class_name("crash");
         panel.set_attribute("role", "alert").ok();
@@ -38,6 +45,6 @@ fn show_panic(info: &std::panic::PanicHookInfo<'_>) {
 
 /// Mounts the playground on the page's body.
 pub fn start() {
-    std::panic::set_hook(Box::new(show_panic));
+    std::panic::set_hook(Box::new(on_panic));
     yew::Renderer::<app::App>::new().render();
 }

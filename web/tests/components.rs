@@ -174,3 +174,55 @@ fn the_event_log_files_lines_by_kind_and_filters_them() {
         "search ignores case"
     );
 }
+
+#[wasm_bindgen_test]
+fn a_panic_shows_an_alert_with_the_link_to_report_instead_of_a_blank_page() {
+    let document = gloo_utils::document();
+    kplay_web::report_panic("panicked at core/src/sim/mod.rs:1:1: <b>boom</b>");
+    let alert = document
+        .query_selector(".crash[role=alert]")
+        .unwrap()
+        .unwrap();
+    let text = alert.text_content().unwrap();
+    assert!(text.contains("kplay stopped because of a bug"), "{text}");
+    assert!(
+        text.contains("<b>boom</b>"),
+        "the message is text, not HTML"
+    );
+    assert_eq!(alert.query_selector("b").unwrap(), None);
+    let link = web_sys::window().unwrap().location().href().unwrap();
+    assert!(text.contains(&link), "{text} names {link}");
+    assert_eq!(
+        document.body().unwrap().first_element_child(),
+        Some(alert.clone())
+    );
+    alert.remove();
+}
+
+/// Share fragments as a person might paste or mangle them: every one is answered.
+#[wasm_bindgen_test]
+fn thousands_of_mangled_share_fragments_are_refused_or_opened_never_panic() {
+    let good = url::fragment(
+        &share::encode(&lessons::get("replication-and-isr").unwrap()),
+        SimTime::from_ms(1_500),
+    );
+    let mut rng = kplay_core::rng::Rng::new(7);
+    let mut refused = 0;
+    for i in 0..2_000u64 {
+        let mut bytes = good.clone().into_bytes();
+        match i % 3 {
+            0 => bytes.truncate(rng.below(bytes.len() as u64) as usize),
+            1 => {
+                for _ in 0..1 + rng.below(4) {
+                    let at = rng.below(bytes.len() as u64) as usize;
+                    bytes[at] = b"&=#t.s-_19Az%"[rng.below(13) as usize];
+                }
+            }
+            _ => bytes = (0..rng.below(300)).map(|_| rng.below(256) as u8).collect(),
+        }
+        if url::parse(&String::from_utf8_lossy(&bytes)).is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 1_000, "{refused} of 2000 refused");
+}

@@ -375,7 +375,7 @@ impl Broker {
                                 (
                                     *b,
                                     replica::FollowerProgress {
-                                        log_end_offset: 0,
+                                        log_end_offset: None,
                                         last_caught_up: ctx.now,
                                         last_fetch: ctx.now,
                                         leader_leo_at_last_fetch: 0,
@@ -384,7 +384,6 @@ impl Broker {
                             })
                             .collect();
                         replica.role = Role::Leader { followers };
-                        // Only the leader's own log counts now: no follower LEO is known.
                     }
                     self.remove_from_fetchers(&tp);
                     // The controller may have shrunk the ISR (a dead follower): what the

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 /// What the leader knows of one follower (Kafka's `Replica` state on the leader).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FollowerProgress {
-    pub log_end_offset: Offset,
+    /// None until the follower's first fetch from this leader (Kafka's `UnknownOffset`).
+    pub log_end_offset: Option<Offset>,
     pub last_caught_up: SimTime,
     pub last_fetch: SimTime,
     /// The leader's LEO when this follower last fetched.
@@ -147,8 +148,11 @@ impl Replica {
                 continue;
             }
             match followers.get(&b) {
-                Some(f) => hw = hw.min(f.log_end_offset),
-                None => return None,
+                Some(FollowerProgress {
+                    log_end_offset: Some(leo),
+                    ..
+                }) => hw = hw.min(*leo),
+                _ => return None,
             }
         }
         (hw > self.log.high_watermark()).then(|| {
@@ -169,7 +173,7 @@ impl Replica {
             return;
         };
         let f = followers.entry(follower).or_insert(FollowerProgress {
-            log_end_offset: 0,
+            log_end_offset: None,
             last_caught_up: SimTime::ZERO,
             last_fetch: now,
             leader_leo_at_last_fetch: 0,
@@ -179,7 +183,7 @@ impl Replica {
         } else if fetch_offset >= f.leader_leo_at_last_fetch {
             f.last_caught_up = f.last_fetch;
         }
-        f.log_end_offset = fetch_offset;
+        f.log_end_offset = Some(fetch_offset);
         f.last_fetch = now;
         f.leader_leo_at_last_fetch = leader_leo;
     }
@@ -214,9 +218,10 @@ impl Replica {
         let epoch_start = self.log.epoch_cache().last().map_or(0, |e| e.1);
         !self.maximal_isr().contains(&follower)
             && self.replicas.contains(&follower)
-            && followers.get(&follower).is_some_and(|f| {
-                f.log_end_offset >= self.log.high_watermark() && f.log_end_offset >= epoch_start
-            })
+            && followers
+                .get(&follower)
+                .and_then(|f| f.log_end_offset)
+                .is_some_and(|leo| leo >= self.log.high_watermark() && leo >= epoch_start)
     }
 
     pub fn check_sequence(&self, batch: &RecordBatch) -> SequenceCheck {

@@ -61,8 +61,9 @@ impl AckedRecordsSurvive {
                 ..
             } => {
                 let tp = TopicPartition::new(topic, *partition);
+                let leader = leader.map_or("no leader".to_string(), |b| format!("broker {b}"));
                 self.tainted.entry(tp).or_insert(format!(
-                    "unclean leader election (epoch {leader_epoch}, leader {leader:?})"
+                    "unclean leader election (leader epoch {leader_epoch}, {leader})"
                 ));
                 None
             }
@@ -73,7 +74,7 @@ impl AckedRecordsSurvive {
                 for tp in self.acked.keys() {
                     self.tainted
                         .entry(tp.clone())
-                        .or_insert(format!("broker {b} lost its disk"));
+                        .or_insert(format!("a replica lost its disk (broker {b})"));
                 }
                 None
             }

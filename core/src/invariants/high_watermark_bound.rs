@@ -1,5 +1,6 @@
 //! The HW never passes the LEO of any in-sync replica: a leader's HW is at most its own LEO and
-//! every ISR follower's LEO it knows; a follower's HW is at most its own LEO.
+//! every ISR follower's LEO it knows; a follower's HW is at most its own LEO. (A new leader
+//! knows no follower's LEO until that follower fetches: Kafka's `UnknownOffset`.)
 
 use super::World;
 use crate::broker::replica::{Replica, Role};
@@ -33,7 +34,9 @@ pub fn check_replica(broker: BrokerId, replica: &Replica) -> Option<String> {
     }
     if let Role::Leader { followers } = &replica.role {
         for member in replica.isr.iter().filter(|b| **b != broker) {
-            let follower_leo = followers.get(member).map_or(0, |f| f.log_end_offset);
+            let Some(follower_leo) = followers.get(member).and_then(|f| f.log_end_offset) else {
+                continue;
+            };
             if hw > follower_leo {
                 return Some(format!(
                     "broker {broker} {}: HW {hw} > ISR member {member}'s LEO {follower_leo}",
@@ -57,7 +60,7 @@ mod tests {
         let mut r = Replica::new(tp(), log_with(3));
         r.isr = vec![BrokerId(1), BrokerId(2)];
         let progress = FollowerProgress {
-            log_end_offset: 2,
+            log_end_offset: Some(2),
             last_caught_up: SimTime::ZERO,
             last_fetch: SimTime::ZERO,
             leader_leo_at_last_fetch: 0,
@@ -69,5 +72,13 @@ mod tests {
         assert_eq!(check_replica(BrokerId(1), &r), None);
         r.log.set_high_watermark(6);
         assert!(check_replica(BrokerId(1), &r).is_some());
+        // A new leader does not know a follower's LEO until it fetches: nothing to compare.
+        if let Role::Leader { followers } = &mut r.role {
+            followers
+                .get_mut(&BrokerId(2))
+                .expect("follower")
+                .log_end_offset = None;
+        }
+        assert_eq!(check_replica(BrokerId(1), &r), None);
     }
 }
