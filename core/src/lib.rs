@@ -25,6 +25,8 @@
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
 //!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
+//! - [`faults`] draws a random fault schedule from a seed, for sweeps (`kplay check
+//!   --random-faults`).
 //!
 //! ```
 //! use kplay_core::{Scenario, Sim, SimTime};

@@ -124,9 +124,6 @@ pub struct PartitionReport {
     pub high_watermark: Offset,
 }
 
-/// How many lost records the Report lists per acks setting.
-const EXAMPLES_PER_ACKS: usize = 10;
-
 /// An acknowledged record that is not in the partition's final log.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LostRecord {
@@ -150,6 +147,7 @@ pub struct Report {
     pub acked_lost: u64,
     /// Lost acknowledged records per acks setting ("0", "1", "all").
     pub acked_lost_by_acks: std::collections::BTreeMap<&'static str, u64>,
+    /// Up to 10 lost records per acks setting, each with why it could be lost.
     pub acked_lost_examples: Vec<LostRecord>,
     pub failed: u64,
     pub retries: u64,
@@ -312,8 +310,8 @@ impl crate::sim::Sim {
 
     /// The report of the run so far.
     pub fn report(&self) -> Report {
-        use crate::invariants::log_holds;
-        use std::collections::{BTreeMap, BTreeSet};
+        use crate::invariants::acked_records_survive::loss_reason;
+        use std::collections::BTreeSet;
         let (ack_latency, e2e) = self.latency_histograms();
         let (mut produced, mut acked, mut failed, mut retries) = (0, 0, 0, 0);
         for p in self.producers() {
@@ -327,9 +325,8 @@ impl crate::sim::Sim {
         let duplicates_consumed = self.delivery.duplicates();
         let lost_by_consumers = readers.iter().map(|r| r.lost).sum();
         let mut partitions = Vec::new();
-        let mut acked_lost = 0;
-        let mut examples = Vec::new();
-        let mut acked_lost_by_acks: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut losses = self.invariants.acked.lost.clone();
+        let any_non_idempotent = self.producers().any(|p| !p.config.enable_idempotence);
         let mut duplicates_in_log = 0;
         for (topic, count) in self.topics() {
             // Internal topics (__consumer_offsets) are the groups' business: see `readers`.
@@ -354,66 +351,23 @@ impl crate::sim::Sim {
                     log_end_offset: log.log_end_offset(),
                     high_watermark: log.high_watermark(),
                 });
-                let records = log.records_below(log.log_end_offset());
-                let mut ids = BTreeSet::new();
-                for (_, id) in &records {
-                    if !ids.insert(*id) {
-                        duplicates_in_log += 1;
+                // Duplicates only come from producers without idempotence retrying.
+                if any_non_idempotent {
+                    let mut ids = BTreeSet::new();
+                    for (_, id) in log.records_below(log.log_end_offset()) {
+                        if !ids.insert(id) {
+                            duplicates_in_log += 1;
+                        }
                     }
                 }
-                let by_offset: BTreeMap<u64, u64> = records.into_iter().collect();
-                let tainted = self.invariants.acked.tainted.get(&tp);
-                for b in self.invariants.acked.acked.get(&tp).into_iter().flatten() {
-                    let lost: Vec<(Option<u64>, u64)> = match b.base_offset {
-                        Some(base) if log_holds(log, base, b.count, b.first_id) => Vec::new(),
-                        Some(base) => (0..b.count as u64)
-                            .filter(|i| {
-                                by_offset.get(&(base + i)) != Some(&(b.first_id + i))
-                                    && base + i >= log.log_start_offset()
-                            })
-                            .map(|i| (Some(base + i), b.first_id + i))
-                            .collect(),
-                        None => (0..b.count as u64)
-                            .filter(|i| !ids.contains(&(b.first_id + i)))
-                            .map(|i| (None, b.first_id + i))
-                            .collect(),
-                    };
-                    acked_lost += lost.len() as u64;
-                    if !lost.is_empty() {
-                        *acked_lost_by_acks.entry(b.acks.as_str()).or_default() +=
-                            lost.len() as u64;
-                    }
-                    // A few examples per acks setting, so every kind of loss shows.
-                    let shown = examples
-                        .iter()
-                        .filter(|e: &&LostRecord| e.acks == b.acks.as_str())
-                        .count();
-                    for (offset, record_id) in lost
-                        .into_iter()
-                        .take(EXAMPLES_PER_ACKS.saturating_sub(shown))
-                    {
-                        let why = match (tainted, b.acks) {
-                            (Some(reason), _) => reason.clone(),
-                            (None, crate::config::Acks::All) => {
-                                "acks=all record lost: this should not happen".to_string()
-                            }
-                            (None, crate::config::Acks::Leader) => {
-                                "acks=1: only the old leader had it when it failed".to_string()
-                            }
-                            (None, crate::config::Acks::None) => {
-                                "acks=0: never confirmed by any broker".to_string()
-                            }
-                        };
-                        examples.push(LostRecord {
-                            topic: tp.topic.clone(),
-                            partition: p,
-                            offset,
-                            record_id,
-                            producer: b.producer,
-                            acks: b.acks.as_str(),
-                            why,
-                        });
-                    }
+                // Elections already moved what their new leaders lacked into `lost`, and the
+                // ledger placed every other acknowledgement it could: check the rest.
+                let ledger = &self.invariants.acked;
+                let tainted = ledger.tainted.get(&tp);
+                let mut ids = None;
+                for b in ledger.acked.get(&tp).iter().flat_map(|l| &l.unchecked) {
+                    let why = loss_reason(tainted, b.acks);
+                    losses.add_missing(&tp, b, log, &mut ids, &why);
                 }
             }
         }
@@ -434,9 +388,9 @@ impl crate::sim::Sim {
             sim_seconds: self.now.as_secs_f64(),
             produced,
             acked,
-            acked_lost,
-            acked_lost_by_acks,
-            acked_lost_examples: examples,
+            acked_lost: losses.total(),
+            acked_lost_by_acks: losses.by_acks,
+            acked_lost_examples: losses.examples,
             failed,
             retries,
             consumed,
