@@ -2,19 +2,11 @@
 // Serves dist/ (build it first: `make build-web`), opens a lesson in headless Chromium at each
 // speed, and reports frame times (p50/p95 of requestAnimationFrame intervals), messages drawn
 // in flight, the main thread's busy time per frame, and simulated seconds per wall second. `make bench-web` runs it.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { ROOT, openSite } from './site.mjs';
 
-const ROOT = new URL('../', import.meta.url).pathname;
-const PORT = 8900 + Math.floor(Math.random() * 90);
-const server = spawn('python3', ['-m', 'http.server', String(PORT), '--bind', '127.0.0.1', '--directory', `${ROOT}dist`], { stdio: 'ignore' });
-await new Promise(r => setTimeout(r, 700));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const site = await openSite();
 const results = [];
 // The default lesson at each speed, then the same lesson with a 5× busier producer at 1×: about
 // 500 messages in flight with little simulation work per frame, so it measures the drawing.
@@ -24,8 +16,8 @@ const share = scenario => 'v1.' + deflateRawSync(Buffer.from(JSON.stringify(scen
 const cases = [1, 5, 20, 100].map(speed => ({ case: 'default lesson', speed, fragment: '' }))
   .concat([{ case: 'producer 5x busier', speed: 1, fragment: `#s=${share(busy)}` }]);
 for (const { case: name, speed, fragment } of cases) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-  await page.goto(`http://127.0.0.1:${PORT}/${fragment}`);
+  const page = await site.browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await page.goto(site.url + fragment);
   await page.locator('.clock').waitFor();
   await page.locator('select[aria-label="Simulation speed"]').selectOption(String(speed));
   await page.waitForTimeout(1500);
@@ -61,6 +53,5 @@ for (const { case: name, speed, fragment } of cases) {
   results.push({ case: name, speed, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 100) / 100])) });
   await page.close();
 }
-await browser.close();
-server.kill();
+await site.close();
 console.log(JSON.stringify({ web_frames: results }, null, 2));

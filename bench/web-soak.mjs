@@ -4,23 +4,15 @@
 // (p50/p95), the main thread's busy time per frame, the JS heap, DOM nodes and how far the
 // simulation got. Prints one JSON line per sample, then a summary comparing the first and last
 // samples. `make soak-web` runs it.
-import { spawn } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { openSite } from './site.mjs';
 
-const ROOT = new URL('../', import.meta.url).pathname;
 const MINUTES = Number(process.env.MINUTES ?? 60);
 const SPEED = String(process.env.SPEED ?? 1);
-const PORT = 8900 + Math.floor(Math.random() * 90);
-const server = spawn('python3', ['-m', 'http.server', String(PORT), '--bind', '127.0.0.1', '--directory', `${ROOT}dist`], { stdio: 'ignore' });
-await new Promise(r => setTimeout(r, 700));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+const site = await openSite();
+const page = await site.browser.newPage({ viewport: { width: 1280, height: 720 } });
 const errors = [];
 page.on('pageerror', e => errors.push(String(e)));
-await page.goto(`http://127.0.0.1:${PORT}/`);
+await page.goto(site.url);
 await page.locator('.clock').waitFor();
 await page.locator('select[aria-label="Simulation speed"]').selectOption(SPEED);
 const cdp = await page.context().newCDPSession(page);
@@ -63,8 +55,7 @@ for (let minute = 0; minute <= MINUTES; minute++) {
   samples.push(sample);
   console.log(JSON.stringify(sample));
 }
-await browser.close();
-server.kill();
+await site.close();
 const first = samples[1] ?? samples[0], last = samples[samples.length - 1];
 console.log(JSON.stringify({ web_soak: { minutes: MINUTES, speed: Number(SPEED), page_errors: errors,
   first_minute: first, last_minute: last,
