@@ -143,7 +143,8 @@ pub struct Report {
     pub sim_seconds: f64,
     pub produced: u64,
     pub acked: u64,
-    /// Acknowledged records absent from the final committed log.
+    /// Acknowledged records lost: missing from the log of a leader elected after their
+    /// acknowledgement (each election checks), or from the final log.
     pub acked_lost: u64,
     /// Lost acknowledged records per acks setting ("0", "1", "all").
     pub acked_lost_by_acks: std::collections::BTreeMap<&'static str, u64>,
