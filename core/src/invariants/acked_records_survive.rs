@@ -228,7 +228,6 @@ impl AckedRecordsSurvive {
                 }
                 violation
             }
-            // Elections with no leader leave the partition offline: nothing to check yet.
             Event::NodeStarted {
                 node: NodeId::Broker(b),
                 disk_lost: true,
@@ -262,6 +261,7 @@ impl AckedRecordsSurvive {
                 self.leaders.retain(|tp, _| tp.topic != *topic);
                 None
             }
+            // An election with no leader leaves the partition offline: nothing to check yet.
             _ => None,
         }
     }
@@ -330,17 +330,15 @@ mod tests {
             first_record_id: first,
             acks,
         };
-        ledger.observe(
-            &Event::LeaderElected {
-                topic: "t".into(),
-                partition: 0,
-                leader: Some(BrokerId(2)),
-                leader_epoch: 0,
-                isr: vec![],
-                unclean: false,
-            },
-            &world,
-        );
+        let elect = |leader_epoch| Event::LeaderElected {
+            topic: "t".into(),
+            partition: 0,
+            leader: Some(BrokerId(2)),
+            leader_epoch,
+            isr: vec![],
+            unclean: false,
+        };
+        ledger.observe(&elect(0), &world);
         // Held by the leader: placed, never checked again by the report.
         ledger.observe(&acked(Some(0), 100, Acks::Leader), &world);
         // acks=0 (no offset) and a batch the leader lacks: left for the report to check.
@@ -350,17 +348,7 @@ mod tests {
         assert_eq!((l.held.len(), l.unchecked.len()), (1, 2));
         // The next election checks everything: the acks=0 batch is in the log after all, the
         // acks=1 batch at offset 4 is lost.
-        ledger.observe(
-            &Event::LeaderElected {
-                topic: "t".into(),
-                partition: 0,
-                leader: Some(BrokerId(2)),
-                leader_epoch: 1,
-                isr: vec![],
-                unclean: false,
-            },
-            &world,
-        );
+        ledger.observe(&elect(1), &world);
         let l = &ledger.acked[&tp()];
         assert_eq!((l.held.len(), l.unchecked.len()), (2, 0));
         assert_eq!(ledger.lost.total(), 2);
