@@ -94,6 +94,9 @@ test('killing the leader broker moves leadership and the event log says so', asy
   const line = await moved.first().innerText();
   const next = Number(line.match(/leader → (\d+)/)[1]);
   assert.notEqual(next, leader);
+  // While playing, the strips redraw at most every 100 ms: give the strip its next redraw.
+  await page.locator('[data-partition="orders-0"] .strip-title b', { hasText: new RegExp(`leader ${next} `) })
+    .waitFor({ timeout: 2_000 });
   assert.equal(await leaderOf(page, 'orders-0'), next);
   assert.ok(await page.locator(`[data-node="broker:${leader}"].dead`).count() === 1, 'the dead broker is drawn dead');
   await shot(page, 'leader-killed');
