@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod assign;
 mod export;
 mod run;
+mod shell;
 mod source;
 
 use kplay_core::group::assignor::Assignor;
@@ -116,6 +117,28 @@ enum Cmd {
     Export {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+    },
+    /// Runs Kafka's tools (kafka-topics.sh, kafka-consumer-groups.sh, zookeeper-shell.sh) and
+    /// kplay's fault commands (kill broker 2) against the cluster at a simulated moment.
+    /// Prints what the tools print; exits with the worst of their exit codes.
+    Exec {
+        /// A scenario JSON file, a lesson name or a share URL.
+        scenario: String,
+        /// Simulated seconds to run before the first command.
+        #[arg(long)]
+        at: f64,
+        /// Commands, each one argument (quote them), run in turn.
+        #[arg(required = true)]
+        commands: Vec<String>,
+    },
+    /// An interactive terminal with the same commands; `sleep SECONDS` moves simulated time,
+    /// `share` prints the share string of everything done.
+    Shell {
+        /// A scenario JSON file, a lesson name or a share URL.
+        scenario: String,
+        /// Simulated seconds to run before the prompt (the cluster forms in the first few).
+        #[arg(long, default_value_t = 10.0)]
+        at: f64,
     },
 }
 
@@ -240,6 +263,24 @@ fn main() -> ExitCode {
             Ok(s) => write!(out, "{}", export::export(&s)),
             Err(e) => return bad_input(&e),
         },
+        Cmd::Exec {
+            scenario,
+            at,
+            commands,
+        } => {
+            drop(out);
+            return match source::load(&scenario).and_then(|s| shell::exec(s, at, &commands)) {
+                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => bad_input(&e),
+            };
+        }
+        Cmd::Shell { scenario, at } => {
+            drop(out);
+            return match source::load(&scenario).and_then(|s| shell::interactive(s, at)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => bad_input(&e),
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -61,6 +61,7 @@ pub mod scenario;
 pub mod share;
 pub mod sim;
 pub mod time;
+pub mod tools;
 pub mod trace;
 pub mod txn;
 pub mod view;

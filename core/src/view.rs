@@ -422,6 +422,14 @@ impl Sim {
         out
     }
 
+    /// A partition's high watermark on its live leader (what `ListOffsets` for the latest
+    /// offset answers a read_uncommitted client).
+    pub fn high_watermark(&self, topic: &str, partition: u32) -> Option<Offset> {
+        let (leader, _, _) = self.partition_state(topic, partition)?;
+        let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
+        Some(self.broker(leader?.0)?.log(&tp)?.high_watermark())
+    }
+
     /// Every group a live coordinator has loaded (the one with the group's partition).
     pub fn group_views(&self) -> Vec<GroupView> {
         let mut out: Vec<GroupView> = Vec::new();
@@ -435,11 +443,8 @@ impl Sim {
                     .iter()
                     .map(|(tp, &committed)| {
                         let high_watermark = self
-                            .partition_state(&tp.topic, tp.partition)
-                            .and_then(|(leader, _, _)| leader)
-                            .and_then(|l| self.broker(l.0))
-                            .and_then(|l| l.log(tp))
-                            .map_or(committed, |log| log.high_watermark());
+                            .high_watermark(&tp.topic, tp.partition)
+                            .unwrap_or(committed);
                         CommittedOffsetView {
                             topic: tp.topic.clone(),
                             partition: tp.partition,

@@ -3,7 +3,7 @@
 
 mod validate;
 
-pub use validate::{ScenarioError, LIMITS};
+pub use validate::{valid_topic_name, ScenarioError, LIMITS};
 
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, ZooKeeperConfig};
 use crate::sim::command::Command;

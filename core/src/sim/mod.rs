@@ -80,7 +80,26 @@ pub struct Sim {
     /// How many producers `add_producer` started (they come after the console producer).
     added_producers: u32,
     steps: u64,
+    /// Admin requests in flight: correlation id → when they were sent.
+    admin_sent: BTreeMap<u64, SimTime>,
+    /// The latest answers to admin requests, for tools that wait on them (bounded).
+    admin_responses: std::collections::VecDeque<AdminResponse>,
 }
+
+/// An answer to an admin request (create/delete topic, add partitions), as the tool that sent
+/// it sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminResponse {
+    /// When the request was sent: the moment its action ran.
+    pub sent_at: SimTime,
+    /// Kafka's API name (`CreateTopics`, `CreatePartitions`, `DeleteTopics`).
+    pub api: &'static str,
+    pub topic: TopicName,
+    pub error: Option<crate::protocol::ErrorCode>,
+}
+
+/// How many admin answers the simulation keeps for tools to find.
+const ADMIN_RESPONSES_KEPT: usize = 64;
 
 impl Sim {
     /// Builds the cluster a scenario describes, as it is at time zero: ZooKeeper servers about
@@ -111,6 +130,8 @@ impl Sim {
             consumer_specs: scenario.consumers.clone(),
             added_producers: 0,
             steps: 0,
+            admin_sent: BTreeMap::new(),
+            admin_responses: Default::default(),
             rng,
             scenario,
         };
@@ -345,6 +366,7 @@ impl Sim {
             self.record(Event::CommandApplied {
                 description: describe_admin_response(&msg),
             });
+            self.keep_admin_response(&msg);
             return;
         }
         if from != NodeId::Admin {
@@ -817,15 +839,68 @@ impl Sim {
 
     /// Sends an admin request to the active controller (as the admin client would after asking
     /// any broker who the controller is).
-    fn admin_request(&mut self, request: Message) {
+    fn admin_request(&mut self, mut request: Message) {
         match self.controller() {
             Some((controller, _)) => {
+                let correlation = self.next_message_id + 1;
+                if let Message::CreateTopicsRequest { correlation: c, .. }
+                | Message::CreatePartitionsRequest { correlation: c, .. }
+                | Message::DeleteTopicsRequest { correlation: c, .. } = &mut request
+                {
+                    *c = correlation;
+                }
+                self.admin_sent.insert(correlation, self.now);
                 self.transmit(NodeId::Admin, NodeId::Broker(controller), request)
             }
             None => self.record(Event::CommandApplied {
                 description: format!("{} failed: no controller is available", request.api()),
             }),
         }
+    }
+
+    fn keep_admin_response(&mut self, msg: &Message) {
+        let (Message::CreateTopicsResponse {
+            correlation,
+            topic,
+            error,
+        }
+        | Message::CreatePartitionsResponse {
+            correlation,
+            topic,
+            error,
+        }
+        | Message::DeleteTopicsResponse {
+            correlation,
+            topic,
+            error,
+        }) = msg
+        else {
+            return;
+        };
+        let Some(sent_at) = self.admin_sent.remove(correlation) else {
+            return;
+        };
+        if self.admin_responses.len() == ADMIN_RESPONSES_KEPT {
+            self.admin_responses.pop_front();
+        }
+        self.admin_responses.push_back(AdminResponse {
+            sent_at,
+            api: msg.api(),
+            topic: topic.clone(),
+            error: *error,
+        });
+    }
+
+    /// The answer to the admin request of this API and topic sent at `sent_at`, once it came.
+    pub fn admin_response(
+        &self,
+        sent_at: SimTime,
+        api: &str,
+        topic: &str,
+    ) -> Option<&AdminResponse> {
+        self.admin_responses
+            .iter()
+            .find(|r| r.sent_at == sent_at && r.api == api && &*r.topic == topic)
     }
 
     fn crash(&mut self, id: NodeId) {

@@ -1,0 +1,234 @@
+//! Kafka's own command-line tools against the simulation, so a learner types here what they
+//! will type on a real cluster and reads what it prints there: `kafka-topics.sh`,
+//! `kafka-consumer-groups.sh`, `zookeeper-shell.sh`, plus kplay's fault commands (`kill broker
+//! 2`). The web terminal and `kplay shell`/`kplay exec` share this module.
+//!
+//! Reads answer from the cluster's state at the current moment. Changes go through
+//! [`Sim::act`], so they are recorded in the scenario's action log (a share link replays them)
+//! and travel to the controller like an admin client's requests: their result is printed when
+//! the controller answers, which [`Shell::poll`] reports as the simulation runs.
+
+mod args;
+mod consumer_groups;
+mod fault_commands;
+mod topics;
+mod zookeeper_shell;
+
+use crate::sim::Sim;
+use crate::time::SimTime;
+use crate::Command;
+
+/// What a command printed, as a process would: its two streams and its exit code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: i32,
+}
+
+impl Output {
+    pub fn out(text: impl Into<String>) -> Output {
+        Output {
+            stdout: text.into(),
+            ..Output::default()
+        }
+    }
+    /// A failure: the message on stderr, exit code 1 (Kafka's tools exit 1 on any error).
+    pub fn error(text: impl Into<String>) -> Output {
+        Output {
+            stderr: text.into(),
+            exit_code: 1,
+            ..Output::default()
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.stdout.is_empty() && self.stderr.is_empty()
+    }
+    fn append(&mut self, more: Output) {
+        self.stdout.push_str(&more.stdout);
+        self.stderr.push_str(&more.stderr);
+        self.exit_code = self.exit_code.max(more.exit_code);
+    }
+}
+
+/// The tools the shell knows, for help and Tab completion.
+pub const TOOLS: &[&str] = &[
+    "kafka-topics.sh",
+    "kafka-consumer-groups.sh",
+    "zookeeper-shell.sh",
+];
+
+/// How long a tool waits for the controller's answer: the admin client's
+/// `default.api.timeout.ms` (60 s).
+const ADMIN_TIMEOUT_US: u64 = 60_000_000;
+
+/// An admin request sent to the controller whose answer the shell has not printed yet.
+#[derive(Clone, Debug)]
+struct AdminWait {
+    sent_at: SimTime,
+    api: &'static str,
+    topic: String,
+    /// Printed when the controller says yes.
+    on_success: String,
+    /// `--if-not-exists`: an existing topic is not an error.
+    if_not_exists: bool,
+    /// Kafka's error prefix for this tool (`Error while executing topic command : `).
+    error_prefix: &'static str,
+}
+
+/// One terminal session: commands run against a [`Sim`], and answers that come later.
+#[derive(Clone, Debug, Default)]
+pub struct Shell {
+    waits: Vec<AdminWait>,
+}
+
+impl Shell {
+    pub fn new() -> Shell {
+        Shell::default()
+    }
+
+    /// Runs one command line. What can be answered now is returned; a change sent to the
+    /// controller prints when [`Shell::poll`] sees its answer.
+    pub fn execute(&mut self, sim: &mut Sim, line: &str) -> Output {
+        let words = match args::words(line) {
+            Ok(w) => w,
+            Err(e) => return Output::error(format!("kplay: {e}\n")),
+        };
+        let Some((tool, rest)) = words.split_first() else {
+            return Output::default();
+        };
+        match tool_name(tool) {
+            "kafka-topics" => topics::run(self, sim, rest),
+            "kafka-consumer-groups" => consumer_groups::run(sim, rest),
+            "zookeeper-shell" => zookeeper_shell::run(sim, rest),
+            "help" => Output::out(help_text()),
+            _ => match fault_commands::parse(&words) {
+                Some(Ok(command)) => self.act(sim, command),
+                Some(Err(e)) => Output::error(format!("{e}\n")),
+                None => Output::error(format!(
+                    "{tool}: command not found (type `help` for the commands kplay knows)\n"
+                )),
+            },
+        }
+    }
+
+    /// Output that became ready since the last call: answers from the controller, or a
+    /// timeout when none came within the admin client's 60 s.
+    pub fn poll(&mut self, sim: &Sim) -> Output {
+        let mut out = Output::default();
+        let now = sim.now();
+        self.waits.retain(|w| {
+            if let Some(r) = sim.admin_response(w.sent_at, w.api, &w.topic) {
+                out.append(admin_result(w, r.error));
+                false
+            } else if now.as_us() >= w.sent_at.as_us() + ADMIN_TIMEOUT_US {
+                out.append(Output {
+                    stdout: format!(
+                        "{}Timed out waiting for a node assignment. Call: {}\n",
+                        w.error_prefix,
+                        call_name(w.api)
+                    ),
+                    exit_code: 1,
+                    ..Output::default()
+                });
+                false
+            } else {
+                true
+            }
+        });
+        out
+    }
+
+    /// Whether a command still waits for an answer (the terminal shows it as running).
+    pub fn busy(&self) -> bool {
+        !self.waits.is_empty()
+    }
+
+    /// Runs a kplay command (a fault, a restart) as a recorded action.
+    fn act(&mut self, sim: &mut Sim, command: Command) -> Output {
+        let description = command.describe();
+        match sim.act(command) {
+            Ok(at) => Output::out(format!("{description} at {:.3} s\n", at.as_secs_f64())),
+            Err(e) => Output::error(format!("{e}\n")),
+        }
+    }
+
+    /// Sends an admin change to the controller as a recorded action and waits for its answer.
+    fn send_admin(&mut self, sim: &mut Sim, command: Command, wait: AdminWait) -> Output {
+        match sim.act(command) {
+            Ok(at) => {
+                self.waits.push(AdminWait {
+                    sent_at: at,
+                    ..wait
+                });
+                Output::default()
+            }
+            Err(e) => Output {
+                stdout: format!("{}{e}\n", wait.error_prefix),
+                exit_code: 1,
+                ..Output::default()
+            },
+        }
+    }
+}
+
+/// The tool a word names: `bin/kafka-topics.sh`, `kafka-topics.sh` and `kafka-topics` (the
+/// Confluent packaging) are the same tool.
+fn tool_name(word: &str) -> &str {
+    let base = word.rsplit('/').next().unwrap_or(word);
+    base.strip_suffix(".sh").unwrap_or(base)
+}
+
+/// The admin client's name for a call, as its timeout message says it.
+fn call_name(api: &str) -> &'static str {
+    match api {
+        "CreateTopics" => "createTopics",
+        "CreatePartitions" => "createPartitions",
+        "DeleteTopics" => "deleteTopics",
+        _ => "unknown",
+    }
+}
+
+fn admin_result(wait: &AdminWait, error: Option<crate::protocol::ErrorCode>) -> Output {
+    use crate::protocol::ErrorCode as E;
+    let topic = &wait.topic;
+    let message = match error {
+        None => return Output::out(wait.on_success.clone()),
+        Some(E::TopicAlreadyExists) if wait.if_not_exists => return Output::default(),
+        Some(E::TopicAlreadyExists) => format!("Topic '{topic}' already exists."),
+        Some(E::UnknownTopicOrPartition) => {
+            "This server does not host this topic-partition.".to_string()
+        }
+        Some(E::InvalidReplicationFactor) => {
+            "Replication factor is larger than the number of available brokers.".to_string()
+        }
+        Some(E::InvalidPartitions) => format!(
+            "Topic '{topic}': the partition count can only be increased, and only up to kplay's limit."
+        ),
+        Some(E::InvalidTopicException) => format!("Topic name '{topic}' is illegal."),
+        Some(E::NotController) => {
+            "This is not the correct controller for this cluster.".to_string()
+        }
+        Some(other) => format!("{other:?}"),
+    };
+    Output {
+        stdout: format!("{}{message}\n", wait.error_prefix),
+        exit_code: 1,
+        ..Output::default()
+    }
+}
+
+fn help_text() -> String {
+    let mut out = String::from("Kafka's tools (each takes --help):\n");
+    for tool in TOOLS {
+        out.push_str(&format!("  {tool}\n"));
+    }
+    out.push_str("kplay's fault commands:\n");
+    for line in fault_commands::USAGE {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

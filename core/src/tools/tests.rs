@@ -1,0 +1,533 @@
+//! The tools against a running cluster: Kafka's formats, line by line.
+
+use super::*;
+use crate::{Scenario, SimTime};
+
+const BOOT: &str = "--bootstrap-server localhost:9092";
+
+/// Three brokers, `orders` with 3 partitions and RF 3, a two-member group, after 20 s.
+fn cluster() -> Sim {
+    let scenario = Scenario::from_json(
+        r#"{
+        "seed": 3,
+        "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3,
+                    "config": {"min.insync.replicas": 2}}],
+        "producers": [{"topic": "orders", "rate_per_sec": 50, "keys": {"kind": "random", "count": 10}}],
+        "consumers": [
+            {"topic": "orders", "config": {"group.id": "billing", "auto.offset.reset": "earliest"}},
+            {"topic": "orders", "config": {"group.id": "billing", "auto.offset.reset": "earliest"}}
+        ]
+    }"#,
+    )
+    .unwrap();
+    let mut sim = Sim::new(scenario).unwrap();
+    sim.run_until(SimTime::from_secs(20));
+    sim
+}
+
+fn run(shell: &mut Shell, sim: &mut Sim, line: &str) -> Output {
+    shell.execute(sim, &line.replace("BOOT", BOOT))
+}
+
+/// Runs the simulation until the shell has printed what it waited for.
+fn settle(shell: &mut Shell, sim: &mut Sim) -> Output {
+    let mut out = Output::default();
+    for _ in 0..1000 {
+        let next = sim.now().plus_ms(10);
+        sim.run_until(next);
+        out.append(shell.poll(sim));
+        if !shell.busy() {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn describe_prints_kafkas_topic_and_partition_lines() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let out = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic orders",
+    );
+    assert_eq!((out.exit_code, out.stderr.as_str()), (0, ""));
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    let head: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(head[0], "Topic: orders");
+    assert!(head[1].starts_with("TopicId: ") && head[1].len() == "TopicId: ".len() + 22);
+    assert_eq!(
+        head[2..],
+        [
+            "PartitionCount: 3",
+            "ReplicationFactor: 3",
+            "Configs: min.insync.replicas=2"
+        ]
+    );
+    for (p, line) in lines[1..].iter().enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols[0], "", "partition lines start with a tab");
+        assert_eq!(cols[1], "Topic: orders");
+        assert_eq!(cols[2], format!("Partition: {p}"));
+        let (leader, _, isr) = sim.partition_state("orders", p as u32).unwrap();
+        assert_eq!(cols[3], format!("Leader: {}", leader.unwrap()));
+        assert!(cols[4].starts_with("Replicas: ") && cols[4].split(',').count() == 3);
+        let isr: Vec<String> = isr.iter().map(|b| b.to_string()).collect();
+        assert_eq!(cols[5], format!("Isr: {}", isr.join(",")));
+        assert_eq!(cols[6..], ["Elr: N/A", "LastKnownElr: N/A"]);
+    }
+}
+
+#[test]
+fn a_dead_leader_shows_in_describe_and_the_reports() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let (leader, _, _) = sim.partition_state("orders", 0).unwrap();
+    let leader = leader.unwrap();
+    let out = run(&mut shell, &mut sim, &format!("kill broker {leader}"));
+    assert!(
+        out.stdout
+            .starts_with(&format!("kill broker {leader} at 20.001 s")),
+        "{out:?}"
+    );
+    // Before its ZooKeeper session expires, the controller has not moved anything.
+    sim.run_until(SimTime::from_secs(21));
+    let healthy = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --under-replicated-partitions",
+    );
+    assert_eq!(healthy.stdout, "", "the ISR has not shrunk yet");
+    // After it: the leader moved, the ISR shrank, and the reports list what is under-replicated.
+    sim.run_until(SimTime::from_secs(60));
+    let under = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic orders --under-replicated-partitions",
+    );
+    assert_eq!(
+        under
+            .stdout
+            .lines()
+            .filter(|l| l.contains("Partition: "))
+            .count(),
+        3,
+        "{}",
+        under.stdout
+    );
+    assert!(
+        !under.stdout.contains("PartitionCount"),
+        "reports print partition lines only"
+    );
+    assert!(!under.stdout.contains(&format!("Leader: {leader}\t")));
+    let unavailable = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --unavailable-partitions --exclude-internal",
+    );
+    assert_eq!(unavailable.stdout, "");
+    let at_min = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic orders --at-min-isr-partitions",
+    );
+    assert_eq!(
+        at_min.stdout.lines().count(),
+        3,
+        "2 in-sync replicas = min.insync.replicas"
+    );
+}
+
+#[test]
+fn list_create_alter_delete_round_trip_through_the_controller() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let list = run(&mut shell, &mut sim, "kafka-topics.sh BOOT --list");
+    assert_eq!(list.stdout, "__consumer_offsets\norders\n");
+    let list = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --list --exclude-internal",
+    );
+    assert_eq!(list.stdout, "orders\n");
+
+    let out = run(&mut shell, &mut sim, "kafka-topics.sh BOOT --create --topic payments --partitions 2 --replication-factor 3 --config retention.ms=60000");
+    assert_eq!(
+        out,
+        Output::default(),
+        "nothing until the controller answers"
+    );
+    assert!(shell.busy());
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "Created topic payments.\n"
+    );
+    let describe = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic payments",
+    );
+    assert!(
+        describe
+            .stdout
+            .contains("PartitionCount: 2\tReplicationFactor: 3\tConfigs: retention.ms=60000"),
+        "{}",
+        describe.stdout
+    );
+    // The change is in the action log, so a share link replays it.
+    assert!(
+        matches!(&sim.scenario().actions.last().unwrap().command, Command::CreateTopic { name, .. } if name == "payments")
+    );
+
+    let again = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic payments",
+    );
+    assert_eq!(
+        again.stdout,
+        "Error while executing topic command : Topic 'payments' already exists.\n"
+    );
+    assert_eq!(again.exit_code, 1);
+    let quiet = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic payments --if-not-exists",
+    );
+    assert_eq!(quiet, Output::default());
+
+    let fewer = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --alter --topic payments --partitions 1",
+    );
+    assert_eq!(fewer.stdout, "Error while executing topic command : Topic currently has 2 partitions, which is higher than the requested 1.\n");
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --alter --topic payments --partitions 4",
+    );
+    assert_eq!(
+        settle(&mut shell, &mut sim),
+        Output::default(),
+        "alter prints nothing"
+    );
+    assert!(run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic payments"
+    )
+    .stdout
+    .contains("PartitionCount: 4"));
+
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --delete --topic payments",
+    );
+    assert_eq!(settle(&mut shell, &mut sim), Output::default());
+    sim.run_until(sim.now().plus_ms(2000));
+    assert_eq!(
+        run(
+            &mut shell,
+            &mut sim,
+            "kafka-topics.sh BOOT --list --exclude-internal"
+        )
+        .stdout,
+        "orders\n"
+    );
+    let gone = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic payments",
+    );
+    assert_eq!(gone.stdout, "Error while executing topic command : Topic 'Optional[payments]' does not exist as expected\n");
+}
+
+#[test]
+fn create_refuses_what_kafka_refuses() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let out = |shell: &mut Shell, sim: &mut Sim, line: &str| run(shell, sim, line);
+    let rf = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic big --replication-factor 4",
+    );
+    assert_eq!(rf.stdout, "Error while executing topic command : Replication factor: 4 larger than available brokers: 3.\n");
+    let warn = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic a.b --partitions 0",
+    );
+    assert_eq!(
+        warn.stdout,
+        "Error while executing topic command : The partitions must be greater than 0\n"
+    );
+    let warn = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic my_topic",
+    );
+    assert!(warn
+        .stdout
+        .starts_with("WARNING: Due to limitations in metric names"));
+    let bad = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic 'a b'",
+    );
+    assert!(bad.stdout.contains("Topic name \"a b\" is illegal"));
+    let config = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic c --config compression.type=lz4",
+    );
+    assert!(
+        config
+            .stdout
+            .contains("Unknown topic config name: compression.type"),
+        "{config:?}"
+    );
+    let config = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic c --config retention.ms",
+    );
+    assert!(config.stdout.contains("must be in the format \"key=val\""));
+    let internal = out(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --delete --topic __consumer_offsets",
+    );
+    assert!(internal.stdout.contains("is a kafka internal topic"));
+}
+
+#[test]
+fn usage_errors_name_the_problem_and_print_help() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let cases = [
+        ("kafka-topics.sh BOOT", "Command must include exactly one action: --list, --describe, --create, --alter or --delete"),
+        ("kafka-topics.sh BOOT --list --describe", "Command must include exactly one action"),
+        ("kafka-topics.sh --list", "--bootstrap-server must be specified"),
+        ("kafka-topics.sh BOOT --create", "Missing required argument \"[topic]\""),
+        ("kafka-topics.sh BOOT --alter --topic orders", "Missing required argument \"[partitions]\""),
+        ("kafka-topics.sh BOOT --list --partitions 3", "Option \"[partitions]\" can't be used with option \"[list]\""),
+        ("kafka-topics.sh BOOT --lisst", "lisst is not a recognized option"),
+        ("kafka-topics.sh BOOT --create --topic t --partitions x", "Cannot parse argument 'x' of option partitions"),
+        ("kafka-consumer-groups.sh BOOT", "Command must include exactly one action"),
+        ("kafka-consumer-groups.sh BOOT --describe", "Option [describe] takes one of these options: [all-groups], [group]"),
+    ];
+    for (line, message) in cases {
+        let out = run(&mut shell, &mut sim, line);
+        assert_eq!(out.exit_code, 1, "{line}");
+        assert!(out.stderr.starts_with(message), "{line}: {}", out.stderr);
+    }
+    let help = run(&mut shell, &mut sim, "bin/kafka-topics.sh --help");
+    assert_eq!(help.exit_code, 0);
+    assert!(help.stdout.contains("--under-replicated-partitions"));
+    let unknown = run(&mut shell, &mut sim, "kafka-frobnicate.sh");
+    assert!(unknown.stderr.contains("command not found"));
+    assert!(run(&mut shell, &mut sim, "kafka-topics.sh 'oops")
+        .stderr
+        .contains("quote"));
+}
+
+#[test]
+fn consumer_groups_describe_prints_kafkas_table() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    assert_eq!(
+        run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --list").stdout,
+        "billing\n"
+    );
+    let out = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing",
+    );
+    assert_eq!(out.stderr, "");
+    let lines: Vec<&str> = out.stdout.split('\n').collect();
+    assert_eq!(lines[0], "", "the table starts with an empty line");
+    let header: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG",
+            "CONSUMER-ID",
+            "HOST",
+            "CLIENT-ID"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = lines[2..]
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", out.stdout);
+    for row in &rows {
+        assert_eq!(row[..2], ["billing", "orders"]);
+        let (current, end, lag): (u64, u64, u64) = (
+            row[3].parse().unwrap(),
+            row[4].parse().unwrap(),
+            row[5].parse().unwrap(),
+        );
+        assert_eq!(lag, end - current);
+        assert!(
+            row[6].starts_with(&format!("{}-", row[8])),
+            "member ids start with the client id"
+        );
+        assert_eq!(row[7], format!("/{}", row[8]));
+    }
+    // Columns line up: every row's PARTITION starts where the header's does.
+    let column = lines[1].find("PARTITION").unwrap();
+    assert!(lines[2..]
+        .iter()
+        .filter(|l| !l.is_empty())
+        .all(|l| l[column..].starts_with(|c: char| c.is_ascii_digit())));
+
+    let members = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --members --verbose",
+    );
+    let lines: Vec<&str> = members.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("GROUP") && lines[1].ends_with("#PARTITIONS     ASSIGNMENT"),
+        "{:?}",
+        lines[1]
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(lines[2..].iter().all(|l| l.contains("orders(")));
+    let state = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --state",
+    );
+    let row: Vec<&str> = state
+        .stdout
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[0], "billing");
+    assert_eq!(row[3..], ["range", "Stable", "2"]);
+    let missing = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group nobody",
+    );
+    assert_eq!(
+        missing.stdout,
+        "\nError: Consumer group 'nobody' does not exist.\n"
+    );
+}
+
+#[test]
+fn an_empty_group_keeps_its_offsets_and_says_it_has_no_members() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(&mut shell, &mut sim, "close consumer 0");
+    run(&mut shell, &mut sim, "close consumer 1");
+    sim.run_until(SimTime::from_secs(25));
+    let out = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing",
+    );
+    assert_eq!(
+        out.stderr,
+        "\nConsumer group 'billing' has no active members.\n"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|r| r[6..] == ["-", "-", "-"]),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn zookeeper_shell_reads_the_znodes_kafka_wrote() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let ls = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 ls /brokers/ids",
+    );
+    assert_eq!(
+        ls.stdout,
+        "Connecting to localhost:2181\n\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n[1, 2, 3]\n"
+    );
+    let controller = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 get /controller",
+    );
+    let json = controller.stdout.lines().last().unwrap();
+    let (id, _) = sim.controller().unwrap();
+    assert!(json.contains(&format!("\"brokerid\":{id}")), "{json}");
+    let state = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 get /brokers/topics/orders/partitions/0/state",
+    );
+    assert!(state.stdout.contains("\"leader\":") && state.stdout.contains("\"isr\":"));
+    let tree = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 ls -R /brokers/topics/orders",
+    );
+    assert!(tree
+        .stdout
+        .contains("/brokers/topics/orders/partitions/2/state\n"));
+    let missing = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 get /nope",
+    );
+    assert_eq!(
+        (missing.stderr.as_str(), missing.exit_code),
+        ("Node does not exist: /nope\n", 1)
+    );
+    // Without a quorum no server answers (a leader steps down once it stops hearing from a
+    // majority, within syncLimit ticks).
+    for zk in 1..=2 {
+        run(&mut shell, &mut sim, &format!("kill zookeeper {zk}"));
+    }
+    sim.run_until(sim.now().plus_ms(10_000));
+    let lost = run(
+        &mut shell,
+        &mut sim,
+        "zookeeper-shell.sh localhost:2181 ls /brokers/ids",
+    );
+    assert!(
+        lost.stderr
+            .starts_with("KeeperErrorCode = ConnectionLoss for /brokers/ids"),
+        "{lost:?}"
+    );
+}
+
+#[test]
+fn fault_commands_are_recorded_actions() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let out = run(&mut shell, &mut sim, "isolate broker 2");
+    assert_eq!(out.stdout, "isolate broker 2 at 20.001 s\n");
+    assert_eq!(
+        sim.scenario().actions.last().unwrap().command,
+        Command::IsolateBroker { broker: 2 }
+    );
+    let bad = run(&mut shell, &mut sim, "kill broker 9");
+    assert!(bad.stderr.contains("broker is 9"), "{bad:?}");
+    assert!(run(&mut shell, &mut sim, "help")
+        .stdout
+        .contains("kafka-consumer-groups.sh"));
+}
