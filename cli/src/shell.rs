@@ -2,7 +2,7 @@
 //! scenario's cluster. A command that sends a change to the controller is answered when the
 //! controller answers, so after each command the simulation runs on until nothing waits.
 
-use kplay_core::tools::{Output, Shell};
+use kplay_core::tools::{Mode, Output, Shell};
 use kplay_core::{share, Scenario, Sim, SimTime};
 use std::io::{BufRead, Write};
 
@@ -21,17 +21,25 @@ fn start(scenario: Scenario, at_secs: f64) -> Result<Sim, String> {
     Ok(sim)
 }
 
-/// Runs `line`, then the simulation until the shell has printed everything it waits for.
+/// Runs `line`, then the simulation until the shell has printed everything it waits for. A
+/// console consumer still running after 60 simulated seconds is stopped, as Ctrl-C would.
 fn execute(shell: &mut Shell, sim: &mut Sim, line: &str) -> Output {
     let mut out = shell.execute(sim, line);
     let deadline = sim.now().plus_us(SETTLE_MAX_US);
+    let add = |out: &mut Output, more: Output| {
+        out.stdout.push_str(&more.stdout);
+        out.stderr.push_str(&more.stderr);
+        out.exit_code = out.exit_code.max(more.exit_code);
+    };
     while shell.busy() && sim.now() < deadline {
         let next = sim.now().plus_us(SETTLE_STEP_US);
         sim.run_until(next);
         let more = shell.poll(sim);
-        out.stdout.push_str(&more.stdout);
-        out.stderr.push_str(&more.stderr);
-        out.exit_code = out.exit_code.max(more.exit_code);
+        add(&mut out, more);
+    }
+    if shell.mode() == Mode::Consuming {
+        let more = shell.interrupt(sim);
+        add(&mut out, more);
     }
     out
 }
@@ -58,7 +66,8 @@ pub fn exec(scenario: Scenario, at_secs: f64, commands: &[String]) -> Result<i32
 }
 
 const SHELL_HELP: &str = "kplay shell: Kafka's tools against the simulated cluster (type `help`).
-Time stands still between commands; these move it and look around:
+Time stands still between commands; a command that waits (for the controller, or a console
+consumer's records) runs the simulation on for up to 60 s. These move time and look around:
   sleep SECONDS   run the simulation on (simulated seconds)
   time            the simulated time now
   share           the share string of everything done so far (kplay url decode reads it)
@@ -73,13 +82,20 @@ pub fn interactive(scenario: Scenario, at_secs: f64) -> Result<(), String> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     loop {
-        eprint!("[{:.3} s] $ ", sim.now().as_secs_f64());
+        match shell.mode() {
+            Mode::ProducerInput => eprint!(">"),
+            _ => eprint!("[{:.3} s] $ ", sim.now().as_secs_f64()),
+        }
         let Some(line) = lines.next() else {
             eprintln!();
             return Ok(());
         };
         let line = line.map_err(|e| e.to_string())?;
         let words: Vec<&str> = line.split_whitespace().collect();
+        if shell.mode() == Mode::ProducerInput {
+            print(&execute(&mut shell, &mut sim, &line)).map_err(|e| e.to_string())?;
+            continue;
+        }
         let out = match words.as_slice() {
             [] => continue,
             ["exit" | "quit"] => return Ok(()),
@@ -89,7 +105,7 @@ pub fn interactive(scenario: Scenario, at_secs: f64) -> Result<(), String> {
                 Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
                     let until = sim.now().plus_us((s * 1e6).round() as u64);
                     sim.run_until(until);
-                    shell.poll(&sim)
+                    shell.poll(&mut sim)
                 }
                 _ => Output::error(format!(
                     "sleep: '{secs}' is not a number of seconds (0 to 86400)\n"

@@ -91,6 +91,7 @@ fn a_hand_produced_record_lands_where_its_key_says() {
         topic: "orders".into(),
         key: Some("alice".into()),
         value: "hello".into(),
+        producer: None,
     })
     .unwrap();
     sim.run_until(SimTime::from_secs(4));

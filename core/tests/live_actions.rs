@@ -22,6 +22,7 @@ fn live_actions_are_recorded_and_replay_to_the_same_trace() {
                     topic: "orders".into(),
                     key: Some(format!("key-{k}")),
                     value: "hi".into(),
+                    producer: None,
                 };
                 (k * 500_000 - 1, produce)
             })

@@ -546,9 +546,23 @@ impl Scenario {
                 consumer_index(*consumer)?;
                 range(&format!("{what}.ms"), *ms, 1, 86_400_000)
             }
-            Command::Produce { topic, key, value } => {
+            Command::Produce {
+                topic,
+                key,
+                value,
+                producer,
+            } => {
                 if !valid_topic_name(topic) {
                     return Err(ScenarioError::InvalidTopicName(topic.clone()));
+                }
+                // The console producer sits between the scenario's producers and added ones.
+                let producers =
+                    self.producers.len() + 1 + added(|c| matches!(c, Command::AddProducer { .. }));
+                if let Some(p) = producer.filter(|p| *p as usize >= producers) {
+                    return Err(ScenarioError::UnknownNode {
+                        what: what.to_string(),
+                        node: format!("producer:{p}"),
+                    });
                 }
                 range(
                     &format!("{what}.key length"),

@@ -71,13 +71,16 @@ pub enum Command {
         #[serde(default)]
         at: CrashPoint,
     },
-    /// Produces one record by hand through the console producer.
+    /// Produces one record by hand: through the playground's console producer, or through
+    /// `producer` (one a `kafka-console-producer.sh` session added, with its own settings).
     Produce {
         topic: String,
         #[serde(default)]
         key: Option<String>,
         #[serde(default)]
         value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        producer: Option<u32>,
     },
     CreateTopic {
         name: String,
@@ -184,9 +187,15 @@ impl Command {
                 list(and)
             ),
             Command::IsolateBroker { broker } => format!("isolate broker {broker}"),
-            Command::Produce { topic, key, value } => format!(
-                "produce to {topic}: key={} value={value}",
-                key.as_deref().unwrap_or("null")
+            Command::Produce {
+                topic,
+                key,
+                value,
+                producer,
+            } => format!(
+                "produce to {topic}: key={} value={value}{}",
+                key.as_deref().unwrap_or("null"),
+                producer.map_or(String::new(), |p| format!(" (producer {p})"))
             ),
             Command::CreateTopic {
                 name,

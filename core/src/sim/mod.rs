@@ -752,9 +752,14 @@ impl Sim {
                     }
                 });
             }
-            Command::Produce { topic, key, value } => {
-                let console = NodeId::Producer(self.console_producer);
-                self.with_node(console, |n, ctx| {
+            Command::Produce {
+                topic,
+                key,
+                value,
+                producer,
+            } => {
+                let by = NodeId::Producer(producer.unwrap_or(self.console_producer));
+                self.with_node(by, |n, ctx| {
                     if let Node::Producer(p) = n {
                         p.produce(
                             topic.as_str().into(),

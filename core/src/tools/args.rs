@@ -182,6 +182,49 @@ fn find<'a>(opts: &'a [Opt], name: &str) -> Option<&'a Opt> {
     }
 }
 
+/// `name=value` pairs (`--config`, `--producer-property`) applied over `base`: a config type
+/// whose serde names are Kafka's property names. Numbers and booleans are typed as JSON would
+/// have them; a name kplay does not model is refused with the list of those it does.
+pub fn apply_properties<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: &T,
+    pairs: &[String],
+    what: &str,
+    modeled: &[&str],
+) -> Result<T, String> {
+    let serde_json::Value::Object(mut map) =
+        serde_json::to_value(base).map_err(|e| e.to_string())?
+    else {
+        return Err(format!("{what} settings are not a map"));
+    };
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(format!(
+                "Invalid {what} property '{pair}': all properties must be in the format \"key=val\"."
+            ));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if !modeled.contains(&name) {
+            return Err(format!(
+                "Unknown {what} config name: {name} (kplay models {})",
+                modeled.join(", ")
+            ));
+        }
+        // Typed like the setting it replaces (acks is the string "1"); unset ones by their look.
+        let number = value.parse::<i64>().ok().map(serde_json::Value::from);
+        let boolean = value.parse::<bool>().ok().map(serde_json::Value::from);
+        let text = serde_json::Value::from(value);
+        let json = match map.get(name) {
+            Some(serde_json::Value::String(_)) => text,
+            Some(serde_json::Value::Number(_)) => number.unwrap_or(text),
+            Some(serde_json::Value::Bool(_)) => boolean.unwrap_or(text),
+            _ => number.or(boolean).unwrap_or(text),
+        };
+        map.insert(name.to_string(), json);
+    }
+    serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| format!("Invalid value for a {what} config: {e}"))
+}
+
 /// The help table jopt-simple prints: `Option` and `Description` columns.
 pub fn help(intro: &str, opts: &[Opt]) -> String {
     let rows: Vec<(String, &str)> = opts

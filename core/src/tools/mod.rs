@@ -9,6 +9,8 @@
 //! the controller answers, which [`Shell::poll`] reports as the simulation runs.
 
 mod args;
+mod console_consumer;
+mod console_producer;
 mod consumer_groups;
 mod fault_commands;
 mod topics;
@@ -54,6 +56,8 @@ impl Output {
 /// The tools the shell knows, for help and Tab completion.
 pub const TOOLS: &[&str] = &[
     "kafka-topics.sh",
+    "kafka-console-producer.sh",
+    "kafka-console-consumer.sh",
     "kafka-consumer-groups.sh",
     "zookeeper-shell.sh",
 ];
@@ -76,10 +80,30 @@ struct AdminWait {
     error_prefix: &'static str,
 }
 
+/// A tool that holds the terminal: the console producer reads the lines typed next, the
+/// console consumer prints records until it is done or interrupted.
+#[derive(Clone, Debug)]
+enum Foreground {
+    Producer(console_producer::ConsoleProducer),
+    Consumer(console_consumer::ConsoleConsumer),
+}
+
+/// What the terminal is doing, for its prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Waiting for a command.
+    Command,
+    /// The console producer reads records: one per line, an empty line or Ctrl-D ends.
+    ProducerInput,
+    /// The console consumer prints records; Ctrl-C stops it.
+    Consuming,
+}
+
 /// One terminal session: commands run against a [`Sim`], and answers that come later.
 #[derive(Clone, Debug, Default)]
 pub struct Shell {
     waits: Vec<AdminWait>,
+    foreground: Option<Foreground>,
 }
 
 impl Shell {
@@ -90,6 +114,22 @@ impl Shell {
     /// Runs one command line. What can be answered now is returned; a change sent to the
     /// controller prints when [`Shell::poll`] sees its answer.
     pub fn execute(&mut self, sim: &mut Sim, line: &str) -> Output {
+        match &mut self.foreground {
+            Some(Foreground::Producer(_)) if line.is_empty() => {
+                self.foreground = None;
+                return Output::default();
+            }
+            Some(Foreground::Producer(p)) => {
+                return p.line(sim, line).unwrap_or_else(|e| {
+                    self.foreground = None;
+                    e
+                })
+            }
+            Some(Foreground::Consumer(_)) => {
+                return Output::error("kafka-console-consumer.sh is running: Ctrl-C stops it\n")
+            }
+            None => {}
+        }
         let words = match args::words(line) {
             Ok(w) => w,
             Err(e) => return Output::error(format!("kplay: {e}\n")),
@@ -100,6 +140,20 @@ impl Shell {
         match tool_name(tool) {
             "kafka-topics" => topics::run(self, sim, rest),
             "kafka-consumer-groups" => consumer_groups::run(sim, rest),
+            "kafka-console-producer" => match console_producer::start(sim, rest) {
+                Ok(p) => {
+                    self.foreground = Some(Foreground::Producer(p));
+                    Output::default()
+                }
+                Err(e) => e,
+            },
+            "kafka-console-consumer" => match console_consumer::start(sim, rest) {
+                Ok(c) => {
+                    self.foreground = Some(Foreground::Consumer(c));
+                    Output::default()
+                }
+                Err(e) => e,
+            },
             "zookeeper-shell" => zookeeper_shell::run(sim, rest),
             "help" => Output::out(help_text()),
             _ => match fault_commands::parse(&words) {
@@ -114,8 +168,19 @@ impl Shell {
 
     /// Output that became ready since the last call: answers from the controller, or a
     /// timeout when none came within the admin client's 60 s.
-    pub fn poll(&mut self, sim: &Sim) -> Output {
+    pub fn poll(&mut self, sim: &mut Sim) -> Output {
         let mut out = Output::default();
+        match &mut self.foreground {
+            Some(Foreground::Producer(p)) => out.append(p.poll(sim)),
+            Some(Foreground::Consumer(c)) => {
+                let progress = c.poll(sim);
+                out.append(progress.output);
+                if progress.done {
+                    self.foreground = None;
+                }
+            }
+            None => {}
+        }
         let now = sim.now();
         self.waits.retain(|w| {
             if let Some(r) = sim.admin_response(w.sent_at, w.api, &w.topic) {
@@ -139,9 +204,32 @@ impl Shell {
         out
     }
 
-    /// Whether a command still waits for an answer (the terminal shows it as running).
+    /// Whether a command still waits for an answer or a console consumer runs.
     pub fn busy(&self) -> bool {
-        !self.waits.is_empty()
+        !self.waits.is_empty() || matches!(self.foreground, Some(Foreground::Consumer(_)))
+    }
+
+    pub fn mode(&self) -> Mode {
+        match self.foreground {
+            None => Mode::Command,
+            Some(Foreground::Producer(_)) => Mode::ProducerInput,
+            Some(Foreground::Consumer(_)) => Mode::Consuming,
+        }
+    }
+
+    /// Ctrl-C or Ctrl-D: ends the console producer's input or stops the console consumer.
+    pub fn interrupt(&mut self, sim: &mut Sim) -> Output {
+        match self.foreground.take() {
+            Some(Foreground::Consumer(mut c)) => {
+                let progress = c.poll(sim);
+                let mut out = progress.output;
+                if !progress.done {
+                    out.append(c.stop(sim));
+                }
+                out
+            }
+            Some(Foreground::Producer(_)) | None => Output::default(),
+        }
     }
 
     /// Runs a kplay command (a fault, a restart) as a recorded action.
@@ -216,6 +304,21 @@ fn admin_result(wait: &AdminWait, error: Option<crate::protocol::ErrorCode>) -> 
         exit_code: 1,
         ..Output::default()
     }
+}
+
+/// How Kafka's clients name an error when they log it.
+fn exception_name(error: crate::protocol::ErrorCode) -> String {
+    use crate::protocol::ErrorCode as E;
+    let (class, message) = match error {
+        E::NotEnoughReplicas => ("NotEnoughReplicasException", "Messages are rejected since there are fewer in-sync replicas than required."),
+        E::NotEnoughReplicasAfterAppend => ("NotEnoughReplicasAfterAppendException", "Messages are written to the log, but to fewer in-sync replicas than required."),
+        E::DeliveryTimeout | E::RequestTimedOut => ("TimeoutException", "Expiring record(s): delivery.timeout.ms has passed since batch creation"),
+        E::UnknownTopicOrPartition => ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
+        E::NotLeaderOrFollower => ("NotLeaderOrFollowerException", "For requests intended only for the leader, this error indicates that the broker is not the current leader."),
+        E::InvalidRecord => ("InvalidRecordException", "This record has failed the validation on broker and hence will be rejected."),
+        other => return format!("org.apache.kafka.common.errors.{other:?}"),
+    };
+    format!("org.apache.kafka.common.errors.{class}: {message}")
 }
 
 fn help_text() -> String {

@@ -531,3 +531,109 @@ fn fault_commands_are_recorded_actions() {
         .stdout
         .contains("kafka-consumer-groups.sh"));
 }
+
+#[test]
+fn console_producer_lines_reach_the_console_consumer_with_their_keys() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic greetings --partitions 2 --replication-factor 3",
+    );
+    settle(&mut shell, &mut sim);
+    let start = run(&mut shell, &mut sim, "kafka-console-producer.sh BOOT --topic greetings --property parse.key=true --property key.separator=: --producer-property acks=1");
+    assert_eq!(start, Output::default());
+    assert_eq!(shell.mode(), Mode::ProducerInput);
+    for line in ["alice:hello", "bob:hi:there", "alice:again"] {
+        assert_eq!(run(&mut shell, &mut sim, line), Output::default());
+    }
+    assert!(matches!(
+        &sim.scenario().actions.last().unwrap().command,
+        Command::Produce { key: Some(k), value, producer: Some(_), .. } if k == "alice" && value == "again"
+    ));
+    // An empty line ends the input: the next line is a command again.
+    run(&mut shell, &mut sim, "");
+    assert_eq!(shell.mode(), Mode::Command);
+    // The console's linger.ms is 1 s: give the batch time to go.
+    sim.run_until(sim.now().plus_ms(3000));
+
+    run(&mut shell, &mut sim, "kafka-console-consumer.sh BOOT --topic greetings --from-beginning --property print.key=true --max-messages 3");
+    assert_eq!(shell.mode(), Mode::Consuming);
+    assert!(run(&mut shell, &mut sim, "kafka-topics.sh BOOT --list")
+        .stderr
+        .contains("Ctrl-C"));
+    let out = settle(&mut shell, &mut sim);
+    assert_eq!(shell.mode(), Mode::Command);
+    let mut lines: Vec<&str> = out.stdout.lines().collect();
+    // Ordered within a partition (alice's two records), not across partitions.
+    let alice: Vec<&&str> = lines.iter().filter(|l| l.starts_with("alice")).collect();
+    assert_eq!(alice, [&"alice\thello", &"alice\tagain"]);
+    lines.sort_unstable();
+    assert_eq!(lines, ["alice\tagain", "alice\thello", "bob\thi:there"]);
+    assert_eq!(out.stderr, "Processed a total of 3 messages\n");
+    // Without --group it was a throwaway group that commits nothing.
+    let groups = run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --list").stdout;
+    assert!(
+        groups.lines().any(|g| g.starts_with("console-consumer-")),
+        "{groups}"
+    );
+}
+
+#[test]
+fn a_console_consumer_stops_on_ctrl_c_and_bad_input_ends_the_producer() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-console-consumer.sh BOOT --topic orders --group audit",
+    );
+    sim.run_until(sim.now().plus_ms(8000));
+    let streamed = shell.poll(&mut sim);
+    assert!(
+        streamed.stdout.lines().count() > 10,
+        "the load generator's records flow: {streamed:?}"
+    );
+    assert!(
+        streamed.stdout.lines().all(|l| l.chars().all(|c| c == 'v')),
+        "their values"
+    );
+    let stopped = shell.interrupt(&mut sim);
+    assert!(
+        stopped.stderr.starts_with("Processed a total of "),
+        "{stopped:?}"
+    );
+    assert_eq!(shell.mode(), Mode::Command);
+
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-console-producer.sh BOOT --topic orders --property parse.key=true",
+    );
+    let bad = run(&mut shell, &mut sim, "no separator here");
+    assert_eq!(bad.stderr, "org.apache.kafka.common.KafkaException: No key separator found on line number 1: 'no separator here'\n");
+    assert_eq!(shell.mode(), Mode::Command);
+    let unknown = run(
+        &mut shell,
+        &mut sim,
+        "kafka-console-producer.sh BOOT --topic orders --producer-property compression.type=lz4",
+    );
+    assert!(
+        unknown
+            .stderr
+            .starts_with("Unknown producer config name: compression.type (kplay models acks,"),
+        "{unknown:?}"
+    );
+    let acks = run(
+        &mut shell,
+        &mut sim,
+        "kafka-console-producer.sh BOOT --topic orders --producer-property acks=2",
+    );
+    assert!(
+        acks.stderr.contains("Invalid value for a producer config"),
+        "{acks:?}"
+    );
+    let missing = run(&mut shell, &mut sim, "kafka-console-consumer.sh BOOT");
+    assert!(missing
+        .stderr
+        .starts_with("Exactly one of whitelist/topic is required."));
+}

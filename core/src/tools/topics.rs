@@ -343,32 +343,24 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
     Output::out(out)
 }
 
+/// The topic configs kplay models (`--config`).
+const TOPIC_CONFIGS: &[&str] = &[
+    "cleanup.policy",
+    "delete.retention.ms",
+    "min.insync.replicas",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.ms",
+    "unclean.leader.election.enable",
+];
+
 /// `--config k=v` pairs as the topic's overrides; unknown names get Kafka's message.
 fn parse_configs(pairs: &[String]) -> Result<TopicConfig, String> {
-    let mut map = serde_json::Map::new();
-    for pair in pairs {
-        let Some((key, value)) = pair.split_once('=') else {
-            return Err("requirement failed: Invalid topic config: all configs to be added must be in the format \"key=val\".".into());
-        };
-        let (key, value) = (key.trim(), value.trim());
-        let json = if let Ok(n) = value.parse::<i64>() {
-            serde_json::Value::from(n)
-        } else if let Ok(b) = value.parse::<bool>() {
-            serde_json::Value::from(b)
-        } else {
-            serde_json::Value::from(value)
-        };
-        map.insert(key.to_string(), json);
+    if pairs.iter().any(|p| !p.contains('=')) {
+        return Err("requirement failed: Invalid topic config: all configs to be added must be in the format \"key=val\".".into());
     }
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
-        let e = e.to_string();
-        match e.split('`').nth(1).filter(|_| e.starts_with("unknown field")) {
-            Some(name) => format!(
-                "Unknown topic config name: {name} (kplay models min.insync.replicas, unclean.leader.election.enable, retention.ms, retention.bytes, segment.bytes, segment.ms, cleanup.policy, delete.retention.ms)"
-            ),
-            None => format!("Invalid value in --config: {e}"),
-        }
-    })
+    args::apply_properties(&TopicConfig::default(), pairs, "topic", TOPIC_CONFIGS)
 }
 
 fn number(o: &Parsed, name: &str) -> Result<Option<i64>, Output> {

@@ -57,6 +57,7 @@ pub fn ActionsPanel(props: &PanelProps) -> Html {
         topic: topic_name.clone(),
         key: Some((*key).clone()).filter(|k| !k.is_empty()),
         value: (*value).clone(),
+        producer: None,
     };
     let partitions = view
         .topics
