@@ -213,3 +213,38 @@ test('the page fits a phone-width screen and keyboard shortcuts work', async () 
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('the terminal runs Kafka tools: describe prints the table, a kill by command shows in the diagram', async () => {
+  const page = await open();
+  await untilSim(page, 5000);
+  await page.getByRole('tab', { name: 'Terminal' }).click();
+  const input = page.getByRole('textbox', { name: 'Terminal command' });
+  // Tab completes the tool name and the option.
+  await input.fill('kafka-top');
+  await input.press('Tab');
+  assert.equal(await input.inputValue(), 'kafka-topics.sh ');
+  await input.fill('kafka-topics.sh --bootstrap-server localhost:9092 --describe --topic orders');
+  await input.press('Enter');
+  const out = page.locator('.term-out');
+  await out.locator('span.out', { hasText: 'PartitionCount: 3' }).waitFor();
+  const text = await out.innerText();
+  assert.match(text, /Topic: orders\tTopicId: \S{22}\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: /);
+  assert.equal((text.match(/\tTopic: orders\tPartition: \d\tLeader: \d\tReplicas: [\d,]+\tIsr: [\d,]+\tElr: N\/A\tLastKnownElr: N\/A/g) || []).length, 3);
+  // ↑ brings the command back.
+  await input.press('ArrowUp');
+  assert.match(await input.inputValue(), /--describe --topic orders$/);
+  await input.fill('kill broker 2');
+  await input.press('Enter');
+  await page.locator('[data-node="broker:2"].dead').waitFor({ timeout: 10_000 });
+  await page.locator('ul.log li', { hasText: 'broker 2 died' }).first().waitFor();
+  await shot(page, 'terminal');
+  // The kill is an action: the share link carries it.
+  await page.getByRole('button', { name: 'Share' }).click();
+  const hash = await page.evaluate(() => location.hash);
+  const copy = await open(hash);
+  await copy.waitForFunction(() => !document.querySelector('.busy'), null, { timeout: 30_000 });
+  await copy.locator('[data-node="broker:2"].dead').waitFor({ timeout: 10_000 });
+  assert.deepEqual([...page.errors, ...copy.errors], []);
+  await page.close();
+  await copy.close();
+});

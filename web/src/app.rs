@@ -1,5 +1,5 @@
 //! The page: header controls, the cluster diagram, partition strips and charts on the left;
-//! lesson, actions and config tabs and the event log on the right.
+//! lesson, actions, terminal and config tabs and the event log on the right.
 
 use crate::components::actions::ActionsPanel;
 use crate::components::config::ConfigPanel;
@@ -9,6 +9,7 @@ use crate::components::event_log::EventLogPanel;
 use crate::components::help::help;
 use crate::components::lesson::{all_lessons, lesson_panel, lesson_picker};
 use crate::components::outcome::outcome;
+use crate::components::terminal::TerminalPanel;
 use crate::components::{ChartsPanel, PartitionsPanel};
 use crate::hooks::{use_animation_frame, use_keydown};
 use crate::state::{Action, Playground};
@@ -19,6 +20,7 @@ use yew::prelude::*;
 enum Tab {
     Lesson,
     Actions,
+    Terminal,
     Config,
 }
 
@@ -111,11 +113,13 @@ pub fn App() -> Html {
                         <div role="tablist">
                             { tab_button(Tab::Lesson, "Lesson") }
                             { tab_button(Tab::Actions, "Actions") }
+                            { tab_button(Tab::Terminal, "Terminal") }
                             { tab_button(Tab::Config, "Config") }
                         </div>
                         { match *tab {
                             Tab::Lesson => lesson_panel(&inner, &dispatch),
                             Tab::Actions => html! { <ActionsPanel state={playground.clone()} dispatch={dispatch.clone()} version={topology_version(&view, inner.generation)} /> },
+                            Tab::Terminal => html! { <TerminalPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.terminal.version} /> },
                             Tab::Config => html! { <ConfigPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.generation} /> },
                         } }
                     </section>

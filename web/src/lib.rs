@@ -13,6 +13,7 @@ pub mod history;
 mod hooks;
 pub mod log;
 pub mod state;
+pub mod terminal;
 pub mod url;
 
 /// A panic must never leave a blank page: the hook logs it and shows what happened, with the

@@ -8,6 +8,8 @@
 use crate::flights::Flights;
 use crate::history::History;
 use crate::log::EventLog;
+use crate::terminal::Terminal;
+use kplay_core::tools::Mode;
 use kplay_core::{lessons, share, Command, Scenario, Sim, SimTime};
 use std::cell::{Ref, RefCell};
 use std::rc::Rc;
@@ -49,6 +51,11 @@ pub enum Action {
     Seek(SimTime),
     /// A person's action: recorded into the scenario so a share link repeats it.
     Act(Command),
+    /// A line typed into the terminal (a Kafka tool, a kplay command, or console input).
+    Terminal(String),
+    /// Ctrl-C / Ctrl-D in the terminal.
+    TerminalInterrupt,
+    TerminalClear,
     /// Starts a scenario, optionally at a time.
     Load {
         scenario: Box<Scenario>,
@@ -66,6 +73,16 @@ pub enum Action {
     Notice(String),
 }
 
+/// An action or terminal line waiting for a catch-up to finish.
+#[derive(Clone, Debug)]
+enum Pending {
+    Act(Command),
+    Line(String),
+}
+
+/// How long a paused page runs on for a terminal command's answer (the controller's reply).
+const PAUSED_ANSWER_US: u64 = 1_000_000;
+
 /// Everything the reducer owns, behind one `RefCell` so each action mutates in place.
 #[derive(Debug)]
 pub struct Inner {
@@ -76,8 +93,9 @@ pub struct Inner {
     pub speed: f64,
     /// Catching up to this time (a skip or a scrub), a slice per frame.
     pub target: Option<SimTime>,
-    /// An action to take once catching up reaches the time it was asked at (after a scrub back).
-    pending_act: Option<Command>,
+    /// What to do once catching up reaches the time it was asked at (after a scrub back).
+    pending: Option<Pending>,
+    pub terminal: Terminal,
     pub history: History,
     pub log: EventLog,
     pub flights: Flights,
@@ -148,7 +166,8 @@ impl Inner {
             playing: true,
             speed: 1.0,
             target: None,
-            pending_act: None,
+            pending: None,
+            terminal: Terminal::default(),
             history: History::default(),
             log: EventLog::default(),
             flights: Flights::default(),
@@ -266,6 +285,7 @@ impl Inner {
             // What did not fit in the budget is skipped: the page runs slower than asked.
             self.behind = self.sim.now() < until;
         }
+        self.terminal.poll(&mut self.sim);
         self.history.refresh_report(&self.sim);
         self.flights.prune(self.sim.now(), self.speed);
     }
@@ -273,6 +293,7 @@ impl Inner {
     fn step_one(&mut self) {
         self.sim.step();
         self.absorb_trace(true);
+        self.terminal.poll(&mut self.sim);
         self.history.refresh_report(&self.sim);
     }
 
@@ -285,8 +306,10 @@ impl Inner {
         self.history.refresh_report(&self.sim);
         if self.sim.now() >= target {
             self.target = None;
-            if let Some(command) = self.pending_act.take() {
-                self.act(command);
+            match self.pending.take() {
+                Some(Pending::Act(command)) => self.act(command),
+                Some(Pending::Line(line)) => self.terminal_line(&line),
+                None => {}
             }
         }
     }
@@ -296,31 +319,79 @@ impl Inner {
     fn rebuild(&mut self, scenario: Scenario, at: SimTime) {
         let loaded = self.loaded.clone();
         let (playing, step) = (self.playing, self.lesson_step);
+        let terminal = std::mem::take(&mut self.terminal);
         self.replace(scenario, Some(at));
         self.loaded = loaded;
         self.playing = playing;
         self.lesson_step = step;
+        self.terminal = terminal;
     }
 
     fn seek(&mut self, to: SimTime) {
         self.flights.clear();
         if to < self.sim.now() {
+            self.terminal.restart(&format!(
+                "(the timeline moved back to {:.3} s: the running command stopped)",
+                to.as_secs_f64()
+            ));
             self.rebuild(self.scenario(), to);
         } else {
             self.target = Some(to);
         }
     }
 
+    /// Whether actions were recorded after this moment (the person scrubbed back).
+    fn recorded_later(&self) -> bool {
+        let now = self.sim.now();
+        self.sim.scenario().actions[self.loaded.actions.len()..]
+            .iter()
+            .any(|a| SimTime::from_ms(a.at_ms) > now)
+    }
+
+    /// A terminal line. What it changes is recorded like any action; if that happens after a
+    /// scrub back, the timeline branches (later recorded actions are dropped). Paused, the
+    /// page runs on briefly so the controller's answer shows.
+    fn terminal_line(&mut self, line: &str) {
+        if self.target.is_some() {
+            self.pending = Some(Pending::Line(line.to_string()));
+            return;
+        }
+        let before = self.sim.scenario().actions.len();
+        let branch = self.recorded_later();
+        self.terminal.run(&mut self.sim, line);
+        let acted = self.sim.scenario().actions.len() > before;
+        if acted && branch {
+            let now = self.sim.now();
+            let mut scenario = self.scenario();
+            let loaded = self.loaded.actions.len();
+            let mut index = 0;
+            scenario.actions.retain(|a| {
+                index += 1;
+                index <= loaded || index > before || SimTime::from_ms(a.at_ms) <= now
+            });
+            self.rebuild(scenario, now);
+        } else if acted && !self.playing {
+            let until = self.sim.now().plus_us(PAUSED_ANSWER_US);
+            loop {
+                let next = self.sim.now().plus_us(10_000).min(until);
+                self.advance_to(next, true);
+                self.terminal.poll(&mut self.sim);
+                let waiting = self.terminal.busy() && self.terminal.mode() != Mode::Consuming;
+                if !waiting || self.sim.now() >= until {
+                    break;
+                }
+            }
+            self.history.refresh_report(&self.sim);
+        }
+    }
+
     fn act(&mut self, command: Command) {
         if self.target.is_some() {
-            self.pending_act = Some(command);
+            self.pending = Some(Pending::Act(command));
             return;
         }
         let now = self.sim.now();
-        let recorded_later = self.sim.scenario().actions[self.loaded.actions.len()..]
-            .iter()
-            .any(|a| SimTime::from_ms(a.at_ms) > now);
-        if recorded_later {
+        if self.recorded_later() {
             // Acting in the past branches: what was recorded after this moment is dropped.
             let mut scenario = self.scenario();
             let loaded = self.loaded.actions.len();
@@ -330,7 +401,7 @@ impl Inner {
                 index <= loaded || SimTime::from_ms(a.at_ms) <= now
             });
             self.rebuild(scenario, now);
-            self.pending_act = Some(command);
+            self.pending = Some(Pending::Act(command));
             return;
         }
         match self.sim.act(command) {
@@ -372,7 +443,7 @@ impl Reducible for Playground {
                 // During a long replay or skip, pause stops it where it got to.
                 Action::TogglePlay if s.target.is_some() => {
                     s.target = None;
-                    s.pending_act = None;
+                    s.pending = None;
                     s.playing = false;
                 }
                 Action::TogglePlay => s.playing = !s.playing,
@@ -390,6 +461,12 @@ impl Reducible for Playground {
                 }
                 Action::Seek(to) => s.seek(to),
                 Action::Act(command) => s.act(command),
+                Action::Terminal(line) => s.terminal_line(&line),
+                Action::TerminalInterrupt => {
+                    let s = &mut *s;
+                    s.terminal.interrupt(&mut s.sim);
+                }
+                Action::TerminalClear => s.terminal.clear(),
                 Action::Load { scenario, at } => s.replace(*scenario, at),
                 Action::OpenShare(fragment) => s.open_share(&fragment),
                 Action::LoadLesson(name) => match lessons::get(&name) {

@@ -12,7 +12,7 @@ use crate::time::SimTime;
 use crate::trace::Event;
 use crate::Command;
 
-const OPTS: &[Opt] = &[
+pub(super) const OPTS: &[Opt] = &[
     Opt::with_arg("bootstrap-server", "String: server to connect to", "REQUIRED: The server(s) to connect to."),
     Opt::with_arg("consumer-property", "String: consumer_prop", "A mechanism to pass user-defined properties in the form key=value to the consumer."),
     Opt::flag("from-beginning", "If the consumer does not already have an established offset to consume from, start with the earliest message present in the log rather than the latest message."),

@@ -10,7 +10,7 @@ use crate::sim::Sim;
 use crate::trace::Event;
 use crate::Command;
 
-const OPTS: &[Opt] = &[
+pub(super) const OPTS: &[Opt] = &[
     Opt::with_arg("bootstrap-server", "String: server to connect to", "REQUIRED unless --broker-list(deprecated) is specified. The server(s) to connect to."),
     Opt::with_arg("broker-list", "String: broker-list", "DEPRECATED, use --bootstrap-server instead."),
     Opt::flag("help", "Print usage information."),

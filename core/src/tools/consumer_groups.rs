@@ -8,7 +8,7 @@ use crate::ids::NodeId;
 use crate::sim::Sim;
 use crate::view::GroupView;
 
-const OPTS: &[Opt] = &[
+pub(super) const OPTS: &[Opt] = &[
     Opt::flag("all-groups", "Apply to all consumer groups."),
     Opt::with_arg("bootstrap-server", "String: server to connect to", "REQUIRED: The server(s) to connect to."),
     Opt::flag("describe", "Describe consumer group and list offset lag (number of messages not yet processed) related to given group."),

@@ -9,6 +9,7 @@
 //! the controller answers, which [`Shell::poll`] reports as the simulation runs.
 
 mod args;
+mod complete;
 mod console_consumer;
 mod console_producer;
 mod consumer_groups;
@@ -19,6 +20,7 @@ mod zookeeper_shell;
 use crate::sim::Sim;
 use crate::time::SimTime;
 use crate::Command;
+pub use complete::complete;
 
 /// What a command printed, as a process would: its two streams and its exit code.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -637,3 +637,28 @@ fn a_console_consumer_stops_on_ctrl_c_and_bad_input_ends_the_producer() {
         .stderr
         .starts_with("Exactly one of whitelist/topic is required."));
 }
+
+#[test]
+fn tab_completes_tools_options_topics_groups_and_znodes() {
+    let sim = cluster();
+    assert_eq!(complete(&sim, "kafka-to"), ["kafka-topics.sh"]);
+    assert!(complete(&sim, "").contains(&"kill".to_string()));
+    assert_eq!(
+        complete(&sim, "kafka-topics.sh --desc"),
+        ["kafka-topics.sh --describe"]
+    );
+    assert_eq!(
+        complete(&sim, "kafka-topics.sh --describe --topic o"),
+        ["kafka-topics.sh --describe --topic orders"]
+    );
+    assert_eq!(
+        complete(&sim, "kafka-consumer-groups.sh --describe --group "),
+        ["kafka-consumer-groups.sh --describe --group billing"]
+    );
+    assert_eq!(
+        complete(&sim, "zookeeper-shell.sh localhost:2181 ls /brokers/i"),
+        ["zookeeper-shell.sh localhost:2181 ls /brokers/ids"]
+    );
+    assert!(complete(&sim, "kafka-topics.sh --list --nonsense").is_empty());
+    assert!(complete(&sim, "'unclosed").is_empty());
+}

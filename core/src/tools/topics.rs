@@ -13,7 +13,7 @@ use crate::zookeeper::paths;
 use crate::Command;
 use std::collections::BTreeMap;
 
-const OPTS: &[Opt] = &[
+pub(super) const OPTS: &[Opt] = &[
     Opt::flag("alter", "Alter the number of partitions and replica assignment. (To alter topic configurations, the kafka-configs tool can be used.)"),
     Opt::flag("at-min-isr-partitions", "If set when describing topics, only show partitions whose isr count is equal to the configured minimum."),
     Opt::with_arg("bootstrap-server", "String: server to connect to", "REQUIRED: The Kafka server to connect to."),

@@ -11,6 +11,7 @@ pub mod help;
 pub mod lesson;
 pub mod outcome;
 pub mod partitions;
+pub mod terminal;
 
 use crate::state::{Action, Playground};
 use yew::prelude::*;
