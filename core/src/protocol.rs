@@ -55,6 +55,12 @@ pub enum ErrorCode {
     ConcurrentTransactions,
     /// A transaction holding offsets for this partition is still open: retry.
     UnstableOffsetCommit,
+    /// ElectLeaders: the partition already has the leader this election would pick.
+    ElectionNotNeeded,
+    /// ElectLeaders (preferred): the preferred replica is not alive or not in sync.
+    PreferredLeaderNotAvailable,
+    /// ElectLeaders (unclean): no live replica to make leader.
+    EligibleLeadersNotAvailable,
 }
 
 impl ErrorCode {
@@ -322,6 +328,34 @@ pub enum Message {
         correlation: Correlation,
         topic: NewTopic,
     },
+    /// KIP-460: elect the preferred replica, or (unclean) any live replica of a leaderless
+    /// partition. `None`: every partition.
+    ElectLeadersRequest {
+        correlation: Correlation,
+        unclean: bool,
+        partitions: Option<Vec<TopicPartition>>,
+    },
+    ElectLeadersResponse {
+        correlation: Correlation,
+        results: Vec<(TopicPartition, Option<ErrorCode>)>,
+    },
+    /// A topic's new set of config overrides (`kafka-configs.sh --alter`).
+    AlterConfigsRequest {
+        correlation: Correlation,
+        topic: TopicName,
+        config: TopicConfig,
+    },
+    AlterConfigsResponse {
+        correlation: Correlation,
+        topic: TopicName,
+        error: Option<ErrorCode>,
+    },
+    /// Controller → brokers: a topic's configs changed. (Kafka's brokers watch
+    /// `/config/changes` and re-read `/config/topics/T`; kplay's controller tells them.)
+    TopicConfigChanged {
+        topic: TopicName,
+        config: TopicConfig,
+    },
     CreateTopicsResponse {
         correlation: Correlation,
         topic: TopicName,
@@ -531,12 +565,17 @@ impl Message {
             | Message::TxnOffsetCommitResponse { .. } => MessageKind::Transaction,
             Message::CreateTopicsRequest { .. }
             | Message::CreateTopicsResponse { .. }
+            | Message::ElectLeadersRequest { .. }
+            | Message::ElectLeadersResponse { .. }
+            | Message::AlterConfigsRequest { .. }
+            | Message::AlterConfigsResponse { .. }
             | Message::CreatePartitionsRequest { .. }
             | Message::CreatePartitionsResponse { .. }
             | Message::DeleteTopicsRequest { .. }
             | Message::DeleteTopicsResponse { .. } => MessageKind::Admin,
             Message::LeaderAndIsr { .. }
             | Message::StopReplica { .. }
+            | Message::TopicConfigChanged { .. }
             | Message::UpdateMetadata { .. }
             | Message::AlterPartition { .. }
             | Message::AlterPartitionResponse { .. } => MessageKind::Controller,
@@ -573,6 +612,13 @@ impl Message {
             Message::CreateTopicsRequest { .. } | Message::CreateTopicsResponse { .. } => {
                 "CreateTopics"
             }
+            Message::ElectLeadersRequest { .. } | Message::ElectLeadersResponse { .. } => {
+                "ElectLeaders"
+            }
+            Message::AlterConfigsRequest { .. } | Message::AlterConfigsResponse { .. } => {
+                "AlterConfigs"
+            }
+            Message::TopicConfigChanged { .. } => "TopicConfigChanged",
             Message::CreatePartitionsRequest { .. } | Message::CreatePartitionsResponse { .. } => {
                 "CreatePartitions"
             }

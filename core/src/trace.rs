@@ -103,6 +103,11 @@ pub enum Event {
         partitions: u32,
         replication_factor: u32,
     },
+    /// `kafka-configs.sh --alter`: a topic's overrides are now `overrides`.
+    TopicConfigChanged {
+        topic: TopicName,
+        overrides: String,
+    },
     PartitionsAdded {
         topic: TopicName,
         from: u32,
@@ -411,6 +416,8 @@ impl Event {
             Event::TopicCreated { topic, partitions, replication_factor } => format!("topic {topic} created: {partitions} partitions, RF {replication_factor}"),
             Event::PartitionsAdded { topic, from, to } => format!("topic {topic} grew from {from} to {to} partitions: keys may move"),
             Event::TopicDeleted { topic } => format!("topic {topic} deleted"),
+            Event::TopicConfigChanged { topic, overrides } if overrides.is_empty() => format!("topic {topic} config: no overrides (broker defaults)"),
+            Event::TopicConfigChanged { topic, overrides } => format!("topic {topic} config: {overrides}"),
             Event::LeaderElected { topic, partition, leader: Some(l), leader_epoch, isr, unclean } => {
                 format!("partition {topic}-{partition} leader → {l} (epoch {leader_epoch}), ISR {}{}", ids(isr), if *unclean { " — UNCLEAN: acknowledged records may be lost" } else { "" })
             }

@@ -66,6 +66,7 @@ impl Kind {
             | Event::ControllerResigned { .. }
             | Event::TopicCreated { .. }
             | Event::PartitionsAdded { .. }
+            | Event::TopicConfigChanged { .. }
             | Event::TopicDeleted { .. } => Kind::Controller,
             Event::LeaderElected { .. }
             | Event::IsrShrunk { .. }

@@ -601,12 +601,29 @@ impl Broker {
             Message::AlterPartitionResponse { tp, result, .. } => {
                 self.on_alter_partition_response(tp, result, ctx)
             }
+            Message::TopicConfigChanged { topic, config } => {
+                self.on_topic_config_changed(topic, config)
+            }
             request @ (Message::CreateTopicsRequest { .. }
             | Message::CreatePartitionsRequest { .. }
             | Message::DeleteTopicsRequest { .. }
+            | Message::ElectLeadersRequest { .. }
+            | Message::AlterConfigsRequest { .. }
             | Message::AlterPartition { .. }) => self.on_controller_request(from, request, ctx),
             _ => {}
         }
+    }
+
+    /// A topic's overrides changed: its logs here take the new settings (retention, min ISR…)
+    /// at once, as Kafka's `LogManager.updateTopicConfig` does.
+    fn on_topic_config_changed(&mut self, topic: TopicName, config: TopicConfig) {
+        let resolved = LogConfig::resolve(&config, &self.config);
+        for (tp, replica) in self.replicas.iter_mut() {
+            if tp.topic == topic {
+                replica.log.config = resolved.clone();
+            }
+        }
+        self.topic_configs.insert(topic, config);
     }
 
     fn on_controller_request(&mut self, from: NodeId, request: Message, ctx: &mut Ctx<'_>) {

@@ -66,6 +66,11 @@ pub enum ControllerTag {
         topic: TopicName,
         requester: Option<Requester>,
     },
+    AlterConfig {
+        topic: TopicName,
+        config: TopicConfig,
+        requester: Requester,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +129,25 @@ pub fn not_controller_response(request: &Message) -> Option<Message> {
         Message::CreatePartitionsRequest {
             correlation, topic, ..
         } => Some(Message::CreatePartitionsResponse {
+            correlation: *correlation,
+            topic: topic.clone(),
+            error: e,
+        }),
+        Message::ElectLeadersRequest {
+            correlation,
+            partitions,
+            ..
+        } => Some(Message::ElectLeadersResponse {
+            correlation: *correlation,
+            results: partitions
+                .iter()
+                .flatten()
+                .map(|tp| (tp.clone(), e))
+                .collect(),
+        }),
+        Message::AlterConfigsRequest {
+            correlation, topic, ..
+        } => Some(Message::AlterConfigsResponse {
             correlation: *correlation,
             topic: topic.clone(),
             error: e,
@@ -446,6 +470,43 @@ impl Controller {
                     );
                 }
             }
+            ControllerTag::AlterConfig {
+                topic,
+                config,
+                requester: (client, correlation),
+            } => {
+                self.writes_in_flight -= 1;
+                let error = match result {
+                    Ok(_) => {
+                        if let Some(info) = self.topics.get_mut(&topic) {
+                            info.config = config.clone();
+                        }
+                        ctx.trace(Event::TopicConfigChanged {
+                            topic: topic.clone(),
+                            overrides: zk_data::overrides_text(&config),
+                        });
+                        for &broker in &self.live_brokers {
+                            ctx.send(
+                                NodeId::Broker(broker),
+                                Message::TopicConfigChanged {
+                                    topic: topic.clone(),
+                                    config: config.clone(),
+                                },
+                            );
+                        }
+                        None
+                    }
+                    Err(_) => Some(ErrorCode::RequestTimedOut),
+                };
+                ctx.send(
+                    client,
+                    Message::AlterConfigsResponse {
+                        correlation,
+                        topic,
+                        error,
+                    },
+                );
+            }
             ControllerTag::DeleteTopic { topic, requester } => {
                 self.writes_in_flight -= 1;
                 let error = match result {
@@ -648,6 +709,77 @@ impl Controller {
             ..state
         };
         self.write_state(new, StateChange::Election { unclean }, ops);
+    }
+
+    /// ElectLeaders (KIP-460). Preferred: the first assigned replica, if it is alive and in
+    /// sync. Unclean: for a partition without a live leader, the first live in-sync replica,
+    /// else the first live replica whatever the topic's setting (the operator asked for it).
+    /// Asked for every partition, it answers only for those it elected or could not.
+    fn elect_leaders(
+        &mut self,
+        unclean: bool,
+        partitions: Option<Vec<TopicPartition>>,
+        ops: &mut Ops,
+    ) -> Vec<(TopicPartition, Option<ErrorCode>)> {
+        let every = partitions.is_none();
+        let wanted = partitions.unwrap_or_else(|| self.states.keys().cloned().collect());
+        let mut results = Vec::new();
+        for tp in wanted {
+            let result = match self.states.get(&tp).cloned() {
+                None => Some(ErrorCode::UnknownTopicOrPartition),
+                Some(state) => {
+                    let live = |b: &BrokerId| self.live_brokers.contains(b);
+                    let leader_live = state.leader.is_some_and(|l| live(&l));
+                    let pick = if unclean {
+                        if leader_live {
+                            Err(ErrorCode::ElectionNotNeeded)
+                        } else {
+                            let in_sync = state
+                                .replicas
+                                .iter()
+                                .copied()
+                                .find(|b| live(b) && state.isr.contains(b));
+                            match in_sync.or_else(|| state.replicas.iter().copied().find(live)) {
+                                Some(l) => Ok((l, in_sync.is_none())),
+                                None => Err(ErrorCode::EligibleLeadersNotAvailable),
+                            }
+                        }
+                    } else {
+                        match state.replicas.first().copied() {
+                            Some(p) if state.leader == Some(p) => Err(ErrorCode::ElectionNotNeeded),
+                            Some(p) if live(&p) && state.isr.contains(&p) => Ok((p, false)),
+                            _ => Err(ErrorCode::PreferredLeaderNotAvailable),
+                        }
+                    };
+                    match pick {
+                        // A write already under way for this partition: it cannot take another.
+                        Ok(_) if self.writing.contains(&tp) => {
+                            Some(ErrorCode::PreferredLeaderNotAvailable)
+                        }
+                        Ok((leader, dirty)) => {
+                            let isr = if dirty {
+                                vec![leader]
+                            } else {
+                                state.isr.iter().copied().filter(|b| live(b)).collect()
+                            };
+                            let new = PartitionState {
+                                leader: Some(leader),
+                                leader_epoch: state.leader_epoch + 1,
+                                isr,
+                                ..state
+                            };
+                            self.write_state(new, StateChange::Election { unclean: dirty }, ops);
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+            };
+            if !(every && result == Some(ErrorCode::ElectionNotNeeded)) {
+                results.push((tp, result));
+            }
+        }
+        results
     }
 
     fn write_state(&mut self, mut state: PartitionState, change: StateChange, ops: &mut Ops) {
@@ -869,6 +1001,50 @@ impl Controller {
                     ControllerTag::DeleteTopic {
                         topic,
                         requester: Some((from, correlation)),
+                    },
+                );
+            }
+            Message::ElectLeadersRequest {
+                correlation,
+                unclean,
+                partitions,
+            } => {
+                let results = self.elect_leaders(unclean, partitions, ops);
+                ctx.send(
+                    from,
+                    Message::ElectLeadersResponse {
+                        correlation,
+                        results,
+                    },
+                );
+            }
+            Message::AlterConfigsRequest {
+                correlation,
+                topic,
+                config,
+            } => {
+                if !self.topics.contains_key(&topic) {
+                    ctx.send(
+                        from,
+                        Message::AlterConfigsResponse {
+                            correlation,
+                            topic,
+                            error: Some(ErrorCode::UnknownTopicOrPartition),
+                        },
+                    );
+                    return;
+                }
+                self.write(
+                    ops,
+                    ZkOp::SetData {
+                        path: paths::topic_config(&topic),
+                        data: zk_data::topic_config(&config),
+                        version: None,
+                    },
+                    ControllerTag::AlterConfig {
+                        topic,
+                        config,
+                        requester: (from, correlation),
                     },
                 );
             }

@@ -62,6 +62,22 @@ pub fn topic_config(config: &TopicConfig) -> String {
     json!({"version": 1, "config": serde_json::to_value(config).unwrap_or(Value::Null)}).to_string()
 }
 
+/// A topic's overrides as `name=value,…`, Kafka's property names, in name order.
+pub fn overrides_text(config: &TopicConfig) -> String {
+    let Ok(Value::Object(map)) = serde_json::to_value(config) else {
+        return String::new();
+    };
+    let mut pairs: Vec<String> = map
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    pairs.sort();
+    pairs.join(",")
+}
+
 pub fn parse_topic_config(data: &str) -> Option<TopicConfig> {
     let v: Value = serde_json::from_str(data).ok()?;
     serde_json::from_value(v.get("config")?.clone()).ok()

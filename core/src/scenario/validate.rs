@@ -2,6 +2,7 @@
 //! range that keeps a browser tab responsive, with an error that names the field.
 
 use super::{ConsumerSpec, KeySpec, ProducerSpec, Scenario};
+use crate::config::TopicConfig;
 use crate::sim::command::Command;
 use std::collections::BTreeSet;
 use thiserror::Error;
@@ -245,22 +246,7 @@ impl Scenario {
                     brokers: c.brokers,
                 });
             }
-            if let Some(m) = t.config.min_insync_replicas {
-                range(
-                    &format!("topic '{}' min.insync.replicas", t.name),
-                    m,
-                    1,
-                    LIMITS.brokers,
-                )?;
-            }
-            if let Some(s) = t.config.segment_bytes {
-                range(
-                    &format!("topic '{}' segment.bytes", t.name),
-                    s,
-                    100,
-                    1 << 31,
-                )?;
-            }
+            self.validate_topic_config(&format!("topic '{}'", t.name), &t.config)?;
         }
         let known = |topic: &str| names.contains(topic);
         for (i, p) in self.producers.iter().enumerate() {
@@ -271,6 +257,17 @@ impl Scenario {
         }
         for (i, a) in self.actions.iter().enumerate() {
             self.validate_command(&format!("actions[{i}]"), &a.command)?;
+        }
+        Ok(())
+    }
+
+    /// A topic's overrides: min.insync.replicas within the cluster's limit, segments not tiny.
+    fn validate_topic_config(&self, what: &str, config: &TopicConfig) -> Result<(), ScenarioError> {
+        if let Some(m) = config.min_insync_replicas {
+            range(&format!("{what} min.insync.replicas"), m, 1, LIMITS.brokers)?;
+        }
+        if let Some(s) = config.segment_bytes {
+            range(&format!("{what} segment.bytes"), s, 100, 1 << 31)?;
         }
         Ok(())
     }
@@ -581,11 +578,12 @@ impl Scenario {
                 name,
                 partitions,
                 replication_factor,
-                ..
+                config,
             } => {
                 if !valid_topic_name(name) {
                     return Err(ScenarioError::InvalidTopicName(name.clone()));
                 }
+                self.validate_topic_config(&format!("{what}.config"), config)?;
                 range(
                     &format!("{what}.partitions"),
                     *partitions,
@@ -609,6 +607,38 @@ impl Scenario {
                     1,
                     LIMITS.partitions,
                 )
+            }
+            Command::ElectLeaders { partitions, .. } => {
+                for (topic, _) in partitions.iter().flatten() {
+                    if !valid_topic_name(topic) {
+                        return Err(ScenarioError::InvalidTopicName(topic.clone()));
+                    }
+                }
+                range(
+                    &format!("{what}.partitions"),
+                    partitions.as_ref().map_or(0, Vec::len),
+                    0,
+                    LIMITS.partitions as usize * LIMITS.topics,
+                )
+            }
+            Command::AlterTopicConfig { topic, config } => {
+                if !valid_topic_name(topic) {
+                    return Err(ScenarioError::InvalidTopicName(topic.clone()));
+                }
+                self.validate_topic_config(&format!("{what}.config"), config)
+            }
+            Command::ResetOffsets { group, offsets } => {
+                range(&format!("{what}.group length"), group.len(), 1, 255)?;
+                range(
+                    &format!("{what}.offsets"),
+                    offsets.len(),
+                    1,
+                    LIMITS.partitions as usize * LIMITS.topics,
+                )?;
+                match offsets.iter().find(|(t, _, _)| !valid_topic_name(t)) {
+                    Some((t, _, _)) => Err(ScenarioError::InvalidTopicName(t.clone())),
+                    None => Ok(()),
+                }
             }
             Command::DeleteTopic { topic } => {
                 if valid_topic_name(topic) {

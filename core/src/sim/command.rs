@@ -109,6 +109,26 @@ pub enum Command {
     AddConsumer {
         consumer: ConsumerSpec,
     },
+    /// `kafka-leader-election.sh`: elect preferred leaders, or (unclean) any live replica for
+    /// leaderless partitions; `partitions` absent means every partition.
+    ElectLeaders {
+        #[serde(default)]
+        unclean: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partitions: Option<Vec<(String, u32)>>,
+    },
+    /// `kafka-configs.sh --alter`: the topic's overrides become `config`.
+    AlterTopicConfig {
+        topic: String,
+        #[serde(default)]
+        config: TopicConfig,
+    },
+    /// `kafka-consumer-groups.sh --reset-offsets --execute`: commits these offsets for an
+    /// inactive group, from outside the group protocol.
+    ResetOffsets {
+        group: String,
+        offsets: Vec<(String, u32, u64)>,
+    },
 }
 
 impl Command {
@@ -207,6 +227,32 @@ impl Command {
                 format!("alter topic {topic} to {partitions} partitions")
             }
             Command::DeleteTopic { topic } => format!("delete topic {topic}"),
+            Command::ElectLeaders {
+                unclean,
+                partitions,
+            } => format!(
+                "{} leader election for {}",
+                if *unclean { "unclean" } else { "preferred" },
+                partitions
+                    .as_ref()
+                    .map_or("every partition".to_string(), |ps| ps
+                        .iter()
+                        .map(|(t, p)| format!("{t}-{p}"))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+            ),
+            Command::AlterTopicConfig { topic, config } => format!(
+                "set topic {topic}'s config to {{{}}}",
+                crate::controller::zk_data::overrides_text(config)
+            ),
+            Command::ResetOffsets { group, offsets } => format!(
+                "reset group {group}'s offsets: {}",
+                offsets
+                    .iter()
+                    .map(|(t, p, o)| format!("{t}-{p}→{o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Command::AddProducer { producer } => format!(
                 "add a producer to {} at {} records/s",
                 producer.topic, producer.rate_per_sec

@@ -86,16 +86,19 @@ pub struct Sim {
     admin_responses: std::collections::VecDeque<AdminResponse>,
 }
 
-/// An answer to an admin request (create/delete topic, add partitions), as the tool that sent
-/// it sees it.
+/// An answer to an admin request (topics, configs, elections, offset resets), as the tool that
+/// sent it sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminResponse {
     /// When the request was sent: the moment its action ran.
     pub sent_at: SimTime,
-    /// Kafka's API name (`CreateTopics`, `CreatePartitions`, `DeleteTopics`).
+    /// Kafka's API name (`CreateTopics`, `ElectLeaders`, `OffsetCommit`, …).
     pub api: &'static str,
-    pub topic: TopicName,
+    /// The topic (or, for `OffsetCommit`, nothing: the tool knows its group).
+    pub topic: String,
     pub error: Option<crate::protocol::ErrorCode>,
+    /// Per-partition results (`ElectLeaders`, `OffsetCommit`).
+    pub partitions: Vec<(TopicPartition, Option<crate::protocol::ErrorCode>)>,
 }
 
 /// How many admin answers the simulation keeps for tools to find.
@@ -797,6 +800,26 @@ impl Sim {
                 correlation: 0,
                 topic: topic.as_str().into(),
             }),
+            Command::ElectLeaders {
+                unclean,
+                partitions,
+            } => self.admin_request(Message::ElectLeadersRequest {
+                correlation: 0,
+                unclean,
+                partitions: partitions.map(|ps| {
+                    ps.iter()
+                        .map(|(t, p)| TopicPartition::new(&t.as_str().into(), *p))
+                        .collect()
+                }),
+            }),
+            Command::AlterTopicConfig { topic, config } => {
+                self.admin_request(Message::AlterConfigsRequest {
+                    correlation: 0,
+                    topic: topic.as_str().into(),
+                    config,
+                })
+            }
+            Command::ResetOffsets { group, offsets } => self.reset_offsets(group, offsets),
             Command::AddProducer { producer } => {
                 self.added_producers += 1;
                 let index = self.console_producer + self.added_producers;
@@ -844,43 +867,96 @@ impl Sim {
 
     /// Sends an admin request to the active controller (as the admin client would after asking
     /// any broker who the controller is).
-    fn admin_request(&mut self, mut request: Message) {
+    fn admin_request(&mut self, request: Message) {
         match self.controller() {
-            Some((controller, _)) => {
-                let correlation = self.next_message_id + 1;
-                if let Message::CreateTopicsRequest { correlation: c, .. }
-                | Message::CreatePartitionsRequest { correlation: c, .. }
-                | Message::DeleteTopicsRequest { correlation: c, .. } = &mut request
-                {
-                    *c = correlation;
-                }
-                self.admin_sent.insert(correlation, self.now);
-                self.transmit(NodeId::Admin, NodeId::Broker(controller), request)
-            }
+            Some((controller, _)) => self.admin_send(NodeId::Broker(controller), request),
             None => self.record(Event::CommandApplied {
                 description: format!("{} failed: no controller is available", request.api()),
             }),
         }
     }
 
+    /// Sends an admin client's request, numbered so its answer can be matched to it.
+    fn admin_send(&mut self, to: NodeId, mut request: Message) {
+        let correlation = self.next_message_id + 1;
+        if let Message::CreateTopicsRequest { correlation: c, .. }
+        | Message::CreatePartitionsRequest { correlation: c, .. }
+        | Message::DeleteTopicsRequest { correlation: c, .. }
+        | Message::ElectLeadersRequest { correlation: c, .. }
+        | Message::AlterConfigsRequest { correlation: c, .. }
+        | Message::OffsetCommitRequest { correlation: c, .. } = &mut request
+        {
+            *c = correlation;
+        }
+        self.admin_sent.insert(correlation, self.now);
+        self.transmit(NodeId::Admin, to, request)
+    }
+
+    /// Commits offsets for a group from outside it (generation -1, no member id), to the
+    /// group's coordinator: the leader of its `__consumer_offsets` partition.
+    fn reset_offsets(&mut self, group: String, offsets: Vec<(String, u32, u64)>) {
+        let partitions = self
+            .scenario
+            .cluster
+            .broker_config
+            .offsets_topic_num_partitions;
+        let p = crate::group::coordinator_partition(&group, partitions);
+        let coordinator = self
+            .partition_state(crate::group::coordinator::OFFSETS_TOPIC, p)
+            .and_then(|(leader, _, _)| leader)
+            .filter(|l| self.is_alive(NodeId::Broker(*l)));
+        let offsets = offsets
+            .iter()
+            .map(|(t, p, o)| (TopicPartition::new(&t.as_str().into(), *p), *o))
+            .collect();
+        let request = Message::OffsetCommitRequest {
+            correlation: 0,
+            group_id: group.clone(),
+            generation: -1,
+            member_id: String::new(),
+            offsets,
+        };
+        match coordinator {
+            Some(c) => self.admin_send(NodeId::Broker(c), request),
+            None => self.record(Event::CommandApplied {
+                description: format!(
+                    "reset offsets of {group} failed: its coordinator is not available"
+                ),
+            }),
+        }
+    }
+
     fn keep_admin_response(&mut self, msg: &Message) {
-        let (Message::CreateTopicsResponse {
-            correlation,
-            topic,
-            error,
-        }
-        | Message::CreatePartitionsResponse {
-            correlation,
-            topic,
-            error,
-        }
-        | Message::DeleteTopicsResponse {
-            correlation,
-            topic,
-            error,
-        }) = msg
-        else {
-            return;
+        let (correlation, topic, error, partitions) = match msg {
+            Message::CreateTopicsResponse {
+                correlation,
+                topic,
+                error,
+            }
+            | Message::CreatePartitionsResponse {
+                correlation,
+                topic,
+                error,
+            }
+            | Message::DeleteTopicsResponse {
+                correlation,
+                topic,
+                error,
+            }
+            | Message::AlterConfigsResponse {
+                correlation,
+                topic,
+                error,
+            } => (correlation, topic.to_string(), *error, Vec::new()),
+            Message::ElectLeadersResponse {
+                correlation,
+                results,
+            } => (correlation, String::new(), None, results.clone()),
+            Message::OffsetCommitResponse {
+                correlation,
+                partitions,
+            } => (correlation, String::new(), None, partitions.clone()),
+            _ => return,
         };
         let Some(sent_at) = self.admin_sent.remove(correlation) else {
             return;
@@ -891,8 +967,9 @@ impl Sim {
         self.admin_responses.push_back(AdminResponse {
             sent_at,
             api: msg.api(),
-            topic: topic.clone(),
-            error: *error,
+            topic,
+            error,
+            partitions,
         });
     }
 
@@ -905,7 +982,7 @@ impl Sim {
     ) -> Option<&AdminResponse> {
         self.admin_responses
             .iter()
-            .find(|r| r.sent_at == sent_at && r.api == api && &*r.topic == topic)
+            .find(|r| r.sent_at == sent_at && r.api == api && r.topic == topic)
     }
 
     fn crash(&mut self, id: NodeId) {
@@ -1157,6 +1234,19 @@ fn describe_admin_response(msg: &Message) -> String {
             outcome("add partitions to", topic, error)
         }
         Message::DeleteTopicsResponse { topic, error, .. } => outcome("delete topic", topic, error),
+        Message::AlterConfigsResponse { topic, error, .. } => {
+            outcome("alter the config of", topic, error)
+        }
+        Message::ElectLeadersResponse { results, .. } => format!(
+            "leader election: {} elected, {} not",
+            results.iter().filter(|(_, e)| e.is_none()).count(),
+            results.iter().filter(|(_, e)| e.is_some()).count()
+        ),
+        Message::OffsetCommitResponse { partitions, .. } => format!(
+            "offsets reset: {} partitions committed, {} refused",
+            partitions.iter().filter(|(_, e)| e.is_none()).count(),
+            partitions.iter().filter(|(_, e)| e.is_some()).count()
+        ),
         other => format!("admin got {}", other.api()),
     }
 }

@@ -17,6 +17,8 @@ fn options_of(tool: &str) -> &'static [Opt] {
         "kafka-consumer-groups" => super::consumer_groups::OPTS,
         "kafka-console-producer" => super::console_producer::OPTS,
         "kafka-console-consumer" => super::console_consumer::OPTS,
+        "kafka-configs" => super::configs::OPTS,
+        "kafka-leader-election" => super::leader_election::OPTS,
         _ => &[],
     }
 }

@@ -1,24 +1,45 @@
 //! `kafka-consumer-groups.sh --list` and `--describe` (offsets, `--members [--verbose]`,
 //! `--state`), with Kafka 3.9's tables: columns as wide as their longest value, at least 15.
 
-use super::args::{self, Opt};
-use super::Output;
+use super::args::{self, Opt, Parsed};
+use super::{AdminWait, Output, Shell};
 use crate::group::coordinator::GroupState;
 use crate::ids::NodeId;
+use crate::sim::AdminResponse;
 use crate::sim::Sim;
 use crate::view::GroupView;
+use crate::Command;
 
 pub(super) const OPTS: &[Opt] = &[
     Opt::flag("all-groups", "Apply to all consumer groups."),
+    Opt::flag("all-topics", "Consider all topics assigned to a group in the `reset-offsets` process."),
     Opt::with_arg("bootstrap-server", "String: server to connect to", "REQUIRED: The server(s) to connect to."),
     Opt::flag("describe", "Describe consumer group and list offset lag (number of messages not yet processed) related to given group."),
+    Opt::flag("dry-run", "Only show results without executing changes on Consumer Groups. Supported operations: reset-offsets."),
+    Opt::flag("execute", "Execute operation. Supported operations: reset-offsets."),
     Opt::with_arg("group", "String: consumer group", "The consumer group we wish to act on."),
     Opt::flag("help", "Print usage information."),
     Opt::flag("list", "List all consumer groups."),
     Opt::flag("members", "Describe members of the group. This option may be used with '--describe' and '--bootstrap-server' options only."),
     Opt::flag("offsets", "Describe the group and list all topic partitions in the group along with their offset lag. This is the default sub-action of and may be used with '--describe' and '--bootstrap-server' options only."),
+    Opt::flag("reset-offsets", "Reset offsets of consumer group. Supports one consumer group at the time, and instances should be inactive. You must choose one of the following reset specifications: --to-offset, --to-earliest, --to-latest, --shift-by, --to-current. Scope: --all-topics or --topic."),
+    Opt::with_arg("shift-by", "Long: number-of-offsets", "Reset offsets shifting current offset by 'n', where 'n' can be positive or negative."),
     Opt::flag("state", "When specified with '--describe', includes the state of the group. When specified with '--list', it displays the state of all groups."),
+    Opt::flag("to-current", "Reset offsets to current offset."),
+    Opt::flag("to-earliest", "Reset offsets to earliest offset."),
+    Opt::flag("to-latest", "Reset offsets to latest offset."),
+    Opt::with_arg("to-offset", "Long: offset", "Reset offsets to a specific offset."),
+    Opt::with_arg("topic", "String: topic", "The topic whose consumer group information should be deleted or topic whose should be included in the reset offset process. In `reset-offsets` case, partitions can be specified using this format: `topic1:0,1,2`."),
     Opt::flag("verbose", "Provide additional information, if any, when describing the group. This option may be used with '--members' option only."),
+];
+
+/// The ways `--reset-offsets` can choose the new offsets.
+const RESET_SCENARIOS: [&str; 5] = [
+    "to-offset",
+    "to-earliest",
+    "to-latest",
+    "shift-by",
+    "to-current",
 ];
 
 const DASH: &str = "-";
@@ -50,7 +71,7 @@ fn client(node: NodeId) -> (String, String) {
     (id.clone(), format!("/{id}"))
 }
 
-pub fn run(sim: &Sim, argv: &[String]) -> Output {
+pub fn run(shell: &mut Shell, sim: &mut Sim, argv: &[String]) -> Output {
     if argv.is_empty() {
         return usage_error("List all consumer groups, describe a consumer group, delete consumer group info, or reset consumer group offsets.");
     }
@@ -64,7 +85,10 @@ pub fn run(sim: &Sim, argv: &[String]) -> Output {
     if !o.has("bootstrap-server") {
         return usage_error("Missing required argument \"[bootstrap-server]\"");
     }
-    let actions = ["list", "describe"].iter().filter(|a| o.has(a)).count();
+    let actions = ["list", "describe", "reset-offsets"]
+        .iter()
+        .filter(|a| o.has(a))
+        .count();
     if actions != 1 {
         return usage_error("Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets");
     }
@@ -88,6 +112,9 @@ pub fn run(sim: &Sim, argv: &[String]) -> Output {
     let groups = sim.group_views();
     if o.has("list") {
         return list(&groups, o.has("state"));
+    }
+    if o.has("reset-offsets") {
+        return reset_offsets(shell, sim, &o, &groups);
     }
     if o.has("group") == o.has("all-groups") {
         return usage_error("Option [describe] takes one of these options: [all-groups], [group]");
@@ -357,5 +384,208 @@ fn state(g: &GroupView) -> Output {
         ),
         stderr: state_note(g),
         exit_code: 0,
+    }
+}
+
+/// The offset a partition's log starts at and the one it ends at (its high watermark: what a
+/// consumer can read), from its leader.
+fn log_bounds(sim: &Sim, topic: &str, partition: u32) -> Option<(u64, u64)> {
+    let (leader, _, _) = sim.partition_state(topic, partition)?;
+    let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
+    let log = sim.broker(leader?.0)?.log(&tp)?;
+    Some((log.log_start_offset(), log.high_watermark()))
+}
+
+/// `--reset-offsets`: new offsets for an inactive group, shown (`--dry-run`, the default) or
+/// committed (`--execute`), as ConsumerGroupCommand does.
+fn reset_offsets(shell: &mut Shell, sim: &mut Sim, o: &Parsed, groups: &[GroupView]) -> Output {
+    if o.has("dry-run") && o.has("execute") {
+        return usage_error("Option [reset-offsets] only accepts one of [execute] and [dry-run]");
+    }
+    let mut out = Output::default();
+    if !o.has("dry-run") && !o.has("execute") {
+        out.stderr.push_str("WARN: No action will be performed as the --execute option is missing.In a future major release, the default behavior of this command will be to prompt the user before executing the reset rather than doing a dry run. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting.\n");
+    }
+    let Some(group) = o.value("group") else {
+        return usage_error(
+            "Option [reset-offsets] takes one of these options: [all-groups], [group]",
+        );
+    };
+    let scenarios: Vec<&str> = RESET_SCENARIOS
+        .iter()
+        .copied()
+        .filter(|s| o.has(s))
+        .collect();
+    let scenario = match scenarios.as_slice() {
+        [one] => *one,
+        [] => return usage_error("Option [reset-offsets] takes one of these options: [to-offset], [to-earliest], [to-latest], [shift-by], [to-current]"),
+        [a, b, ..] => return usage_error(&format!("Option \"[{a}]\" can't be used with option \"[{b}]\"")),
+    };
+    let view = groups.iter().find(|g| g.id == group);
+    if let Some(g) = view.filter(|g| g.state != GroupState::Empty) {
+        out.stdout.push_str(&format!(
+            "\nError: Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.\n\n",
+            state_name(g.state)
+        ));
+        return out;
+    }
+    let committed = |topic: &str, p: u32| {
+        view.and_then(|g| {
+            g.offsets
+                .iter()
+                .find(|c| &*c.topic == topic && c.partition == p)
+        })
+        .map(|c| c.committed)
+    };
+    // The partitions to reset: --all-topics (those with committed offsets), or --topic T / T:0,1.
+    let mut partitions: Vec<(String, u32)> = Vec::new();
+    if o.has("all-topics") {
+        partitions.extend(
+            view.iter()
+                .flat_map(|g| g.offsets.iter().map(|c| (c.topic.to_string(), c.partition))),
+        );
+    } else if o.has("topic") {
+        let topics = sim.topics();
+        for arg in o.values("topic") {
+            let (topic, list) = match arg.split_once(':') {
+                Some((t, l)) => (t, Some(l)),
+                None => (arg.as_str(), None),
+            };
+            let Some(&count) = topics.get(topic) else {
+                out.stdout.push_str("\nError: Executing consumer group command failed due to org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.\n");
+                out.exit_code = 1;
+                return out;
+            };
+            match list {
+                None => partitions.extend((0..count).map(|p| (topic.to_string(), p))),
+                Some(list) => {
+                    for p in list.split(',') {
+                        match p.trim().parse::<u32>() {
+                            Ok(p) => partitions.push((topic.to_string(), p)),
+                            Err(_) => {
+                                return usage_error(&format!(
+                                    "Invalid partition '{p}' in --topic {arg}"
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        return usage_error("One of the reset scopes should be defined: --all-topics, --topic.");
+    }
+    partitions.sort();
+    partitions.dedup();
+    let mut offsets = Vec::new();
+    for (topic, p) in &partitions {
+        let Some((start, end)) = log_bounds(sim, topic, *p) else {
+            return usage_error(&format!(
+                "Error getting starting offset of topic partition: {topic}-{p}"
+            ));
+        };
+        let requested: i64 = match scenario {
+            "to-earliest" => start as i64,
+            "to-latest" => end as i64,
+            "to-current" => committed(topic, *p).unwrap_or(end) as i64,
+            "to-offset" => match o.int("to-offset") {
+                Ok(Some(n)) => n,
+                _ => {
+                    return usage_error(&format!(
+                        "Cannot parse argument '{}' of option to-offset",
+                        o.value("to-offset").unwrap_or_default()
+                    ))
+                }
+            },
+            _ => {
+                let shift = match o.int("shift-by") {
+                    Ok(Some(n)) => n,
+                    _ => {
+                        return usage_error(&format!(
+                            "Cannot parse argument '{}' of option shift-by",
+                            o.value("shift-by").unwrap_or_default()
+                        ))
+                    }
+                };
+                match committed(topic, *p) {
+                    Some(c) => c as i64 + shift,
+                    None => {
+                        out.stdout.push_str(&format!("\nError: Executing consumer group command failed due to Cannot shift offset for partition {topic}-{p} since there is no current committed offset\n"));
+                        out.exit_code = 1;
+                        return out;
+                    }
+                }
+            }
+        };
+        // checkOffsetsRange: an offset outside the log is moved to its nearest end.
+        let offset = requested.clamp(start as i64, end as i64) as u64;
+        if requested > end as i64 {
+            out.stderr.push_str(&format!("WARN New offset ({requested}) is higher than latest offset for topic partition {topic}-{p}. Value will be set to {end}\n"));
+        } else if requested < start as i64 {
+            out.stderr.push_str(&format!("WARN New offset ({requested}) is lower than earliest offset for topic partition {topic}-{p}. Value will be set to {start}\n"));
+        }
+        offsets.push((topic.clone(), *p, offset));
+    }
+    let table = reset_table(group, &offsets);
+    if !o.has("execute") {
+        out.stdout.push_str(&table);
+        return out;
+    }
+    let wait = AdminWait::new(
+        "OffsetCommit",
+        "",
+        super::Answer::Reset(ResetAnswer { table }),
+    );
+    let command = Command::ResetOffsets {
+        group: group.to_string(),
+        offsets,
+    };
+    out.append(shell.send_admin(sim, command, wait));
+    out
+}
+
+/// printOffsetsToReset: `GROUP TOPIC PARTITION NEW-OFFSET`, 30/30/10/15 wide.
+fn reset_table(group: &str, offsets: &[(String, u32, u64)]) -> String {
+    let mut out = String::new();
+    if !offsets.is_empty() {
+        out.push_str(&format!(
+            "\n{:<30} {:<30} {:<10} {:<15}",
+            "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"
+        ));
+    }
+    for (topic, p, offset) in offsets {
+        out.push_str(&format!("\n{group:<30} {topic:<30} {p:<10} {offset:<15}"));
+    }
+    out.push('\n');
+    out
+}
+
+/// What `--reset-offsets --execute` prints once the coordinator committed.
+#[derive(Clone, Debug)]
+pub(super) struct ResetAnswer {
+    table: String,
+}
+
+impl ResetAnswer {
+    pub(super) fn render(&self, response: Option<&AdminResponse>) -> Output {
+        let error = match response {
+            None => Some(super::timed_out("OffsetCommit")),
+            Some(r) => r
+                .partitions
+                .iter()
+                .find_map(|(_, e)| *e)
+                .map(|e| match e {
+                    crate::protocol::ErrorCode::UnknownMemberId => "org.apache.kafka.common.errors.UnknownMemberIdException: The coordinator is not aware of this member (the group is no longer inactive).".to_string(),
+                    other => super::exception_name(other),
+                }),
+        };
+        match error {
+            None => Output::out(self.table.clone()),
+            Some(e) => Output {
+                stdout: format!("\nError: Executing consumer group command failed due to {e}\n"),
+                exit_code: 1,
+                ..Output::default()
+            },
+        }
     }
 }

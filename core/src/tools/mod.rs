@@ -10,14 +10,16 @@
 
 mod args;
 mod complete;
+mod configs;
 mod console_consumer;
 mod console_producer;
 mod consumer_groups;
 mod fault_commands;
+mod leader_election;
 mod topics;
 mod zookeeper_shell;
 
-use crate::sim::Sim;
+use crate::sim::{AdminResponse, Sim};
 use crate::time::SimTime;
 use crate::Command;
 pub use complete::complete;
@@ -61,6 +63,8 @@ pub const TOOLS: &[&str] = &[
     "kafka-console-producer.sh",
     "kafka-console-consumer.sh",
     "kafka-consumer-groups.sh",
+    "kafka-configs.sh",
+    "kafka-leader-election.sh",
     "zookeeper-shell.sh",
 ];
 
@@ -68,18 +72,43 @@ pub const TOOLS: &[&str] = &[
 /// `default.api.timeout.ms` (60 s).
 const ADMIN_TIMEOUT_US: u64 = 60_000_000;
 
-/// An admin request sent to the controller whose answer the shell has not printed yet.
+/// An admin request whose answer the shell has not printed yet.
 #[derive(Clone, Debug)]
 struct AdminWait {
     sent_at: SimTime,
     api: &'static str,
     topic: String,
-    /// Printed when the controller says yes.
-    on_success: String,
-    /// `--if-not-exists`: an existing topic is not an error.
-    if_not_exists: bool,
-    /// Kafka's error prefix for this tool (`Error while executing topic command : `).
-    error_prefix: &'static str,
+    answer: Answer,
+}
+
+/// How a tool prints the answer to what it asked (or that none came in time).
+#[derive(Clone, Debug)]
+enum Answer {
+    Topic(topics::Answer),
+    Election(leader_election::Answer),
+    Config(configs::Answer),
+    Reset(consumer_groups::ResetAnswer),
+}
+
+impl AdminWait {
+    fn new(api: &'static str, topic: &str, answer: Answer) -> AdminWait {
+        AdminWait {
+            sent_at: SimTime::ZERO,
+            api,
+            topic: topic.to_string(),
+            answer,
+        }
+    }
+
+    /// What the tool prints: the answer, or (`None`) its timeout.
+    fn render(&self, response: Option<&AdminResponse>) -> Output {
+        match &self.answer {
+            Answer::Topic(a) => a.render(&self.topic, self.api, response),
+            Answer::Election(a) => a.render(response),
+            Answer::Config(a) => a.render(response),
+            Answer::Reset(a) => a.render(response),
+        }
+    }
 }
 
 /// A tool that holds the terminal: the console producer reads the lines typed next, the
@@ -141,7 +170,9 @@ impl Shell {
         };
         match tool_name(tool) {
             "kafka-topics" => topics::run(self, sim, rest),
-            "kafka-consumer-groups" => consumer_groups::run(sim, rest),
+            "kafka-consumer-groups" => consumer_groups::run(self, sim, rest),
+            "kafka-leader-election" => leader_election::run(self, sim, rest),
+            "kafka-configs" => configs::run(self, sim, rest),
             "kafka-console-producer" => match console_producer::start(sim, rest) {
                 Ok(p) => {
                     self.foreground = Some(Foreground::Producer(p));
@@ -186,18 +217,10 @@ impl Shell {
         let now = sim.now();
         self.waits.retain(|w| {
             if let Some(r) = sim.admin_response(w.sent_at, w.api, &w.topic) {
-                out.append(admin_result(w, r.error));
+                out.append(w.render(Some(r)));
                 false
             } else if now.as_us() >= w.sent_at.as_us() + ADMIN_TIMEOUT_US {
-                out.append(Output {
-                    stdout: format!(
-                        "{}Timed out waiting for a node assignment. Call: {}\n",
-                        w.error_prefix,
-                        call_name(w.api)
-                    ),
-                    exit_code: 1,
-                    ..Output::default()
-                });
+                out.append(w.render(None));
                 false
             } else {
                 true
@@ -243,7 +266,7 @@ impl Shell {
         }
     }
 
-    /// Sends an admin change to the controller as a recorded action and waits for its answer.
+    /// Sends an admin request as a recorded action and waits for its answer.
     fn send_admin(&mut self, sim: &mut Sim, command: Command, wait: AdminWait) -> Output {
         match sim.act(command) {
             Ok(at) => {
@@ -253,11 +276,7 @@ impl Shell {
                 });
                 Output::default()
             }
-            Err(e) => Output {
-                stdout: format!("{}{e}\n", wait.error_prefix),
-                exit_code: 1,
-                ..Output::default()
-            },
+            Err(e) => Output::error(format!("{e}\n")),
         }
     }
 }
@@ -275,37 +294,19 @@ fn call_name(api: &str) -> &'static str {
         "CreateTopics" => "createTopics",
         "CreatePartitions" => "createPartitions",
         "DeleteTopics" => "deleteTopics",
+        "ElectLeaders" => "electLeaders",
+        "AlterConfigs" => "incrementalAlterConfigs",
+        "OffsetCommit" => "alterConsumerGroupOffsets",
         _ => "unknown",
     }
 }
 
-fn admin_result(wait: &AdminWait, error: Option<crate::protocol::ErrorCode>) -> Output {
-    use crate::protocol::ErrorCode as E;
-    let topic = &wait.topic;
-    let message = match error {
-        None => return Output::out(wait.on_success.clone()),
-        Some(E::TopicAlreadyExists) if wait.if_not_exists => return Output::default(),
-        Some(E::TopicAlreadyExists) => format!("Topic '{topic}' already exists."),
-        Some(E::UnknownTopicOrPartition) => {
-            "This server does not host this topic-partition.".to_string()
-        }
-        Some(E::InvalidReplicationFactor) => {
-            "Replication factor is larger than the number of available brokers.".to_string()
-        }
-        Some(E::InvalidPartitions) => format!(
-            "Topic '{topic}': the partition count can only be increased, and only up to kplay's limit."
-        ),
-        Some(E::InvalidTopicException) => format!("Topic name '{topic}' is illegal."),
-        Some(E::NotController) => {
-            "This is not the correct controller for this cluster.".to_string()
-        }
-        Some(other) => format!("{other:?}"),
-    };
-    Output {
-        stdout: format!("{}{message}\n", wait.error_prefix),
-        exit_code: 1,
-        ..Output::default()
-    }
+/// The admin client's timeout, as its exception message says it.
+fn timed_out(api: &str) -> String {
+    format!(
+        "Timed out waiting for a node assignment. Call: {}",
+        call_name(api)
+    )
 }
 
 /// How Kafka's clients name an error when they log it.

@@ -662,3 +662,220 @@ fn tab_completes_tools_options_topics_groups_and_znodes() {
     assert!(complete(&sim, "kafka-topics.sh --list --nonsense").is_empty());
     assert!(complete(&sim, "'unclosed").is_empty());
 }
+
+#[test]
+fn kafka_configs_alters_a_topic_and_the_brokers_apply_it() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let before = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type topics --entity-name orders",
+    );
+    assert_eq!(
+        before.stdout,
+        "Dynamic configs for topic orders are:\n  min.insync.replicas=2 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:min.insync.replicas=2, DEFAULT_CONFIG:min.insync.replicas=1}\n"
+    );
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --topic orders --add-config retention.ms=60000,min.insync.replicas=3");
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "Completed updating config for topic orders.\n"
+    );
+    // Every replica's log now runs with the new settings.
+    let tp = crate::TopicPartition::new(&"orders".into(), 0);
+    for b in sim.brokers() {
+        let log = b.log(&tp).expect("RF 3 on 3 brokers");
+        assert_eq!(
+            (log.config.retention_ms, log.config.min_insync_replicas),
+            (60_000, 3)
+        );
+    }
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --alter --topic orders --delete-config min.insync.replicas",
+    );
+    settle(&mut shell, &mut sim);
+    let after = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic orders",
+    );
+    assert!(
+        after.stdout.contains("Configs: retention.ms=60000\n"),
+        "{}",
+        after.stdout
+    );
+    let all = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --topic orders --all",
+    );
+    assert!(all.stdout.contains(
+        "  min.insync.replicas=1 sensitive=false synonyms={DEFAULT_CONFIG:min.insync.replicas=1}\n"
+    ));
+    assert_eq!(
+        all.stdout.lines().count(),
+        9,
+        "a header and the 8 topic configs kplay models"
+    );
+    let missing = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --alter --topic orders --delete-config nope",
+    );
+    assert_eq!(
+        missing.stderr,
+        "Error while executing config command with args: Invalid config(s): nope\n"
+    );
+    let unknown = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --alter --topic orders --add-config compression.type=lz4",
+    );
+    assert!(unknown
+        .stderr
+        .contains("Unknown topic config name: compression.type"));
+    let brokers = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-name 2",
+    );
+    assert_eq!(brokers.stdout, "Dynamic configs for broker 2 are:\n");
+    let dynamic = run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --entity-type brokers --entity-name 2 --add-config log.retention.ms=1");
+    assert!(dynamic
+        .stderr
+        .contains("dynamic broker configs are not simulated"));
+}
+
+#[test]
+fn leader_election_moves_leaders_back_and_unclean_election_revives_an_offline_partition() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    // The preferred replica: the first in the partition's assignment.
+    let preferred = |sim: &Sim, p: u32| {
+        let data = &sim.zookeeper_tree()?.get("/brokers/topics/orders")?.data;
+        Some(crate::controller::zk_data::parse_topic_assignment(data)?[&p][0])
+    };
+    // Kill partition 0's preferred leader, wait for the move, bring it back.
+    let first = preferred(&sim, 0).unwrap();
+    run(&mut shell, &mut sim, &format!("kill broker {first}"));
+    sim.run_until(sim.now().plus_ms(30_000));
+    run(&mut shell, &mut sim, &format!("restart broker {first}"));
+    sim.run_until(sim.now().plus_ms(15_000));
+    assert_ne!(
+        sim.partition_state("orders", 0).unwrap().0,
+        Some(first),
+        "leadership stays away until asked back"
+    );
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --election-type preferred --topic orders --partition 0",
+    );
+    let out = settle(&mut shell, &mut sim);
+    assert_eq!(
+        out.stdout,
+        "Successfully completed leader election (PREFERRED) for partitions orders-0\n"
+    );
+    sim.run_until(sim.now().plus_ms(100));
+    assert_eq!(sim.partition_state("orders", 0).unwrap().0, Some(first));
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --election-type preferred --topic orders --partition 0",
+    );
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "Valid replica already elected for partitions orders-0\n"
+    );
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --election-type preferred --topic orders --partition 9",
+    );
+    let unknown = settle(&mut shell, &mut sim);
+    assert!(unknown.stdout.starts_with("Error completing leader election (PREFERRED) for partition: orders-9: org.apache.kafka.common.errors.UnknownTopicOrPartitionException"));
+    assert_eq!(
+        (unknown.stderr.as_str(), unknown.exit_code),
+        ("1 replica(s) could not be elected\n", 1)
+    );
+
+    // Unclean: an offline partition whose ISR is all dead gets a live out-of-sync leader.
+    let bad = run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --topic orders --partition 0",
+    );
+    assert_eq!(bad.stderr, "Missing required option(s): election-type\n");
+    let both = run(&mut shell, &mut sim, "kafka-leader-election.sh BOOT --election-type unclean --topic orders --all-topic-partitions");
+    assert!(both
+        .stderr
+        .starts_with("One and only one of the following options is required"));
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --election-type unclean --all-topic-partitions",
+    );
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "",
+        "every partition has a live leader: nothing to elect"
+    );
+}
+
+#[test]
+fn reset_offsets_rewinds_an_inactive_group() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let stable = run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --reset-offsets --group billing --all-topics --to-earliest --execute");
+    assert_eq!(stable.stdout, "\nError: Assignments can only be reset if the group 'billing' is inactive, but the current state is Stable.\n\n");
+    run(&mut shell, &mut sim, "close consumer 0");
+    run(&mut shell, &mut sim, "close consumer 1");
+    sim.run_until(sim.now().plus_ms(2000));
+    let actions = sim.scenario().actions.len();
+    let dry = run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --reset-offsets --group billing --topic orders:0,1 --to-offset 5");
+    assert!(dry
+        .stderr
+        .starts_with("WARN: No action will be performed as the --execute option is missing."));
+    assert_eq!(
+        dry.stdout,
+        format!(
+            "\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n{:<30} {:<30} {:<10} {:<15}\n",
+            "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET", "billing", "orders", 0, 5, "billing", "orders", 1, 5
+        )
+    );
+    assert_eq!(
+        actions,
+        sim.scenario().actions.len(),
+        "a dry run changes nothing"
+    );
+    run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --reset-offsets --group billing --all-topics --to-earliest --execute");
+    let done = settle(&mut shell, &mut sim);
+    assert!(
+        done.stdout
+            .contains("billing                        orders                         2          0"),
+        "{done:?}"
+    );
+    let described = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing",
+    );
+    for row in described.stdout.lines().skip(2) {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cols[3], "0",
+            "every committed offset is back at the start: {row}"
+        );
+    }
+    let far = run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --reset-offsets --group billing --all-topics --shift-by 1000000000 --dry-run");
+    assert!(
+        far.stderr
+            .contains("is higher than latest offset for topic partition orders-0"),
+        "{far:?}"
+    );
+    let two = run(&mut shell, &mut sim, "kafka-consumer-groups.sh BOOT --reset-offsets --group billing --all-topics --to-earliest --to-latest");
+    assert!(
+        two.stderr
+            .starts_with("Option \"[to-earliest]\" can't be used with option \"[to-latest]\""),
+        "{two:?}"
+    );
+}

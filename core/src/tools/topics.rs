@@ -7,8 +7,8 @@ use crate::config::TopicConfig;
 use crate::controller::zk_data;
 use crate::ids::BrokerId;
 use crate::scenario::valid_topic_name;
+use crate::sim::AdminResponse;
 use crate::sim::Sim;
-use crate::time::SimTime;
 use crate::zookeeper::paths;
 use crate::Command;
 use std::collections::BTreeMap;
@@ -272,19 +272,6 @@ fn ids(list: &[BrokerId]) -> String {
         .join(",")
 }
 
-/// A topic's overrides as `name=value` pairs (Kafka prints only non-default configs).
-fn overrides(config: &TopicConfig) -> Vec<String> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(config) else {
-        return Vec::new();
-    };
-    map.into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect()
-}
-
 fn describe(cluster: &Cluster, o: &Parsed) -> Output {
     let names = cluster.matching(o.value("topic"), o.has("exclude-internal"));
     if let (Some(requested), true) = (o.value("topic"), names.is_empty()) {
@@ -300,7 +287,7 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
     let mut out = String::new();
     for name in names {
         let topic = &cluster.topics[&name];
-        let configs = overrides(&topic.config);
+        let configs = zk_data::overrides_text(&topic.config);
         let min_isr = topic
             .config
             .min_insync_replicas
@@ -315,7 +302,7 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
                 "Topic: {name}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {rf}\tConfigs: {}\n",
                 topic.id,
                 topic.partitions.len(),
-                configs.join(",")
+                configs
             ));
         }
         if with_overrides {
@@ -416,14 +403,14 @@ fn create(
         )));
         return out;
     }
-    let wait = AdminWait {
-        sent_at: SimTime::ZERO,
-        api: "CreateTopics",
-        topic: topic.clone(),
-        on_success: format!("Created topic {topic}.\n"),
-        if_not_exists: o.has("if-not-exists"),
-        error_prefix: ERROR_PREFIX,
-    };
+    let wait = AdminWait::new(
+        "CreateTopics",
+        &topic,
+        super::Answer::Topic(Answer {
+            on_success: format!("Created topic {topic}.\n"),
+            if_not_exists: o.has("if-not-exists"),
+        }),
+    );
     let command = Command::CreateTopic {
         name: topic,
         partitions,
@@ -455,14 +442,11 @@ fn alter(shell: &mut Shell, sim: &mut Sim, cluster: &Cluster, o: &Parsed, topic:
             "Topic currently has {count} partitions, which is higher than the requested {partitions}."
         ));
     }
-    let wait = AdminWait {
-        sent_at: SimTime::ZERO,
-        api: "CreatePartitions",
-        topic: topic.clone(),
-        on_success: String::new(),
-        if_not_exists: false,
-        error_prefix: ERROR_PREFIX,
-    };
+    let wait = AdminWait::new(
+        "CreatePartitions",
+        &topic,
+        super::Answer::Topic(Answer::quiet()),
+    );
     let command = Command::AddPartitions {
         topic,
         partitions: partitions as u32,
@@ -491,13 +475,61 @@ fn delete(
             "Topic {topic} is a kafka internal topic and is not allowed to be marked for deletion."
         ));
     }
-    let wait = AdminWait {
-        sent_at: SimTime::ZERO,
-        api: "DeleteTopics",
-        topic: topic.clone(),
-        on_success: String::new(),
-        if_not_exists: false,
-        error_prefix: ERROR_PREFIX,
-    };
+    let wait = AdminWait::new(
+        "DeleteTopics",
+        &topic,
+        super::Answer::Topic(Answer::quiet()),
+    );
     shell.send_admin(sim, Command::DeleteTopic { topic }, wait)
+}
+
+/// What `kafka-topics.sh` prints when the controller answers.
+#[derive(Clone, Debug)]
+pub(super) struct Answer {
+    /// Printed when the controller says yes.
+    on_success: String,
+    /// `--if-not-exists`: an existing topic is not an error.
+    if_not_exists: bool,
+}
+
+impl Answer {
+    /// Alter and delete print nothing on success.
+    fn quiet() -> Answer {
+        Answer {
+            on_success: String::new(),
+            if_not_exists: false,
+        }
+    }
+
+    pub(super) fn render(
+        &self,
+        topic: &str,
+        api: &str,
+        response: Option<&AdminResponse>,
+    ) -> Output {
+        use crate::protocol::ErrorCode as E;
+        let Some(response) = response else {
+            return failed(super::timed_out(api));
+        };
+        let message = match response.error {
+            None => return Output::out(self.on_success.clone()),
+            Some(E::TopicAlreadyExists) if self.if_not_exists => return Output::default(),
+            Some(E::TopicAlreadyExists) => format!("Topic '{topic}' already exists."),
+            Some(E::UnknownTopicOrPartition) => {
+                "This server does not host this topic-partition.".to_string()
+            }
+            Some(E::InvalidReplicationFactor) => {
+                "Replication factor is larger than the number of available brokers.".to_string()
+            }
+            Some(E::InvalidPartitions) => format!(
+                "Topic '{topic}': the partition count can only be increased, and only up to kplay's limit."
+            ),
+            Some(E::InvalidTopicException) => format!("Topic name '{topic}' is illegal."),
+            Some(E::NotController) => {
+                "This is not the correct controller for this cluster.".to_string()
+            }
+            Some(other) => super::exception_name(other),
+        };
+        failed(message)
+    }
 }
