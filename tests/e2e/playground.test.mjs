@@ -75,6 +75,9 @@ test('the default lesson loads and messages flow', async () => {
   assert.match(await page.locator('.lesson h3').innerText(), /Replication/);
   assert.equal(await page.locator('.node.broker').count(), 3);
   assert.equal(await page.locator('.node.zk').count(), 3);
+  // The traffic table counts each API's messages in the last simulated second.
+  const apis = await page.locator('.traffic tr[data-api]').evaluateAll(rows => rows.map(r => r.dataset.api));
+  for (const api of ['Produce', 'Fetch']) assert.ok(apis.includes(api), `${api} in ${apis}`);
   await shot(page, 'default-lesson');
   assert.deepEqual(page.errors, []);
   await page.close();

@@ -1,10 +1,11 @@
 //! What the charts draw: one sample per simulated second (throughput, lag per group, end-to-end
-//! latency, under-replicated and offline partitions), and the faults to mark on the time axis.
-//! Bounded: the last `MAX_SAMPLES` seconds.
+//! latency, under-replicated and offline partitions, messages and bytes per Kafka API), and the
+//! faults to mark on the time axis. Bounded: the last `MAX_SAMPLES` seconds.
 
+use kplay_core::protocol::MessageKind;
 use kplay_core::report::Histogram;
 use kplay_core::{Event, Report, Sim, SimTime, TraceEvent};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 pub const MAX_SAMPLES: usize = 600;
 const MAX_MARKERS: usize = 200;
@@ -23,6 +24,19 @@ pub struct Sample {
     pub e2e_p99_ms: Option<f64>,
     pub under_replicated: u32,
     pub offline: u32,
+    /// Messages (requests and responses) sent in that second, per API: most first.
+    pub traffic: Vec<Traffic>,
+}
+
+/// One API's share of the network in a simulated second.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Traffic {
+    /// Kafka's API name (`Produce`, `Fetch`, `Heartbeat`, …) or ZooKeeper's operation.
+    pub api: &'static str,
+    /// What the diagram's dots colour it as.
+    pub kind: MessageKind,
+    pub messages: u32,
+    pub bytes: u64,
 }
 
 /// A fault to mark on the charts' time axis.
@@ -43,6 +57,8 @@ pub struct History {
     pub taken: u64,
     totals: (u64, u64, u64),
     e2e: Histogram,
+    /// Messages and bytes per API since the last sample.
+    traffic: BTreeMap<&'static str, Traffic>,
 }
 
 impl History {
@@ -71,6 +87,11 @@ impl History {
             e2e_p99_ms: ms(0.99),
             under_replicated: partitions.clone().filter(|p| p.under_replicated).count() as u32,
             offline: partitions.filter(|p| p.offline).count() as u32,
+            traffic: {
+                let mut t: Vec<Traffic> = std::mem::take(&mut self.traffic).into_values().collect();
+                t.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.api.cmp(b.api)));
+                t
+            },
         };
         self.totals = (produced, acked, consumed);
         self.e2e = e2e;
@@ -91,9 +112,26 @@ impl History {
         }
     }
 
-    /// Notes the faults among new trace events.
+    /// Counts messages per API and notes the faults among new trace events.
     pub fn absorb(&mut self, event: &TraceEvent) {
         let label = match &event.event {
+            Event::MessageSent {
+                api, kind, bytes, ..
+            } => {
+                let t = self.traffic.entry(api).or_insert(Traffic {
+                    api,
+                    kind: *kind,
+                    messages: 0,
+                    bytes: 0,
+                });
+                t.messages += 1;
+                t.bytes += *bytes as u64;
+                // A produce answer is an ack: colour the API as its requests.
+                if *kind != MessageKind::ProduceAck {
+                    t.kind = *kind;
+                }
+                return;
+            }
             Event::NodeCrashed { node } => format!("{} died", node.label()),
             Event::NodeStarted { node, .. } if event.at > SimTime::ZERO => {
                 format!("{} started", node.label())

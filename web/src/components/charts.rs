@@ -1,8 +1,8 @@
 //! Charts drawn as SVG from the per-second history: throughput, consumer lag per group,
 //! end-to-end latency p50/p99, under-replicated and offline partitions — each with the faults
-//! marked on its time axis.
+//! marked on its time axis — and a table of the traffic per Kafka API.
 
-use crate::history::{History, Sample};
+use crate::history::{History, Sample, Traffic};
 use yew::prelude::*;
 
 const W: f64 = 460.0;
@@ -64,7 +64,50 @@ pub fn charts(history: &History) -> Html {
                 series("under-replicated", &|s| Some(s.under_replicated as f64)),
                 series("offline", &|s| Some(s.offline as f64)),
             ]) }
+            { traffic(samples.back().map_or(&[], |s| s.traffic.as_slice())) }
         </div>
+    }
+}
+
+/// APIs shown in the traffic table; the rest are summed in one line.
+const TRAFFIC_ROWS: usize = 14;
+
+/// How chatty each protocol is: messages and bytes per API in the last simulated second, as
+/// bars coloured like the diagram's dots.
+fn traffic(rows: &[Traffic]) -> Html {
+    let most = rows.iter().map(|t| t.messages).max().unwrap_or(1).max(1) as f64;
+    let rest = rows.iter().skip(TRAFFIC_ROWS);
+    let (rest_count, rest_messages) = rest.fold((0, 0), |(n, m), t| (n + 1, m + t.messages));
+    html! {
+        <div class="chart traffic">
+            <h3>{ "Traffic by API (last simulated second: requests and responses)" }</h3>
+            <table>
+                <thead><tr><th>{ "API" }</th><th>{ "messages/s" }</th><th>{ "bytes/s" }</th></tr></thead>
+                <tbody>
+                    { for rows.iter().take(TRAFFIC_ROWS).map(|t| html! {
+                        <tr data-api={t.api}>
+                            <td>{ t.api }</td>
+                            <td class="bar-cell">
+                                <span class="bar" style={format!("width:{:.0}%;background:{}", t.messages as f64 / most * 100.0, crate::components::diagram::colour(t.kind))}></span>
+                                { t.messages.to_string() }
+                            </td>
+                            <td>{ format_bytes(t.bytes) }</td>
+                        </tr>
+                    }) }
+                    { if rest_count > 0 {
+                        html! { <tr><td class="muted">{ format!("{rest_count} more") }</td><td>{ rest_messages.to_string() }</td><td></td></tr> }
+                    } else { html! {} } }
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+fn format_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
     }
 }
 

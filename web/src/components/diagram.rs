@@ -31,7 +31,7 @@ pub const LEGEND: [(&str, &str); 7] = [
     ("transactions", "#d43f8d"),
 ];
 
-fn colour(kind: MessageKind) -> &'static str {
+pub fn colour(kind: MessageKind) -> &'static str {
     let i = match kind {
         MessageKind::Produce => 0,
         MessageKind::ProduceAck => 1,
