@@ -54,6 +54,19 @@ pub fn compact_json(scenario: &Scenario) -> String {
             strip_defaults(item, &element);
         }
     }
+    // Producers and consumers added by actions (the terminal's console clients) too.
+    if let Some(Value::Array(actions)) = value.get_mut("actions") {
+        let producer = serde_json::to_value(ProducerSpec::default()).unwrap_or(Value::Null);
+        let consumer = serde_json::to_value(ConsumerSpec::default()).unwrap_or(Value::Null);
+        for action in actions {
+            if let Some(p) = action.get_mut("producer") {
+                strip_defaults(p, &producer);
+            }
+            if let Some(c) = action.get_mut("consumer") {
+                strip_defaults(c, &consumer);
+            }
+        }
+    }
     value.to_string()
 }
 

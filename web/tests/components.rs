@@ -226,3 +226,63 @@ fn thousands_of_mangled_share_fragments_are_refused_or_opened_never_panic() {
     }
     assert!(refused > 1_000, "{refused} of 2000 refused");
 }
+
+/// Dispatches frames until the page has caught up with where it was sent.
+fn settle(
+    mut p: std::rc::Rc<kplay_web::state::Playground>,
+) -> std::rc::Rc<kplay_web::state::Playground> {
+    use yew::Reducible;
+    for _ in 0..10_000 {
+        if p.get().target.is_none() {
+            break;
+        }
+        p = p.reduce(kplay_web::state::Action::Frame { wall_ms: 16.0 });
+    }
+    p
+}
+
+#[wasm_bindgen_test]
+fn terminal_commands_are_recorded_branch_after_a_scrub_and_a_share_link_replays_them() {
+    use kplay_web::state::{Action, Playground};
+    use std::rc::Rc;
+    use yew::Reducible;
+    let mut p = Rc::new(Playground::open(None));
+    p = p.reduce(Action::TogglePlay);
+    let go =
+        |p: Rc<Playground>, secs: u64| settle(p.reduce(Action::Seek(SimTime::from_secs(secs))));
+    p = go(p, 10);
+    // Not the controller: the topic created below needs one.
+    let controller = p.get().sim.controller().expect("a controller by 10 s").0 .0;
+    let victim = if controller == 3 { 2 } else { 3 };
+    p = p.reduce(Action::Terminal(format!("kill broker {victim}")));
+    p = go(p, 20);
+    assert_eq!(p.get().now(), SimTime::from_secs(20), "{:?}", p.get().error);
+    p = p.reduce(Action::Terminal(
+        "kafka-topics.sh --bootstrap-server localhost:9092 --create --topic audit --partitions 1 --replication-factor 1".into(),
+    ));
+    assert!(
+        p.get().terminal.text().contains("Created topic audit."),
+        "paused, the page runs on until the controller answers: {}",
+        p.get().terminal.text()
+    );
+    // Back to 15 s, and a different future: the topic created at 20 s is dropped.
+    p = go(p, 15);
+    p = p.reduce(Action::Terminal(format!("restart broker {victim}")));
+    p = settle(p);
+    let lesson_actions = p.get().loaded.actions.len();
+    let recorded: Vec<(u64, String)> = p.get().scenario().actions[lesson_actions..]
+        .iter()
+        .map(|a| (a.at_ms, a.command.describe()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (10_001, format!("kill broker {victim}")),
+            (15_001, format!("restart broker {victim}"))
+        ]
+    );
+    let fragment = p.get().share_fragment();
+    let copy = settle(Rc::new(Playground::open(Some(&format!("#{fragment}")))));
+    assert_eq!(copy.get().now(), p.get().now());
+    assert_eq!(copy.get().sim.trace_hash(), p.get().sim.trace_hash());
+}

@@ -879,3 +879,44 @@ fn reset_offsets_rewinds_an_inactive_group() {
         "{two:?}"
     );
 }
+
+#[test]
+fn a_lesson_with_a_dozen_terminal_actions_shares_in_under_2000_characters() {
+    let mut sim = Sim::new(crate::lessons::get("replication-and-isr").unwrap()).unwrap();
+    sim.run_until(SimTime::from_secs(5));
+    let mut shell = Shell::new();
+    let lines = [
+        "kafka-topics.sh BOOT --create --topic audit --partitions 3 --replication-factor 3 --config min.insync.replicas=2",
+        "kafka-configs.sh BOOT --alter --topic audit --add-config retention.ms=600000",
+        "kafka-console-producer.sh BOOT --topic audit --property parse.key=true --property key.separator=: --producer-property acks=1",
+        "alice:signed in",
+        "bob:signed in",
+        "alice:paid",
+        "",
+        "kafka-console-consumer.sh BOOT --topic audit --group auditors --from-beginning --max-messages 3",
+        "kill broker 3",
+        "restart broker 3",
+        "kafka-leader-election.sh BOOT --election-type preferred --all-topic-partitions",
+        "kafka-topics.sh BOOT --alter --topic audit --partitions 6",
+    ];
+    for line in lines {
+        run(&mut shell, &mut sim, line);
+        settle(&mut shell, &mut sim);
+    }
+    let recorded = sim.scenario().actions.len()
+        - crate::lessons::get("replication-and-isr")
+            .unwrap()
+            .actions
+            .len();
+    assert_eq!(recorded, 12, "{:#?}", sim.scenario().actions);
+    let url = format!(
+        "https://kplay.example/#s={}&t={:.3}",
+        crate::share::encode(sim.scenario()),
+        sim.now().as_secs_f64()
+    );
+    assert!(url.len() < 2_000, "{} characters: {url}", url.len());
+    // And it replays what happened: the same trace.
+    let mut replay = Sim::new(crate::share::decode(&url).unwrap()).unwrap();
+    replay.run_until(sim.now());
+    assert_eq!(replay.trace_hash(), sim.trace_hash());
+}
