@@ -133,6 +133,55 @@ pub struct TopicConfig {
     pub delete_retention_ms: Option<u64>,
 }
 
+/// Broker settings changed at run time (`kafka-configs.sh --entity-type brokers --alter`):
+/// for one broker, or as the cluster-wide default (`--entity-default`). Kafka keeps them in
+/// `/config/brokers/<id>` and `/config/brokers/<default>`; they override `server.properties`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DynamicBrokerConfig {
+    #[serde(
+        rename = "min.insync.replicas",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_insync_replicas: Option<u32>,
+    #[serde(
+        rename = "unclean.leader.election.enable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unclean_leader_election_enable: Option<bool>,
+    #[serde(rename = "log.retention.ms", skip_serializing_if = "Option::is_none")]
+    pub log_retention_ms: Option<i64>,
+    #[serde(
+        rename = "log.retention.bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub log_retention_bytes: Option<i64>,
+    #[serde(rename = "log.segment.bytes", skip_serializing_if = "Option::is_none")]
+    pub log_segment_bytes: Option<u64>,
+    #[serde(rename = "log.roll.ms", skip_serializing_if = "Option::is_none")]
+    pub log_roll_ms: Option<u64>,
+    #[serde(rename = "log.cleanup.policy", skip_serializing_if = "Option::is_none")]
+    pub log_cleanup_policy: Option<CleanupPolicy>,
+}
+
+impl DynamicBrokerConfig {
+    /// `base` with these settings over it.
+    pub fn apply(&self, base: &BrokerConfig) -> BrokerConfig {
+        BrokerConfig {
+            min_insync_replicas: self.min_insync_replicas.unwrap_or(base.min_insync_replicas),
+            unclean_leader_election_enable: self
+                .unclean_leader_election_enable
+                .unwrap_or(base.unclean_leader_election_enable),
+            log_retention_ms: self.log_retention_ms.unwrap_or(base.log_retention_ms),
+            log_retention_bytes: self.log_retention_bytes.unwrap_or(base.log_retention_bytes),
+            log_segment_bytes: self.log_segment_bytes.unwrap_or(base.log_segment_bytes),
+            log_roll_ms: self.log_roll_ms.unwrap_or(base.log_roll_ms),
+            log_cleanup_policy: self.log_cleanup_policy.unwrap_or(base.log_cleanup_policy),
+            ..base.clone()
+        }
+    }
+}
+
 /// A topic's effective settings: its overrides resolved against the broker defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogConfig {

@@ -1,7 +1,7 @@
 //! Messages on the simulated network, named after Kafka's APIs (`Produce`, `Fetch`, `Metadata`,
 //! `LeaderAndIsr`, `UpdateMetadata`, `AlterPartition`, …) and ZooKeeper's protocol.
 
-use crate::config::{Acks, IsolationLevel, TopicConfig};
+use crate::config::{Acks, DynamicBrokerConfig, IsolationLevel, TopicConfig};
 use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
 use crate::log::record::RecordBatch;
@@ -350,6 +350,18 @@ pub enum Message {
         topic: TopicName,
         error: Option<ErrorCode>,
     },
+    /// Dynamic broker settings for one broker (`Some`) or every broker (`None`: the default).
+    AlterBrokerConfigsRequest {
+        correlation: Correlation,
+        broker: Option<BrokerId>,
+        config: DynamicBrokerConfig,
+    },
+    /// Controller → brokers: dynamic broker settings changed (Kafka's brokers watch
+    /// `/config/changes`).
+    BrokerConfigChanged {
+        broker: Option<BrokerId>,
+        config: DynamicBrokerConfig,
+    },
     /// Controller → brokers: a topic's configs changed. (Kafka's brokers watch
     /// `/config/changes` and re-read `/config/topics/T`; kplay's controller tells them.)
     TopicConfigChanged {
@@ -569,6 +581,7 @@ impl Message {
             | Message::ElectLeadersResponse { .. }
             | Message::AlterConfigsRequest { .. }
             | Message::AlterConfigsResponse { .. }
+            | Message::AlterBrokerConfigsRequest { .. }
             | Message::CreatePartitionsRequest { .. }
             | Message::CreatePartitionsResponse { .. }
             | Message::DeleteTopicsRequest { .. }
@@ -576,6 +589,7 @@ impl Message {
             Message::LeaderAndIsr { .. }
             | Message::StopReplica { .. }
             | Message::TopicConfigChanged { .. }
+            | Message::BrokerConfigChanged { .. }
             | Message::UpdateMetadata { .. }
             | Message::AlterPartition { .. }
             | Message::AlterPartitionResponse { .. } => MessageKind::Controller,
@@ -615,9 +629,10 @@ impl Message {
             Message::ElectLeadersRequest { .. } | Message::ElectLeadersResponse { .. } => {
                 "ElectLeaders"
             }
-            Message::AlterConfigsRequest { .. } | Message::AlterConfigsResponse { .. } => {
-                "AlterConfigs"
-            }
+            Message::AlterConfigsRequest { .. }
+            | Message::AlterConfigsResponse { .. }
+            | Message::AlterBrokerConfigsRequest { .. } => "AlterConfigs",
+            Message::BrokerConfigChanged { .. } => "BrokerConfigChanged",
             Message::TopicConfigChanged { .. } => "TopicConfigChanged",
             Message::CreatePartitionsRequest { .. } | Message::CreatePartitionsResponse { .. } => {
                 "CreatePartitions"

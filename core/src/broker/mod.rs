@@ -10,7 +10,7 @@ mod txn;
 
 pub use metadata::MetadataCache;
 
-use crate::config::{BrokerConfig, LogConfig, TopicConfig};
+use crate::config::{BrokerConfig, DynamicBrokerConfig, LogConfig, TopicConfig};
 use crate::controller::{zk_data, Controller, ControllerTag, ControllerTimer};
 use crate::group::coordinator::{GroupCoordinator, GroupTimer, OFFSETS_TOPIC};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
@@ -77,7 +77,12 @@ pub struct BrokerDisk {
 #[derive(Debug)]
 pub struct Broker {
     pub id: BrokerId,
+    /// The settings in force: `server.properties` with the dynamic ones over it.
     pub config: BrokerConfig,
+    /// `server.properties` (the scenario's broker settings).
+    static_config: BrokerConfig,
+    /// Dynamic settings: the cluster-wide default, and this broker's own (which win).
+    dynamic: (DynamicBrokerConfig, DynamicBrokerConfig),
     zk: ZkClient<ZkTag>,
     pub registered: bool,
     pub replicas: BTreeMap<TopicPartition, Replica>,
@@ -116,6 +121,8 @@ impl Broker {
             id,
             groups: GroupCoordinator::new(id, config.clone()),
             txns: TxnCoordinator::new(&config),
+            static_config: config.clone(),
+            dynamic: Default::default(),
             config,
             zk,
             registered: false,
@@ -604,13 +611,57 @@ impl Broker {
             Message::TopicConfigChanged { topic, config } => {
                 self.on_topic_config_changed(topic, config)
             }
+            Message::BrokerConfigChanged { broker, config } => {
+                self.on_broker_config_changed(broker, config)
+            }
             request @ (Message::CreateTopicsRequest { .. }
             | Message::CreatePartitionsRequest { .. }
             | Message::DeleteTopicsRequest { .. }
             | Message::ElectLeadersRequest { .. }
             | Message::AlterConfigsRequest { .. }
+            | Message::AlterBrokerConfigsRequest { .. }
             | Message::AlterPartition { .. }) => self.on_controller_request(from, request, ctx),
             _ => {}
+        }
+    }
+
+    /// Starts with the dynamic settings ZooKeeper holds (a broker reads `/config/brokers` as
+    /// it starts).
+    pub fn with_dynamic_config(
+        mut self,
+        default: DynamicBrokerConfig,
+        own: DynamicBrokerConfig,
+    ) -> Broker {
+        self.dynamic = (default, own);
+        self.config = self
+            .dynamic
+            .1
+            .apply(&self.dynamic.0.apply(&self.static_config));
+        self
+    }
+
+    /// Dynamic settings changed (for every broker, or for this one): the logs whose topics do
+    /// not override them take them at once, and so does the controller if it runs here.
+    fn on_broker_config_changed(&mut self, broker: Option<BrokerId>, config: DynamicBrokerConfig) {
+        match broker {
+            None => self.dynamic.0 = config,
+            Some(b) if b == self.id => self.dynamic.1 = config,
+            Some(_) => return,
+        }
+        self.config = self
+            .dynamic
+            .1
+            .apply(&self.dynamic.0.apply(&self.static_config));
+        for (tp, replica) in self.replicas.iter_mut() {
+            let topic = self
+                .topic_configs
+                .get(&tp.topic)
+                .cloned()
+                .unwrap_or_default();
+            replica.log.config = LogConfig::resolve(&topic, &self.config);
+        }
+        if let Some(controller) = self.controller.as_mut() {
+            controller.set_broker_config(self.config.clone());
         }
     }
 

@@ -9,7 +9,7 @@
 pub mod assignment;
 pub mod zk_data;
 
-use crate::config::{BrokerConfig, LogConfig, TopicConfig};
+use crate::config::{BrokerConfig, DynamicBrokerConfig, LogConfig, TopicConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
@@ -71,6 +71,11 @@ pub enum ControllerTag {
         config: TopicConfig,
         requester: Requester,
     },
+    AlterBrokerConfig {
+        broker: Option<BrokerId>,
+        config: DynamicBrokerConfig,
+        requester: Requester,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +121,15 @@ pub struct Controller {
     deleted: Vec<TopicName>,
 }
 
+/// How an answer about broker settings names what it changed: `broker:1` or
+/// `broker:<default>` (in the place a topic answer names its topic).
+pub fn broker_resource(broker: Option<BrokerId>) -> String {
+    match broker {
+        Some(b) => format!("broker:{b}"),
+        None => "broker:<default>".to_string(),
+    }
+}
+
 pub fn not_controller_response(request: &Message) -> Option<Message> {
     let e = Some(ErrorCode::NotController);
     match request {
@@ -150,6 +164,15 @@ pub fn not_controller_response(request: &Message) -> Option<Message> {
         } => Some(Message::AlterConfigsResponse {
             correlation: *correlation,
             topic: topic.clone(),
+            error: e,
+        }),
+        Message::AlterBrokerConfigsRequest {
+            correlation,
+            broker,
+            ..
+        } => Some(Message::AlterConfigsResponse {
+            correlation: *correlation,
+            topic: broker_resource(*broker).into(),
             error: e,
         }),
         Message::DeleteTopicsRequest { correlation, topic } => {
@@ -188,6 +211,12 @@ impl Controller {
             full_update: BTreeSet::new(),
             deleted: Vec::new(),
         }
+    }
+
+    /// The controller's broker took new dynamic settings: elections follow them (an unclean
+    /// election needs `unclean.leader.election.enable` as this broker now resolves it).
+    pub fn set_broker_config(&mut self, config: BrokerConfig) {
+        self.config = config;
     }
 
     pub fn is_active(&self) -> bool {
@@ -503,6 +532,53 @@ impl Controller {
                     Message::AlterConfigsResponse {
                         correlation,
                         topic,
+                        error,
+                    },
+                );
+            }
+            ControllerTag::AlterBrokerConfig {
+                broker,
+                config,
+                requester: (client, correlation),
+            } => {
+                self.writes_in_flight -= 1;
+                let error = match result {
+                    // Kafka creates `/config/brokers/<id>` the first time it is set.
+                    Err(ZkError::NoNode) => {
+                        self.write(
+                            ops,
+                            ZkOp::Create {
+                                path: paths::broker_config(broker.map(|b| b.0)),
+                                data: zk_data::broker_config(&config),
+                                ephemeral: false,
+                            },
+                            ControllerTag::AlterBrokerConfig {
+                                broker,
+                                config,
+                                requester: (client, correlation),
+                            },
+                        );
+                        return false;
+                    }
+                    Ok(_) => {
+                        for &b in &self.live_brokers {
+                            ctx.send(
+                                NodeId::Broker(b),
+                                Message::BrokerConfigChanged {
+                                    broker,
+                                    config: config.clone(),
+                                },
+                            );
+                        }
+                        None
+                    }
+                    Err(_) => Some(ErrorCode::RequestTimedOut),
+                };
+                ctx.send(
+                    client,
+                    Message::AlterConfigsResponse {
+                        correlation,
+                        topic: broker_resource(broker).into(),
                         error,
                     },
                 );
@@ -1048,6 +1124,23 @@ impl Controller {
                     },
                 );
             }
+            Message::AlterBrokerConfigsRequest {
+                correlation,
+                broker,
+                config,
+            } => self.write(
+                ops,
+                ZkOp::SetData {
+                    path: paths::broker_config(broker.map(|b| b.0)),
+                    data: zk_data::broker_config(&config),
+                    version: None,
+                },
+                ControllerTag::AlterBrokerConfig {
+                    broker,
+                    config,
+                    requester: (from, correlation),
+                },
+            ),
             Message::AlterPartition {
                 correlation,
                 broker_id,

@@ -1,7 +1,7 @@
 //! The JSON Kafka writes into its znodes, in Kafka's own format, so `zookeeper-shell` shows
 //! what it would show on a real cluster.
 
-use crate::config::TopicConfig;
+use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, LeaderEpoch};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -64,6 +64,15 @@ pub fn topic_config(config: &TopicConfig) -> String {
 
 /// A topic's overrides as `name=value,…`, Kafka's property names, in name order.
 pub fn overrides_text(config: &TopicConfig) -> String {
+    properties_text(config)
+}
+
+/// Dynamic broker settings as `name=value,…`, in name order.
+pub fn dynamic_text(config: &DynamicBrokerConfig) -> String {
+    properties_text(config)
+}
+
+fn properties_text<T: serde::Serialize>(config: &T) -> String {
     let Ok(Value::Object(map)) = serde_json::to_value(config) else {
         return String::new();
     };
@@ -76,6 +85,16 @@ pub fn overrides_text(config: &TopicConfig) -> String {
         .collect();
     pairs.sort();
     pairs.join(",")
+}
+
+/// `/config/brokers/…`: dynamic broker settings, in the same envelope as topic configs.
+pub fn broker_config(config: &DynamicBrokerConfig) -> String {
+    json!({"version": 1, "config": serde_json::to_value(config).unwrap_or(Value::Null)}).to_string()
+}
+
+pub fn parse_broker_config(data: &str) -> Option<DynamicBrokerConfig> {
+    let v: Value = serde_json::from_str(data).ok()?;
+    serde_json::from_value(v.get("config")?.clone()).ok()
 }
 
 pub fn parse_topic_config(data: &str) -> Option<TopicConfig> {

@@ -621,6 +621,17 @@ impl Scenario {
                     LIMITS.partitions as usize * LIMITS.topics,
                 )
             }
+            Command::AlterBrokerConfig { broker: b, config } => {
+                if let Some(b) = b {
+                    broker(*b)?;
+                }
+                let as_topic = TopicConfig {
+                    min_insync_replicas: config.min_insync_replicas,
+                    segment_bytes: config.log_segment_bytes,
+                    ..TopicConfig::default()
+                };
+                self.validate_topic_config(&format!("{what}.config"), &as_topic)
+            }
             Command::AlterTopicConfig { topic, config } => {
                 if !valid_topic_name(topic) {
                     return Err(ScenarioError::InvalidTopicName(topic.clone()));

@@ -1,6 +1,6 @@
 //! Commands: faults and actions, scheduled in a scenario or applied live (`Sim::apply`).
 
-use crate::config::TopicConfig;
+use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::NodeId;
 use crate::scenario::{ConsumerSpec, CrashPoint, ProducerSpec};
 use serde::{Deserialize, Serialize};
@@ -116,6 +116,14 @@ pub enum Command {
         unclean: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         partitions: Option<Vec<(String, u32)>>,
+    },
+    /// `kafka-configs.sh --entity-type brokers --alter`: the dynamic settings of one broker,
+    /// or (no `broker`) the cluster-wide default, become `config`.
+    AlterBrokerConfig {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        broker: Option<u32>,
+        #[serde(default)]
+        config: DynamicBrokerConfig,
     },
     /// `kafka-configs.sh --alter`: the topic's overrides become `config`.
     AlterTopicConfig {
@@ -240,6 +248,11 @@ impl Command {
                         .map(|(t, p)| format!("{t}-{p}"))
                         .collect::<Vec<_>>()
                         .join(", "))
+            ),
+            Command::AlterBrokerConfig { broker, config } => format!(
+                "set {}'s dynamic config to {{{}}}",
+                broker.map_or("every broker".to_string(), |b| format!("broker {b}")),
+                crate::controller::zk_data::dynamic_text(config)
             ),
             Command::AlterTopicConfig { topic, config } => format!(
                 "set topic {topic}'s config to {{{}}}",

@@ -812,6 +812,13 @@ impl Sim {
                         .collect()
                 }),
             }),
+            Command::AlterBrokerConfig { broker, config } => {
+                self.admin_request(Message::AlterBrokerConfigsRequest {
+                    correlation: 0,
+                    broker: broker.map(BrokerId),
+                    config,
+                })
+            }
             Command::AlterTopicConfig { topic, config } => {
                 self.admin_request(Message::AlterConfigsRequest {
                     correlation: 0,
@@ -884,6 +891,7 @@ impl Sim {
         | Message::DeleteTopicsRequest { correlation: c, .. }
         | Message::ElectLeadersRequest { correlation: c, .. }
         | Message::AlterConfigsRequest { correlation: c, .. }
+        | Message::AlterBrokerConfigsRequest { correlation: c, .. }
         | Message::OffsetCommitRequest { correlation: c, .. } = &mut request
         {
             *c = correlation;
@@ -1028,8 +1036,18 @@ impl Sim {
         let disk = self.broker_disks.remove(&id).unwrap_or_default();
         let config = self.scenario.cluster.broker_config.clone();
         let zks: Vec<u32> = (1..=self.scenario.cluster.zookeepers).collect();
+        // Its dynamic settings, as it reads them from ZooKeeper while starting.
+        let dynamic = |broker: Option<u32>| {
+            self.zookeeper_tree()
+                .and_then(|t| t.get(&paths::broker_config(broker)))
+                .and_then(|n| zk_data::parse_broker_config(&n.data))
+                .unwrap_or_default()
+        };
+        let (default, own) = (dynamic(None), dynamic(Some(id.0)));
         self.spawn(NodeId::Broker(id), |_| {
-            Node::Broker(Box::new(Broker::new(id, config, zks, disk)))
+            Node::Broker(Box::new(
+                Broker::new(id, config, zks, disk).with_dynamic_config(default, own),
+            ))
         });
     }
 
@@ -1186,6 +1204,7 @@ fn initial_tree(scenario: &Scenario, brokers: &[BrokerId], rng: &mut Rng) -> Dat
         paths::BROKER_IDS,
         paths::BROKER_TOPICS,
         paths::CONFIG_TOPICS,
+        paths::CONFIG_BROKERS,
         "/admin/delete_topics",
         "/isr_change_notification",
     ] {

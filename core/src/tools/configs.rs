@@ -1,10 +1,12 @@
 //! `kafka-configs.sh`: describe topic and broker configs with their sources (Kafka's
-//! `synonyms={DYNAMIC_TOPIC_CONFIG:…, STATIC_BROKER_CONFIG:…, DEFAULT_CONFIG:…}`), and alter a
-//! topic's overrides (`--add-config`, `--delete-config`); the brokers apply them at once.
+//! `synonyms={DYNAMIC_TOPIC_CONFIG:…, DYNAMIC_BROKER_CONFIG:…, STATIC_BROKER_CONFIG:…,
+//! DEFAULT_CONFIG:…}`), and alter a topic's overrides or a broker's dynamic settings (one
+//! broker, or `--entity-default` for all) with `--add-config`/`--delete-config`; the brokers
+//! apply them at once.
 
 use super::args::{self, Opt, Parsed};
 use super::{AdminWait, Output, Shell};
-use crate::config::{BrokerConfig, TopicConfig};
+use crate::config::{BrokerConfig, DynamicBrokerConfig, TopicConfig};
 use crate::controller::zk_data;
 use crate::sim::{AdminResponse, Sim};
 use crate::zookeeper::paths;
@@ -17,8 +19,10 @@ pub(super) const OPTS: &[Opt] = &[
     Opt::flag("alter", "Alter the configuration for the entity."),
     Opt::with_arg("bootstrap-server", "String: server to connect to", "The Kafka server to connect to. This is required for describing and altering broker configs."),
     Opt::with_arg("broker", "String", "The broker's ID."),
+    Opt::flag("broker-defaults", "The config defaults for all brokers."),
     Opt::with_arg("delete-config", "String", "config keys to remove 'k1,k2'"),
     Opt::flag("describe", "List configs for the given entity."),
+    Opt::flag("entity-default", "Default entity name for brokers (applies to corresponding entity type)"),
     Opt::with_arg("entity-name", "String", "Name of entity (topic name/broker id)"),
     Opt::with_arg("entity-type", "String", "Type of entity (topics/brokers)"),
     Opt::flag("help", "Print usage information."),
@@ -85,25 +89,193 @@ pub fn run(shell: &mut Shell, sim: &mut Sim, argv: &[String]) -> Output {
     if !o.has("bootstrap-server") {
         return usage_error("One of the required bootstrap-server or bootstrap-controller arguments must be specified");
     }
+    let default = o.has("entity-default") || o.has("broker-defaults");
     let (entity_type, name) = match (o.value("entity-type"), o.value("topic"), o.value("broker")) {
-        (Some(t), None, None) => (t.to_string(), o.value("entity-name").map(str::to_string)),
+        (Some(t), None, None) if !o.has("broker-defaults") => {
+            (t.to_string(), o.value("entity-name").map(str::to_string))
+        }
         (None, Some(t), None) => ("topics".to_string(), Some(t.to_string())),
         (None, None, Some(b)) => ("brokers".to_string(), Some(b.to_string())),
+        (None, None, None) if o.has("broker-defaults") => ("brokers".to_string(), None),
         (None, None, None) => return usage_error("At least one entity type must be specified"),
         _ => return usage_error("Only one entity type may be specified"),
     };
+    if default && (entity_type != "brokers" || name.is_some()) {
+        return usage_error("--entity-default applies to brokers, without --entity-name");
+    }
     match (entity_type.as_str(), o.has("alter")) {
         ("topics", false) => describe_topics(sim, name.as_deref(), o.has("all")),
         ("topics", true) => match name {
             Some(topic) => alter_topic(shell, sim, &o, &topic),
             None => usage_error("An entity name must be specified with --alter of topics"),
         },
+        ("brokers", false) if default => describe_broker_defaults(sim),
         ("brokers", false) => describe_brokers(sim, name.as_deref(), o.has("all")),
-        ("brokers", true) => Output::error(
-            "kplay's brokers take their settings from the scenario (cluster.broker_config in the Config tab): dynamic broker configs are not simulated. Per-topic overrides are: --entity-type topics.\n",
-        ),
+        ("brokers", true) => match (name, default) {
+            (Some(n), _) => match n.parse::<u32>() {
+                Ok(id) => alter_broker(shell, sim, &o, Some(id)),
+                Err(_) => Output::error(format!("The entity name for brokers must be a valid integer broker id, found: {n}\n")),
+            },
+            (None, true) => alter_broker(shell, sim, &o, None),
+            (None, false) => usage_error("An entity name must be specified with --alter of brokers"),
+        },
         (other, _) => usage_error(&format!("Invalid entity type {other}, the entity type must be one of topics, brokers, users, clients, ips, broker-loggers, client-metrics, groups")),
     }
+}
+
+/// The dynamic broker settings kplay models.
+const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
+    "log.cleanup.policy",
+    "log.retention.bytes",
+    "log.retention.ms",
+    "log.roll.ms",
+    "log.segment.bytes",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+];
+
+/// Dynamic settings for one broker or (`None`) the default, as ZooKeeper has them.
+fn dynamic_config(sim: &Sim, broker: Option<u32>) -> DynamicBrokerConfig {
+    sim.zookeeper_tree()
+        .and_then(|t| t.get(&paths::broker_config(broker)))
+        .and_then(|n| zk_data::parse_broker_config(&n.data))
+        .unwrap_or_default()
+}
+
+/// One setting's line: `name=value sensitive=false synonyms={SOURCE:name=value, …}`, the
+/// value being the first source's. `layers` go from the strongest to `DEFAULT_CONFIG`.
+fn entry(name: &str, layers: &[(&str, String, Option<String>)]) -> Option<String> {
+    let present: Vec<String> = layers
+        .iter()
+        .filter_map(|(source, key, v)| v.as_ref().map(|v| format!("{source}:{key}={v}")))
+        .collect();
+    let value = layers.iter().find_map(|(_, _, v)| v.clone())?;
+    Some(format!(
+        "  {name}={value} sensitive=false synonyms={{{}}}\n",
+        present.join(", ")
+    ))
+}
+
+/// A broker setting's layers, strongest first: its own dynamic value, the dynamic default,
+/// `server.properties` (when it differs from Kafka's default), Kafka's default.
+fn broker_layers(
+    sim: &Sim,
+    broker: Option<u32>,
+    name: &str,
+) -> Vec<(&'static str, String, Option<String>)> {
+    let get = |map: &Map<String, Value>| map.get(name).map(text);
+    let defaults = properties(&BrokerConfig::default());
+    let default = get(&defaults);
+    let static_value = get(&properties(&sim.scenario().cluster.broker_config))
+        .filter(|v| Some(v) != default.as_ref());
+    vec![
+        (
+            "DYNAMIC_BROKER_CONFIG",
+            name.to_string(),
+            broker.and_then(|b| get(&properties(&dynamic_config(sim, Some(b))))),
+        ),
+        (
+            "DYNAMIC_DEFAULT_BROKER_CONFIG",
+            name.to_string(),
+            get(&properties(&dynamic_config(sim, None))),
+        ),
+        ("STATIC_BROKER_CONFIG", name.to_string(), static_value),
+        ("DEFAULT_CONFIG", name.to_string(), default),
+    ]
+}
+
+fn describe_broker_defaults(sim: &Sim) -> Output {
+    let mut out = String::from("Default configs for brokers in the cluster are:\n");
+    for (name, value) in properties(&dynamic_config(sim, None)) {
+        out.push_str(&format!(
+            "  {name}={} sensitive=false synonyms={{DYNAMIC_DEFAULT_BROKER_CONFIG:{name}={}}}\n",
+            text(&value),
+            text(&value)
+        ));
+    }
+    Output::out(out)
+}
+
+fn alter_broker(shell: &mut Shell, sim: &mut Sim, o: &Parsed, broker: Option<u32>) -> Output {
+    if broker.is_some_and(|b| !(1..=sim.scenario().cluster.brokers).contains(&b)) {
+        return Output::error(format!(
+            "Error while executing config command with args: broker {} is not in this cluster (brokers 1 to {})\n",
+            broker.unwrap_or_default(),
+            sim.scenario().cluster.brokers
+        ));
+    }
+    let current = dynamic_config(sim, broker);
+    let config = match changed(o, &current, DYNAMIC_BROKER_CONFIGS, "broker") {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let (entity, done) = match broker {
+        Some(b) => (
+            format!("broker:{b}"),
+            format!("Completed updating config for broker {b}.\n"),
+        ),
+        None => (
+            "broker:<default>".to_string(),
+            "Completed updating default config for brokers in the cluster.\n".to_string(),
+        ),
+    };
+    let wait = AdminWait::new(
+        "AlterConfigs",
+        &entity,
+        super::Answer::Config(Answer { done }),
+    );
+    shell.send_admin(sim, Command::AlterBrokerConfig { broker, config }, wait)
+}
+
+/// `current` with `--add-config` and `--delete-config` applied; Kafka's messages for names
+/// that are not set (delete) or not known (add).
+fn changed<T: serde::Serialize + serde::de::DeserializeOwned>(
+    o: &Parsed,
+    current: &T,
+    modeled: &[&str],
+    what: &str,
+) -> Result<T, Output> {
+    if !o.has("add-config") && !o.has("delete-config") {
+        return Err(usage_error(
+            "At least one of --add-config or --delete-config must be specified with --alter",
+        ));
+    }
+    let mut adds = Vec::new();
+    for list in o.values("add-config") {
+        adds.extend(split_configs(list).map_err(|e| usage_error(&e))?);
+    }
+    if let Some(bad) = adds.iter().find(|p| !p.contains('=')) {
+        return Err(usage_error(&format!("Invalid entity config: all configs to be added must be in the format \"key=val\". Found: {bad}")));
+    }
+    let deletes: Vec<String> = o
+        .values("delete-config")
+        .iter()
+        .flat_map(|d| d.split(','))
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let mut set = properties(current);
+    let missing: Vec<&str> = deletes
+        .iter()
+        .filter(|d| !set.contains_key(d.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Output::error(format!(
+            "Error while executing config command with args: Invalid config(s): {}\n",
+            missing.join(",")
+        )));
+    }
+    for d in &deletes {
+        set.remove(d);
+    }
+    let base: T =
+        serde_json::from_value(Value::Object(set)).map_err(|e| Output::error(format!("{e}\n")))?;
+    args::apply_properties(&base, &adds, what, modeled).map_err(|e| {
+        Output::error(format!(
+            "Error while executing config command with args: {e}\n"
+        ))
+    })
 }
 
 fn topic_overrides(sim: &Sim, topic: &str) -> Option<TopicConfig> {
@@ -121,8 +293,6 @@ fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
         Some(n) => vec![n.to_string()],
         None => sim.topics().keys().map(|t| t.to_string()).collect(),
     };
-    let broker = properties(&sim.scenario().cluster.broker_config);
-    let defaults = properties(&BrokerConfig::default());
     let mut out = Output::default();
     for topic in topics {
         let Some(config) = topic_overrides(sim, &topic) else {
@@ -140,69 +310,62 @@ fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
             if dynamic.is_none() && !all {
                 continue;
             }
-            let default = defaults.get(*broker_name).map(text).unwrap_or_else(|| {
+            let mut layers = vec![("DYNAMIC_TOPIC_CONFIG", name.to_string(), dynamic)];
+            // The broker's side as the cluster-wide layers have it (a broker's own dynamic
+            // setting shows in --entity-type brokers).
+            let mut broker = broker_layers(sim, None, broker_name);
+            if let Some(default) = broker.last_mut().filter(|d| d.2.is_none()) {
                 // Not a broker setting kplay has: Kafka's fixed default.
-                "86400000".to_string()
-            });
-            let static_value = broker.get(*broker_name).map(text).filter(|v| *v != default);
-            let mut synonyms = Vec::new();
-            if let Some(v) = &dynamic {
-                synonyms.push(format!("DYNAMIC_TOPIC_CONFIG:{name}={v}"));
+                default.2 = Some("86400000".to_string());
             }
-            if let Some(v) = &static_value {
-                synonyms.push(format!("STATIC_BROKER_CONFIG:{broker_name}={v}"));
-            }
-            synonyms.push(format!("DEFAULT_CONFIG:{broker_name}={default}"));
-            let value = dynamic.or(static_value).unwrap_or(default);
-            out.stdout.push_str(&format!(
-                "  {name}={value} sensitive=false synonyms={{{}}}\n",
-                synonyms.join(", ")
-            ));
+            layers.extend(broker);
+            out.stdout
+                .push_str(&entry(name, &layers).unwrap_or_default());
         }
     }
     out
 }
 
 fn describe_brokers(sim: &Sim, name: Option<&str>, all: bool) -> Output {
-    let ids: Vec<String> = match name {
-        Some(n) => {
-            if n.parse::<u32>().is_err() {
+    let ids: Vec<u32> = match name {
+        Some(n) => match n.parse::<u32>() {
+            Ok(id) => vec![id],
+            Err(_) => {
                 return Output::error(format!(
                     "The entity name for brokers must be a valid integer broker id, found: {n}\n"
-                ));
+                ))
             }
-            vec![n.to_string()]
-        }
-        None => (1..=sim.scenario().cluster.brokers)
-            .map(|b| b.to_string())
-            .collect(),
+        },
+        None => (1..=sim.scenario().cluster.brokers).collect(),
     };
-    let broker = properties(&sim.scenario().cluster.broker_config);
-    let defaults = properties(&BrokerConfig::default());
+    let names: Vec<String> = if all {
+        properties(&sim.scenario().cluster.broker_config)
+            .keys()
+            .cloned()
+            .collect()
+    } else {
+        DYNAMIC_BROKER_CONFIGS
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    };
     let mut out = String::new();
-    for id in ids {
+    for id in &ids {
         out.push_str(&format!(
             "{} configs for broker {id} are:\n",
             if all { "All" } else { "Dynamic" }
         ));
-        if !all {
-            continue;
-        }
-        for (name, value) in &broker {
-            let value = text(value);
-            let default = defaults.get(name).map(text).unwrap_or_default();
-            let synonyms = if value == default {
-                format!("DEFAULT_CONFIG:{name}={default}")
-            } else {
-                format!("STATIC_BROKER_CONFIG:{name}={value}, DEFAULT_CONFIG:{name}={default}")
-            };
-            out.push_str(&format!(
-                "  {name}={value} sensitive=false synonyms={{{synonyms}}}\n"
-            ));
+        for n in &names {
+            let layers = broker_layers(sim, Some(*id), n);
+            // Without --all: only what a dynamic setting decides.
+            if !all && layers[..2].iter().all(|(_, _, v)| v.is_none()) {
+                continue;
+            }
+            out.push_str(&entry(n, &layers).unwrap_or_default());
         }
     }
     if name.is_none() {
-        out.push_str("Default configs for brokers in the cluster are:\n");
+        out.push_str(&describe_broker_defaults(sim).stdout);
     }
     Output::out(out)
 }
@@ -239,62 +402,16 @@ fn alter_topic(shell: &mut Shell, sim: &mut Sim, o: &Parsed, topic: &str) -> Out
             "Error while executing config command with args: The topic '{topic}' does not exist.\n"
         ));
     };
-    if !o.has("add-config") && !o.has("delete-config") {
-        return usage_error(
-            "At least one of --add-config or --delete-config must be specified with --alter",
-        );
-    }
-    let mut adds = Vec::new();
-    for list in o.values("add-config") {
-        match split_configs(list) {
-            Ok(pairs) => adds.extend(pairs),
-            Err(e) => return usage_error(&e),
-        }
-    }
-    if let Some(bad) = adds.iter().find(|p| !p.contains('=')) {
-        return usage_error(&format!("Invalid entity config: all configs to be added must be in the format \"key=val\". Found: {bad}"));
-    }
-    let deletes: Vec<String> = o
-        .values("delete-config")
-        .iter()
-        .flat_map(|d| d.split(','))
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty())
-        .collect();
-    let mut overrides = properties(&current);
-    let missing: Vec<&str> = deletes
-        .iter()
-        .filter(|d| !overrides.contains_key(d.as_str()))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Output::error(format!(
-            "Error while executing config command with args: Invalid config(s): {}\n",
-            missing.join(",")
-        ));
-    }
-    for d in &deletes {
-        overrides.remove(d);
-    }
-    let base: TopicConfig = match serde_json::from_value(Value::Object(overrides)) {
-        Ok(c) => c,
-        Err(e) => return Output::error(format!("{e}\n")),
-    };
     let modeled: Vec<&str> = TOPIC_TO_BROKER.iter().map(|(t, _)| *t).collect();
-    let config = match args::apply_properties(&base, &adds, "topic", &modeled) {
+    let config = match changed(o, &current, &modeled, "topic") {
         Ok(c) => c,
-        Err(e) => {
-            return Output::error(format!(
-                "Error while executing config command with args: {e}\n"
-            ))
-        }
+        Err(e) => return e,
     };
+    let done = format!("Completed updating config for topic {topic}.\n");
     let wait = AdminWait::new(
         "AlterConfigs",
         topic,
-        super::Answer::Config(Answer {
-            entity: format!("topic {topic}"),
-        }),
+        super::Answer::Config(Answer { done }),
     );
     let command = Command::AlterTopicConfig {
         topic: topic.to_string(),
@@ -306,13 +423,14 @@ fn alter_topic(shell: &mut Shell, sim: &mut Sim, o: &Parsed, topic: &str) -> Out
 /// What the tool prints when the change is done.
 #[derive(Clone, Debug)]
 pub(super) struct Answer {
-    entity: String,
+    /// `Completed updating config for topic orders.` and the like.
+    done: String,
 }
 
 impl Answer {
     pub(super) fn render(&self, response: Option<&AdminResponse>) -> Output {
         match response.map(|r| r.error) {
-            Some(None) => Output::out(format!("Completed updating config for {}.\n", self.entity)),
+            Some(None) => Output::out(self.done.clone()),
             Some(Some(e)) => Output::error(format!(
                 "Error while executing config command with args: {}\n",
                 super::exception_name(e)

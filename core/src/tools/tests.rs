@@ -741,10 +741,82 @@ fn kafka_configs_alters_a_topic_and_the_brokers_apply_it() {
         "kafka-configs.sh BOOT --describe --entity-type brokers --entity-name 2",
     );
     assert_eq!(brokers.stdout, "Dynamic configs for broker 2 are:\n");
-    let dynamic = run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --entity-type brokers --entity-name 2 --add-config log.retention.ms=1");
-    assert!(dynamic
-        .stderr
-        .contains("dynamic broker configs are not simulated"));
+}
+
+#[test]
+fn dynamic_broker_configs_apply_to_every_broker_or_one_and_survive_a_restart() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let tp = crate::TopicPartition::new(&"orders".into(), 1);
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --entity-type brokers --entity-default --add-config log.retention.ms=120000");
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "Completed updating default config for brokers in the cluster.\n"
+    );
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --broker 2 --add-config log.retention.ms=30000,log.segment.bytes=100000");
+    assert_eq!(
+        settle(&mut shell, &mut sim).stdout,
+        "Completed updating config for broker 2.\n"
+    );
+    sim.run_until(sim.now().plus_ms(100));
+    let retention = |sim: &Sim, b: u32| {
+        sim.broker(b)
+            .and_then(|b| b.log(&tp))
+            .map(|l| l.config.retention_ms)
+    };
+    assert_eq!(
+        [retention(&sim, 1), retention(&sim, 2), retention(&sim, 3)],
+        [Some(120_000), Some(30_000), Some(120_000)]
+    );
+    let described = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-name 2",
+    );
+    assert_eq!(
+        described.stdout,
+        "Dynamic configs for broker 2 are:\n  log.retention.ms=30000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=30000, DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.ms=604800000}\n  log.segment.bytes=100000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.segment.bytes=100000, DEFAULT_CONFIG:log.segment.bytes=1073741824}\n"
+    );
+    let defaults = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-default",
+    );
+    assert_eq!(defaults.stdout, "Default configs for brokers in the cluster are:\n  log.retention.ms=120000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000}\n");
+    let topic = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --topic orders --all",
+    );
+    assert!(topic.stdout.contains("  retention.ms=120000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.ms=604800000}\n"), "{}", topic.stdout);
+    // A restarted broker reads its dynamic settings back from ZooKeeper.
+    run(&mut shell, &mut sim, "kill broker 2");
+    sim.run_until(sim.now().plus_ms(1000));
+    run(&mut shell, &mut sim, "restart broker 2");
+    sim.run_until(sim.now().plus_ms(5000));
+    assert_eq!(
+        sim.broker(2).map(|b| b.config.log_retention_ms),
+        Some(30_000)
+    );
+    let bad = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --alter --broker 7 --add-config log.retention.ms=1",
+    );
+    assert!(
+        bad.stderr.contains("broker 7 is not in this cluster"),
+        "{bad:?}"
+    );
+    let unknown = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --alter --broker 1 --add-config num.partitions=3",
+    );
+    assert!(
+        unknown
+            .stderr
+            .contains("Unknown broker config name: num.partitions"),
+        "{unknown:?}"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod paths {
     pub const CONTROLLER: &str = "/controller";
     pub const CONTROLLER_EPOCH: &str = "/controller_epoch";
     pub const CONFIG_TOPICS: &str = "/config/topics";
+    pub const CONFIG_BROKERS: &str = "/config/brokers";
 
     pub fn broker(id: u32) -> String {
         format!("{BROKER_IDS}/{id}")
@@ -25,5 +26,13 @@ pub mod paths {
     }
     pub fn topic_config(topic: &str) -> String {
         format!("{CONFIG_TOPICS}/{topic}")
+    }
+
+    /// `/config/brokers/<id>`, or `/config/brokers/<default>` for the cluster-wide settings.
+    pub fn broker_config(broker: Option<u32>) -> String {
+        match broker {
+            Some(id) => format!("{CONFIG_BROKERS}/{id}"),
+            None => format!("{CONFIG_BROKERS}/<default>"),
+        }
     }
 }
