@@ -27,6 +27,9 @@
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
 //! - [`faults`] draws a random fault schedule from a seed, for sweeps (`kplay check
 //!   --random-faults`).
+//! - [`tools`] runs Kafka's own command-line tools (`kafka-topics.sh`, `kafka-configs.sh`,
+//!   `zookeeper-shell.sh`, …) against a `Sim`, for the web terminal and `kplay shell`/`exec`;
+//!   what they change goes through [`Sim::act`], so it is recorded and replayed.
 //!
 //! ```
 //! use kplay_core::{Scenario, Sim, SimTime};
