@@ -502,86 +502,50 @@ impl Controller {
             ControllerTag::AlterConfig {
                 topic,
                 config,
-                requester: (client, correlation),
+                requester,
             } => {
                 self.writes_in_flight -= 1;
-                let error = match result {
-                    Ok(_) => {
-                        if let Some(info) = self.topics.get_mut(&topic) {
-                            info.config = config.clone();
-                        }
-                        ctx.trace(Event::TopicConfigChanged {
-                            topic: topic.clone(),
-                            overrides: zk_data::overrides_text(&config),
-                        });
-                        for &broker in &self.live_brokers {
-                            ctx.send(
-                                NodeId::Broker(broker),
-                                Message::TopicConfigChanged {
-                                    topic: topic.clone(),
-                                    config: config.clone(),
-                                },
-                            );
-                        }
-                        None
+                if result.is_ok() {
+                    if let Some(info) = self.topics.get_mut(&topic) {
+                        info.config = config.clone();
                     }
-                    Err(_) => Some(ErrorCode::RequestTimedOut),
+                    ctx.trace(Event::TopicConfigChanged {
+                        topic: topic.clone(),
+                        overrides: zk_data::overrides_text(&config),
+                    });
+                }
+                let notice = Message::TopicConfigChanged {
+                    topic: topic.clone(),
+                    config,
                 };
-                ctx.send(
-                    client,
-                    Message::AlterConfigsResponse {
-                        correlation,
-                        topic,
-                        error,
-                    },
-                );
+                self.announce_config(result.is_ok(), notice, requester, topic, ctx);
             }
             ControllerTag::AlterBrokerConfig {
                 broker,
                 config,
-                requester: (client, correlation),
+                requester,
             } => {
                 self.writes_in_flight -= 1;
-                let error = match result {
-                    // Kafka creates `/config/brokers/<id>` the first time it is set.
-                    Err(ZkError::NoNode) => {
-                        self.write(
-                            ops,
-                            ZkOp::Create {
-                                path: paths::broker_config(broker.map(|b| b.0)),
-                                data: zk_data::broker_config(&config),
-                                ephemeral: false,
-                            },
-                            ControllerTag::AlterBrokerConfig {
-                                broker,
-                                config,
-                                requester: (client, correlation),
-                            },
-                        );
-                        return false;
-                    }
-                    Ok(_) => {
-                        for &b in &self.live_brokers {
-                            ctx.send(
-                                NodeId::Broker(b),
-                                Message::BrokerConfigChanged {
-                                    broker,
-                                    config: config.clone(),
-                                },
-                            );
-                        }
-                        None
-                    }
-                    Err(_) => Some(ErrorCode::RequestTimedOut),
-                };
-                ctx.send(
-                    client,
-                    Message::AlterConfigsResponse {
-                        correlation,
-                        topic: broker_resource(broker).into(),
-                        error,
-                    },
-                );
+                // Kafka creates `/config/brokers/<id>` the first time it is set.
+                if let Err(ZkError::NoNode) = result {
+                    self.write(
+                        ops,
+                        ZkOp::Create {
+                            path: paths::broker_config(broker.map(|b| b.0)),
+                            data: zk_data::broker_config(&config),
+                            ephemeral: false,
+                        },
+                        ControllerTag::AlterBrokerConfig {
+                            broker,
+                            config,
+                            requester,
+                        },
+                    );
+                    return false;
+                }
+                let notice = Message::BrokerConfigChanged { broker, config };
+                let resource = broker_resource(broker).into();
+                self.announce_config(result.is_ok(), notice, requester, resource, ctx);
             }
             ControllerTag::DeleteTopic { topic, requester } => {
                 self.writes_in_flight -= 1;
@@ -785,6 +749,31 @@ impl Controller {
             ..state
         };
         self.write_state(new, StateChange::Election { unclean }, ops);
+    }
+
+    /// A config write is done: every live broker hears of it (Kafka's brokers watch
+    /// `/config/changes`) and the admin client gets its answer.
+    fn announce_config(
+        &self,
+        written: bool,
+        notice: Message,
+        (client, correlation): Requester,
+        resource: TopicName,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if written {
+            for &broker in &self.live_brokers {
+                ctx.send(NodeId::Broker(broker), notice.clone());
+            }
+        }
+        ctx.send(
+            client,
+            Message::AlterConfigsResponse {
+                correlation,
+                topic: resource,
+                error: (!written).then_some(ErrorCode::RequestTimedOut),
+            },
+        );
     }
 
     /// ElectLeaders (KIP-460). Preferred: the first assigned replica, if it is alive and in

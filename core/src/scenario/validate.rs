@@ -487,6 +487,19 @@ impl Scenario {
         let added =
             |is: fn(&Command) -> bool| self.actions.iter().filter(|a| is(&a.command)).count();
         let consumers = self.consumers.len() + added(|c| matches!(c, Command::AddConsumer { .. }));
+        // The console producer sits between the scenario's producers and added ones.
+        let producers =
+            self.producers.len() + 1 + added(|c| matches!(c, Command::AddProducer { .. }));
+        let producer_index = |p: u32| {
+            if (p as usize) < producers {
+                Ok(())
+            } else {
+                Err(ScenarioError::UnknownNode {
+                    what: what.to_string(),
+                    node: format!("producer:{p}"),
+                })
+            }
+        };
         let consumer_index = |c: u32| {
             if (c as usize) < consumers {
                 Ok(())
@@ -552,14 +565,8 @@ impl Scenario {
                 if !valid_topic_name(topic) {
                     return Err(ScenarioError::InvalidTopicName(topic.clone()));
                 }
-                // The console producer sits between the scenario's producers and added ones.
-                let producers =
-                    self.producers.len() + 1 + added(|c| matches!(c, Command::AddProducer { .. }));
-                if let Some(p) = producer.filter(|p| *p as usize >= producers) {
-                    return Err(ScenarioError::UnknownNode {
-                        what: what.to_string(),
-                        node: format!("producer:{p}"),
-                    });
+                if let Some(p) = producer {
+                    producer_index(*p)?;
                 }
                 range(
                     &format!("{what}.key length"),
@@ -666,19 +673,7 @@ impl Scenario {
                     self.defines_topic(t)
                 })
             }
-            Command::StopProducer { producer } => {
-                // The console producer sits between the scenario's producers and added ones.
-                let producers =
-                    self.producers.len() + 1 + added(|c| matches!(c, Command::AddProducer { .. }));
-                if (*producer as usize) < producers {
-                    Ok(())
-                } else {
-                    Err(ScenarioError::UnknownNode {
-                        what: what.to_string(),
-                        node: format!("producer:{producer}"),
-                    })
-                }
-            }
+            Command::StopProducer { producer } => producer_index(*producer),
             Command::AddConsumer { consumer } => {
                 range("consumers", consumers + 1, 0, LIMITS.consumers)?;
                 self.validate_consumer(&format!("{what}.consumer"), consumer, &|t| {

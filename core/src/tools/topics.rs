@@ -276,10 +276,7 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
     let names = cluster.matching(o.value("topic"), o.has("exclude-internal"));
     if let (Some(requested), true) = (o.value("topic"), names.is_empty()) {
         if !o.has("if-exists") {
-            // Kafka formats the Optional itself into this message.
-            return failed(format!(
-                "Topic 'Optional[{requested}]' does not exist as expected"
-            ));
+            return missing(o, requested);
         }
     }
     let reports: Vec<&str> = REPORTS.iter().copied().filter(|r| o.has(r)).collect();
@@ -421,15 +418,21 @@ fn create(
     out
 }
 
+/// A topic that is not there: nothing with `--if-exists`, else Kafka's error (which formats
+/// the `Optional` itself into the message).
+fn missing(o: &Parsed, topic: &str) -> Output {
+    if o.has("if-exists") {
+        Output::default()
+    } else {
+        failed(format!(
+            "Topic 'Optional[{topic}]' does not exist as expected"
+        ))
+    }
+}
+
 fn alter(shell: &mut Shell, sim: &mut Sim, cluster: &Cluster, o: &Parsed, topic: String) -> Output {
     let Some(current) = cluster.topics.get(&topic) else {
-        return if o.has("if-exists") {
-            Output::default()
-        } else {
-            failed(format!(
-                "Topic 'Optional[{topic}]' does not exist as expected"
-            ))
-        };
+        return missing(o, &topic);
     };
     let partitions = match number(o, "partitions") {
         Ok(Some(p)) => p,
@@ -462,13 +465,7 @@ fn delete(
     topic: String,
 ) -> Output {
     if !cluster.topics.contains_key(&topic) {
-        return if o.has("if-exists") {
-            Output::default()
-        } else {
-            failed(format!(
-                "Topic 'Optional[{topic}]' does not exist as expected"
-            ))
-        };
+        return missing(o, &topic);
     }
     if topic.starts_with("__") {
         return failed(format!(
