@@ -14,6 +14,8 @@ pub fn help(dispatch: &Callback<Action>) -> Html {
                     <tr><td><kbd>{ "→" }</kbd></td><td>{ "handle the next event only" }</td></tr>
                     <tr><td><kbd>{ "?" }</kbd></td><td>{ "this help" }</td></tr>
                     <tr><td><kbd>{ "Esc" }</kbd></td><td>{ "close it" }</td></tr>
+                    <tr><td><kbd>{ "Tab" }</kbd>{ " " }<kbd>{ "↑" }</kbd>{ " " }<kbd>{ "↓" }</kbd></td><td>{ "in the terminal: complete, walk the history" }</td></tr>
+                    <tr><td><kbd>{ "Ctrl-C" }</kbd>{ " " }<kbd>{ "Ctrl-D" }</kbd></td><td>{ "in the terminal: stop a console consumer, end console producer input" }</td></tr>
                 </table>
                 <h2>{ "Reading the page" }</h2>
                 <ul>
@@ -21,6 +23,7 @@ pub fn help(dispatch: &Callback<Action>) -> Html {
                     <li>{ "Dots are network messages, coloured by kind; × marks one that was lost (link cut or receiver down)." }</li>
                     <li>{ "Partition strips: one cell per offset, coloured by key. Consumers only read below the high watermark (HW)." }</li>
                     <li>{ "Everything you do is recorded: Share copies a link that replays it. Drag the timeline to go back; acting in the past drops what you did after that moment." }</li>
+                    <li>{ "The Terminal tab runs Kafka's own tools (kafka-topics.sh, kafka-consumer-groups.sh, kafka-configs.sh, zookeeper-shell.sh, …) against this cluster; type help for the list." }</li>
                 </ul>
                 <button class="primary" onclick={close}>{ "Close" }</button>
             </div>

@@ -60,11 +60,19 @@ pub fn TerminalPanel(props: &PanelProps) -> Html {
                     recalled.set(None);
                     choices.set(Vec::new());
                 }
-                "c" | "d" if e.ctrl_key() => {
+                // Ctrl-C stops what runs (or drops the line); Ctrl-D ends console input.
+                "c" if e.ctrl_key() => {
                     e.prevent_default();
                     dispatch.emit(Action::TerminalInterrupt);
                     input.set(String::new());
                 }
+                "d" if e.ctrl_key() => {
+                    e.prevent_default();
+                    if mode == Mode::ProducerInput {
+                        dispatch.emit(Action::TerminalInterrupt);
+                    }
+                }
+                // ↑ walks back through the history, ↓ forward to the line being typed.
                 "ArrowUp" | "ArrowDown" if !history.is_empty() => {
                     e.prevent_default();
                     let last = history.len() - 1;
@@ -72,6 +80,7 @@ pub fn TerminalPanel(props: &PanelProps) -> Html {
                         ("ArrowUp", None) => Some(last),
                         ("ArrowUp", Some(i)) => Some(i.saturating_sub(1)),
                         ("ArrowDown", Some(i)) if i < last => Some(i + 1),
+                        ("ArrowDown", None) => return,
                         _ => None,
                     };
                     input.set(next.map_or(String::new(), |i| history[i].clone()));
