@@ -55,7 +55,10 @@ pub fn complete(sim: &Sim, line: &str) -> Vec<String> {
             }
         }
     };
-    let prefix = &line[..line.len() - last.len()];
+    // Only a word typed plainly (no quotes or escapes) is completed in place.
+    let Some(prefix) = line.strip_suffix(last) else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = candidates
         .into_iter()
         .filter(|c| c.starts_with(last) && c != last)

@@ -661,6 +661,17 @@ fn tab_completes_tools_options_topics_groups_and_znodes() {
     );
     assert!(complete(&sim, "kafka-topics.sh --list --nonsense").is_empty());
     assert!(complete(&sim, "'unclosed").is_empty());
+    // Quoted or multibyte endings are left alone, never cut mid-character.
+    for line in [
+        "x 'é'",
+        "kafka-topics.sh --topic \"or\"",
+        "é",
+        "a\\ b",
+        "zookeeper-shell.sh h ls /ü",
+    ] {
+        let _ = complete(&sim, line);
+    }
+    assert!(complete(&sim, "kafka-topics.sh --topic \"or\"").is_empty());
 }
 
 #[test]
@@ -991,4 +1002,122 @@ fn a_lesson_with_a_dozen_terminal_actions_shares_in_under_2000_characters() {
     let mut replay = Sim::new(crate::share::decode(&url).unwrap()).unwrap();
     replay.run_until(sim.now());
     assert_eq!(replay.trace_hash(), sim.trace_hash());
+}
+
+#[test]
+fn thousands_of_random_command_lines_get_an_answer_never_a_panic() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let words = [
+        "kafka-topics.sh",
+        "kafka-consumer-groups.sh",
+        "kafka-configs.sh",
+        "kafka-leader-election.sh",
+        "kafka-console-producer.sh",
+        "kafka-console-consumer.sh",
+        "zookeeper-shell.sh",
+        "kill",
+        "restart",
+        "cut",
+        "links",
+        "broker",
+        "zookeeper",
+        "consumer",
+        "pause",
+        "for",
+        "s",
+        "<->",
+        "->",
+        "broker:1",
+        "zk:2",
+        "--bootstrap-server",
+        "x:9092",
+        "--create",
+        "--delete",
+        "--describe",
+        "--alter",
+        "--list",
+        "--topic",
+        "orders",
+        "t",
+        "__consumer_offsets",
+        "--partitions",
+        "--partition",
+        "-1",
+        "0",
+        "3",
+        "99999999999",
+        "--replication-factor",
+        "--config",
+        "retention.ms=1",
+        "a=b=c",
+        "=",
+        "--group",
+        "billing",
+        "--reset-offsets",
+        "--to-offset",
+        "--shift-by",
+        "--to-earliest",
+        "--execute",
+        "--all-topics",
+        "--election-type",
+        "preferred",
+        "unclean",
+        "--all-topic-partitions",
+        "--entity-type",
+        "topics",
+        "brokers",
+        "--entity-name",
+        "--entity-default",
+        "--add-config",
+        "--delete-config",
+        "k1=[a,b]",
+        "[",
+        "]",
+        "--max-messages",
+        "--from-beginning",
+        "--property",
+        "parse.key=true",
+        "ls",
+        "get",
+        "stat",
+        "-R",
+        "/",
+        "/brokers",
+        "/nope",
+        "localhost:2181",
+        "é",
+        "'",
+        "\"",
+        "\\",
+        "--",
+        "-",
+        "--help",
+        "",
+        "🦀",
+        "alice:hi",
+    ];
+    let mut rng = crate::rng::Rng::new(42);
+    for _ in 0..3_000 {
+        let n = 1 + rng.below(8) as usize;
+        // Mostly a tool or a fault verb first, then anything.
+        let firsts = if rng.below(10) == 0 { words.len() } else { 11 };
+        let first = words[rng.below(firsts as u64) as usize];
+        let rest = (1..n).map(|_| words[rng.below(words.len() as u64) as usize]);
+        let line: Vec<&str> = std::iter::once(first).chain(rest).collect();
+        let out = shell.execute(&mut sim, &line.join(" "));
+        // Every answer is printable text; a failure says something.
+        assert!(
+            out.exit_code == 0 || !(out.stdout.is_empty() && out.stderr.is_empty()),
+            "{line:?}: {out:?}"
+        );
+        if rng.below(20) == 0 {
+            let next = sim.now().plus_ms(50);
+            sim.run_until(next);
+            shell.poll(&mut sim);
+        }
+        if rng.below(50) == 0 {
+            shell.interrupt(&mut sim);
+        }
+        let _ = complete(&sim, &line.join(" "));
+    }
 }
