@@ -266,6 +266,12 @@ impl Command {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            // A console producer session: records come only as typed.
+            Command::AddProducer { producer } if producer.max_records == Some(0) => format!(
+                "start a console producer for {} (acks={})",
+                producer.topic,
+                producer.config.acks.as_str()
+            ),
             Command::AddProducer { producer } => format!(
                 "add a producer to {} at {} records/s",
                 producer.topic, producer.rate_per_sec
