@@ -422,12 +422,42 @@ impl Sim {
         out
     }
 
+    /// A partition's log on its live leader, as ZooKeeper names the leader.
+    pub fn leader_log(&self, topic: &str, partition: u32) -> Option<&crate::log::PartitionLog> {
+        let (leader, _, _) = self.partition_state(topic, partition)?;
+        let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
+        self.broker(leader?.0)?.log(&tp)
+    }
+
     /// A partition's high watermark on its live leader (what `ListOffsets` for the latest
     /// offset answers a read_uncommitted client).
     pub fn high_watermark(&self, topic: &str, partition: u32) -> Option<Offset> {
-        let (leader, _, _) = self.partition_state(topic, partition)?;
-        let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
-        Some(self.broker(leader?.0)?.log(&tp)?.high_watermark())
+        Some(self.leader_log(topic, partition)?.high_watermark())
+    }
+
+    /// A topic's config overrides as `/config/topics/T` holds them; `None` if the topic does
+    /// not exist.
+    pub fn topic_overrides(&self, topic: &str) -> Option<crate::config::TopicConfig> {
+        use crate::controller::zk_data;
+        use crate::zookeeper::paths;
+        let tree = self.zookeeper_tree()?;
+        tree.get(&paths::topic(topic))?;
+        Some(
+            tree.get(&paths::topic_config(topic))
+                .and_then(|n| zk_data::parse_topic_config(&n.data))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Dynamic settings of one broker, or (`None`) the cluster-wide default, as
+    /// `/config/brokers/…` holds them.
+    pub fn dynamic_broker_config(&self, broker: Option<u32>) -> crate::config::DynamicBrokerConfig {
+        use crate::controller::zk_data;
+        use crate::zookeeper::paths;
+        self.zookeeper_tree()
+            .and_then(|t| t.get(&paths::broker_config(broker)))
+            .and_then(|n| zk_data::parse_broker_config(&n.data))
+            .unwrap_or_default()
     }
 
     /// Every group a live coordinator has loaded (the one with the group's partition).

@@ -1037,13 +1037,10 @@ impl Sim {
         let config = self.scenario.cluster.broker_config.clone();
         let zks: Vec<u32> = (1..=self.scenario.cluster.zookeepers).collect();
         // Its dynamic settings, as it reads them from ZooKeeper while starting.
-        let dynamic = |broker: Option<u32>| {
-            self.zookeeper_tree()
-                .and_then(|t| t.get(&paths::broker_config(broker)))
-                .and_then(|n| zk_data::parse_broker_config(&n.data))
-                .unwrap_or_default()
-        };
-        let (default, own) = (dynamic(None), dynamic(Some(id.0)));
+        let (default, own) = (
+            self.dynamic_broker_config(None),
+            self.dynamic_broker_config(Some(id.0)),
+        );
         self.spawn(NodeId::Broker(id), |_| {
             Node::Broker(Box::new(
                 Broker::new(id, config, zks, disk).with_dynamic_config(default, own),

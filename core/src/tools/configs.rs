@@ -6,10 +6,8 @@
 
 use super::args::{self, Opt, Parsed};
 use super::{AdminWait, Output, Shell};
-use crate::config::{BrokerConfig, DynamicBrokerConfig, TopicConfig};
-use crate::controller::zk_data;
+use crate::config::BrokerConfig;
 use crate::sim::{AdminResponse, Sim};
-use crate::zookeeper::paths;
 use crate::Command;
 use serde_json::{Map, Value};
 
@@ -134,14 +132,6 @@ const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
     "unclean.leader.election.enable",
 ];
 
-/// Dynamic settings for one broker or (`None`) the default, as ZooKeeper has them.
-fn dynamic_config(sim: &Sim, broker: Option<u32>) -> DynamicBrokerConfig {
-    sim.zookeeper_tree()
-        .and_then(|t| t.get(&paths::broker_config(broker)))
-        .and_then(|n| zk_data::parse_broker_config(&n.data))
-        .unwrap_or_default()
-}
-
 /// One setting's line: `name=value sensitive=false synonyms={SOURCE:name=value, …}`, the
 /// value being the first source's. `layers` go from the strongest to `DEFAULT_CONFIG`.
 fn entry(name: &str, layers: &[(&str, String, Option<String>)]) -> Option<String> {
@@ -172,12 +162,12 @@ fn broker_layers(
         (
             "DYNAMIC_BROKER_CONFIG",
             name.to_string(),
-            broker.and_then(|b| get(&properties(&dynamic_config(sim, Some(b))))),
+            broker.and_then(|b| get(&properties(&sim.dynamic_broker_config(Some(b))))),
         ),
         (
             "DYNAMIC_DEFAULT_BROKER_CONFIG",
             name.to_string(),
-            get(&properties(&dynamic_config(sim, None))),
+            get(&properties(&sim.dynamic_broker_config(None))),
         ),
         ("STATIC_BROKER_CONFIG", name.to_string(), static_value),
         ("DEFAULT_CONFIG", name.to_string(), default),
@@ -186,7 +176,7 @@ fn broker_layers(
 
 fn describe_broker_defaults(sim: &Sim) -> Output {
     let mut out = String::from("Default configs for brokers in the cluster are:\n");
-    for (name, value) in properties(&dynamic_config(sim, None)) {
+    for (name, value) in properties(&sim.dynamic_broker_config(None)) {
         out.push_str(&format!(
             "  {name}={} sensitive=false synonyms={{DYNAMIC_DEFAULT_BROKER_CONFIG:{name}={}}}\n",
             text(&value),
@@ -204,7 +194,7 @@ fn alter_broker(shell: &mut Shell, sim: &mut Sim, o: &Parsed, broker: Option<u32
             sim.scenario().cluster.brokers
         ));
     }
-    let current = dynamic_config(sim, broker);
+    let current = sim.dynamic_broker_config(broker);
     let config = match changed(o, &current, DYNAMIC_BROKER_CONFIGS, "broker") {
         Ok(c) => c,
         Err(e) => return e,
@@ -278,16 +268,6 @@ fn changed<T: serde::Serialize + serde::de::DeserializeOwned>(
     })
 }
 
-fn topic_overrides(sim: &Sim, topic: &str) -> Option<TopicConfig> {
-    let tree = sim.zookeeper_tree()?;
-    tree.get(&paths::topic(topic))?;
-    Some(
-        tree.get(&paths::topic_config(topic))
-            .and_then(|n| zk_data::parse_topic_config(&n.data))
-            .unwrap_or_default(),
-    )
-}
-
 fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
     let topics: Vec<String> = match name {
         Some(n) => vec![n.to_string()],
@@ -295,7 +275,7 @@ fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
     };
     let mut out = Output::default();
     for topic in topics {
-        let Some(config) = topic_overrides(sim, &topic) else {
+        let Some(config) = sim.topic_overrides(&topic) else {
             out.stderr.push_str(&format!("Error while executing config command with args: The topic '{topic}' does not exist.\n"));
             out.exit_code = 1;
             continue;
@@ -397,7 +377,7 @@ fn split_configs(text: &str) -> Result<Vec<String>, String> {
 }
 
 fn alter_topic(shell: &mut Shell, sim: &mut Sim, o: &Parsed, topic: &str) -> Output {
-    let Some(current) = topic_overrides(sim, topic) else {
+    let Some(current) = sim.topic_overrides(topic) else {
         return Output::error(format!(
             "Error while executing config command with args: The topic '{topic}' does not exist.\n"
         ));

@@ -264,12 +264,8 @@ fn records(
     first: Offset,
     last: Offset,
 ) -> Vec<(Offset, Option<Vec<u8>>, Vec<u8>)> {
-    let leader = sim
-        .partition_state(&tp.topic, tp.partition)
-        .and_then(|(l, _, _)| l);
-    let log = leader
-        .and_then(|l| sim.broker(l.0))
-        .and_then(|b| b.log(tp))
+    let log = sim
+        .leader_log(&tp.topic, tp.partition)
         .filter(|l| l.log_end_offset() > last)
         .or_else(|| {
             sim.brokers()

@@ -390,9 +390,7 @@ fn state(g: &GroupView) -> Output {
 /// The offset a partition's log starts at and the one it ends at (its high watermark: what a
 /// consumer can read), from its leader.
 fn log_bounds(sim: &Sim, topic: &str, partition: u32) -> Option<(u64, u64)> {
-    let (leader, _, _) = sim.partition_state(topic, partition)?;
-    let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
-    let log = sim.broker(leader?.0)?.log(&tp)?;
+    let log = sim.leader_log(topic, partition)?;
     Some((log.log_start_offset(), log.high_watermark()))
 }
 

@@ -211,10 +211,7 @@ impl Cluster {
                     )
                 })
                 .collect();
-            let config = tree
-                .get(&paths::topic_config(&name))
-                .and_then(|n| zk_data::parse_topic_config(&n.data))
-                .unwrap_or_default();
+            let config = sim.topic_overrides(&name).unwrap_or_default();
             let id = topic_id(&name, node.stat.czxid);
             cluster.topics.insert(
                 name,
