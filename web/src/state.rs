@@ -361,15 +361,7 @@ impl Inner {
         self.terminal.run(&mut self.sim, line);
         let acted = self.sim.scenario().actions.len() > before;
         if acted && branch {
-            let now = self.sim.now();
-            let mut scenario = self.scenario();
-            let loaded = self.loaded.actions.len();
-            let mut index = 0;
-            scenario.actions.retain(|a| {
-                index += 1;
-                index <= loaded || index > before || SimTime::from_ms(a.at_ms) <= now
-            });
-            self.rebuild(scenario, now);
+            self.branch(before);
         } else if acted && !self.playing {
             let until = self.sim.now().plus_us(PAUSED_ANSWER_US);
             loop {
@@ -385,22 +377,28 @@ impl Inner {
         }
     }
 
+    /// Acting in the past branches: the actions recorded after this moment are dropped —
+    /// except the loaded scenario's own and those from index `new_from` on (just recorded) —
+    /// and the run is replayed to now.
+    fn branch(&mut self, new_from: usize) {
+        let now = self.sim.now();
+        let loaded = self.loaded.actions.len();
+        let mut scenario = self.scenario();
+        let mut index = 0;
+        scenario.actions.retain(|a| {
+            index += 1;
+            index <= loaded || index > new_from || SimTime::from_ms(a.at_ms) <= now
+        });
+        self.rebuild(scenario, now);
+    }
+
     fn act(&mut self, command: Command) {
         if self.target.is_some() {
             self.pending = Some(Pending::Act(command));
             return;
         }
-        let now = self.sim.now();
         if self.recorded_later() {
-            // Acting in the past branches: what was recorded after this moment is dropped.
-            let mut scenario = self.scenario();
-            let loaded = self.loaded.actions.len();
-            let mut index = 0;
-            scenario.actions.retain(|a| {
-                index += 1;
-                index <= loaded || SimTime::from_ms(a.at_ms) <= now
-            });
-            self.rebuild(scenario, now);
+            self.branch(self.sim.scenario().actions.len());
             self.pending = Some(Pending::Act(command));
             return;
         }

@@ -144,17 +144,11 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleConsumer, Output> 
     })
 }
 
-/// Consumers are numbered as their actions run: the scenario's, then every `add_consumer`
-/// action due no later than one recorded now.
+/// The index the consumer added by an action recorded now will get: the scenario's
+/// consumers, then those added by earlier actions.
 fn next_consumer_index(sim: &Sim) -> u32 {
-    let at_ms = sim.now().as_ms() + 1;
-    let scenario = sim.scenario();
-    let added = scenario
-        .actions
-        .iter()
-        .filter(|a| a.at_ms <= at_ms && matches!(a.command, Command::AddConsumer { .. }))
-        .count();
-    (scenario.consumers.len() + added) as u32
+    let added = super::added_before_next_action(sim, |c| matches!(c, Command::AddConsumer { .. }));
+    (sim.scenario().consumers.len() + added) as u32
 }
 
 /// What `poll` found: output, and whether the tool has exited.

@@ -112,18 +112,11 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleProducer, Output> 
     })
 }
 
-/// The index the producer added by an action recorded now will get: producers are numbered
-/// in the order their actions run — the scenario's, the playground's console producer, then
-/// every `add_producer` action due no later than this one.
+/// The index the producer added by an action recorded now will get: the scenario's
+/// producers, the playground's console producer, then those added by earlier actions.
 fn next_producer_index(sim: &Sim) -> u32 {
-    let at_ms = sim.now().as_ms() + 1;
-    let scenario = sim.scenario();
-    let added = scenario
-        .actions
-        .iter()
-        .filter(|a| a.at_ms <= at_ms && matches!(a.command, Command::AddProducer { .. }))
-        .count();
-    (scenario.producers.len() + 1 + added) as u32
+    let added = super::added_before_next_action(sim, |c| matches!(c, Command::AddProducer { .. }));
+    (sim.scenario().producers.len() + 1 + added) as u32
 }
 
 impl ConsoleProducer {

@@ -47,9 +47,6 @@ impl Output {
             ..Output::default()
         }
     }
-    pub fn is_empty(&self) -> bool {
-        self.stdout.is_empty() && self.stderr.is_empty()
-    }
     fn append(&mut self, more: Output) {
         self.stdout.push_str(&more.stdout);
         self.stderr.push_str(&more.stderr);
@@ -279,6 +276,18 @@ impl Shell {
             Err(e) => Output::error(format!("{e}\n")),
         }
     }
+}
+
+/// How many actions of a kind run before one recorded now (`Sim::act` records at the next
+/// millisecond, after every action already due then): clients added by actions are numbered
+/// in the order their actions run.
+fn added_before_next_action(sim: &Sim, kind: fn(&Command) -> bool) -> usize {
+    let at_ms = sim.now().as_ms() + 1;
+    sim.scenario()
+        .actions
+        .iter()
+        .filter(|a| a.at_ms <= at_ms && kind(&a.command))
+        .count()
 }
 
 /// The tool a word names: `bin/kafka-topics.sh`, `kafka-topics.sh` and `kafka-topics` (the
