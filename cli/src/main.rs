@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod assign;
 mod export;
 mod run;
+mod serve;
 mod shell;
 mod source;
 
@@ -140,6 +141,24 @@ enum Cmd {
         #[arg(long, default_value_t = 10.0)]
         at: f64,
     },
+    /// Runs the cluster in real time behind Kafka's wire protocol: point any Kafka client at it
+    /// (bootstrap.servers=127.0.0.1:9092). Broker n listens on port + n - 1 while it lives.
+    /// Lines on stdin (kafka-topics.sh ..., kill broker 2, restart broker 2) act on the cluster
+    /// while clients run; the server stops when stdin closes.
+    Serve {
+        /// A scenario JSON file, a lesson name or a share URL. Default: 3 brokers, 3 ZooKeeper
+        /// servers, no topics (clients create them, or auto-creation does).
+        scenario: Option<String>,
+        /// Where broker 1 listens, and the address brokers advertise in Metadata.
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        listen: String,
+        /// socket.request.max.bytes: a longer request closes its connection.
+        #[arg(long, default_value_t = kplay_gateway::frame::DEFAULT_MAX_REQUEST_BYTES)]
+        max_request_bytes: usize,
+        /// Ignore stdin and run until killed.
+        #[arg(long)]
+        no_commands: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -271,6 +290,24 @@ fn main() -> ExitCode {
             drop(out);
             return match source::load(&scenario).and_then(|s| shell::exec(s, at, &commands)) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => bad_input(&e),
+            };
+        }
+        Cmd::Serve {
+            scenario,
+            listen,
+            max_request_bytes,
+            no_commands,
+        } => {
+            drop(out);
+            let scenario = match scenario.as_deref().map(source::load) {
+                None => Ok(kplay_core::Scenario::default()),
+                Some(s) => s,
+            };
+            return match scenario
+                .and_then(|s| serve::run(s, &listen, max_request_bytes, !no_commands))
+            {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => bad_input(&e),
             };
         }

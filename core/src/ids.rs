@@ -36,6 +36,9 @@ pub enum NodeId {
     Consumer(u32),
     /// The admin client that runs `kafka-topics.sh`-style requests for commands.
     Admin,
+    /// A real Kafka client's connection from outside the simulation (`kplay serve`), by the
+    /// gateway's connection number. Its messages are handed to the gateway, not to a node.
+    Client(u32),
 }
 
 impl NodeId {
@@ -51,6 +54,7 @@ impl NodeId {
             NodeId::Producer(id) => format!("producer {id}"),
             NodeId::Consumer(id) => format!("consumer {id}"),
             NodeId::Admin => "admin client".to_string(),
+            NodeId::Client(id) => format!("client connection {id}"),
         }
     }
 }
@@ -63,6 +67,7 @@ impl fmt::Display for NodeId {
             NodeId::Producer(id) => write!(f, "producer:{id}"),
             NodeId::Consumer(id) => write!(f, "consumer:{id}"),
             NodeId::Admin => write!(f, "admin"),
+            NodeId::Client(id) => write!(f, "client:{id}"),
         }
     }
 }
@@ -95,6 +100,7 @@ impl std::str::FromStr for NodeId {
             "broker" => Ok(NodeId::Broker(BrokerId(n))),
             "producer" => Ok(NodeId::Producer(n)),
             "consumer" => Ok(NodeId::Consumer(n)),
+            "client" => Ok(NodeId::Client(n)),
             _ => Err(bad()),
         }
     }

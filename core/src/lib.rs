@@ -74,7 +74,7 @@ pub use ids::{BrokerId, NodeId, Offset, TopicPartition};
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
 pub use sim::command::Command;
-pub use sim::Sim;
+pub use sim::{ClientDelivery, Sim};
 pub use time::SimTime;
 pub use trace::{Event, TraceEvent};
 pub use view::View;

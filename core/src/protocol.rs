@@ -507,6 +507,7 @@ pub enum Message {
     OffsetFetchRequest {
         correlation: Correlation,
         group_id: String,
+        /// Empty: every partition the group has an offset for.
         partitions: Vec<TopicPartition>,
         /// KIP-447: refuse (UNSTABLE_OFFSET_COMMIT) while a transaction holds offsets for one
         /// of these partitions. `read_committed` consumers ask for this.
@@ -540,6 +541,115 @@ pub enum MessageKind {
 }
 
 impl Message {
+    /// The correlation id of a request or response (`None` for controller pushes and
+    /// ZooKeeper traffic, which carry their own).
+    pub fn correlation(&self) -> Option<Correlation> {
+        match self {
+            Message::MetadataRequest { correlation, .. }
+            | Message::MetadataResponse { correlation, .. }
+            | Message::ProduceRequest { correlation, .. }
+            | Message::ProduceResponse { correlation, .. }
+            | Message::FetchRequest { correlation, .. }
+            | Message::FetchResponse { correlation, .. }
+            | Message::ListOffsetsRequest { correlation, .. }
+            | Message::ListOffsetsResponse { correlation, .. }
+            | Message::InitProducerIdRequest { correlation, .. }
+            | Message::InitProducerIdResponse { correlation, .. }
+            | Message::AddPartitionsToTxnRequest { correlation, .. }
+            | Message::AddPartitionsToTxnResponse { correlation, .. }
+            | Message::AddOffsetsToTxnRequest { correlation, .. }
+            | Message::AddOffsetsToTxnResponse { correlation, .. }
+            | Message::EndTxnRequest { correlation, .. }
+            | Message::EndTxnResponse { correlation, .. }
+            | Message::WriteTxnMarkersRequest { correlation, .. }
+            | Message::WriteTxnMarkersResponse { correlation, .. }
+            | Message::TxnOffsetCommitRequest { correlation, .. }
+            | Message::TxnOffsetCommitResponse { correlation, .. }
+            | Message::CreateTopicsRequest { correlation, .. }
+            | Message::ElectLeadersRequest { correlation, .. }
+            | Message::ElectLeadersResponse { correlation, .. }
+            | Message::AlterConfigsRequest { correlation, .. }
+            | Message::AlterConfigsResponse { correlation, .. }
+            | Message::AlterBrokerConfigsRequest { correlation, .. }
+            | Message::CreateTopicsResponse { correlation, .. }
+            | Message::CreatePartitionsRequest { correlation, .. }
+            | Message::CreatePartitionsResponse { correlation, .. }
+            | Message::DeleteTopicsRequest { correlation, .. }
+            | Message::DeleteTopicsResponse { correlation, .. }
+            | Message::AlterPartition { correlation, .. }
+            | Message::AlterPartitionResponse { correlation, .. }
+            | Message::FindCoordinatorRequest { correlation, .. }
+            | Message::FindCoordinatorResponse { correlation, .. }
+            | Message::JoinGroupRequest { correlation, .. }
+            | Message::JoinGroupResponse { correlation, .. }
+            | Message::SyncGroupRequest { correlation, .. }
+            | Message::SyncGroupResponse { correlation, .. }
+            | Message::HeartbeatRequest { correlation, .. }
+            | Message::HeartbeatResponse { correlation, .. }
+            | Message::LeaveGroupRequest { correlation, .. }
+            | Message::LeaveGroupResponse { correlation, .. }
+            | Message::OffsetCommitRequest { correlation, .. }
+            | Message::OffsetCommitResponse { correlation, .. }
+            | Message::OffsetFetchRequest { correlation, .. }
+            | Message::OffsetFetchResponse { correlation, .. } => Some(*correlation),
+            _ => None,
+        }
+    }
+
+    /// Numbers a request (or response) so its answer can be matched to it.
+    pub fn set_correlation(&mut self, to: Correlation) {
+        match self {
+            Message::MetadataRequest { correlation, .. }
+            | Message::MetadataResponse { correlation, .. }
+            | Message::ProduceRequest { correlation, .. }
+            | Message::ProduceResponse { correlation, .. }
+            | Message::FetchRequest { correlation, .. }
+            | Message::FetchResponse { correlation, .. }
+            | Message::ListOffsetsRequest { correlation, .. }
+            | Message::ListOffsetsResponse { correlation, .. }
+            | Message::InitProducerIdRequest { correlation, .. }
+            | Message::InitProducerIdResponse { correlation, .. }
+            | Message::AddPartitionsToTxnRequest { correlation, .. }
+            | Message::AddPartitionsToTxnResponse { correlation, .. }
+            | Message::AddOffsetsToTxnRequest { correlation, .. }
+            | Message::AddOffsetsToTxnResponse { correlation, .. }
+            | Message::EndTxnRequest { correlation, .. }
+            | Message::EndTxnResponse { correlation, .. }
+            | Message::WriteTxnMarkersRequest { correlation, .. }
+            | Message::WriteTxnMarkersResponse { correlation, .. }
+            | Message::TxnOffsetCommitRequest { correlation, .. }
+            | Message::TxnOffsetCommitResponse { correlation, .. }
+            | Message::CreateTopicsRequest { correlation, .. }
+            | Message::ElectLeadersRequest { correlation, .. }
+            | Message::ElectLeadersResponse { correlation, .. }
+            | Message::AlterConfigsRequest { correlation, .. }
+            | Message::AlterConfigsResponse { correlation, .. }
+            | Message::AlterBrokerConfigsRequest { correlation, .. }
+            | Message::CreateTopicsResponse { correlation, .. }
+            | Message::CreatePartitionsRequest { correlation, .. }
+            | Message::CreatePartitionsResponse { correlation, .. }
+            | Message::DeleteTopicsRequest { correlation, .. }
+            | Message::DeleteTopicsResponse { correlation, .. }
+            | Message::AlterPartition { correlation, .. }
+            | Message::AlterPartitionResponse { correlation, .. }
+            | Message::FindCoordinatorRequest { correlation, .. }
+            | Message::FindCoordinatorResponse { correlation, .. }
+            | Message::JoinGroupRequest { correlation, .. }
+            | Message::JoinGroupResponse { correlation, .. }
+            | Message::SyncGroupRequest { correlation, .. }
+            | Message::SyncGroupResponse { correlation, .. }
+            | Message::HeartbeatRequest { correlation, .. }
+            | Message::HeartbeatResponse { correlation, .. }
+            | Message::LeaveGroupRequest { correlation, .. }
+            | Message::LeaveGroupResponse { correlation, .. }
+            | Message::OffsetCommitRequest { correlation, .. }
+            | Message::OffsetCommitResponse { correlation, .. }
+            | Message::OffsetFetchRequest { correlation, .. }
+            | Message::OffsetFetchResponse { correlation, .. } => *correlation = to,
+            _ => {}
+        }
+    }
+
     pub fn kind(&self) -> MessageKind {
         match self {
             Message::MetadataRequest { .. } | Message::MetadataResponse { .. } => {

@@ -498,6 +498,12 @@ impl GroupCoordinator {
                     }
                     Ok(_) => {
                         let committed = self.groups.get(&group_id).map(|g| &g.offsets);
+                        // No partitions named: every committed offset (Kafka's `topics: null`).
+                        let partitions = if partitions.is_empty() {
+                            committed.map_or_else(Vec::new, |c| c.keys().cloned().collect())
+                        } else {
+                            partitions
+                        };
                         let offsets = partitions
                             .into_iter()
                             .map(|tp| {

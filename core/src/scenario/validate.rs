@@ -527,6 +527,8 @@ impl Scenario {
                         crate::ids::NodeId::Producer(p) => (*p as usize) <= self.producers.len(),
                         crate::ids::NodeId::Consumer(c) => (*c as usize) < self.consumers.len(),
                         crate::ids::NodeId::Admin => true,
+                        // Real clients exist only while `kplay serve` runs.
+                        crate::ids::NodeId::Client(_) => false,
                     };
                     if !ok {
                         return Err(ScenarioError::UnknownNode {

@@ -84,6 +84,21 @@ pub struct Sim {
     admin_sent: BTreeMap<u64, SimTime>,
     /// The latest answers to admin requests, for tools that wait on them (bounded).
     admin_responses: std::collections::VecDeque<AdminResponse>,
+    /// What arrived for real clients' connections since the gateway last took it.
+    client_inbox: Vec<ClientDelivery>,
+}
+
+/// What the simulation hands to the connections of real Kafka clients (`kplay serve`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientDelivery {
+    /// A broker's answer reached the client.
+    Message {
+        client: u32,
+        from: BrokerId,
+        msg: Message,
+    },
+    /// The broker's process died or refused the connection: the client's connection is closed.
+    Disconnected { client: u32, broker: BrokerId },
 }
 
 /// An answer to an admin request (topics, configs, elections, offset resets), as the tool that
@@ -135,6 +150,7 @@ impl Sim {
             steps: 0,
             admin_sent: BTreeMap::new(),
             admin_responses: Default::default(),
+            client_inbox: Vec::new(),
             rng,
             scenario,
         };
@@ -347,7 +363,7 @@ impl Sim {
         let reason = dropped.or_else(|| {
             if self.network.is_cut(from, to) {
                 Some(DropReason::LinkCut)
-            } else if to != NodeId::Admin && !alive(self, to) {
+            } else if !matches!(to, NodeId::Admin | NodeId::Client(_)) && !alive(self, to) {
                 Some(DropReason::NodeDown)
             } else {
                 None
@@ -363,6 +379,17 @@ impl Sim {
             {
                 self.schedule_disconnect(from, to);
             }
+            if let (NodeId::Client(client), NodeId::Broker(broker), DropReason::NodeDown) =
+                (from, to, reason)
+            {
+                self.client_inbox
+                    .push(ClientDelivery::Disconnected { client, broker });
+            }
+            return;
+        }
+        if let (NodeId::Client(client), NodeId::Broker(from)) = (to, from) {
+            self.client_inbox
+                .push(ClientDelivery::Message { client, from, msg });
             return;
         }
         if to == NodeId::Admin {
@@ -886,16 +913,7 @@ impl Sim {
     /// Sends an admin client's request, numbered so its answer can be matched to it.
     fn admin_send(&mut self, to: NodeId, mut request: Message) {
         let correlation = self.next_message_id + 1;
-        if let Message::CreateTopicsRequest { correlation: c, .. }
-        | Message::CreatePartitionsRequest { correlation: c, .. }
-        | Message::DeleteTopicsRequest { correlation: c, .. }
-        | Message::ElectLeadersRequest { correlation: c, .. }
-        | Message::AlterConfigsRequest { correlation: c, .. }
-        | Message::AlterBrokerConfigsRequest { correlation: c, .. }
-        | Message::OffsetCommitRequest { correlation: c, .. } = &mut request
-        {
-            *c = correlation;
-        }
+        request.set_correlation(correlation);
         self.admin_sent.insert(correlation, self.now);
         self.transmit(NodeId::Admin, to, request)
     }
@@ -993,6 +1011,38 @@ impl Sim {
             .find(|r| r.sent_at == sent_at && r.api == api && r.topic == topic)
     }
 
+    // ---- Real clients (`kplay serve`) ----
+
+    /// Sends a real client's request to a broker, now, over the simulated network.
+    pub fn client_send(&mut self, client: u32, broker: BrokerId, msg: Message) {
+        self.transmit(NodeId::Client(client), NodeId::Broker(broker), msg);
+    }
+
+    /// A real client closed its connection: the brokers it talked to see it close.
+    pub fn client_closed(&mut self, client: u32) {
+        let me = NodeId::Client(client);
+        let peers: Vec<NodeId> = self
+            .connections
+            .iter()
+            .filter(|(a, b)| *a == me || *b == me)
+            .map(|&(a, b)| if a == me { b } else { a })
+            .collect();
+        self.connections.retain(|(a, b)| *a != me && *b != me);
+        for peer in peers {
+            self.schedule_disconnect(peer, me);
+        }
+    }
+
+    /// What reached real clients since the last call, in the order it happened.
+    pub fn take_client_deliveries(&mut self) -> Vec<ClientDelivery> {
+        std::mem::take(&mut self.client_inbox)
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_event_at(&self) -> Option<SimTime> {
+        self.queue.next_time()
+    }
+
     fn crash(&mut self, id: NodeId) {
         self.take_down(id, Event::NodeCrashed { node: id });
     }
@@ -1025,6 +1075,11 @@ impl Sim {
             .collect();
         self.connections.retain(|(a, b)| *a != id && *b != id);
         for peer in peers {
+            if let (NodeId::Client(client), NodeId::Broker(broker)) = (peer, id) {
+                self.client_inbox
+                    .push(ClientDelivery::Disconnected { client, broker });
+                continue;
+            }
             let alive = self.nodes.get(&peer).is_some_and(|s| s.node.is_some());
             if alive && !self.network.is_cut(id, peer) {
                 self.schedule_disconnect(peer, id);

@@ -146,6 +146,56 @@ fn entry(name: &str, layers: &[(&str, String, Option<String>)]) -> Option<String
     ))
 }
 
+/// A topic setting's layers, strongest first: the topic's override, then the broker's side as
+/// the cluster-wide layers have it (a broker's own dynamic setting shows for that broker).
+fn topic_layers(
+    sim: &Sim,
+    overrides: &Map<String, Value>,
+    name: &str,
+    broker_name: &str,
+) -> Vec<(&'static str, String, Option<String>)> {
+    let mut layers = vec![(
+        "DYNAMIC_TOPIC_CONFIG",
+        name.to_string(),
+        overrides.get(name).map(text),
+    )];
+    let mut broker = broker_layers(sim, None, broker_name);
+    if let Some(default) = broker.last_mut().filter(|d| d.2.is_none()) {
+        // Not a broker setting kplay has: Kafka's fixed default.
+        default.2 = Some("86400000".to_string());
+    }
+    layers.extend(broker);
+    layers
+}
+
+/// One topic setting as Kafka's `DescribeConfigs` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub name: &'static str,
+    /// The layers that set it, strongest first, as (Kafka's `ConfigSource` name, the
+    /// setting's name in that layer, value): the first is the value in force, the rest are
+    /// its synonyms.
+    pub layers: Vec<(&'static str, String, String)>,
+}
+
+/// Every topic setting kplay models, with its value and where it comes from; `None` for a
+/// topic that does not exist.
+pub fn topic_config_entries(sim: &Sim, topic: &str) -> Option<Vec<ConfigEntry>> {
+    let overrides = properties(&sim.topic_overrides(topic)?);
+    Some(
+        TOPIC_TO_BROKER
+            .iter()
+            .map(|(name, broker_name)| ConfigEntry {
+                name,
+                layers: topic_layers(sim, &overrides, name, broker_name)
+                    .into_iter()
+                    .filter_map(|(source, key, value)| Some((source, key, value?)))
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
 /// A broker setting's layers, strongest first: its own dynamic value, the dynamic default,
 /// `server.properties` (when it differs from Kafka's default), Kafka's default.
 fn broker_layers(
@@ -286,19 +336,10 @@ fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
             if all { "All" } else { "Dynamic" }
         ));
         for (name, broker_name) in TOPIC_TO_BROKER {
-            let dynamic = overrides.get(*name).map(text);
-            if dynamic.is_none() && !all {
+            let layers = topic_layers(sim, &overrides, name, broker_name);
+            if layers[0].2.is_none() && !all {
                 continue;
             }
-            let mut layers = vec![("DYNAMIC_TOPIC_CONFIG", name.to_string(), dynamic)];
-            // The broker's side as the cluster-wide layers have it (a broker's own dynamic
-            // setting shows in --entity-type brokers).
-            let mut broker = broker_layers(sim, None, broker_name);
-            if let Some(default) = broker.last_mut().filter(|d| d.2.is_none()) {
-                // Not a broker setting kplay has: Kafka's fixed default.
-                default.2 = Some("86400000".to_string());
-            }
-            layers.extend(broker);
             out.stdout
                 .push_str(&entry(name, &layers).unwrap_or_default());
         }

@@ -19,6 +19,10 @@ mod leader_election;
 mod topics;
 mod zookeeper_shell;
 
+// What the gateway (`kplay serve`) answers with the tools' own rules.
+pub use configs::{topic_config_entries, ConfigEntry};
+pub use topics::parse_configs as parse_topic_configs;
+
 use crate::sim::{AdminResponse, Sim};
 use crate::time::SimTime;
 use crate::Command;

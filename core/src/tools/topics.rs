@@ -325,7 +325,7 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
 }
 
 /// The topic configs kplay models (`--config`).
-const TOPIC_CONFIGS: &[&str] = &[
+pub const TOPIC_CONFIGS: &[&str] = &[
     "cleanup.policy",
     "delete.retention.ms",
     "min.insync.replicas",
@@ -337,7 +337,7 @@ const TOPIC_CONFIGS: &[&str] = &[
 ];
 
 /// `--config k=v` pairs as the topic's overrides; unknown names get Kafka's message.
-fn parse_configs(pairs: &[String]) -> Result<TopicConfig, String> {
+pub fn parse_configs(pairs: &[String]) -> Result<TopicConfig, String> {
     if pairs.iter().any(|p| !p.contains('=')) {
         return Err("requirement failed: Invalid topic config: all configs to be added must be in the format \"key=val\".".into());
     }
