@@ -11,7 +11,7 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 TOOLS_PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: determinism check-deep soak-web test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-wasm-build bench-web clean
+.PHONY: clients-test setup-clients determinism check-deep soak-web test setup setup-web setup-browser fmt-check clippy unit wasm-check web-test e2e play build-web bench bench-quick bench-wasm-build bench-web clean
 
 ## setup: what the checks need (clippy, rustfmt, the wasm32 target), skipping what is there.
 setup:
@@ -21,7 +21,7 @@ setup:
 
 ## test: format, lints (native and wasm32, core and web app), every test: native, the web app's
 ## components in headless Chromium, and the built site end to end. What CI runs.
-test: setup fmt-check clippy wasm-check unit determinism web-test e2e
+test: setup fmt-check clippy wasm-check unit determinism clients-test web-test e2e
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -73,7 +73,20 @@ e2e: build-web setup-browser
 setup-web: setup
 	@trunk --version 2>/dev/null | grep -q "$(TRUNK_VERSION)" || $(CARGO) install --locked trunk --version $(TRUNK_VERSION)
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	@test -x node_modules/.bin/wasm-opt -a -d node_modules/playwright-core || npm install --no-audit --no-fund
+	@test -x node_modules/.bin/wasm-opt -a -d node_modules/playwright-core -a -d node_modules/kafkajs || npm install --no-audit --no-fund
+
+## setup-clients: real Kafka client libraries for the gateway's tests: kafka-python in .venv
+## (kafkajs comes with the npm packages).
+KAFKA_PYTHON_VERSION := 3.0.12
+setup-clients:
+	@.venv/bin/python -c 'import kafka, sys; sys.exit(kafka.__version__ != "$(KAFKA_PYTHON_VERSION)")' 2>/dev/null || \
+	  { python3 -m venv .venv && .venv/bin/pip install -q kafka-python==$(KAFKA_PYTHON_VERSION); }
+
+## clients-test: `kplay serve` with kafka-python and kafkajs connected (tests/clients/).
+clients-test: setup-web setup-clients
+	$(CARGO) build -q -p kplay
+	.venv/bin/python -W ignore tests/clients/test_kafka_python.py
+	node --test tests/clients/
 
 ## setup-browser: Debian's Chromium and ChromeDriver (no browser downloads are reachable here).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -100,3 +100,36 @@ pub fn encode_response(
     buf[..4].copy_from_slice(&size.to_be_bytes());
     buf.freeze()
 }
+
+/// A request frame as a client sends it, size included (the load generator and tests).
+pub fn encode_request(correlation_id: i32, api: ApiKey, version: i16, body: &RequestKind) -> Bytes {
+    let mut header = kafka_protocol::messages::RequestHeader::default();
+    header.request_api_key = api as i16;
+    header.request_api_version = version;
+    header.correlation_id = correlation_id;
+    header.client_id = Some(kafka_protocol::protocol::StrBytes::from_static_str("kplay"));
+    let mut buf = BytesMut::with_capacity(64);
+    buf.put_i32(0);
+    let _ = kafka_protocol::protocol::encode_request_header_into_buffer(&mut buf, &header);
+    let _ = body.encode(&mut buf, version);
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    buf.freeze()
+}
+
+/// A response frame's contents (after the size) as a client reads them: its correlation id
+/// and body.
+pub fn decode_response(
+    mut frame: Bytes,
+    api: ApiKey,
+    version: i16,
+) -> anyhow::Result<(i32, ResponseKind)> {
+    let header = <ResponseHeader as kafka_protocol::protocol::Decodable>::decode(
+        &mut frame,
+        api.response_header_version(version),
+    )?;
+    Ok((
+        header.correlation_id,
+        ResponseKind::decode(api, &mut frame, version)?,
+    ))
+}

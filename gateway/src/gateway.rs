@@ -7,6 +7,7 @@
 //! the broker answers like any other client's request. Kafka answers a connection's requests in
 //! the order they came, so answers that arrive out of order wait for the ones before them.
 
+use crate::apis::group::ProtocolNames;
 use crate::apis::{self, Addresses, Context, Pending, Plan};
 use crate::frame::{encode_response, Request};
 use crate::records::Clock;
@@ -66,6 +67,7 @@ pub struct Gateway {
     next_client: u32,
     next_correlation: Correlation,
     next_record_id: u64,
+    protocols: ProtocolNames,
     connections: BTreeMap<u32, Connection>,
     /// kplay correlation → (client, slot, index of the message in the slot's plan).
     waiting: BTreeMap<Correlation, (u32, u64, usize)>,
@@ -82,6 +84,7 @@ impl Gateway {
             next_client: 0,
             next_correlation: 0,
             next_record_id: FIRST_CLIENT_RECORD_ID,
+            protocols: ProtocolNames::default(),
             connections: BTreeMap::new(),
             waiting: BTreeMap::new(),
             outputs: Vec::new(),
@@ -143,6 +146,7 @@ impl Gateway {
             clock: self.clock,
             max_request_bytes: self.max_request_bytes,
             next_record_id: &mut self.next_record_id,
+            protocols: &mut self.protocols,
         };
         let Request {
             api,
@@ -227,6 +231,7 @@ impl Gateway {
             clock: self.clock,
             max_request_bytes: self.max_request_bytes,
             next_record_id: &mut self.next_record_id,
+            protocols: &mut self.protocols,
         }
     }
 

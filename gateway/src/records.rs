@@ -198,11 +198,10 @@ pub fn to_kafka(batches: &[RecordBatch], clock: Clock) -> Bytes {
                     producer_epoch: batch.producer_epoch,
                     timestamp_type: TimestampType::Creation,
                     offset: (batch.base_offset + u64::from(r.offset_delta)) as i64,
-                    sequence: if batch.base_sequence < 0 {
-                        -1
-                    } else {
-                        batch.base_sequence.wrapping_add(r.offset_delta as i32)
-                    },
+                    // Base sequence plus delta even without idempotence (-1, 0, 1, …): the
+                    // encoder keeps records in one batch while offset − sequence is constant,
+                    // and writes the first record's sequence as the batch's base sequence.
+                    sequence: batch.base_sequence.wrapping_add(r.offset_delta as i32),
                     timestamp: clock.to_unix_ms(r.timestamp_us),
                     key: (batch.is_control || r.key.is_some()).then_some(key),
                     value: Some(value),

@@ -57,6 +57,9 @@ pub fn warm_up(sim: &mut Sim) {
         let next = sim.now().plus_us(100_000);
         sim.run_until(next);
     }
+    // A second more for the controller's UpdateMetadata to reach every broker's cache.
+    let settled = sim.now().plus_us(1_000_000);
+    sim.run_until(settled);
 }
 
 struct Conn {

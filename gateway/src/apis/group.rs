@@ -36,6 +36,45 @@ use kplay_core::protocol::Message;
 
 const CONSUMER: &str = "consumer";
 
+/// The most groups whose assignor names the gateway remembers.
+const MAX_GROUPS: usize = 10_000;
+
+/// Assignor names as clients send them, per group. Kafka's brokers only check that a group's
+/// members share a protocol name; the leader member assigns. kplay's coordinator votes over its
+/// four assignors, so each name a group uses is given one of them: Kafka's own names keep
+/// theirs, others (kafkajs's `RoundRobinAssigner`, …) take one that group does not use.
+#[derive(Debug, Default)]
+pub struct ProtocolNames {
+    by_group: std::collections::BTreeMap<String, Vec<(String, Assignor)>>,
+}
+
+impl ProtocolNames {
+    fn assignor(&mut self, group: &str, name: &str) -> Option<Assignor> {
+        let own = Assignor::ALL.into_iter().find(|a| a.name() == name);
+        if !self.by_group.contains_key(group) && self.by_group.len() >= MAX_GROUPS {
+            return own;
+        }
+        let names = self.by_group.entry(group.to_string()).or_default();
+        if let Some((_, a)) = names.iter().find(|(n, _)| n == name) {
+            return Some(*a);
+        }
+        let taken = |a: &Assignor| names.iter().any(|(n, used)| used == a || n == a.name());
+        let a = own
+            .filter(|a| names.iter().all(|(_, used)| used != a))
+            .or_else(|| Assignor::ALL.into_iter().rev().find(|a| !taken(a)))?;
+        names.push((name.to_string(), a));
+        Some(a)
+    }
+
+    fn name(&self, group: &str, assignor: Assignor) -> Option<&str> {
+        self.by_group
+            .get(group)?
+            .iter()
+            .find(|(_, a)| *a == assignor)
+            .map(|(n, _)| n.as_str())
+    }
+}
+
 fn error_answer(api: &str, e: ResponseError) -> Plan {
     let kind = match api {
         "JoinGroup" => {
@@ -114,17 +153,16 @@ pub(crate) struct PendingJoin {
     protocol_names: Vec<(Assignor, String)>,
 }
 
-pub(crate) fn plan_join(r: JoinGroupRequest, version: i16) -> Plan {
+pub(crate) fn plan_join(r: JoinGroupRequest, version: i16, ctx: &mut Context<'_>) -> Plan {
     if r.protocol_type.as_str() != CONSUMER {
         return error_answer("JoinGroup", ResponseError::InconsistentGroupProtocol);
     }
+    let group_id = r.group_id.0.to_string();
     let known: Vec<(Assignor, String, &Bytes)> = r
         .protocols
         .iter()
         .filter_map(|p| {
-            let a = Assignor::ALL
-                .into_iter()
-                .find(|a| a.name() == p.name.as_str())?;
+            let a = ctx.protocols.assignor(&group_id, p.name.as_str())?;
             Some((a, p.name.to_string(), &p.metadata))
         })
         .collect();
@@ -148,7 +186,7 @@ pub(crate) fn plan_join(r: JoinGroupRequest, version: i16) -> Plan {
     let session = r.session_timeout_ms.max(0) as u64;
     let request = Message::JoinGroupRequest {
         correlation: 0,
-        group_id: r.group_id.0.to_string(),
+        group_id,
         session_timeout_ms: session,
         rebalance_timeout_ms: if version >= 1 {
             r.rebalance_timeout_ms.max(0) as u64
@@ -544,7 +582,10 @@ pub(crate) fn describe_groups(r: DescribeGroupsRequest, ctx: &Context<'_>) -> Pl
                 Some(g) => {
                     out.group_state = text(state_name(g.state));
                     out.protocol_type = text(CONSUMER);
-                    out.protocol_data = text(g.protocol.map_or("", |p| p.name()));
+                    let protocol = g
+                        .protocol
+                        .map(|p| ctx.protocols.name(&g.id, p).unwrap_or(p.name()).to_string());
+                    out.protocol_data = text(protocol.as_deref().unwrap_or(""));
                     out.members = g
                         .members
                         .iter()

@@ -4,7 +4,7 @@
 
 mod admin;
 mod fetch;
-mod group;
+pub(crate) mod group;
 mod metadata;
 mod produce;
 mod txn;
@@ -39,6 +39,7 @@ pub(crate) struct Context<'a> {
     /// `socket.request.max.bytes`, also the bound on a batch's decompressed size.
     pub max_request_bytes: usize,
     pub next_record_id: &'a mut u64,
+    pub protocols: &'a mut group::ProtocolNames,
 }
 
 /// What to do with one request.
@@ -93,7 +94,7 @@ pub(crate) fn plan(request: RequestKind, version: i16, ctx: &mut Context<'_>) ->
         RequestKind::InitProducerId(r) => produce::plan_init_producer_id(r),
         RequestKind::Fetch(r) => fetch::plan_fetch(r, version),
         RequestKind::ListOffsets(r) => fetch::plan_list_offsets(r),
-        RequestKind::JoinGroup(r) => group::plan_join(r, version),
+        RequestKind::JoinGroup(r) => group::plan_join(r, version, ctx),
         RequestKind::SyncGroup(r) => group::plan_sync(r),
         RequestKind::Heartbeat(r) => group::plan_heartbeat(r),
         RequestKind::LeaveGroup(r) => group::plan_leave(r, version),
