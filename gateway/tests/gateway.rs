@@ -15,6 +15,14 @@ use kplay_core::{BrokerId, Command};
 use kplay_gateway::frame::{decode_response, encode_request};
 use kplay_gateway::Output;
 
+fn leader_of(gw: &Gateway, topic: &str, partition: u32) -> BrokerId {
+    gw.sim()
+        .partition_state(topic, partition)
+        .unwrap()
+        .0
+        .unwrap()
+}
+
 fn topic_name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
 }

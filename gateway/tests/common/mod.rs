@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
-use kplay_core::{BrokerId, Scenario, Sim};
+use kplay_core::{Scenario, Sim};
 use kplay_gateway::frame::{decode_request, decode_response, encode_request, Decoded};
 use kplay_gateway::records::Clock;
 use kplay_gateway::{warm_up, Addresses, Gateway, Output};
@@ -73,12 +73,4 @@ pub fn call(
     let (correlation, response) = decode_response(frame.slice(4..), api, version).unwrap();
     assert_eq!(correlation, 7);
     response
-}
-
-pub fn leader_of(gw: &Gateway, topic: &str, partition: u32) -> BrokerId {
-    gw.sim()
-        .partition_state(topic, partition)
-        .unwrap()
-        .0
-        .unwrap()
 }
