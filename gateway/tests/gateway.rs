@@ -15,7 +15,7 @@ use kplay_core::{BrokerId, Command};
 use kplay_gateway::frame::{decode_response, encode_request};
 use kplay_gateway::Output;
 
-fn leader_of(gw: &Gateway, topic: &str, partition: u32) -> BrokerId {
+fn leader_of(gw: &kplay_gateway::Gateway, topic: &str, partition: u32) -> BrokerId {
     gw.sim()
         .partition_state(topic, partition)
         .unwrap()
