@@ -521,6 +521,67 @@ pub enum Message {
     ZooKeeper(ZkMessage),
 }
 
+/// Every message that carries a correlation id, for [`Message::correlation`] and
+/// [`Message::set_correlation`].
+macro_rules! with_correlation {
+    ($msg:expr, $c:ident => $found:expr, $otherwise:expr) => {
+        with_correlation!(@arms $msg, $c, $found, $otherwise,
+            MetadataRequest,
+            MetadataResponse,
+            ProduceRequest,
+            ProduceResponse,
+            FetchRequest,
+            FetchResponse,
+            ListOffsetsRequest,
+            ListOffsetsResponse,
+            InitProducerIdRequest,
+            InitProducerIdResponse,
+            AddPartitionsToTxnRequest,
+            AddPartitionsToTxnResponse,
+            AddOffsetsToTxnRequest,
+            AddOffsetsToTxnResponse,
+            EndTxnRequest,
+            EndTxnResponse,
+            WriteTxnMarkersRequest,
+            WriteTxnMarkersResponse,
+            TxnOffsetCommitRequest,
+            TxnOffsetCommitResponse,
+            CreateTopicsRequest,
+            ElectLeadersRequest,
+            ElectLeadersResponse,
+            AlterConfigsRequest,
+            AlterConfigsResponse,
+            AlterBrokerConfigsRequest,
+            CreateTopicsResponse,
+            CreatePartitionsRequest,
+            CreatePartitionsResponse,
+            DeleteTopicsRequest,
+            DeleteTopicsResponse,
+            AlterPartition,
+            AlterPartitionResponse,
+            FindCoordinatorRequest,
+            FindCoordinatorResponse,
+            JoinGroupRequest,
+            JoinGroupResponse,
+            SyncGroupRequest,
+            SyncGroupResponse,
+            HeartbeatRequest,
+            HeartbeatResponse,
+            LeaveGroupRequest,
+            LeaveGroupResponse,
+            OffsetCommitRequest,
+            OffsetCommitResponse,
+            OffsetFetchRequest,
+            OffsetFetchResponse)
+    };
+    (@arms $msg:expr, $c:ident, $found:expr, $otherwise:expr, $($v:ident),*) => {
+        match $msg {
+            $(Message::$v { correlation: $c, .. })|* => $found,
+            _ => $otherwise,
+        }
+    };
+}
+
 /// What a message is, for colouring it in the UI and counting traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -544,110 +605,12 @@ impl Message {
     /// The correlation id of a request or response (`None` for controller pushes and
     /// ZooKeeper traffic, which carry their own).
     pub fn correlation(&self) -> Option<Correlation> {
-        match self {
-            Message::MetadataRequest { correlation, .. }
-            | Message::MetadataResponse { correlation, .. }
-            | Message::ProduceRequest { correlation, .. }
-            | Message::ProduceResponse { correlation, .. }
-            | Message::FetchRequest { correlation, .. }
-            | Message::FetchResponse { correlation, .. }
-            | Message::ListOffsetsRequest { correlation, .. }
-            | Message::ListOffsetsResponse { correlation, .. }
-            | Message::InitProducerIdRequest { correlation, .. }
-            | Message::InitProducerIdResponse { correlation, .. }
-            | Message::AddPartitionsToTxnRequest { correlation, .. }
-            | Message::AddPartitionsToTxnResponse { correlation, .. }
-            | Message::AddOffsetsToTxnRequest { correlation, .. }
-            | Message::AddOffsetsToTxnResponse { correlation, .. }
-            | Message::EndTxnRequest { correlation, .. }
-            | Message::EndTxnResponse { correlation, .. }
-            | Message::WriteTxnMarkersRequest { correlation, .. }
-            | Message::WriteTxnMarkersResponse { correlation, .. }
-            | Message::TxnOffsetCommitRequest { correlation, .. }
-            | Message::TxnOffsetCommitResponse { correlation, .. }
-            | Message::CreateTopicsRequest { correlation, .. }
-            | Message::ElectLeadersRequest { correlation, .. }
-            | Message::ElectLeadersResponse { correlation, .. }
-            | Message::AlterConfigsRequest { correlation, .. }
-            | Message::AlterConfigsResponse { correlation, .. }
-            | Message::AlterBrokerConfigsRequest { correlation, .. }
-            | Message::CreateTopicsResponse { correlation, .. }
-            | Message::CreatePartitionsRequest { correlation, .. }
-            | Message::CreatePartitionsResponse { correlation, .. }
-            | Message::DeleteTopicsRequest { correlation, .. }
-            | Message::DeleteTopicsResponse { correlation, .. }
-            | Message::AlterPartition { correlation, .. }
-            | Message::AlterPartitionResponse { correlation, .. }
-            | Message::FindCoordinatorRequest { correlation, .. }
-            | Message::FindCoordinatorResponse { correlation, .. }
-            | Message::JoinGroupRequest { correlation, .. }
-            | Message::JoinGroupResponse { correlation, .. }
-            | Message::SyncGroupRequest { correlation, .. }
-            | Message::SyncGroupResponse { correlation, .. }
-            | Message::HeartbeatRequest { correlation, .. }
-            | Message::HeartbeatResponse { correlation, .. }
-            | Message::LeaveGroupRequest { correlation, .. }
-            | Message::LeaveGroupResponse { correlation, .. }
-            | Message::OffsetCommitRequest { correlation, .. }
-            | Message::OffsetCommitResponse { correlation, .. }
-            | Message::OffsetFetchRequest { correlation, .. }
-            | Message::OffsetFetchResponse { correlation, .. } => Some(*correlation),
-            _ => None,
-        }
+        with_correlation!(self, c => Some(*c), None)
     }
 
     /// Numbers a request (or response) so its answer can be matched to it.
     pub fn set_correlation(&mut self, to: Correlation) {
-        match self {
-            Message::MetadataRequest { correlation, .. }
-            | Message::MetadataResponse { correlation, .. }
-            | Message::ProduceRequest { correlation, .. }
-            | Message::ProduceResponse { correlation, .. }
-            | Message::FetchRequest { correlation, .. }
-            | Message::FetchResponse { correlation, .. }
-            | Message::ListOffsetsRequest { correlation, .. }
-            | Message::ListOffsetsResponse { correlation, .. }
-            | Message::InitProducerIdRequest { correlation, .. }
-            | Message::InitProducerIdResponse { correlation, .. }
-            | Message::AddPartitionsToTxnRequest { correlation, .. }
-            | Message::AddPartitionsToTxnResponse { correlation, .. }
-            | Message::AddOffsetsToTxnRequest { correlation, .. }
-            | Message::AddOffsetsToTxnResponse { correlation, .. }
-            | Message::EndTxnRequest { correlation, .. }
-            | Message::EndTxnResponse { correlation, .. }
-            | Message::WriteTxnMarkersRequest { correlation, .. }
-            | Message::WriteTxnMarkersResponse { correlation, .. }
-            | Message::TxnOffsetCommitRequest { correlation, .. }
-            | Message::TxnOffsetCommitResponse { correlation, .. }
-            | Message::CreateTopicsRequest { correlation, .. }
-            | Message::ElectLeadersRequest { correlation, .. }
-            | Message::ElectLeadersResponse { correlation, .. }
-            | Message::AlterConfigsRequest { correlation, .. }
-            | Message::AlterConfigsResponse { correlation, .. }
-            | Message::AlterBrokerConfigsRequest { correlation, .. }
-            | Message::CreateTopicsResponse { correlation, .. }
-            | Message::CreatePartitionsRequest { correlation, .. }
-            | Message::CreatePartitionsResponse { correlation, .. }
-            | Message::DeleteTopicsRequest { correlation, .. }
-            | Message::DeleteTopicsResponse { correlation, .. }
-            | Message::AlterPartition { correlation, .. }
-            | Message::AlterPartitionResponse { correlation, .. }
-            | Message::FindCoordinatorRequest { correlation, .. }
-            | Message::FindCoordinatorResponse { correlation, .. }
-            | Message::JoinGroupRequest { correlation, .. }
-            | Message::JoinGroupResponse { correlation, .. }
-            | Message::SyncGroupRequest { correlation, .. }
-            | Message::SyncGroupResponse { correlation, .. }
-            | Message::HeartbeatRequest { correlation, .. }
-            | Message::HeartbeatResponse { correlation, .. }
-            | Message::LeaveGroupRequest { correlation, .. }
-            | Message::LeaveGroupResponse { correlation, .. }
-            | Message::OffsetCommitRequest { correlation, .. }
-            | Message::OffsetCommitResponse { correlation, .. }
-            | Message::OffsetFetchRequest { correlation, .. }
-            | Message::OffsetFetchResponse { correlation, .. } => *correlation = to,
-            _ => {}
-        }
+        with_correlation!(self, c => *c = to, ())
     }
 
     pub fn kind(&self) -> MessageKind {

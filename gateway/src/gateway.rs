@@ -140,14 +140,7 @@ impl Gateway {
             return;
         };
         let broker = conn.broker;
-        let mut ctx = Context {
-            sim: &self.sim,
-            addresses: &self.addresses,
-            clock: self.clock,
-            max_request_bytes: self.max_request_bytes,
-            next_record_id: &mut self.next_record_id,
-            protocols: &mut self.protocols,
-        };
+        let mut ctx = self.context();
         let Request {
             api,
             version,
