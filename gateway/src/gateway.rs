@@ -162,7 +162,7 @@ impl Gateway {
             }
             Plan::Tell(messages) => {
                 for m in messages {
-                    self.send(client, broker, m);
+                    self.sim.client_send(client, broker, m);
                 }
                 self.outputs.push(Output::NoResponse { client });
                 return;
@@ -183,12 +183,8 @@ impl Gateway {
             m.set_correlation(self.next_correlation);
             self.waiting
                 .insert(self.next_correlation, (client, seq, index));
-            self.send(client, broker, m);
+            self.sim.client_send(client, broker, m);
         }
-    }
-
-    fn send(&mut self, client: u32, broker: BrokerId, m: Message) {
-        self.sim.client_send(client, broker, m);
     }
 
     fn push_slot(

@@ -50,7 +50,7 @@ pub fn warm_up(sim: &mut Sim) {
                 })
             })
     };
-    let controller = |sim: &Sim| sim.view().controller.is_some();
+    let controller = |sim: &Sim| sim.controller().is_some();
     while sim.now().as_us() < READY_WITHIN_US
         && !(controller(sim) && (ready(sim) || sim.topics().is_empty()))
     {
@@ -258,11 +258,10 @@ async fn read_requests(
     config: ServeConfig,
     mut reader: tokio::net::tcp::OwnedReadHalf,
 ) {
+    // Dropping the connection's sender ends its writer, which tells the gateway.
     let close = |state: &Shared, reason: String| {
         log(&format!("connection {client} closed: {reason}"));
-        let mut s = state.borrow_mut();
-        s.conns.remove(&client);
-        s.gateway.disconnect(client);
+        state.borrow_mut().conns.remove(&client);
     };
     loop {
         let Ok(permit) = permits.acquire().await else {

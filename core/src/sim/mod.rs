@@ -1021,14 +1021,7 @@ impl Sim {
     /// A real client closed its connection: the brokers it talked to see it close.
     pub fn client_closed(&mut self, client: u32) {
         let me = NodeId::Client(client);
-        let peers: Vec<NodeId> = self
-            .connections
-            .iter()
-            .filter(|(a, b)| *a == me || *b == me)
-            .map(|&(a, b)| if a == me { b } else { a })
-            .collect();
-        self.connections.retain(|(a, b)| *a != me && *b != me);
-        for peer in peers {
+        for peer in self.drop_connections(me) {
             self.schedule_disconnect(peer, me);
         }
     }
@@ -1036,11 +1029,6 @@ impl Sim {
     /// What reached real clients since the last call, in the order it happened.
     pub fn take_client_deliveries(&mut self) -> Vec<ClientDelivery> {
         std::mem::take(&mut self.client_inbox)
-    }
-
-    /// When the next event is due, if any.
-    pub fn next_event_at(&self) -> Option<SimTime> {
-        self.queue.next_time()
     }
 
     fn crash(&mut self, id: NodeId) {
@@ -1067,14 +1055,7 @@ impl Sim {
             Node::Producer(_) | Node::Consumer(_) => {}
         }
         self.record(event);
-        let peers: Vec<NodeId> = self
-            .connections
-            .iter()
-            .filter(|(a, b)| *a == id || *b == id)
-            .map(|&(a, b)| if a == id { b } else { a })
-            .collect();
-        self.connections.retain(|(a, b)| *a != id && *b != id);
-        for peer in peers {
+        for peer in self.drop_connections(id) {
             if let (NodeId::Client(client), NodeId::Broker(broker)) = (peer, id) {
                 self.client_inbox
                     .push(ClientDelivery::Disconnected { client, broker });
@@ -1085,6 +1066,18 @@ impl Sim {
                 self.schedule_disconnect(peer, id);
             }
         }
+    }
+
+    /// Forgets every connection of `id`; returns the peers that were on the other end.
+    fn drop_connections(&mut self, id: NodeId) -> Vec<NodeId> {
+        let peers = self
+            .connections
+            .iter()
+            .filter(|(a, b)| *a == id || *b == id)
+            .map(|&(a, b)| if a == id { b } else { a })
+            .collect();
+        self.connections.retain(|(a, b)| *a != id && *b != id);
+        peers
     }
 
     fn start_broker(&mut self, id: BrokerId) {
