@@ -2,11 +2,14 @@
 //! one JSON object and written to `target/bench.json`. `--quick` runs the same set, smaller.
 //!
 //! Measured now: memcpy, the partition log appending then reading batches of 100-byte and
-//! 1 KiB records, and simulation speed (simulated seconds per wall second). Benchmarks are
+//! 1 KiB records, the cluster end to end in process, the same through `kplay serve` over
+//! loopback (`gateway`), and simulation speed (simulated seconds per wall second). Benchmarks are
 //! measured here, never asserted in tests.
 
 // A benchmark prints its results.
 #![allow(clippy::print_stdout)]
+
+mod gateway;
 
 use kplay_bench::{default_lesson, end_to_end, simulation_speed};
 use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
@@ -172,6 +175,10 @@ fn main() {
         let ratio = e2e["bytes_per_s"].as_f64().unwrap_or(0.0) / memcpy;
         e2e["ratio_to_memcpy"] = json!(ratio);
         e2e
+    });
+    run("gateway", &|| {
+        let records = if quick { 1_000_000 } else { 10_000_000 };
+        gateway::gateway_produce(records, 100, memcpy)
     });
     run("simulation_speed", &|| {
         simulation_speed(
