@@ -153,6 +153,36 @@ class KafkaPythonTest(unittest.TestCase):
         self.assertEqual(late, [1000], "a restarted group resumes from its committed offsets")
         admin.close()
 
+    def test_transactions_commit_and_abort_as_read_committed_consumers_see_them(self):
+        admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=20000)
+        admin.create_topics([NewTopic("ledger", 3, 3)])
+        admin.close()
+        producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, transactional_id="ledger-writer")
+        producer.init_transactions()
+        producer.begin_transaction()
+        for i in range(10):
+            producer.send("ledger", key=f"k{i}".encode(), value=f"committed-{i}".encode())
+        producer.commit_transaction()
+        producer.begin_transaction()
+        for i in range(5):
+            producer.send("ledger", key=f"k{i}".encode(), value=f"aborted-{i}".encode())
+        producer.flush()  # written to the log, then aborted
+        producer.abort_transaction()
+        producer.close()
+
+        def read(isolation):
+            consumer = KafkaConsumer(
+                "ledger", bootstrap_servers=BOOTSTRAP, isolation_level=isolation,
+                auto_offset_reset="earliest", consumer_timeout_ms=8000,
+            )
+            values = sorted(m.value.decode() for m in consumer)
+            consumer.close()
+            return values
+
+        committed = sorted(f"committed-{i}" for i in range(10))
+        self.assertEqual(read("read_committed"), committed)
+        self.assertEqual(read("read_uncommitted"), sorted(committed + [f"aborted-{i}" for i in range(5)]))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
