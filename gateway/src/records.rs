@@ -218,6 +218,39 @@ pub fn to_kafka(batches: &[RecordBatch], clock: Clock) -> Bytes {
     out.freeze()
 }
 
+/// A batch as a producer without idempotence sends it (producer id −1, base sequence −1), all
+/// records stamped `timestamp_ms`: for load generators and tests speaking Kafka to the gateway.
+pub fn producer_batch(timestamp_ms: i64, records: &[(Option<Bytes>, Bytes)]) -> Bytes {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // −1, 0, 1, …: the encoder keeps one batch while offset − sequence is constant.
+            sequence: i as i32 - 1,
+            timestamp: timestamp_ms,
+            key: key.clone(),
+            value: Some(value.clone()),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut out = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    // Records in range by construction: encoding cannot fail.
+    let _ = RecordBatchEncoder::encode(&mut out, &records, &options);
+    out.freeze()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

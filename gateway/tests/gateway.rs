@@ -3,7 +3,7 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::*;
 use kplay_core::{BrokerId, Command};
 use kplay_gateway::frame::{decode_response, encode_request};
+use kplay_gateway::records::producer_batch;
 use kplay_gateway::Output;
 
 fn leader_of(gw: &kplay_gateway::Gateway, topic: &str, partition: u32) -> BrokerId {
@@ -28,33 +29,17 @@ fn topic_name(s: &str) -> TopicName {
 }
 
 fn batch(values: &[&str]) -> Bytes {
-    let records: Vec<Record> = values
+    let records: Vec<(Option<Bytes>, Bytes)> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // No idempotence: base sequence -1 (the encoder wants offset − sequence constant).
-            sequence: i as i32 - 1,
-            timestamp: CLOCK.unix_ms_at_zero + 2_000,
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
+        .map(|(i, v)| {
+            (
+                Some(Bytes::from(format!("key-{i}"))),
+                Bytes::copy_from_slice(v.as_bytes()),
+            )
         })
         .collect();
-    let mut out = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut out, &records, &options).unwrap();
-    out.freeze()
+    producer_batch(CLOCK.unix_ms_at_zero + 2_000, &records)
 }
 
 fn produce(partition: i32, values: &[&str]) -> RequestKind {

@@ -3,17 +3,15 @@
 //! producing with acks=all, one connection per partition leader, a few requests in flight on
 //! each — as a Kafka producer does. The in-process figure is `end_to_end`.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiKey, MetadataRequest, ProduceRequest, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use kplay_core::{Scenario, Sim};
 use kplay_gateway::frame::{decode_response, encode_request, DEFAULT_MAX_REQUEST_BYTES};
+use kplay_gateway::records::producer_batch;
 use kplay_gateway::{serve, ServeConfig};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -58,30 +56,7 @@ fn batch(record_bytes: usize) -> Bytes {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let records: Vec<Record> = (0..PER_BATCH)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: now,
-            key: None,
-            value: Some(value.clone()),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut out = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut out, &records, &options).expect("a batch encodes");
-    out.freeze()
+    producer_batch(now, &vec![(None, value); PER_BATCH])
 }
 
 fn produce_frame(correlation: i32, partition: i32, batch: &Bytes) -> Bytes {
