@@ -12,7 +12,7 @@ use crate::apis::{self, Addresses, Context, Pending, Plan};
 use crate::frame::{encode_response, Request};
 use crate::records::Clock;
 use bytes::Bytes;
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kplay_core::ids::NodeId;
 use kplay_core::protocol::{Correlation, Message};
 use kplay_core::{BrokerId, ClientDelivery, Sim, SimTime};
@@ -123,6 +123,7 @@ impl Gateway {
                 slots: VecDeque::new(),
             },
         );
+        self.sim.client_connected(client, broker);
         Some(client)
     }
 
@@ -154,12 +155,7 @@ impl Gateway {
         };
         let plan = apis::plan(body, version, &mut ctx);
         let (messages, pending) = match plan {
-            Plan::Answer(body) => {
-                let frame =
-                    encode_response(request.correlation_id, request.api, request.version, &body);
-                self.push_slot(client, &request, None, 0, Some(frame));
-                return;
-            }
+            Plan::Answer(body) => return self.answer_now(client, &request, &body),
             Plan::Tell(messages) => {
                 for m in messages {
                     self.sim.client_send(client, broker, m);
@@ -167,16 +163,12 @@ impl Gateway {
                 self.outputs.push(Output::NoResponse { client });
                 return;
             }
+            Plan::Ask { requests, pending } if requests.is_empty() => {
+                let body = apis::respond(pending, Vec::new(), request.version, &self.context());
+                return self.answer_now(client, &request, &body);
+            }
             Plan::Ask { requests, pending } => (requests, pending),
         };
-        if messages.is_empty() {
-            let ctx = self.context();
-            let body = apis::respond(pending, Vec::new(), request.version, &ctx);
-            let frame =
-                encode_response(request.correlation_id, request.api, request.version, &body);
-            self.push_slot(client, &request, None, 0, Some(frame));
-            return;
-        }
         let seq = self.push_slot(client, &request, Some(pending), messages.len(), None);
         for (index, mut m) in messages.into_iter().enumerate() {
             self.next_correlation += 1;
@@ -185,6 +177,12 @@ impl Gateway {
                 .insert(self.next_correlation, (client, seq, index));
             self.sim.client_send(client, broker, m);
         }
+    }
+
+    /// Queues a response that needs nothing from the cluster (behind earlier ones).
+    fn answer_now(&mut self, client: u32, request: &Header, body: &ResponseKind) {
+        let frame = encode_response(request.correlation_id, request.api, request.version, body);
+        self.push_slot(client, request, None, 0, Some(frame));
     }
 
     fn push_slot(
@@ -243,19 +241,9 @@ impl Gateway {
             match delivery {
                 ClientDelivery::Message { client, msg, .. } => self.answer(client, msg),
                 ClientDelivery::Disconnected { client, broker } => {
-                    self.close(client, format!("broker {broker} closed the connection"));
+                    self.close(client, format!("broker {broker} died"));
                 }
             }
-        }
-        // Connections to a broker that died (even those that never sent anything) close.
-        let dead: Vec<(u32, BrokerId)> = self
-            .connections
-            .iter()
-            .filter(|(_, c)| !self.sim.is_alive(NodeId::Broker(c.broker)))
-            .map(|(&client, c)| (client, c.broker))
-            .collect();
-        for (client, broker) in dead {
-            self.close(client, format!("broker {broker} is down"));
         }
     }
 

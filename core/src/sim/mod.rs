@@ -97,7 +97,7 @@ pub enum ClientDelivery {
         from: BrokerId,
         msg: Message,
     },
-    /// The broker's process died or refused the connection: the client's connection is closed.
+    /// The broker's process died: the client's connection is closed.
     Disconnected { client: u32, broker: BrokerId },
 }
 
@@ -378,12 +378,6 @@ impl Sim {
             if reason == DropReason::NodeDown && alive(self, from) && !self.network.is_cut(to, from)
             {
                 self.schedule_disconnect(from, to);
-            }
-            if let (NodeId::Client(client), NodeId::Broker(broker), DropReason::NodeDown) =
-                (from, to, reason)
-            {
-                self.client_inbox
-                    .push(ClientDelivery::Disconnected { client, broker });
             }
             return;
         }
@@ -1016,6 +1010,12 @@ impl Sim {
     /// Sends a real client's request to a broker, now, over the simulated network.
     pub fn client_send(&mut self, client: u32, broker: BrokerId, msg: Message) {
         self.transmit(NodeId::Client(client), NodeId::Broker(broker), msg);
+    }
+
+    /// A real client connected to a broker: if the broker dies, the client hears it.
+    pub fn client_connected(&mut self, client: u32, broker: BrokerId) {
+        let (a, b) = (NodeId::Client(client), NodeId::Broker(broker));
+        self.connections.insert((a.min(b), a.max(b)));
     }
 
     /// A real client closed its connection: the brokers it talked to see it close.
