@@ -116,11 +116,16 @@ async fn run(gateway: Gateway, config: ServeConfig, start_sim: SimTime) -> std::
         tokio::task::spawn_local(listen(state.clone(), BrokerId(b), config.clone()));
     }
     log(&format!(
-        "kplay serve: {brokers} brokers on {}:{}..{} (simulated time {:.1} s); commands on stdin",
+        "kplay serve: {brokers} brokers on {}:{}..{} (simulated time {:.1} s){}",
         config.host,
         config.base_port,
         u32::from(config.base_port) + brokers - 1,
-        start_sim.as_secs_f64()
+        start_sim.as_secs_f64(),
+        if config.commands {
+            "; commands on stdin"
+        } else {
+            ""
+        }
     ));
     let ticker = tokio::task::spawn_local(tick(state.clone()));
     if config.commands {
