@@ -127,10 +127,22 @@ impl Ord for TopicPartition {
         let topic = if Arc::ptr_eq(&self.topic, &other.topic) {
             std::cmp::Ordering::Equal
         } else {
-            self.topic.cmp(&other.topic)
+            cmp_names(&self.topic, &other.topic)
         };
         topic.then(self.partition.cmp(&other.partition))
     }
+}
+
+/// Byte order, as `str::cmp`; names that differ early (`orders` against the fifty
+/// `__consumer_offsets` keys a broker's map holds) are told apart without calling `memcmp`.
+fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b).take(8) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.cmp(b)
 }
 
 impl TopicPartition {
@@ -165,5 +177,14 @@ mod tests {
         let before: TopicName = "billing".into();
         assert_eq!(a.cmp(&TopicPartition::new(&before, 9)), Ordering::Greater);
         assert_ne!(a, TopicPartition::new(&before, 1));
+        // Names that share a prefix longer than the inline comparison, or end inside it.
+        for (x, y) in [
+            ("__consumer_offsets", "__consumer_offsetz"),
+            ("ord", "orders"),
+            ("", "a"),
+        ] {
+            assert_eq!(cmp_names(x, y), x.cmp(y));
+            assert_eq!(cmp_names(y, x), y.cmp(x));
+        }
     }
 }

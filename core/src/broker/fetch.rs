@@ -2,9 +2,11 @@
 //! consumers (only below the HW), parking a fetch with no data for up to `max_wait_ms`. As
 //! follower: one fetcher per leader, truncating where its log diverged (KIP-101/KIP-595).
 
+use super::produce::advance_high_watermark;
+use super::replica::Replica;
 use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
-use crate::ids::{BrokerId, NodeId, TopicPartition};
+use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
@@ -19,6 +21,18 @@ const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
 pub struct Fetcher {
     pub partitions: BTreeSet<TopicPartition>,
     pub in_flight: Option<Correlation>,
+}
+
+/// Where a fetch of one partition may read (`fetch_bounds`).
+enum Bounds<'a> {
+    Read {
+        replica: &'a Replica,
+        max_offset: Offset,
+    },
+    Error(ErrorCode),
+    /// The follower's log diverged from the leader's at this (epoch, end offset).
+    Diverging(&'a Replica, (u32, Offset)),
+    OutOfRange(&'a Replica),
 }
 
 enum Truncation {
@@ -125,8 +139,55 @@ impl Broker {
             }
         }
         replica.record_follower_fetch(follower, fetch_offset, ctx.now);
-        self.advance_high_watermark(tp, ctx);
-        self.maybe_expand_isr(tp, follower, ctx);
+        advance_high_watermark(self.id, replica, ctx);
+        // One lookup per partition: a follower's fetch names every partition it follows.
+        // A follower caught up: ask the controller to add it to the ISR.
+        if replica.pending_isr.is_none() && replica.can_join_isr(follower) {
+            let mut new_isr = replica.isr.clone();
+            new_isr.push(follower);
+            self.send_alter_partition(tp, new_isr, ctx);
+        }
+    }
+
+    /// Where a fetch of one partition may read, or why it gets no records. Shared by the
+    /// answer and by a parked fetch's "can it complete?" check, which must agree.
+    fn fetch_bounds(
+        &self,
+        replica_id: Option<BrokerId>,
+        isolation: IsolationLevel,
+        p: &FetchPartition,
+    ) -> Bounds<'_> {
+        let Some(replica) = self.replicas.get(&p.tp).filter(|r| r.is_leader()) else {
+            return Bounds::Error(if self.metadata.topics.contains_key(&p.tp.topic) {
+                ErrorCode::NotLeaderOrFollower
+            } else {
+                ErrorCode::UnknownTopicOrPartition
+            });
+        };
+        let log = &replica.log;
+        if replica_id.is_some() {
+            if let Some(epoch) = p.last_fetched_epoch {
+                match log.end_offset_for_epoch(epoch) {
+                    Some((e, end)) if e == epoch && end >= p.fetch_offset => {}
+                    Some(diverging) => return Bounds::Diverging(replica, diverging),
+                    None => return Bounds::Diverging(replica, (0, log.log_start_offset())),
+                }
+            }
+        }
+        if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset() {
+            return Bounds::OutOfRange(replica);
+        }
+        // Followers read up to the LEO; consumers only what is committed (below the HW),
+        // and read_committed consumers only below the last stable offset.
+        let max_offset = match (replica_id, isolation) {
+            (Some(_), _) => log.log_end_offset(),
+            (None, IsolationLevel::ReadUncommitted) => log.high_watermark(),
+            (None, IsolationLevel::ReadCommitted) => replica.last_stable_offset(),
+        };
+        Bounds::Read {
+            replica,
+            max_offset,
+        }
     }
 
     fn read_for_fetch(
@@ -150,47 +211,34 @@ impl Broker {
                     diverging_epoch: None,
                     batches: Vec::new(),
                 };
-                let Some(replica) = self.replicas.get(&p.tp).filter(|r| r.is_leader()) else {
-                    out.error = Some(if self.metadata.topics.contains_key(&p.tp.topic) {
-                        ErrorCode::NotLeaderOrFollower
-                    } else {
-                        ErrorCode::UnknownTopicOrPartition
-                    });
-                    return out;
-                };
-                let log = &replica.log;
-                out.high_watermark = log.high_watermark();
-                out.log_start_offset = log.log_start_offset();
-                if replica_id.is_some() {
-                    if let Some(epoch) = p.last_fetched_epoch {
-                        match log.end_offset_for_epoch(epoch) {
-                            Some((e, end)) if e == epoch && end >= p.fetch_offset => {}
-                            Some(diverging) => {
-                                out.diverging_epoch = Some(diverging);
-                                return out;
-                            }
-                            None => {
-                                out.diverging_epoch = Some((0, log.log_start_offset()));
-                                return out;
-                            }
-                        }
+                let (replica, max_offset) = match self.fetch_bounds(replica_id, isolation, p) {
+                    Bounds::Read {
+                        replica,
+                        max_offset,
+                    } => (replica, max_offset),
+                    Bounds::Error(code) => {
+                        out.error = Some(code);
+                        return out;
                     }
-                }
-                out.last_stable_offset = replica.last_stable_offset();
-                // Followers read up to the LEO; consumers only what is committed (below the HW),
-                // and read_committed consumers only below the last stable offset.
-                let max_offset = match (replica_id, isolation) {
-                    (Some(_), _) => log.log_end_offset(),
-                    (None, IsolationLevel::ReadUncommitted) => log.high_watermark(),
-                    (None, IsolationLevel::ReadCommitted) => out.last_stable_offset,
+                    Bounds::Diverging(replica, diverging) => {
+                        out.high_watermark = replica.log.high_watermark();
+                        out.log_start_offset = replica.log.log_start_offset();
+                        out.diverging_epoch = Some(diverging);
+                        return out;
+                    }
+                    Bounds::OutOfRange(replica) => {
+                        out.high_watermark = replica.log.high_watermark();
+                        out.log_start_offset = replica.log.log_start_offset();
+                        out.last_stable_offset = replica.last_stable_offset();
+                        out.error = Some(ErrorCode::OffsetOutOfRange);
+                        return out;
+                    }
                 };
-                if p.fetch_offset < log.log_start_offset() || p.fetch_offset > log.log_end_offset()
-                {
-                    out.error = Some(ErrorCode::OffsetOutOfRange);
-                    return out;
-                }
+                out.high_watermark = replica.log.high_watermark();
+                out.log_start_offset = replica.log.log_start_offset();
+                out.last_stable_offset = replica.last_stable_offset();
                 if budget > 0 {
-                    out.batches = log.read(p.fetch_offset, max_offset, budget);
+                    out.batches = replica.log.read(p.fetch_offset, max_offset, budget);
                     budget =
                         budget.saturating_sub(out.batches.iter().map(|b| b.size_bytes()).sum());
                 }
@@ -205,19 +253,35 @@ impl Broker {
             .collect()
     }
 
+    /// Whether a parked fetch can be answered now: an error or a divergence to report, or at
+    /// least `min_bytes` to read. Counts bytes in place, as Kafka's `DelayedFetch.tryComplete`
+    /// does, instead of building a response it may not send yet.
+    fn can_complete(&self, d: &DelayedFetch) -> bool {
+        let min_bytes = d.min_bytes as usize;
+        let mut bytes = 0usize;
+        for p in &d.partitions {
+            match self.fetch_bounds(d.replica_id, d.isolation, p) {
+                Bounds::Read {
+                    replica,
+                    max_offset,
+                } => replica.log.for_each_batch(p.fetch_offset, max_offset, |b| {
+                    bytes += b.size_bytes();
+                    bytes < min_bytes
+                }),
+                Bounds::Error(_) | Bounds::Diverging(..) | Bounds::OutOfRange(_) => return true,
+            }
+            if bytes >= min_bytes {
+                return true;
+            }
+        }
+        false
+    }
+
     pub(super) fn complete_delayed_fetches(&mut self, ctx: &mut Ctx<'_>) {
         let ready: Vec<u64> = self
             .delayed_fetches
             .iter()
-            .filter(|(_, d)| {
-                let response =
-                    self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
-                let bytes: usize = response
-                    .iter()
-                    .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
-                    .sum();
-                bytes >= d.min_bytes as usize || response.iter().any(|p| p.error.is_some())
-            })
+            .filter(|(_, d)| self.can_complete(d))
             .map(|(id, _)| *id)
             .collect();
         for id in ready {

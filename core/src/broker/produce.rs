@@ -199,16 +199,8 @@ impl Broker {
 
     /// Recomputes a leader's HW; answers whatever was waiting on it.
     pub(super) fn advance_high_watermark(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
-        let Some(replica) = self.replicas.get_mut(tp) else {
-            return;
-        };
-        if let Some(hw) = replica.maybe_advance_high_watermark(self.id) {
-            ctx.trace(Event::HighWatermarkAdvanced {
-                broker: self.id,
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                high_watermark: hw,
-            });
+        if let Some(replica) = self.replicas.get_mut(tp) {
+            advance_high_watermark(self.id, replica, ctx);
         }
     }
 
@@ -330,25 +322,8 @@ impl Broker {
         }
     }
 
-    /// A follower caught up: ask the controller to add it to the ISR.
-    pub(super) fn maybe_expand_isr(
-        &mut self,
-        tp: &TopicPartition,
-        follower: BrokerId,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let Some(replica) = self.replicas.get(tp) else {
-            return;
-        };
-        if replica.pending_isr.is_some() || !replica.can_join_isr(follower) {
-            return;
-        }
-        let mut new_isr = replica.isr.clone();
-        new_isr.push(follower);
-        self.send_alter_partition(tp, new_isr, ctx);
-    }
-
-    fn send_alter_partition(
+    /// Asks the controller to change the ISR (KIP-497 AlterPartition), one request in flight.
+    pub(super) fn send_alter_partition(
         &mut self,
         tp: &TopicPartition,
         new_isr: Vec<BrokerId>,
@@ -445,5 +420,17 @@ impl Broker {
     #[doc(hidden)]
     pub fn replica_mut(&mut self, tp: &TopicPartition) -> Option<&mut Replica> {
         self.replicas.get_mut(tp)
+    }
+}
+
+/// Moves a leader's HW up to the smallest LEO in its ISR, and traces the move.
+pub(super) fn advance_high_watermark(me: BrokerId, replica: &mut Replica, ctx: &mut Ctx<'_>) {
+    if let Some(hw) = replica.maybe_advance_high_watermark(me) {
+        ctx.trace(Event::HighWatermarkAdvanced {
+            broker: me,
+            topic: replica.tp.topic.clone(),
+            partition: replica.tp.partition,
+            high_watermark: hw,
+        });
     }
 }

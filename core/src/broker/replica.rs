@@ -125,16 +125,13 @@ impl Replica {
 
     /// The ISR used for the HW: the committed one plus a pending expansion (KIP-497: a replica
     /// joining counts at once; one leaving counts until the controller agrees).
-    pub fn maximal_isr(&self) -> Vec<BrokerId> {
-        let mut isr = self.isr.clone();
-        if let Some((pending, _)) = &self.pending_isr {
-            for b in pending {
-                if !isr.contains(b) {
-                    isr.push(*b);
-                }
-            }
-        }
-        isr
+    pub fn maximal_isr(&self) -> impl Iterator<Item = BrokerId> + '_ {
+        let joining = self
+            .pending_isr
+            .iter()
+            .flat_map(|(pending, _)| pending)
+            .filter(|b| !self.isr.contains(b));
+        self.isr.iter().chain(joining).copied()
     }
 
     /// Recomputes the HW as the smallest LEO in the ISR. Returns the new HW if it moved.
@@ -216,7 +213,7 @@ impl Replica {
             return false;
         };
         let epoch_start = self.log.epoch_cache().last().map_or(0, |e| e.1);
-        !self.maximal_isr().contains(&follower)
+        !self.maximal_isr().any(|b| b == follower)
             && self.replicas.contains(&follower)
             && followers
                 .get(&follower)

@@ -33,6 +33,17 @@ pub struct Outbox {
     pub closed: bool,
 }
 
+impl Outbox {
+    /// Empties it, keeping the vectors' memory for the next handler.
+    pub fn clear(&mut self) {
+        self.sends.clear();
+        self.timers.clear();
+        self.events.clear();
+        self.crash = false;
+        self.closed = false;
+    }
+}
+
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub now: SimTime,
