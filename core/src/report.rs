@@ -202,11 +202,11 @@ pub struct ExactlyOnceReport {
 impl crate::sim::Sim {
     /// A partition's final log: the leader's, or for an offline partition the longest replica.
     fn final_log(&self, tp: &crate::ids::TopicPartition) -> Option<&crate::log::PartitionLog> {
-        use crate::invariants::World;
         let leader = self.partition_state(&tp.topic, tp.partition)?.0;
-        leader.and_then(|l| self.log(l, tp)).or_else(|| {
+        let brokers = self.brokers_and_disks();
+        leader.and_then(|l| brokers.log(l, tp)).or_else(|| {
             (1..=self.scenario.cluster.brokers)
-                .filter_map(|b| self.log(crate::ids::BrokerId(b), tp))
+                .filter_map(|b| brokers.log(crate::ids::BrokerId(b), tp))
                 .max_by_key(|l| l.log_end_offset())
         })
     }

@@ -605,9 +605,11 @@ impl Sim {
             }
             _ => {}
         }
-        let mut invariants = std::mem::take(&mut self.invariants);
-        let found = invariants.observe(self.now, &event, self);
-        self.invariants = invariants;
+        let brokers = Brokers {
+            nodes: &self.nodes,
+            disks: &self.broker_disks,
+        };
+        let found = self.invariants.observe(self.now, &event, &brokers);
         self.trace.push(TraceEvent {
             at: self.now,
             event,
@@ -626,7 +628,9 @@ impl Sim {
 
     /// Runs the full state checks now; violations are recorded and returned.
     pub fn check_invariants(&mut self) -> Vec<Violation> {
-        let found = self.invariants.check_state(self.now, self);
+        let found = self
+            .invariants
+            .check_state(self.now, &self.brokers_and_disks());
         for v in &found {
             self.trace.push(TraceEvent {
                 at: self.now,
@@ -1123,6 +1127,14 @@ impl Sim {
 
     // ---- Looking inside (tests, view, report) ----
 
+    /// Live brokers and dead brokers' disks, as the invariants and the report read them.
+    pub(crate) fn brokers_and_disks(&self) -> Brokers<'_> {
+        Brokers {
+            nodes: &self.nodes,
+            disks: &self.broker_disks,
+        }
+    }
+
     pub fn broker(&self, id: u32) -> Option<&Broker> {
         match self.nodes.get(&NodeId::broker(id))?.node.as_ref()? {
             Node::Broker(b) => Some(b),
@@ -1231,22 +1243,48 @@ impl Sim {
     }
 }
 
-impl World for Sim {
+/// What the invariants read: live brokers, and the disks of dead ones. It borrows those two
+/// fields only, so the invariants (another field) are checked in place for every event.
+pub(crate) struct Brokers<'a> {
+    nodes: &'a BTreeMap<NodeId, Slot>,
+    disks: &'a BTreeMap<BrokerId, BrokerDisk>,
+}
+
+impl<'a> Brokers<'a> {
+    fn live(&self) -> impl Iterator<Item = &'a Broker> + use<'a> {
+        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
+            Node::Broker(b) => Some(&**b),
+            _ => None,
+        })
+    }
+    /// A broker's log for a partition, live or on the disk of a dead broker.
+    pub(crate) fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&'a PartitionLog> {
+        match self.broker(broker) {
+            Some(b) => b.log(tp),
+            None => self.disks.get(&broker)?.logs.get(tp),
+        }
+    }
+    fn broker(&self, id: BrokerId) -> Option<&'a Broker> {
+        match self.nodes.get(&NodeId::Broker(id))?.node.as_ref()? {
+            Node::Broker(b) => Some(&**b),
+            _ => None,
+        }
+    }
+}
+
+impl World for Brokers<'_> {
     fn replica(
         &self,
         broker: BrokerId,
         tp: &TopicPartition,
     ) -> Option<&crate::broker::replica::Replica> {
-        self.broker(broker.0)?.replicas.get(tp)
+        self.broker(broker)?.replicas.get(tp)
     }
     fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&PartitionLog> {
-        match self.broker(broker.0) {
-            Some(b) => b.log(tp),
-            None => self.broker_disks.get(&broker)?.logs.get(tp),
-        }
+        Brokers::log(self, broker, tp)
     }
     fn live_replicas(&self) -> Vec<(BrokerId, &crate::broker::replica::Replica)> {
-        self.brokers()
+        self.live()
             .flat_map(|b| b.replicas.values().map(move |r| (b.id, r)))
             .collect()
     }
