@@ -23,6 +23,15 @@ pub struct Fetcher {
     pub in_flight: Option<Correlation>,
 }
 
+/// Which parked fetches `complete_delayed` checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Watch {
+    /// Those of partitions whose log end or HW moved (`Broker::moved`).
+    Moved,
+    /// All of them: leadership or transaction state changed.
+    All,
+}
+
 /// Where a fetch of one partition may read (`fetch_bounds`).
 enum Bounds<'a> {
     Read {
@@ -76,7 +85,10 @@ impl Broker {
                     ctx,
                 );
             }
-            self.complete_delayed(ctx);
+            // Only a HW that moved can answer a parked produce or consumer fetch.
+            if !self.moved.is_empty() {
+                self.complete_delayed(Watch::Moved, ctx);
+            }
         }
         let response = self.read_for_fetch(replica_id, isolation, max_bytes, &partitions);
         let bytes: usize = response
@@ -139,7 +151,9 @@ impl Broker {
             }
         }
         replica.record_follower_fetch(follower, fetch_offset, ctx.now);
-        advance_high_watermark(self.id, replica, ctx);
+        if advance_high_watermark(self.id, replica, ctx) {
+            self.moved.push(tp.clone());
+        }
         // One lookup per partition: a follower's fetch names every partition it follows.
         // A follower caught up: ask the controller to add it to the ISR.
         if replica.pending_isr.is_none() && replica.can_join_isr(follower) {
@@ -277,11 +291,16 @@ impl Broker {
         false
     }
 
-    pub(super) fn complete_delayed_fetches(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn complete_delayed_fetches(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
+        let moved = std::mem::take(&mut self.moved);
+        let watched = |d: &DelayedFetch| match watch {
+            Watch::All => true,
+            Watch::Moved => d.partitions.iter().any(|p| moved.contains(&p.tp)),
+        };
         let ready: Vec<u64> = self
             .delayed_fetches
             .iter()
-            .filter(|(_, d)| self.can_complete(d))
+            .filter(|(_, d)| watched(d) && self.can_complete(d))
             .map(|(id, _)| *id)
             .collect();
         for id in ready {

@@ -22,7 +22,7 @@ use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
-use fetch::{DelayedFetch, Fetcher};
+use fetch::{DelayedFetch, Fetcher, Watch};
 use produce::DelayedProduce;
 use replica::{Replica, Role};
 use std::collections::BTreeMap;
@@ -98,6 +98,9 @@ pub struct Broker {
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_produces: BTreeMap<u64, DelayedProduce>,
     delayed_fetches: BTreeMap<u64, DelayedFetch>,
+    /// Partitions whose log end or HW moved since parked fetches were last checked (Kafka's
+    /// purgatory keys): only fetches watching one of them can have become answerable.
+    moved: Vec<TopicPartition>,
     next_delayed_id: u64,
     next_correlation: Correlation,
     next_producer_id: i64,
@@ -134,6 +137,7 @@ impl Broker {
             fetchers: BTreeMap::new(),
             delayed_produces: BTreeMap::new(),
             delayed_fetches: BTreeMap::new(),
+            moved: Vec::new(),
             next_delayed_id: 0,
             next_correlation: 0,
             next_producer_id: disk.next_producer_id.max(id.0 as i64 * 1_000_000_000),
@@ -413,7 +417,7 @@ impl Broker {
                 }
             }
         }
-        self.complete_delayed(ctx);
+        self.complete_delayed(Watch::All, ctx);
         self.update_coordinator(ctx);
         self.update_txn_coordinator(ctx);
     }

@@ -2,6 +2,7 @@
 //! acks=all until the HW passes the batch (Kafka's `DelayedProduce` purgatory), and keep the
 //! ISR honest (shrink laggards, expand caught-up followers) through the controller.
 
+use super::fetch::Watch;
 use super::replica::{Replica, SequenceCheck};
 use super::{Broker, BrokerTimer};
 use crate::config::{Acks, CleanupPolicy};
@@ -92,9 +93,7 @@ impl Broker {
             answers.push(answer);
         }
         if acks == Acks::None {
-            return;
-        }
-        if !waiting {
+        } else if !waiting {
             let partitions = answers.into_iter().map(|(a, _)| a).collect();
             ctx.send(
                 client,
@@ -103,8 +102,21 @@ impl Broker {
                     partitions,
                 },
             );
-            return;
+        } else {
+            self.park_produce(client, correlation, timeout_ms, answers, ctx);
         }
+        // Whatever the acks, parked fetches of the partitions just written wake now.
+        self.complete_delayed(Watch::Moved, ctx);
+    }
+
+    fn park_produce(
+        &mut self,
+        client: NodeId,
+        correlation: Correlation,
+        timeout_ms: u64,
+        answers: Vec<(ProducePartitionResponse, Option<Offset>)>,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
         self.delayed_produces.insert(
@@ -121,7 +133,6 @@ impl Broker {
             timeout_ms,
             Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
         );
-        self.complete_delayed(ctx);
     }
 
     /// Appends as leader. Returns the base offset and, for acks=all, the HW to wait for.
@@ -192,6 +203,7 @@ impl Broker {
             records: batch.record_count,
             leader: true,
         });
+        self.moved.push(tp.clone());
         let required = (acks == Acks::All).then_some(batch.last_offset() + 1);
         self.advance_high_watermark(tp, ctx);
         Ok((batch.base_offset, required))
@@ -200,12 +212,15 @@ impl Broker {
     /// Recomputes a leader's HW; answers whatever was waiting on it.
     pub(super) fn advance_high_watermark(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
         if let Some(replica) = self.replicas.get_mut(tp) {
-            advance_high_watermark(self.id, replica, ctx);
+            if advance_high_watermark(self.id, replica, ctx) {
+                self.moved.push(tp.clone());
+            }
         }
     }
 
-    /// Answers delayed produces and fetches that can be answered now.
-    pub(super) fn complete_delayed(&mut self, ctx: &mut Ctx<'_>) {
+    /// Answers delayed produces and fetches that can be answered now: parked fetches of the
+    /// partitions that `moved`, or with `Watch::All` every one (leadership changed).
+    pub(super) fn complete_delayed(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
         let mut done = Vec::new();
         for (id, delayed) in self.delayed_produces.iter_mut() {
             let mut all = true;
@@ -235,7 +250,7 @@ impl Broker {
                 self.answer_produce(d, ctx);
             }
         }
-        self.complete_delayed_fetches(ctx);
+        self.complete_delayed_fetches(watch, ctx);
     }
 
     pub(super) fn expire_delayed_produce(&mut self, id: u64, ctx: &mut Ctx<'_>) {
@@ -384,7 +399,7 @@ impl Broker {
         };
         ctx.trace(event);
         self.advance_high_watermark(&tp, ctx);
-        self.complete_delayed(ctx);
+        self.complete_delayed(Watch::All, ctx);
     }
 
     pub(super) fn handle_list_offsets(
@@ -423,14 +438,21 @@ impl Broker {
     }
 }
 
-/// Moves a leader's HW up to the smallest LEO in its ISR, and traces the move.
-pub(super) fn advance_high_watermark(me: BrokerId, replica: &mut Replica, ctx: &mut Ctx<'_>) {
-    if let Some(hw) = replica.maybe_advance_high_watermark(me) {
-        ctx.trace(Event::HighWatermarkAdvanced {
-            broker: me,
-            topic: replica.tp.topic.clone(),
-            partition: replica.tp.partition,
-            high_watermark: hw,
-        });
-    }
+/// Moves a leader's HW up to the smallest LEO in its ISR, and traces the move. Returns
+/// whether it moved.
+pub(super) fn advance_high_watermark(
+    me: BrokerId,
+    replica: &mut Replica,
+    ctx: &mut Ctx<'_>,
+) -> bool {
+    let Some(hw) = replica.maybe_advance_high_watermark(me) else {
+        return false;
+    };
+    ctx.trace(Event::HighWatermarkAdvanced {
+        broker: me,
+        topic: replica.tp.topic.clone(),
+        partition: replica.tp.partition,
+        high_watermark: hw,
+    });
+    true
 }

@@ -3,6 +3,7 @@
 //! its records with acks=all, sending WriteTxnMarkers, and, as a partition leader, writing the
 //! markers it is sent.
 
+use super::fetch::Watch;
 use super::produce::{pending_answer, DelayedProduce, Origin, Waiter};
 use super::{Broker, BrokerTimer};
 use crate::config::{Acks, CleanupPolicy, TopicConfig};
@@ -111,7 +112,7 @@ impl Broker {
             self.config.offsets_commit_timeout_ms,
             Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
         );
-        self.complete_delayed(ctx);
+        self.complete_delayed(Watch::Moved, ctx);
     }
 
     pub(super) fn on_txn_write_done(
@@ -226,7 +227,7 @@ impl Broker {
             self.config.offsets_commit_timeout_ms,
             Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
         );
-        self.complete_delayed(ctx);
+        self.complete_delayed(Watch::Moved, ctx);
     }
 
     /// Every `transaction.abort.timed.out.transaction.cleanup.interval.ms`: abort expired
