@@ -6,6 +6,7 @@ mod group;
 mod metadata;
 mod produce;
 pub mod replica;
+pub mod replicas;
 mod txn;
 
 pub use metadata::MetadataCache;
@@ -25,6 +26,7 @@ use crate::zookeeper::paths;
 use fetch::{DelayedFetch, Fetcher, Watch};
 use produce::DelayedProduce;
 use replica::{Replica, Role};
+use replicas::Replicas;
 use std::collections::BTreeMap;
 
 /// What a ZooKeeper answer is for.
@@ -85,7 +87,7 @@ pub struct Broker {
     dynamic: (DynamicBrokerConfig, DynamicBrokerConfig),
     zk: ZkClient<ZkTag>,
     pub registered: bool,
-    pub replicas: BTreeMap<TopicPartition, Replica>,
+    pub replicas: Replicas,
     pub metadata: MetadataCache,
     pub controller: Option<Controller>,
     /// Coordinates the groups of the `__consumer_offsets` partitions this broker leads.
@@ -129,7 +131,7 @@ impl Broker {
             config,
             zk,
             registered: false,
-            replicas: BTreeMap::new(),
+            replicas: Replicas::default(),
             metadata: MetadataCache::default(),
             controller: None,
             controller_epoch_seen: 0,
@@ -148,8 +150,8 @@ impl Broker {
     /// The broker's logs, for the simulation to keep across a crash.
     pub fn into_disk(self) -> BrokerDisk {
         let mut logs = self.dormant_logs;
-        for (tp, r) in self.replicas {
-            logs.insert(tp, r.log);
+        for r in self.replicas.into_values() {
+            logs.insert(r.tp, r.log);
         }
         BrokerDisk {
             logs,
@@ -656,10 +658,10 @@ impl Broker {
             .dynamic
             .1
             .apply(&self.dynamic.0.apply(&self.static_config));
-        for (tp, replica) in self.replicas.iter_mut() {
+        for replica in self.replicas.values_mut() {
             let topic = self
                 .topic_configs
-                .get(&tp.topic)
+                .get(&replica.tp.topic)
                 .cloned()
                 .unwrap_or_default();
             replica.log.config = LogConfig::resolve(&topic, &self.config);
@@ -673,8 +675,8 @@ impl Broker {
     /// at once, as Kafka's `LogManager.updateTopicConfig` does.
     fn on_topic_config_changed(&mut self, topic: TopicName, config: TopicConfig) {
         let resolved = LogConfig::resolve(&config, &self.config);
-        for (tp, replica) in self.replicas.iter_mut() {
-            if tp.topic == topic {
+        for replica in self.replicas.values_mut() {
+            if replica.tp.topic == topic {
                 replica.log.config = resolved.clone();
             }
         }
@@ -780,7 +782,8 @@ impl Broker {
 
     /// Retention and compaction on every log (`log.retention.check.interval.ms`).
     fn apply_retention(&mut self, ctx: &mut Ctx<'_>) {
-        for (tp, replica) in self.replicas.iter_mut() {
+        for replica in self.replicas.values_mut() {
+            let tp = &replica.tp;
             if let Some(removed) = replica.log.apply_retention(ctx.now) {
                 ctx.trace(Event::RecordsExpired {
                     broker: self.id,
