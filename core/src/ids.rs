@@ -135,7 +135,7 @@ impl Ord for TopicPartition {
 
 /// Byte order, as `str::cmp`; names that differ early (`orders` against the fifty
 /// `__consumer_offsets` keys a broker's map holds) are told apart without calling `memcmp`.
-fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     for (x, y) in a.iter().zip(b).take(8) {
         if x != y {

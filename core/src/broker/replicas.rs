@@ -5,7 +5,9 @@
 //! Iterates in `TopicPartition` order, as a `BTreeMap<TopicPartition, Replica>` would.
 
 use super::replica::Replica;
-use crate::ids::{TopicName, TopicPartition};
+use crate::ids::{cmp_names, TopicName, TopicPartition};
+use std::cmp::Ordering;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Default)]
 pub struct Replicas {
@@ -15,8 +17,15 @@ pub struct Replicas {
 }
 
 impl Replicas {
-    fn topic(&self, name: &str) -> Result<usize, usize> {
-        self.topics.binary_search_by(|(t, _)| (**t).cmp(name))
+    fn topic(&self, name: &TopicName) -> Result<usize, usize> {
+        self.topics.binary_search_by(|(t, _)| {
+            // Names in requests are mostly clones of the `Arc` held here.
+            if Arc::ptr_eq(t, name) {
+                Ordering::Equal
+            } else {
+                cmp_names(t, name)
+            }
+        })
     }
 
     pub fn get(&self, tp: &TopicPartition) -> Option<&Replica> {
