@@ -6,8 +6,10 @@
 
 use super::replica::Replica;
 use crate::ids::{cmp_names, TopicName, TopicPartition};
-use std::cmp::Ordering;
 use std::sync::Arc;
+
+/// Up to this many topics, a lookup first scans for the name's pointer.
+const FEW_TOPICS: usize = 8;
 
 #[derive(Clone, Debug, Default)]
 pub struct Replicas {
@@ -18,14 +20,14 @@ pub struct Replicas {
 
 impl Replicas {
     fn topic(&self, name: &TopicName) -> Result<usize, usize> {
-        self.topics.binary_search_by(|(t, _)| {
-            // Names in requests are mostly clones of the `Arc` held here.
-            if Arc::ptr_eq(t, name) {
-                Ordering::Equal
-            } else {
-                cmp_names(t, name)
+        // Names in requests are mostly clones of the `Arc` held here: among a broker's usual
+        // few topics, comparing pointers finds it fastest.
+        if self.topics.len() <= FEW_TOPICS {
+            if let Some(i) = self.topics.iter().position(|(t, _)| Arc::ptr_eq(t, name)) {
+                return Ok(i);
             }
-        })
+        }
+        self.topics.binary_search_by(|(t, _)| cmp_names(t, name))
     }
 
     pub fn get(&self, tp: &TopicPartition) -> Option<&Replica> {
