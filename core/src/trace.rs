@@ -303,32 +303,70 @@ pub enum Event {
     },
 }
 
-/// FNV-1a, 64-bit. `usize` is hashed as `u64` so the hash is the same on 32-bit wasm and 64-bit
-/// native targets.
+/// The trace's fingerprint: a word at a time (every event is hashed, so byte-at-a-time FNV
+/// cost more than the rest of recording it). Integers of every width, `usize` included, are
+/// hashed as one `u64`, so the hash is the same on 32-bit wasm and 64-bit native targets.
 #[derive(Clone, Debug)]
-pub struct Fnv1a(u64);
+pub struct TraceHasher(u64);
 
-impl Default for Fnv1a {
+impl Default for TraceHasher {
     fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
+        TraceHasher(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Hasher for Fnv1a {
+impl TraceHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(23) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+impl Hasher for TraceHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // One more round, so the last word reaches every bit.
+        let h = self.0 ^ (self.0 >> 29);
+        h.wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= *b as u64;
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
         }
+        let rest = chunks.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        // The length goes in too: "ab" then "" differs from "a" then "b".
+        self.mix(u64::from_le_bytes(last) ^ ((bytes.len() as u64) << 56));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(i as u64);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.mix(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.mix(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
     }
     fn write_usize(&mut self, i: usize) {
-        self.write(&(i as u64).to_le_bytes());
+        self.mix(i as u64);
+    }
+    fn write_i8(&mut self, i: i8) {
+        self.mix(i as u64);
+    }
+    fn write_i16(&mut self, i: i16) {
+        self.mix(i as u64);
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.mix(i as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64);
     }
     fn write_isize(&mut self, i: isize) {
-        self.write(&(i as i64).to_le_bytes());
+        self.mix(i as i64 as u64);
     }
 }
 
@@ -339,7 +377,7 @@ pub struct Trace {
     events: Vec<TraceEvent>,
     window: usize,
     dropped: u64,
-    hasher: Fnv1a,
+    hasher: TraceHasher,
 }
 
 impl Trace {
@@ -348,7 +386,7 @@ impl Trace {
             events: Vec::new(),
             window: window.max(1),
             dropped: 0,
-            hasher: Fnv1a::default(),
+            hasher: TraceHasher::default(),
         }
     }
 
@@ -466,10 +504,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnv1a_reference_vector() {
-        let mut h = Fnv1a::default();
-        h.write(b"a");
-        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
+    fn the_fingerprint_is_the_same_on_every_target_and_tells_splits_apart() {
+        let hash = |f: &dyn Fn(&mut TraceHasher)| {
+            let mut h = TraceHasher::default();
+            f(&mut h);
+            h.finish()
+        };
+        // usize is 4 bytes in wasm32 and 8 natively: both hash as the same u64.
+        assert_eq!(hash(&|h| h.write_usize(7)), hash(&|h| h.write_u64(7)));
+        assert_ne!(
+            hash(&|h| {
+                h.write(b"ab");
+                h.write(b"");
+            }),
+            hash(&|h| {
+                h.write(b"a");
+                h.write(b"b");
+            })
+        );
+        assert_ne!(hash(&|h| h.write(b"a")), hash(&|h| h.write(b"a\0")));
+        assert_ne!(hash(&|h| h.write_u8(1)), hash(&|h| h.write_u8(2)));
+        assert_ne!(hash(&|_| {}), hash(&|h| h.write_u8(0)));
     }
 
     #[test]
