@@ -142,6 +142,10 @@ pub(crate) fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
             return x.cmp(y);
         }
     }
+    if a.len().min(b.len()) <= 8 {
+        // One is a prefix of the other: the shorter comes first.
+        return a.len().cmp(&b.len());
+    }
     a.cmp(b)
 }
 
@@ -182,6 +186,10 @@ mod tests {
             ("__consumer_offsets", "__consumer_offsetz"),
             ("ord", "orders"),
             ("", "a"),
+            ("bench", "bench"),
+            ("orders-1", "orders-1x"),
+            ("orders-10", "orders-1"),
+            ("orders-1", "orders-1"),
         ] {
             assert_eq!(cmp_names(x, y), x.cmp(y));
             assert_eq!(cmp_names(y, x), y.cmp(x));

@@ -200,7 +200,10 @@ impl Producer {
         {
             return;
         }
-        let topic: TopicName = spec.topic.as_str().into();
+        // The Arc the producer already holds: its partitions' queues are found by pointer.
+        let Some(topic) = self.topics.iter().find(|t| ***t == *spec.topic).cloned() else {
+            return;
+        };
         let Some(num_partitions) = self.metadata.partitions(&topic).map(|p| p.len() as u32) else {
             // send() blocks until metadata is known; the load resumes where it stopped.
             self.blocked = true;
