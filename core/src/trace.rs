@@ -321,6 +321,15 @@ impl TraceHasher {
     }
 }
 
+/// Integers go in as one word each.
+macro_rules! write_words {
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name(&mut self, i: $t) {
+            self.mix(i as u64);
+        })*
+    };
+}
+
 impl Hasher for TraceHasher {
     fn finish(&self) -> u64 {
         // One more round, so the last word reaches every bit.
@@ -338,36 +347,19 @@ impl Hasher for TraceHasher {
         // The length goes in too: "ab" then "" differs from "a" then "b".
         self.mix(u64::from_le_bytes(last) ^ ((bytes.len() as u64) << 56));
     }
-    fn write_u8(&mut self, i: u8) {
-        self.mix(i as u64);
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.mix(i as u64);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.mix(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.mix(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.mix(i as u64);
-    }
-    fn write_i8(&mut self, i: i8) {
-        self.mix(i as u64);
-    }
-    fn write_i16(&mut self, i: i16) {
-        self.mix(i as u64);
-    }
-    fn write_i32(&mut self, i: i32) {
-        self.mix(i as u64);
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.mix(i as u64);
-    }
-    fn write_isize(&mut self, i: isize) {
-        self.mix(i as i64 as u64);
-    }
+    // Sign-extended, so `isize` hashes alike at both widths.
+    write_words!(
+        write_u8: u8,
+        write_u16: u16,
+        write_u32: u32,
+        write_u64: u64,
+        write_usize: usize,
+        write_i8: i8,
+        write_i16: i16,
+        write_i32: i32,
+        write_i64: i64,
+        write_isize: isize
+    );
 }
 
 /// The trace kept in memory: a window of the latest events (so long runs stay bounded) and a

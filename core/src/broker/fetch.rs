@@ -28,7 +28,7 @@ pub struct Fetcher {
 pub(super) enum Watch {
     /// Those of partitions whose log end or HW moved (`Broker::moved`).
     Moved,
-    /// All of them: leadership or transaction state changed.
+    /// All of them: leadership or the ISR changed.
     All,
 }
 
@@ -129,6 +129,8 @@ impl Broker {
         );
     }
 
+    /// A follower fetched `tp` from `fetch_offset`: its LEO, then the HW and an ISR expansion
+    /// that may follow, with one lookup (its fetch names every partition it follows).
     fn record_follower_fetch(
         &mut self,
         tp: &TopicPartition,
@@ -154,7 +156,6 @@ impl Broker {
         if advance_high_watermark(self.id, replica, ctx) {
             self.moved.push(tp.clone());
         }
-        // One lookup per partition: a follower's fetch names every partition it follows.
         // A follower caught up: ask the controller to add it to the ISR.
         if replica.pending_isr.is_none() && replica.can_join_isr(follower) {
             let mut new_isr = replica.isr.clone();

@@ -362,7 +362,7 @@ impl Broker {
                     log.unwrap_or_else(|| PartitionLog::new(config, ctx.now)),
                 );
                 replica.rebuild_producer_state();
-                self.replicas.insert(tp.clone(), replica);
+                self.replicas.insert(replica);
             }
             let replica = self.replicas.get_mut(&tp).expect("inserted above");
             if state.leader_epoch < replica.leader_epoch {

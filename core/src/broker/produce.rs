@@ -92,8 +92,9 @@ impl Broker {
             waiting |= answer.1.is_some();
             answers.push(answer);
         }
-        if acks == Acks::None {
-        } else if !waiting {
+        if waiting {
+            self.park_produce(client, correlation, timeout_ms, answers, ctx);
+        } else if acks != Acks::None {
             let partitions = answers.into_iter().map(|(a, _)| a).collect();
             ctx.send(
                 client,
@@ -102,8 +103,6 @@ impl Broker {
                     partitions,
                 },
             );
-        } else {
-            self.park_produce(client, correlation, timeout_ms, answers, ctx);
         }
         // Whatever the acks, parked fetches of the partitions just written wake now.
         self.complete_delayed(Watch::Moved, ctx);

@@ -15,7 +15,6 @@ const FEW_TOPICS: usize = 8;
 pub struct Replicas {
     /// Sorted by name; a topic's slot `n` holds partition `n` if this broker hosts it.
     topics: Vec<(TopicName, Vec<Option<Replica>>)>,
-    len: usize,
 }
 
 impl Replicas {
@@ -44,32 +43,28 @@ impl Replicas {
         self.get(tp).is_some()
     }
 
-    /// Hosts `replica` as `tp`'s, returning the one it replaces.
-    pub fn insert(&mut self, tp: TopicPartition, replica: Replica) -> Option<Replica> {
-        let i = match self.topic(&tp.topic) {
+    /// Hosts `replica` under its own partition (`replica.tp`), returning the one it replaces.
+    pub fn insert(&mut self, replica: Replica) -> Option<Replica> {
+        let i = match self.topic(&replica.tp.topic) {
             Ok(i) => i,
             Err(i) => {
-                self.topics.insert(i, (tp.topic.clone(), Vec::new()));
+                self.topics
+                    .insert(i, (replica.tp.topic.clone(), Vec::new()));
                 i
             }
         };
         let slots = &mut self.topics[i].1;
-        let n = tp.partition as usize;
+        let n = replica.tp.partition as usize;
         if slots.len() <= n {
             slots.resize_with(n + 1, || None);
         }
-        let old = slots[n].replace(replica);
-        if old.is_none() {
-            self.len += 1;
-        }
-        old
+        slots[n].replace(replica)
     }
 
     pub fn remove(&mut self, tp: &TopicPartition) -> Option<Replica> {
         let i = self.topic(&tp.topic).ok()?;
         let slots = &mut self.topics[i].1;
         let old = slots.get_mut(tp.partition as usize)?.take()?;
-        self.len -= 1;
         while slots.last().is_some_and(|s| s.is_none()) {
             slots.pop();
         }
@@ -77,14 +72,6 @@ impl Replicas {
             self.topics.remove(i);
         }
         Some(old)
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Replica> {
@@ -148,12 +135,11 @@ mod tests {
                 );
             } else {
                 assert_eq!(
-                    ours.insert(tp.clone(), replica(&tp)).is_some(),
+                    ours.insert(replica(&tp)).is_some(),
                     model.insert(tp.clone(), ()).is_some()
                 );
             }
-            assert_eq!(ours.len(), model.len());
-            assert_eq!(ours.is_empty(), model.is_empty());
+            assert_eq!(ours.iter().count(), model.len());
             assert_eq!(ours.contains_key(&tp), model.contains_key(&tp));
         }
         let order: Vec<&TopicPartition> = ours.keys().collect();

@@ -1136,10 +1136,7 @@ impl Sim {
     }
 
     pub fn broker(&self, id: u32) -> Option<&Broker> {
-        match self.nodes.get(&NodeId::broker(id))?.node.as_ref()? {
-            Node::Broker(b) => Some(b),
-            _ => None,
-        }
+        self.brokers_and_disks().broker(BrokerId(id))
     }
     pub fn zookeeper(&self, sid: u32) -> Option<&ZkServer> {
         match self.nodes.get(&NodeId::ZooKeeper(sid))?.node.as_ref()? {
@@ -1160,10 +1157,7 @@ impl Sim {
         }
     }
     pub fn brokers(&self) -> impl Iterator<Item = &Broker> {
-        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
-            Node::Broker(b) => Some(b.as_ref()),
-            _ => None,
-        })
+        self.brokers_and_disks().live()
     }
     pub fn producers(&self) -> impl Iterator<Item = &Producer> {
         self.nodes.values().filter_map(|s| match s.node.as_ref()? {
