@@ -56,6 +56,7 @@ pub mod ids;
 pub mod invariants;
 pub mod lessons;
 pub mod log;
+pub mod partition_map;
 pub mod partitioner;
 pub mod protocol;
 pub mod report;

@@ -90,6 +90,12 @@ impl NullKeyChooser {
         }
     }
 
+    /// Whether the next record without a key goes where the last one did, until a batch
+    /// closes (KIP-480), so a run of them can be appended at once.
+    pub fn is_sticky(&self) -> bool {
+        matches!(self, NullKeyChooser::Sticky { .. })
+    }
+
     /// The batch of the sticky partition was closed: move on to another partition (KIP-480).
     pub fn on_batch_closed(&mut self, partition: u32, num_partitions: u32, rng: &mut Rng) {
         if let NullKeyChooser::Sticky { current } = self {

@@ -46,9 +46,14 @@ impl Histogram {
     }
 
     pub fn record(&mut self, value: u64) {
+        self.record_n(value, 1);
+    }
+
+    /// Records `value` `n` times.
+    pub fn record_n(&mut self, value: u64, n: u64) {
         let i = Self::index(value).min(self.buckets.len() - 1);
-        self.buckets[i] += 1;
-        self.count += 1;
+        self.buckets[i] += n;
+        self.count += n;
     }
 
     pub fn count(&self) -> u64 {

@@ -6,7 +6,6 @@ mod group;
 mod metadata;
 mod produce;
 pub mod replica;
-pub mod replicas;
 mod txn;
 
 pub use metadata::MetadataCache;
@@ -16,6 +15,7 @@ use crate::controller::{zk_data, Controller, ControllerTag, ControllerTimer};
 use crate::group::coordinator::{GroupCoordinator, GroupTimer, OFFSETS_TOPIC};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
+use crate::partition_map::PartitionMap;
 use crate::protocol::{Correlation, Message, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
@@ -26,7 +26,6 @@ use crate::zookeeper::paths;
 use fetch::{DelayedFetch, Fetcher, Watch};
 use produce::DelayedProduce;
 use replica::{Replica, Role};
-use replicas::Replicas;
 use std::collections::BTreeMap;
 
 /// What a ZooKeeper answer is for.
@@ -87,7 +86,7 @@ pub struct Broker {
     dynamic: (DynamicBrokerConfig, DynamicBrokerConfig),
     zk: ZkClient<ZkTag>,
     pub registered: bool,
-    pub replicas: Replicas,
+    pub replicas: PartitionMap<Replica>,
     pub metadata: MetadataCache,
     pub controller: Option<Controller>,
     /// Coordinates the groups of the `__consumer_offsets` partitions this broker leads.
@@ -131,7 +130,7 @@ impl Broker {
             config,
             zk,
             registered: false,
-            replicas: Replicas::default(),
+            replicas: PartitionMap::default(),
             metadata: MetadataCache::default(),
             controller: None,
             controller_epoch_seen: 0,
@@ -362,7 +361,7 @@ impl Broker {
                     log.unwrap_or_else(|| PartitionLog::new(config, ctx.now)),
                 );
                 replica.rebuild_producer_state();
-                self.replicas.insert(replica);
+                self.replicas.insert(replica.tp.clone(), replica);
             }
             let replica = self.replicas.get_mut(&tp).expect("inserted above");
             if state.leader_epoch < replica.leader_epoch {

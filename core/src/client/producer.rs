@@ -7,6 +7,7 @@ use super::metadata::ClientMetadata;
 use crate::config::{Acks, ProducerConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use crate::partition_map::PartitionMap;
 use crate::partitioner::{partition_for_key, NullKeyChooser};
 use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
 use crate::report::Histogram;
@@ -70,7 +71,7 @@ pub struct Producer {
     spec: Option<ProducerSpec>,
     metadata: ClientMetadata,
     topics: Vec<TopicName>,
-    queues: BTreeMap<TopicPartition, PartitionQueue>,
+    queues: PartitionMap<PartitionQueue>,
     in_flight: BTreeMap<Correlation, InFlight>,
     next_correlation: Correlation,
     producer_id: Option<(i64, i16)>,
@@ -121,7 +122,7 @@ impl Producer {
             spec,
             metadata: ClientMetadata::new(bootstrap),
             topics,
-            queues: BTreeMap::new(),
+            queues: PartitionMap::default(),
             in_flight: BTreeMap::new(),
             next_correlation: 0,
             producer_id: None,
@@ -233,6 +234,8 @@ impl Producer {
             .map(|p| p.partition)
             .collect();
         let value_len = (spec.value_bytes as usize).min(VALUE_PAD.len());
+        // One TopicPartition for the whole run: only its index changes per record.
+        let mut tp = TopicPartition::new(&topic, 0);
         while self.generated < due {
             let key_index = match &spec.keys {
                 KeySpec::None => None,
@@ -248,16 +251,18 @@ impl Producer {
                 None => self.chooser.choose(num_partitions, &available, ctx.rng),
             };
             let key = key_index.map(|i| std::mem::take(&mut self.keys[i]));
-            self.append(
-                TopicPartition::new(&topic, partition),
-                key.as_deref(),
-                &VALUE_PAD[..value_len],
-                ctx,
-            );
+            tp.partition = partition;
+            // Records without a key stay on the sticky partition until its batch closes:
+            // append them as one run.
+            let run = if key.is_none() && self.chooser.is_sticky() {
+                due - self.generated
+            } else {
+                1
+            };
+            self.generated += self.append(&tp, key.as_deref(), &VALUE_PAD[..value_len], run, ctx);
             if let (Some(i), Some(k)) = (key_index, key) {
                 self.keys[i] = k;
             }
-            self.generated += 1;
         }
         let next_us = (self.generated as f64 * interval_us).ceil() as u64;
         ctx.timer_at(
@@ -269,26 +274,45 @@ impl Producer {
         self.poll(ctx);
     }
 
-    /// Adds a record to its partition's open batch (the accumulator).
-    fn append(&mut self, tp: TopicPartition, key: Option<&[u8]>, value: &[u8], ctx: &mut Ctx<'_>) {
+    /// Adds up to `count` records with this key and value to their partition's open batch
+    /// (the accumulator), stopping early when the batch fills and closes. Returns how many.
+    fn append(
+        &mut self,
+        tp: &TopicPartition,
+        key: Option<&[u8]>,
+        value: &[u8],
+        count: u64,
+        ctx: &mut Ctx<'_>,
+    ) -> u64 {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
-        let queue = self.queues.entry(tp.clone()).or_default();
-        let record_id =
-            (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
-        queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
-        let (builder, _, _) = queue.open.get_or_insert_with(|| {
-            (
-                BatchBuilder::with_capacity(batch_size.min(1 << 20)),
-                ctx.now,
-                record_id,
-            )
-        });
-        builder.push(ctx.now.as_us(), record_id, key, value);
-        self.stats.produced += 1;
-        if builder.size_bytes() >= batch_size {
-            self.close_batch(&tp, ctx);
+        let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
+        let mut appended = 0;
+        let full = loop {
+            let record_id =
+                (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
+            queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
+            let (builder, _, _) = queue.open.get_or_insert_with(|| {
+                (
+                    BatchBuilder::with_capacity(batch_size.min(1 << 20)),
+                    ctx.now,
+                    record_id,
+                )
+            });
+            builder.push(ctx.now.as_us(), record_id, key, value);
+            appended += 1;
+            if builder.size_bytes() >= batch_size {
+                break true;
+            }
+            if appended >= count {
+                break false;
+            }
+        };
+        self.stats.produced += appended;
+        if full {
+            self.close_batch(tp, ctx);
         }
+        appended
     }
 
     fn close_batch(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
@@ -393,9 +417,10 @@ impl Producer {
             };
             self.manual.pop_front();
             self.append(
-                TopicPartition::new(&topic, partition),
+                &TopicPartition::new(&topic, partition),
                 key.as_deref(),
                 &value,
+                1,
                 ctx,
             );
         }
@@ -522,10 +547,24 @@ impl Producer {
 
     fn acked(&mut self, b: &ProducerBatch, base_offset: Option<u64>, ctx: &mut Ctx<'_>) {
         self.stats.acked += b.batch.record_count as u64;
+        // Records generated together share a timestamp: one histogram update per run of them.
+        let mut run: Option<(u64, u64)> = None;
         for r in b.batch.iter() {
+            match &mut run {
+                Some((ts, n)) if *ts == r.timestamp_us => *n += 1,
+                _ => {
+                    if let Some((ts, n)) = run.replace((r.timestamp_us, 1)) {
+                        self.stats
+                            .ack_latency_us
+                            .record_n(ctx.now.since(SimTime(ts)), n);
+                    }
+                }
+            }
+        }
+        if let Some((ts, n)) = run {
             self.stats
                 .ack_latency_us
-                .record(ctx.now.since(SimTime(r.timestamp_us)));
+                .record_n(ctx.now.since(SimTime(ts)), n);
         }
         ctx.trace(Event::ProducerAcked {
             producer: self.index,
@@ -576,7 +615,9 @@ impl Producer {
                 partition: b.tp.partition,
                 error,
             });
-            let queue = self.queues.entry(b.tp.clone()).or_default();
+            let queue = self
+                .queues
+                .get_or_insert_with(&b.tp, PartitionQueue::default);
             // Keep sequence order: retried batches go back before newer ones.
             let pos = queue
                 .ready

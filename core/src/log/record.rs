@@ -190,11 +190,13 @@ impl BatchBuilder {
     }
 
     /// Appends a record with the next offset delta.
+    #[inline]
     pub fn push(&mut self, timestamp_us: u64, record_id: u64, key: Option<&[u8]>, value: &[u8]) {
         self.push_with_delta(self.count, timestamp_us, record_id, key, value);
     }
 
     /// Appends a record keeping an explicit offset delta (compaction leaves gaps).
+    #[inline]
     pub fn push_with_delta(
         &mut self,
         offset_delta: u32,
@@ -211,15 +213,16 @@ impl BatchBuilder {
             .min(u32::MAX as u64);
         self.max_timestamp_us = self.max_timestamp_us.max(timestamp_us);
         self.last_offset_delta = offset_delta;
+        // The fixed part in one write (one capacity check, not five).
+        let mut head = [0u8; RECORD_HEADER_BYTES];
+        head[0..4].copy_from_slice(&offset_delta.to_le_bytes());
+        head[4..8].copy_from_slice(&(ts_delta as u32).to_le_bytes());
+        head[8..16].copy_from_slice(&record_id.to_le_bytes());
+        head[16..20].copy_from_slice(&key.map_or(-1, |k| k.len() as i32).to_le_bytes());
+        head[20..24].copy_from_slice(&(value.len() as u32).to_le_bytes());
         let b = &mut self.bytes;
-        b.extend_from_slice(&offset_delta.to_le_bytes());
-        b.extend_from_slice(&(ts_delta as u32).to_le_bytes());
-        b.extend_from_slice(&record_id.to_le_bytes());
-        match key {
-            Some(k) => b.extend_from_slice(&(k.len() as i32).to_le_bytes()),
-            None => b.extend_from_slice(&(-1i32).to_le_bytes()),
-        }
-        b.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        b.reserve(RECORD_HEADER_BYTES + key.map_or(0, <[u8]>::len) + value.len());
+        b.extend_from_slice(&head);
         if let Some(k) = key {
             b.extend_from_slice(k);
         }

@@ -1,0 +1,170 @@
+//! Values by topic, then partition number: the map of a broker's replicas (every fetch and
+//! produce looks partitions up in it; a follower's fetch names every partition it follows,
+//! fifty of `__consumer_offsets` among them) and of a producer's per-partition queues (one
+//! lookup per record). A lookup is one search among a few topic names and an index, not a
+//! search among all the partitions comparing names at each step. Iterates in
+//! `TopicPartition` order, as a `BTreeMap<TopicPartition, V>` would.
+
+use crate::ids::{cmp_names, TopicName, TopicPartition};
+use std::sync::Arc;
+
+/// Up to this many topics, a lookup first scans for the name's pointer.
+const FEW_TOPICS: usize = 8;
+
+/// A topic's partitions: slot `n` holds partition `n` if it is in the map.
+type Slots<V> = Vec<Option<(TopicPartition, V)>>;
+
+#[derive(Clone, Debug)]
+pub struct PartitionMap<V> {
+    /// Sorted by name.
+    topics: Vec<(TopicName, Slots<V>)>,
+}
+
+impl<V> Default for PartitionMap<V> {
+    fn default() -> Self {
+        PartitionMap { topics: Vec::new() }
+    }
+}
+
+impl<V> PartitionMap<V> {
+    fn topic(&self, name: &TopicName) -> Result<usize, usize> {
+        // Names in requests are mostly clones of the `Arc` held here: among the usual few
+        // topics, comparing pointers finds it fastest.
+        if self.topics.len() <= FEW_TOPICS {
+            if let Some(i) = self.topics.iter().position(|(t, _)| Arc::ptr_eq(t, name)) {
+                return Ok(i);
+            }
+        }
+        self.topics.binary_search_by(|(t, _)| cmp_names(t, name))
+    }
+
+    fn slot(&self, tp: &TopicPartition) -> Option<&(TopicPartition, V)> {
+        let i = self.topic(&tp.topic).ok()?;
+        self.topics[i].1.get(tp.partition as usize)?.as_ref()
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<&V> {
+        self.slot(tp).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut V> {
+        let i = self.topic(&tp.topic).ok()?;
+        let (_, v) = self.topics[i].1.get_mut(tp.partition as usize)?.as_mut()?;
+        Some(v)
+    }
+
+    pub fn contains_key(&self, tp: &TopicPartition) -> bool {
+        self.slot(tp).is_some()
+    }
+
+    /// The slot for `tp`, creating the topic's entry and the slot's place if missing.
+    fn slot_mut(&mut self, tp: &TopicPartition) -> &mut Option<(TopicPartition, V)> {
+        let i = self.topic(&tp.topic).unwrap_or_else(|i| {
+            self.topics.insert(i, (tp.topic.clone(), Vec::new()));
+            i
+        });
+        let slots = &mut self.topics[i].1;
+        let n = tp.partition as usize;
+        if slots.len() <= n {
+            slots.resize_with(n + 1, || None);
+        }
+        &mut slots[n]
+    }
+
+    /// Puts `value` under `tp`, returning the one it replaces.
+    pub fn insert(&mut self, tp: TopicPartition, value: V) -> Option<V> {
+        self.slot_mut(&tp).replace((tp, value)).map(|(_, v)| v)
+    }
+
+    /// The value under `tp`, made by `make` if there is none; `tp` is cloned only then.
+    pub fn get_or_insert_with(&mut self, tp: &TopicPartition, make: impl FnOnce() -> V) -> &mut V {
+        let (_, v) = self
+            .slot_mut(tp)
+            .get_or_insert_with(|| (tp.clone(), make()));
+        v
+    }
+
+    pub fn remove(&mut self, tp: &TopicPartition) -> Option<V> {
+        let i = self.topic(&tp.topic).ok()?;
+        let slots = &mut self.topics[i].1;
+        let (_, old) = slots.get_mut(tp.partition as usize)?.take()?;
+        while slots.last().is_some_and(|s| s.is_none()) {
+            slots.pop();
+        }
+        if slots.is_empty() {
+            self.topics.remove(i);
+        }
+        Some(old)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &V)> {
+        self.topics
+            .iter()
+            .flat_map(|(_, slots)| slots.iter().flatten().map(|(tp, v)| (tp, v)))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut V)> {
+        self.topics
+            .iter_mut()
+            .flat_map(|(_, slots)| slots.iter_mut().flatten().map(|(tp, v)| (&*tp, v)))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.iter().map(|(tp, _)| tp)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.iter_mut().map(|(_, v)| v)
+    }
+
+    pub fn into_values(self) -> impl Iterator<Item = V> {
+        self.topics
+            .into_iter()
+            .flat_map(|(_, slots)| slots.into_iter().flatten().map(|(_, v)| v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TopicName;
+    use std::collections::BTreeMap;
+
+    /// Random inserts, removals and get-or-inserts agree with a `BTreeMap` in content and
+    /// order.
+    #[test]
+    fn behaves_as_a_btree_map_of_partitions() {
+        let names: Vec<TopicName> = ["orders", "__consumer_offsets", "a", "orders2", "b"]
+            .into_iter()
+            .map(TopicName::from)
+            .collect();
+        let mut rng = crate::rng::Rng::new(7);
+        let mut ours = PartitionMap::default();
+        let mut model: BTreeMap<TopicPartition, u64> = BTreeMap::new();
+        for step in 0..5_000u64 {
+            let topic = &names[rng.below(names.len() as u64) as usize];
+            // A fresh Arc for the same name must find the same slot.
+            let tp = TopicPartition::new(&TopicName::from(&**topic), rng.below(12) as u32);
+            match rng.below(4) {
+                0 => assert_eq!(ours.remove(&tp), model.remove(&tp)),
+                1 => assert_eq!(
+                    *ours.get_or_insert_with(&tp, || step),
+                    *model.entry(tp.clone()).or_insert(step)
+                ),
+                _ => assert_eq!(
+                    ours.insert(tp.clone(), step),
+                    model.insert(tp.clone(), step)
+                ),
+            }
+            assert_eq!(ours.iter().count(), model.len());
+            assert_eq!(ours.contains_key(&tp), model.contains_key(&tp));
+            assert_eq!(ours.get(&tp), model.get(&tp));
+        }
+        let ours: Vec<(&TopicPartition, &u64)> = ours.iter().collect();
+        assert_eq!(ours, model.iter().collect::<Vec<_>>());
+    }
+}
