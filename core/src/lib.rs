@@ -21,7 +21,8 @@
 //!   coordinator; an exactly-once application drives [`client::transactional`].
 //! - A record's path: producer → [`partitioner`] → batch → `Produce` to the leader →
 //!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
-//!   consumer `Fetch` below the HW.
+//!   consumer `Fetch` below the HW. Brokers hold their replicas and producers their
+//!   per-partition queues in a [`partition_map::PartitionMap`] (topic, then partition index).
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
 //!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
