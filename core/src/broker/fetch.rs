@@ -8,7 +8,7 @@ use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
-use crate::sim::ctx::{Ctx, Timer};
+use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::trace::Event;
 use std::collections::BTreeSet;
 
@@ -20,7 +20,8 @@ const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
 #[derive(Clone, Debug, Default)]
 pub struct Fetcher {
     pub partitions: BTreeSet<TopicPartition>,
-    pub in_flight: Option<Correlation>,
+    /// The fetch awaiting its answer, and its timeout.
+    pub in_flight: Option<(Correlation, TimerId)>,
 }
 
 /// Which parked fetches `complete_delayed` checks.
@@ -59,6 +60,7 @@ pub struct DelayedFetch {
     min_bytes: u32,
     max_bytes: u32,
     partitions: Vec<FetchPartition>,
+    timeout: TimerId,
 }
 
 impl Broker {
@@ -111,6 +113,10 @@ impl Broker {
         }
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
+        let timeout = ctx.timeout_in_ms(
+            max_wait_ms,
+            Timer::Broker(BrokerTimer::DelayedFetchExpired { id }),
+        );
         self.delayed_fetches.insert(
             id,
             DelayedFetch {
@@ -121,11 +127,8 @@ impl Broker {
                 min_bytes,
                 max_bytes,
                 partitions,
+                timeout,
             },
-        );
-        ctx.timer_in_ms(
-            max_wait_ms,
-            Timer::Broker(BrokerTimer::DelayedFetchExpired { id }),
         );
     }
 
@@ -314,6 +317,7 @@ impl Broker {
         let Some(d) = self.delayed_fetches.remove(&id) else {
             return;
         };
+        ctx.cancel(d.timeout);
         let partitions = self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
         ctx.send(
             d.client,
@@ -345,7 +349,6 @@ impl Broker {
             })
             .collect();
         let correlation = self.correlation();
-        self.fetchers.entry(leader).or_default().in_flight = Some(correlation);
         ctx.send(
             NodeId::Broker(leader),
             Message::FetchRequest {
@@ -358,13 +361,14 @@ impl Broker {
                 partitions,
             },
         );
-        ctx.timer_in_ms(
+        let timeout = ctx.timeout_in_ms(
             REPLICA_FETCH_TIMEOUT_MS,
             Timer::Broker(BrokerTimer::FetchTimeout {
                 leader,
                 correlation,
             }),
         );
+        self.fetchers.entry(leader).or_default().in_flight = Some((correlation, timeout));
     }
 
     pub(super) fn on_fetch_response(
@@ -377,11 +381,13 @@ impl Broker {
         let Some(fetcher) = self
             .fetchers
             .get_mut(&leader)
-            .filter(|f| f.in_flight == Some(correlation))
+            .filter(|f| f.in_flight.is_some_and(|(c, _)| c == correlation))
         else {
             return;
         };
-        fetcher.in_flight = None;
+        if let Some((_, timeout)) = fetcher.in_flight.take() {
+            ctx.cancel(timeout);
+        }
         let mut back_off = false;
         for p in partitions {
             let Some(replica) = self.replicas.get_mut(&p.tp) else {

@@ -731,7 +731,7 @@ impl Broker {
                 let timed_out = self
                     .fetchers
                     .get(&leader)
-                    .is_some_and(|f| f.in_flight == Some(correlation));
+                    .is_some_and(|f| f.in_flight.is_some_and(|(c, _)| c == correlation));
                 if timed_out {
                     self.fetchers.entry(leader).or_default().in_flight = None;
                     self.maybe_fetch(leader, ctx);
@@ -767,7 +767,8 @@ impl Broker {
             }
             NodeId::Broker(leader) => {
                 if let Some(f) = self.fetchers.get_mut(&leader) {
-                    if f.in_flight.take().is_some() {
+                    if let Some((_, timeout)) = f.in_flight.take() {
+                        ctx.cancel(timeout);
                         ctx.timer_in_ms(
                             self.config.replica_fetch_backoff_ms,
                             Timer::Broker(BrokerTimer::FetchBackoff { leader }),

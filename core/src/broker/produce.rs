@@ -12,7 +12,7 @@ use crate::log::record::RecordBatch;
 use crate::protocol::{
     Correlation, ErrorCode, Message, OffsetSpec, PartitionState, ProducePartitionResponse,
 };
-use crate::sim::ctx::{Ctx, Timer};
+use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::trace::Event;
 
 /// An acks=all answer waiting for replication.
@@ -21,6 +21,7 @@ pub struct DelayedProduce {
     pub(super) waiter: Waiter,
     /// Per partition: the answer so far, and the offset the HW must reach (None = answered).
     pub(super) partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
+    timeout: TimerId,
 }
 
 /// Who asks for an append: a client's produce is checked for duplicates and fencing; a
@@ -116,22 +117,33 @@ impl Broker {
         answers: Vec<(ProducePartitionResponse, Option<Offset>)>,
         ctx: &mut Ctx<'_>,
     ) {
+        let waiter = Waiter::Client {
+            client,
+            correlation,
+        };
+        self.park_delayed_produce(waiter, answers, timeout_ms, ctx);
+    }
+
+    /// Parks a produce until its partitions' HWs reach what it needs, or `timeout_ms` passes.
+    pub(super) fn park_delayed_produce(
+        &mut self,
+        waiter: Waiter,
+        partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
+        timeout_ms: u64,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
-        self.delayed_produces.insert(
-            id,
-            DelayedProduce {
-                waiter: Waiter::Client {
-                    client,
-                    correlation,
-                },
-                partitions: answers,
-            },
-        );
-        ctx.timer_in_ms(
+        let timeout = ctx.timeout_in_ms(
             timeout_ms,
             Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
         );
+        let parked = DelayedProduce {
+            waiter,
+            partitions,
+            timeout,
+        };
+        self.delayed_produces.insert(id, parked);
     }
 
     /// Appends as leader. Returns the base offset and, for acks=all, the HW to wait for.
@@ -266,6 +278,7 @@ impl Broker {
     }
 
     fn answer_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx<'_>) {
+        ctx.cancel(d.timeout);
         let partitions: Vec<ProducePartitionResponse> =
             d.partitions.into_iter().map(|(a, _)| a).collect();
         match d.waiter {

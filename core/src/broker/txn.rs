@@ -4,7 +4,7 @@
 //! markers it is sent.
 
 use super::fetch::Watch;
-use super::produce::{pending_answer, DelayedProduce, Origin, Waiter};
+use super::produce::{pending_answer, Origin, Waiter};
 use super::{Broker, BrokerTimer};
 use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::OFFSETS_TOPIC;
@@ -94,24 +94,13 @@ impl Broker {
         waiter: Waiter,
         ctx: &mut Ctx<'_>,
     ) {
-        self.next_delayed_id += 1;
-        let id = self.next_delayed_id;
         let answer = ProducePartitionResponse {
             tp,
             error: None,
             base_offset,
         };
-        self.delayed_produces.insert(
-            id,
-            DelayedProduce {
-                waiter,
-                partitions: vec![(answer, Some(required))],
-            },
-        );
-        ctx.timer_in_ms(
-            self.config.offsets_commit_timeout_ms,
-            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
-        );
+        let timeout_ms = self.config.offsets_commit_timeout_ms;
+        self.park_delayed_produce(waiter, vec![(answer, Some(required))], timeout_ms, ctx);
         self.complete_delayed(Watch::Moved, ctx);
     }
 
@@ -210,23 +199,13 @@ impl Broker {
             }
             answers.push(pending_answer(tp, result));
         }
-        self.next_delayed_id += 1;
-        let id = self.next_delayed_id;
-        self.delayed_produces.insert(
-            id,
-            DelayedProduce {
-                waiter: Waiter::Markers {
-                    client: from,
-                    correlation,
-                    producer_id,
-                },
-                partitions: answers,
-            },
-        );
-        ctx.timer_in_ms(
-            self.config.offsets_commit_timeout_ms,
-            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
-        );
+        let waiter = Waiter::Markers {
+            client: from,
+            correlation,
+            producer_id,
+        };
+        let timeout_ms = self.config.offsets_commit_timeout_ms;
+        self.park_delayed_produce(waiter, answers, timeout_ms, ctx);
         self.complete_delayed(Watch::Moved, ctx);
     }
 

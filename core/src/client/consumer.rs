@@ -19,7 +19,7 @@ use crate::protocol::{
 };
 use crate::report::Histogram;
 use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
-use crate::sim::ctx::{Ctx, Timer};
+use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -120,8 +120,8 @@ pub struct Consumer {
     metadata: ClientMetadata,
     pub group: Option<GroupMember>,
     partitions: BTreeMap<u32, PartitionState>,
-    /// One fetch or ListOffsets at a time per broker.
-    in_flight: BTreeMap<BrokerId, Correlation>,
+    /// One fetch or ListOffsets at a time per broker, with its timeout.
+    in_flight: BTreeMap<BrokerId, (Correlation, TimerId)>,
     next_correlation: Correlation,
     app: App,
     paused_until: SimTime,
@@ -785,7 +785,6 @@ impl Consumer {
         }
         for (broker, partitions) in resets {
             let correlation = self.correlation();
-            self.in_flight.insert(broker, correlation);
             fetches.remove(&broker);
             ctx.send(
                 NodeId::Broker(broker),
@@ -794,11 +793,10 @@ impl Consumer {
                     partitions,
                 },
             );
-            self.request_timeout(broker, correlation, self.config.request_timeout_ms, ctx);
+            self.await_answer(broker, correlation, self.config.request_timeout_ms, ctx);
         }
         for (broker, partitions) in fetches {
             let correlation = self.correlation();
-            self.in_flight.insert(broker, correlation);
             ctx.send(
                 NodeId::Broker(broker),
                 Message::FetchRequest {
@@ -812,24 +810,41 @@ impl Consumer {
                 },
             );
             let timeout = self.config.request_timeout_ms + self.config.fetch_max_wait_ms;
-            self.request_timeout(broker, correlation, timeout, ctx);
+            self.await_answer(broker, correlation, timeout, ctx);
         }
     }
 
-    fn request_timeout(
-        &self,
+    /// The request just sent to `broker` is in flight, and times out after `ms`.
+    fn await_answer(
+        &mut self,
         broker: BrokerId,
         correlation: Correlation,
         ms: u64,
         ctx: &mut Ctx<'_>,
     ) {
-        ctx.timer_in_ms(
+        let timeout = ctx.timeout_in_ms(
             ms,
             Timer::Consumer(ConsumerTimer::RequestTimeout {
                 broker,
                 correlation,
             }),
         );
+        self.in_flight.insert(broker, (correlation, timeout));
+    }
+
+    /// Whether this is the answer to the request in flight to `broker` (then no longer so).
+    fn answered(&mut self, broker: BrokerId, correlation: Correlation, ctx: &mut Ctx<'_>) -> bool {
+        if self
+            .in_flight
+            .get(&broker)
+            .is_none_or(|(c, _)| *c != correlation)
+        {
+            return false;
+        }
+        if let Some((_, timeout)) = self.in_flight.remove(&broker) {
+            ctx.cancel(timeout);
+        }
+        true
     }
 
     fn on_fetch_response(&mut self, partitions: Vec<FetchPartitionResponse>) {
@@ -918,8 +933,7 @@ impl Consumer {
                 partitions,
                 ..
             } => {
-                if self.in_flight.get(&broker) == Some(&correlation) {
-                    self.in_flight.remove(&broker);
+                if self.answered(broker, correlation, ctx) {
                     self.on_fetch_response(partitions);
                 }
             }
@@ -927,8 +941,7 @@ impl Consumer {
                 correlation,
                 partitions,
             } => {
-                if self.in_flight.get(&broker) == Some(&correlation) {
-                    self.in_flight.remove(&broker);
+                if self.answered(broker, correlation, ctx) {
                     for (tp, result) in partitions {
                         match result {
                             Ok(offset) => {
@@ -1000,7 +1013,11 @@ impl Consumer {
                 broker,
                 correlation,
             } => {
-                if self.in_flight.get(&broker) != Some(&correlation) {
+                if self
+                    .in_flight
+                    .get(&broker)
+                    .is_none_or(|(c, _)| *c != correlation)
+                {
                     return;
                 }
                 self.in_flight.remove(&broker);
@@ -1034,7 +1051,8 @@ impl Consumer {
 
     pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
         self.metadata.on_disconnect(broker, ctx.now);
-        if self.in_flight.remove(&broker).is_some() {
+        if let Some((_, timeout)) = self.in_flight.remove(&broker) {
+            ctx.cancel(timeout);
             self.metadata.invalidate();
         }
         if let Some(group) = self.group.as_mut() {

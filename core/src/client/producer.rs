@@ -12,7 +12,7 @@ use crate::partitioner::{partition_for_key, NullKeyChooser};
 use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
 use crate::report::Histogram;
 use crate::scenario::{KeySpec, ProducerSpec};
-use crate::sim::ctx::{Ctx, Timer};
+use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use std::collections::{BTreeMap, VecDeque};
@@ -52,6 +52,7 @@ struct PartitionQueue {
 struct InFlight {
     broker: BrokerId,
     batches: Vec<ProducerBatch>,
+    timeout: TimerId,
 }
 
 /// What a producer has done, for the report.
@@ -490,11 +491,17 @@ impl Producer {
                 }
                 continue;
             }
-            self.in_flight
-                .insert(correlation, InFlight { broker, batches });
-            ctx.timer_in_ms(
+            let timeout = ctx.timeout_in_ms(
                 self.config.request_timeout_ms,
                 Timer::Producer(ProducerTimer::RequestTimeout { correlation }),
+            );
+            self.in_flight.insert(
+                correlation,
+                InFlight {
+                    broker,
+                    batches,
+                    timeout,
+                },
             );
         }
     }
@@ -647,6 +654,7 @@ impl Producer {
         let Some(request) = self.in_flight.remove(&correlation) else {
             return;
         };
+        ctx.cancel(request.timeout);
         for b in request.batches {
             let answer = partitions.iter().find(|p| p.tp == b.tp);
             match answer.and_then(|a| a.error).or(if answer.is_none() {
@@ -665,6 +673,7 @@ impl Producer {
 
     fn fail_request(&mut self, correlation: Correlation, error: ErrorCode, ctx: &mut Ctx<'_>) {
         if let Some(request) = self.in_flight.remove(&correlation) {
+            ctx.cancel(request.timeout);
             for b in request.batches {
                 self.retry_or_fail(b, error, ctx);
             }

@@ -21,11 +21,17 @@ pub enum Timer {
     Consumer(ConsumerTimer),
 }
 
+/// Names a timer set with [`Ctx::timeout_in_ms`], so [`Ctx::cancel`] can take it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub(crate) u64);
+
 /// Effects of handling one event, drained by `Sim`.
 #[derive(Debug, Default)]
 pub struct Outbox {
     pub sends: Vec<(NodeId, Message)>,
-    pub timers: Vec<(SimTime, Timer)>,
+    pub timers: Vec<(SimTime, Timer, Option<TimerId>)>,
+    /// Timeouts to take back (their requests were answered).
+    pub cancels: Vec<TimerId>,
     pub events: Vec<Event>,
     /// The node crashed itself (a client application dying at a chosen point).
     pub crash: bool,
@@ -38,6 +44,7 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.sends.clear();
         self.timers.clear();
+        self.cancels.clear();
         self.events.clear();
         self.crash = false;
         self.closed = false;
@@ -50,6 +57,8 @@ pub struct Ctx<'a> {
     pub me: NodeId,
     pub rng: &'a mut Rng,
     pub out: &'a mut Outbox,
+    /// The simulation's last `TimerId`.
+    pub timer_ids: &'a mut u64,
 }
 
 impl Ctx<'_> {
@@ -60,13 +69,26 @@ impl Ctx<'_> {
         self.out.sends.push((to, Message::ZooKeeper(msg)));
     }
     pub fn timer_at(&mut self, at: SimTime, timer: Timer) {
-        self.out.timers.push((at.max(self.now), timer));
+        self.out.timers.push((at.max(self.now), timer, None));
     }
     pub fn timer_in_us(&mut self, us: u64, timer: Timer) {
-        self.out.timers.push((self.now.plus_us(us), timer));
+        self.out.timers.push((self.now.plus_us(us), timer, None));
     }
     pub fn timer_in_ms(&mut self, ms: u64, timer: Timer) {
         self.timer_in_us(ms.saturating_mul(1_000), timer);
+    }
+    /// A timer that [`Ctx::cancel`] can take back: a request's timeout, moot once its answer
+    /// arrives (nearly always).
+    pub fn timeout_in_ms(&mut self, ms: u64, timer: Timer) -> TimerId {
+        *self.timer_ids += 1;
+        let id = TimerId(*self.timer_ids);
+        let at = self.now.plus_us(ms.saturating_mul(1_000));
+        self.out.timers.push((at, timer, Some(id)));
+        id
+    }
+    /// Takes back a timeout that has not fired; one that has is ignored.
+    pub fn cancel(&mut self, timer: TimerId) {
+        self.out.cancels.push(timer);
     }
     pub fn trace(&mut self, event: Event) {
         self.out.events.push(event);

@@ -89,6 +89,8 @@ pub struct Sim {
     /// An emptied outbox kept for the next handler, so handling an event allocates nothing
     /// for its effects.
     spare_outbox: Outbox,
+    /// The last `TimerId` handed out.
+    timer_ids: u64,
 }
 
 /// What the simulation hands to the connections of real Kafka clients (`kplay serve`).
@@ -155,6 +157,7 @@ impl Sim {
             admin_responses: Default::default(),
             client_inbox: Vec::new(),
             spare_outbox: Outbox::default(),
+            timer_ids: 0,
             rng,
             scenario,
         };
@@ -442,6 +445,7 @@ impl Sim {
             me: id,
             rng: &mut self.rng,
             out: &mut out,
+            timer_ids: &mut self.timer_ids,
         };
         f(node, &mut ctx);
         self.flush(id, incarnation, &mut out);
@@ -457,6 +461,7 @@ impl Sim {
             me: id,
             rng: &mut self.rng,
             out: &mut out,
+            timer_ids: &mut self.timer_ids,
         };
         let mut node = make(&mut ctx);
         match &mut node {
@@ -491,15 +496,16 @@ impl Sim {
             self.take_down(from, Event::NodeClosed { node: from });
             return;
         }
-        for (at, timer) in out.timers.drain(..) {
-            self.queue.push(
-                at,
-                Item::Timer {
-                    node: from,
-                    incarnation,
-                    timer,
-                },
-            );
+        for (at, timer, id) in out.timers.drain(..) {
+            let item = Item::Timer {
+                node: from,
+                incarnation,
+                timer,
+            };
+            self.queue.push_cancellable(at, item, id);
+        }
+        for id in out.cancels.drain(..) {
+            self.queue.cancel(id);
         }
     }
 
