@@ -273,11 +273,15 @@ impl Broker {
 
     /// Whether a parked fetch can be answered now: an error or a divergence to report, or at
     /// least `min_bytes` to read. Counts bytes in place, as Kafka's `DelayedFetch.tryComplete`
-    /// does, instead of building a response it may not send yet.
-    fn can_complete(&self, d: &DelayedFetch) -> bool {
+    /// does, instead of building a response it may not send yet. The partitions in `first`
+    /// (those that moved) are counted first: the answer is the same in any order, and with
+    /// the usual `min_bytes` of 1 a moved one decides it without visiting the idle rest.
+    fn can_complete(&self, d: &DelayedFetch, first: &[TopicPartition]) -> bool {
         let min_bytes = d.min_bytes as usize;
         let mut bytes = 0usize;
-        for p in &d.partitions {
+        let moved = d.partitions.iter().filter(|p| first.contains(&p.tp));
+        let idle = d.partitions.iter().filter(|p| !first.contains(&p.tp));
+        for p in moved.chain(idle) {
             match self.fetch_bounds(d.replica_id, d.isolation, p) {
                 Bounds::Read {
                     replica,
@@ -304,7 +308,7 @@ impl Broker {
         let ready: Vec<u64> = self
             .delayed_fetches
             .iter()
-            .filter(|(_, d)| watched(d) && self.can_complete(d))
+            .filter(|(_, d)| watched(d) && self.can_complete(d, &moved))
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
