@@ -24,6 +24,14 @@ pub struct Fetcher {
     pub in_flight: Option<(Correlation, TimerId)>,
 }
 
+impl Fetcher {
+    /// Ends the fetch in flight if it is `correlation` (answered or timed out): its timeout.
+    pub(super) fn finish(&mut self, correlation: Correlation) -> Option<TimerId> {
+        let (_, timeout) = self.in_flight.take_if(|(c, _)| *c == correlation)?;
+        Some(timeout)
+    }
+}
+
 /// Which parked fetches `complete_delayed` checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Watch {
@@ -382,16 +390,14 @@ impl Broker {
         partitions: Vec<FetchPartitionResponse>,
         ctx: &mut Ctx<'_>,
     ) {
-        let Some(fetcher) = self
+        let Some(timeout) = self
             .fetchers
             .get_mut(&leader)
-            .filter(|f| f.in_flight.is_some_and(|(c, _)| c == correlation))
+            .and_then(|f| f.finish(correlation))
         else {
             return;
         };
-        if let Some((_, timeout)) = fetcher.in_flight.take() {
-            ctx.cancel(timeout);
-        }
+        ctx.cancel(timeout);
         let mut back_off = false;
         for p in partitions {
             let Some(replica) = self.replicas.get_mut(&p.tp) else {

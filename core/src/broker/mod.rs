@@ -730,10 +730,9 @@ impl Broker {
             } => {
                 let timed_out = self
                     .fetchers
-                    .get(&leader)
-                    .is_some_and(|f| f.in_flight.is_some_and(|(c, _)| c == correlation));
-                if timed_out {
-                    self.fetchers.entry(leader).or_default().in_flight = None;
+                    .get_mut(&leader)
+                    .and_then(|f| f.finish(correlation));
+                if timed_out.is_some() {
                     self.maybe_fetch(leader, ctx);
                 }
             }

@@ -94,7 +94,11 @@ impl Broker {
             answers.push(answer);
         }
         if waiting {
-            self.park_produce(client, correlation, timeout_ms, answers, ctx);
+            let waiter = Waiter::Client {
+                client,
+                correlation,
+            };
+            self.park_delayed_produce(waiter, answers, timeout_ms, ctx);
         } else if acks != Acks::None {
             let partitions = answers.into_iter().map(|(a, _)| a).collect();
             ctx.send(
@@ -107,21 +111,6 @@ impl Broker {
         }
         // Whatever the acks, parked fetches of the partitions just written wake now.
         self.complete_delayed(Watch::Moved, ctx);
-    }
-
-    fn park_produce(
-        &mut self,
-        client: NodeId,
-        correlation: Correlation,
-        timeout_ms: u64,
-        answers: Vec<(ProducePartitionResponse, Option<Offset>)>,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let waiter = Waiter::Client {
-            client,
-            correlation,
-        };
-        self.park_delayed_produce(waiter, answers, timeout_ms, ctx);
     }
 
     /// Parks a produce until its partitions' HWs reach what it needs, or `timeout_ms` passes.

@@ -832,8 +832,14 @@ impl Consumer {
         self.in_flight.insert(broker, (correlation, timeout));
     }
 
-    /// Whether this is the answer to the request in flight to `broker` (then no longer so).
-    fn answered(&mut self, broker: BrokerId, correlation: Correlation, ctx: &mut Ctx<'_>) -> bool {
+    /// Ends the request in flight to `broker` if it is `correlation` (answered or timed out).
+    /// Returns whether it was.
+    fn finish_request(
+        &mut self,
+        broker: BrokerId,
+        correlation: Correlation,
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
         if self
             .in_flight
             .get(&broker)
@@ -933,7 +939,7 @@ impl Consumer {
                 partitions,
                 ..
             } => {
-                if self.answered(broker, correlation, ctx) {
+                if self.finish_request(broker, correlation, ctx) {
                     self.on_fetch_response(partitions);
                 }
             }
@@ -941,7 +947,7 @@ impl Consumer {
                 correlation,
                 partitions,
             } => {
-                if self.answered(broker, correlation, ctx) {
+                if self.finish_request(broker, correlation, ctx) {
                     for (tp, result) in partitions {
                         match result {
                             Ok(offset) => {
@@ -1013,14 +1019,9 @@ impl Consumer {
                 broker,
                 correlation,
             } => {
-                if self
-                    .in_flight
-                    .get(&broker)
-                    .is_none_or(|(c, _)| *c != correlation)
-                {
+                if !self.finish_request(broker, correlation, ctx) {
                     return;
                 }
-                self.in_flight.remove(&broker);
                 self.metadata.invalidate();
             }
         }

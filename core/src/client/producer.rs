@@ -555,23 +555,21 @@ impl Producer {
     fn acked(&mut self, b: &ProducerBatch, base_offset: Option<u64>, ctx: &mut Ctx<'_>) {
         self.stats.acked += b.batch.record_count as u64;
         // Records generated together share a timestamp: one histogram update per run of them.
+        let latency = &mut self.stats.ack_latency_us;
+        let mut record = |(ts, n): (u64, u64)| latency.record_n(ctx.now.since(SimTime(ts)), n);
         let mut run: Option<(u64, u64)> = None;
         for r in b.batch.iter() {
             match &mut run {
                 Some((ts, n)) if *ts == r.timestamp_us => *n += 1,
                 _ => {
-                    if let Some((ts, n)) = run.replace((r.timestamp_us, 1)) {
-                        self.stats
-                            .ack_latency_us
-                            .record_n(ctx.now.since(SimTime(ts)), n);
+                    if let Some(done) = run.replace((r.timestamp_us, 1)) {
+                        record(done);
                     }
                 }
             }
         }
-        if let Some((ts, n)) = run {
-            self.stats
-                .ack_latency_us
-                .record_n(ctx.now.since(SimTime(ts)), n);
+        if let Some(done) = run {
+            record(done);
         }
         ctx.trace(Event::ProducerAcked {
             producer: self.index,

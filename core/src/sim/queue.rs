@@ -123,7 +123,7 @@ impl Queue {
 
     /// Takes back a cancellable timer that is still queued; one that ran already is ignored.
     pub fn cancel(&mut self, timer: TimerId) {
-        if let Some(slot) = self.cancellable.remove(&timer) {
+        if let Some(&slot) = self.cancellable.get(&timer) {
             self.remove_at(self.slots[slot as usize].pos as usize);
             self.release(slot);
         }
