@@ -2,8 +2,8 @@
 
 use kplay_core::group::assignor::{assign, Assignor, Subscription};
 use kplay_core::ids::TopicName;
+use kplay_core::vec_map::VecMap;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// Bounds that keep a hostile file from taking unbounded time or memory.
 const MAX_PARTITIONS_TOTAL: u64 = 100_000;
@@ -12,7 +12,7 @@ const MAX_MEMBERS: usize = 10_000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupFile {
-    topics: BTreeMap<String, u32>,
+    topics: VecMap<String, u32>,
     members: Vec<Member>,
 }
 
@@ -39,7 +39,7 @@ pub fn run(strategy: Assignor, path: &str) -> Result<String, String> {
             group.members.len()
         ));
     }
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = kplay_core::vec_map::VecSet::new();
     for m in &group.members {
         if m.id.is_empty() {
             return Err(format!("{path}: a member has an empty id"));
@@ -54,7 +54,7 @@ pub fn run(strategy: Assignor, path: &str) -> Result<String, String> {
             ));
         }
     }
-    let partitions: BTreeMap<TopicName, u32> = group
+    let partitions: VecMap<TopicName, u32> = group
         .topics
         .iter()
         .map(|(t, n)| (TopicName::from(t.as_str()), *n))
@@ -72,7 +72,7 @@ pub fn run(strategy: Assignor, path: &str) -> Result<String, String> {
             ..Default::default()
         })
         .collect();
-    let out: BTreeMap<String, Vec<(TopicName, u32)>> = assign(strategy, &partitions, &members)
+    let out: VecMap<String, Vec<(TopicName, u32)>> = assign(strategy, &partitions, &members)
         .into_iter()
         .map(|(m, list)| {
             (

@@ -1,9 +1,9 @@
 //! `kplay run` and `kplay check`: run a scenario for one seed (printing the Report, optionally
 //! writing the trace as JSON lines) or for many (printing a summary of violations).
 
+use kplay_core::vec_map::VecMap;
 use kplay_core::{Report, Scenario, Sim, SimTime};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::io::Write;
 
 /// The most seeds `check` sweeps in one call.
@@ -87,16 +87,16 @@ pub struct CheckSummary {
     pub random_faults: bool,
     pub runs_with_violations: u64,
     /// Violations counted per invariant.
-    pub violations: BTreeMap<String, u64>,
+    pub violations: VecMap<String, u64>,
     /// The first seed that broke each invariant.
-    pub first_seed: BTreeMap<String, u64>,
+    pub first_seed: VecMap<String, u64>,
     pub acked_lost: u64,
     pub runs_with_acked_lost: u64,
     /// Lost acknowledged records per producer acks setting ("0", "1", "all").
-    pub acked_lost_by_acks: BTreeMap<&'static str, u64>,
+    pub acked_lost_by_acks: VecMap<&'static str, u64>,
     /// Why acknowledged records were lost, one entry per cause, with a record from the first
     /// seed that lost one (run that seed with `kplay run --seed` for the whole Report).
-    pub acked_lost_why: BTreeMap<String, LossCause>,
+    pub acked_lost_why: VecMap<String, LossCause>,
     pub lost_by_consumers: u64,
     pub duplicates_consumed: u64,
     /// Each seed's trace hash, with `--hashes`.
@@ -177,12 +177,12 @@ pub fn check(scenario: Scenario, options: &CheckOptions) -> Result<CheckSummary,
         runs: 0,
         random_faults: options.random_faults,
         runs_with_violations: 0,
-        violations: BTreeMap::new(),
-        first_seed: BTreeMap::new(),
+        violations: VecMap::new(),
+        first_seed: VecMap::new(),
         acked_lost: 0,
         runs_with_acked_lost: 0,
-        acked_lost_by_acks: BTreeMap::new(),
-        acked_lost_why: BTreeMap::new(),
+        acked_lost_by_acks: VecMap::new(),
+        acked_lost_why: VecMap::new(),
         lost_by_consumers: 0,
         duplicates_consumed: 0,
         trace_hashes: options.hashes.then(Vec::new),

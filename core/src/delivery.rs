@@ -4,12 +4,12 @@
 //! after a crash) and records committed but never processed (at-most-once after a crash).
 
 use crate::ids::{Offset, TopicName};
+use crate::vec_map::VecMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Disjoint half-open offset ranges, merged as they touch.
 #[derive(Clone, Debug, Default)]
-struct RangeSet(BTreeMap<Offset, Offset>);
+struct RangeSet(VecMap<Offset, Offset>);
 
 impl RangeSet {
     /// How many offsets of `[start, end)` are already in the set.
@@ -72,7 +72,7 @@ pub struct ReaderReport {
 
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryLedger {
-    readers: BTreeMap<String, BTreeMap<(TopicName, u32), PartitionLedger>>,
+    readers: VecMap<String, VecMap<(TopicName, u32), PartitionLedger>>,
 }
 
 pub fn reader_name(group: Option<&str>, consumer: u32) -> String {

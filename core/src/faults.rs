@@ -172,7 +172,7 @@ mod tests {
         let s = cluster();
         assert_eq!(random_schedule(&s, 7), random_schedule(&s, 7));
         assert_ne!(random_schedule(&s, 7), random_schedule(&s, 8));
-        let mut kinds = std::collections::BTreeSet::new();
+        let mut kinds = crate::vec_map::VecSet::new();
         for seed in 0..200 {
             let faulty = with_random_faults(Scenario { seed, ..s.clone() });
             faulty

@@ -24,6 +24,8 @@
 //!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
 //!   consumer `Fetch` below the HW. Brokers hold their replicas and producers their
 //!   per-partition queues in a [`partition_map::PartitionMap`] (topic, then partition index).
+//! - Ordered maps and sets are [`vec_map::VecMap`] and [`vec_map::VecSet`]: sorted vectors that
+//!   iterate as the standard B-tree would, with a fraction of its code in the page's wasm.
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
 //!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
@@ -70,6 +72,7 @@ pub mod time;
 pub mod tools;
 pub mod trace;
 pub mod txn;
+pub mod vec_map;
 pub mod view;
 pub mod zookeeper;
 

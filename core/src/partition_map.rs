@@ -129,6 +129,8 @@ impl<V> PartitionMap<V> {
 }
 
 #[cfg(test)]
+// The standard B-tree is the model these are checked against.
+#[allow(clippy::disallowed_types)]
 mod tests {
     use super::*;
     use crate::ids::TopicName;

@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(
             picks[0..3]
                 .iter()
-                .collect::<std::collections::BTreeSet<_>>()
+                .collect::<crate::vec_map::VecSet<_>>()
                 .len(),
             3
         );

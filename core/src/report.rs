@@ -152,7 +152,7 @@ pub struct Report {
     /// acknowledgement (each election checks), or from the final log.
     pub acked_lost: u64,
     /// Lost acknowledged records per acks setting ("0", "1", "all").
-    pub acked_lost_by_acks: std::collections::BTreeMap<&'static str, u64>,
+    pub acked_lost_by_acks: crate::vec_map::VecMap<&'static str, u64>,
     /// Up to 10 lost records per acks setting, each with why it could be lost.
     pub acked_lost_examples: Vec<LostRecord>,
     pub failed: u64,
@@ -217,8 +217,8 @@ impl crate::sim::Sim {
     }
 
     fn exactly_once_reports(&self, readers: &[ReaderReport]) -> Vec<ExactlyOnceReport> {
-        use std::collections::{BTreeMap, BTreeSet};
-        let apps: BTreeSet<(String, String, String)> = self
+        use crate::vec_map::{VecMap, VecSet};
+        let apps: VecSet<(String, String, String)> = self
             .scenario
             .consumers
             .iter()
@@ -240,14 +240,14 @@ impl crate::sim::Sim {
                     .find(|r| r.reader == reader)
                     .map(|r| r.committed.clone())
                     .unwrap_or_default();
-                let mut inputs: BTreeSet<u64> = BTreeSet::new();
+                let mut inputs: VecSet<u64> = VecSet::new();
                 for (topic, p, offset) in committed.iter().filter(|(t, _, _)| **t == *input) {
                     let tp = crate::ids::TopicPartition::new(topic, *p);
                     if let Some(log) = self.final_log(&tp) {
                         inputs.extend(log.records_below(*offset).into_iter().map(|(_, id)| id));
                     }
                 }
-                let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+                let mut counts: VecMap<u64, u64> = VecMap::new();
                 let (mut aborted, mut open) = (0u64, 0u64);
                 let out_name: TopicName = output.as_str().into();
                 for p in 0..topics.get(&out_name).copied().unwrap_or(0) {
@@ -255,7 +255,7 @@ impl crate::sim::Sim {
                     let Some(log) = self.final_log(&tp) else {
                         continue;
                     };
-                    let mut pending: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
+                    let mut pending: VecMap<i64, Vec<u64>> = VecMap::new();
                     log.for_each_batch(log.log_start_offset(), u64::MAX, |b| {
                         let pid = b.header.producer_id;
                         match b.marker_commits() {
@@ -317,7 +317,7 @@ impl crate::sim::Sim {
     /// The report of the run so far.
     pub fn report(&self) -> Report {
         use crate::invariants::acked_records_survive::loss_reason;
-        use std::collections::BTreeSet;
+        use crate::vec_map::VecSet;
         let (ack_latency, e2e) = self.latency_histograms();
         let (mut produced, mut acked, mut failed, mut retries) = (0, 0, 0, 0);
         for p in self.producers() {
@@ -359,7 +359,7 @@ impl crate::sim::Sim {
                 });
                 // Duplicates only come from producers without idempotence retrying.
                 if any_non_idempotent {
-                    let mut ids = BTreeSet::new();
+                    let mut ids = VecSet::new();
                     for (_, id) in log.records_below(log.log_end_offset()) {
                         if !ids.insert(id) {
                             duplicates_in_log += 1;

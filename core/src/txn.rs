@@ -13,8 +13,8 @@ use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::trace::Event;
+use crate::vec_map::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub const TRANSACTION_TOPIC: &str = "__transaction_state";
 /// `transaction.state.log.num.partitions`.
@@ -42,7 +42,7 @@ pub struct TxnMetadata {
     pub producer_epoch: i16,
     pub timeout_ms: u64,
     pub state: TxnState,
-    pub partitions: BTreeSet<TopicPartition>,
+    pub partitions: VecSet<TopicPartition>,
     pub started_at_us: u64,
 }
 
@@ -127,22 +127,22 @@ struct Txn {
     /// The `__transaction_state` partition holding it.
     partition: u32,
     /// Partitions whose marker is not written yet (during Prepare*).
-    markers_pending: BTreeSet<TopicPartition>,
+    markers_pending: VecSet<TopicPartition>,
 }
 
 #[derive(Clone, Debug)]
 pub struct TxnCoordinator {
-    txns: BTreeMap<String, Txn>,
+    txns: VecMap<String, Txn>,
     /// `__transaction_state` partitions this broker leads and has loaded.
-    pub partitions: BTreeSet<u32>,
+    pub partitions: VecSet<u32>,
     offsets_topic_partitions: u32,
 }
 
 impl TxnCoordinator {
     pub fn new(config: &BrokerConfig) -> TxnCoordinator {
         TxnCoordinator {
-            txns: BTreeMap::new(),
-            partitions: BTreeSet::new(),
+            txns: VecMap::new(),
+            partitions: VecSet::new(),
             offsets_topic_partitions: config.offsets_topic_num_partitions.max(1),
         }
     }
@@ -171,7 +171,7 @@ impl TxnCoordinator {
         if !self.partitions.insert(partition) {
             return Vec::new();
         }
-        let mut latest: BTreeMap<String, TxnMetadata> = BTreeMap::new();
+        let mut latest: VecMap<String, TxnMetadata> = VecMap::new();
         log.for_each_batch(log.log_start_offset(), u64::MAX, |b| {
             for r in b.iter() {
                 if let Some(meta) = TxnMetadata::decode(r.value) {
@@ -187,7 +187,7 @@ impl TxnCoordinator {
                 resend.push(id.clone());
                 meta.partitions.clone()
             } else {
-                BTreeSet::new()
+                VecSet::new()
             };
             self.txns.insert(
                 id,
@@ -327,7 +327,7 @@ impl TxnCoordinator {
                 producer_epoch: 0,
                 timeout_ms,
                 state: TxnState::Empty,
-                partitions: BTreeSet::new(),
+                partitions: VecSet::new(),
                 started_at_us: ctx.now.0,
             },
             Some(t) => match t.meta.state {
@@ -345,7 +345,7 @@ impl TxnCoordinator {
                     producer_epoch: t.meta.producer_epoch.saturating_add(1),
                     timeout_ms,
                     state: TxnState::Empty,
-                    partitions: BTreeSet::new(),
+                    partitions: VecSet::new(),
                     ..t.meta.clone()
                 },
             },
@@ -502,7 +502,7 @@ impl TxnCoordinator {
         let markers_pending = if preparing {
             meta.partitions.clone()
         } else {
-            BTreeSet::new()
+            VecSet::new()
         };
         self.txns.insert(
             meta.transactional_id.clone(),
@@ -536,7 +536,7 @@ impl TxnCoordinator {
             TxnState::PrepareAbort => false,
             _ => return Vec::new(),
         };
-        let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
+        let mut by_leader: VecMap<BrokerId, Vec<TopicPartition>> = VecMap::new();
         for tp in &t.markers_pending {
             if let Some(leader) = leader_of(tp) {
                 by_leader.entry(leader).or_default().push(tp.clone());

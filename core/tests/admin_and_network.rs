@@ -55,7 +55,7 @@ fn topics_are_created_extended_and_deleted_through_the_controller() {
         assert!(leader.is_some() && !isr.is_empty());
     }
     // Leaders are spread, not piled on one broker.
-    let leaders: std::collections::BTreeSet<_> = (0..4)
+    let leaders: kplay_core::vec_map::VecSet<_> = (0..4)
         .filter_map(|p| leader_of(&sim, "payments", p))
         .collect();
     assert!(leaders.len() >= 2, "{leaders:?}");

@@ -213,7 +213,7 @@ fn random_mutated_truncated_oversized_and_nested_inputs_get_answers_within_bound
         .unwrap_or(3_000);
     let mut gen = Inputs::new();
     let (mut ok, mut refused, mut peak_max, mut slowest) = (0u64, 0u64, 0usize, (0u128, 0u64));
-    let mut errors = std::collections::BTreeMap::<String, u64>::new();
+    let mut errors = kplay_core::vec_map::VecMap::<String, u64>::new();
     for i in 0..inputs {
         let (input, is_url) = gen.next(i);
         let measured = reset_peak_rss();

@@ -15,8 +15,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kplay_core::ids::NodeId;
 use kplay_core::protocol::{Correlation, Message};
+use kplay_core::vec_map::VecMap;
 use kplay_core::{BrokerId, ClientDelivery, Sim, SimTime};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Record ids of records real clients produce start here, far from the simulated producers'.
 const FIRST_CLIENT_RECORD_ID: u64 = 1 << 62;
@@ -68,9 +69,9 @@ pub struct Gateway {
     next_correlation: Correlation,
     next_record_id: u64,
     protocols: ProtocolNames,
-    connections: BTreeMap<u32, Connection>,
+    connections: VecMap<u32, Connection>,
     /// kplay correlation → (client, slot, index of the message in the slot's plan).
-    waiting: BTreeMap<Correlation, (u32, u64, usize)>,
+    waiting: VecMap<Correlation, (u32, u64, usize)>,
     outputs: Vec<Output>,
 }
 
@@ -85,8 +86,8 @@ impl Gateway {
             next_correlation: 0,
             next_record_id: FIRST_CLIENT_RECORD_ID,
             protocols: ProtocolNames::default(),
-            connections: BTreeMap::new(),
-            waiting: BTreeMap::new(),
+            connections: VecMap::new(),
+            waiting: VecMap::new(),
             outputs: Vec::new(),
         }
     }

@@ -8,9 +8,9 @@ use crate::gateway::{Gateway, Output};
 use crate::records::Clock;
 use bytes::Bytes;
 use kplay_core::tools::Shell;
+use kplay_core::vec_map::VecMap;
 use kplay_core::{BrokerId, Sim, SimTime};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ struct Conn {
 
 struct State {
     gateway: Gateway,
-    conns: BTreeMap<u32, Conn>,
+    conns: VecMap<u32, Conn>,
     shell: Shell,
     start: Instant,
     start_sim: SimTime,
@@ -107,7 +107,7 @@ async fn run(gateway: Gateway, config: ServeConfig, start_sim: SimTime) -> std::
     let brokers = gateway.sim().scenario().cluster.brokers;
     let state: Shared = Rc::new(RefCell::new(State {
         gateway,
-        conns: BTreeMap::new(),
+        conns: VecMap::new(),
         shell: Shell::new(),
         start: Instant::now(),
         start_sim,

@@ -4,8 +4,9 @@
 
 use kplay_core::protocol::MessageKind;
 use kplay_core::report::Histogram;
+use kplay_core::vec_map::VecMap;
 use kplay_core::{Event, Report, Sim, SimTime, TraceEvent};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 pub const MAX_SAMPLES: usize = 600;
 const MAX_MARKERS: usize = 200;
@@ -58,7 +59,7 @@ pub struct History {
     totals: (u64, u64, u64),
     e2e: Histogram,
     /// Messages and bytes per API since the last sample.
-    traffic: BTreeMap<&'static str, Traffic>,
+    traffic: VecMap<&'static str, Traffic>,
 }
 
 impl History {

@@ -10,7 +10,7 @@ use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
 use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::trace::Event;
-use std::collections::BTreeSet;
+use crate::vec_map::VecSet;
 
 /// Replication's socket timeout: a fetch with no answer is sent again after this long.
 const REPLICA_FETCH_TIMEOUT_MS: u64 = 30_000;
@@ -19,7 +19,7 @@ const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
 /// A follower's fetcher for one leader (Kafka's `ReplicaFetcherThread`).
 #[derive(Clone, Debug, Default)]
 pub struct Fetcher {
-    pub partitions: BTreeSet<TopicPartition>,
+    pub partitions: VecSet<TopicPartition>,
     /// The fetch awaiting its answer, and its timeout.
     pub in_flight: Option<(Correlation, TimerId)>,
 }

@@ -6,13 +6,13 @@ use crate::ids::{BrokerId, TopicName};
 use crate::protocol::{
     Correlation, ErrorCode, Message, PartitionMetadata, PartitionState, TopicMetadata,
 };
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug, Default)]
 pub struct MetadataCache {
     pub controller: Option<BrokerId>,
     pub live_brokers: Vec<BrokerId>,
-    pub topics: BTreeMap<TopicName, BTreeMap<u32, PartitionState>>,
+    pub topics: VecMap<TopicName, VecMap<u32, PartitionState>>,
 }
 
 impl MetadataCache {

@@ -20,13 +20,13 @@ use crate::protocol::{Correlation, Message, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
+use crate::vec_map::VecMap;
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
 use fetch::{DelayedFetch, Fetcher, Watch};
 use produce::DelayedProduce;
 use replica::{Replica, Role};
-use std::collections::BTreeMap;
 
 /// What a ZooKeeper answer is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub enum BrokerTimer {
 /// What survives a broker crash: its logs on disk.
 #[derive(Clone, Debug, Default)]
 pub struct BrokerDisk {
-    pub logs: BTreeMap<TopicPartition, PartitionLog>,
+    pub logs: VecMap<TopicPartition, PartitionLog>,
     pub next_producer_id: i64,
 }
 
@@ -95,10 +95,10 @@ pub struct Broker {
     pub txns: TxnCoordinator,
     /// The highest controller epoch seen in a request: older ones are ignored.
     controller_epoch_seen: u32,
-    topic_configs: BTreeMap<TopicName, TopicConfig>,
-    fetchers: BTreeMap<BrokerId, Fetcher>,
-    delayed_produces: BTreeMap<u64, DelayedProduce>,
-    delayed_fetches: BTreeMap<u64, DelayedFetch>,
+    topic_configs: VecMap<TopicName, TopicConfig>,
+    fetchers: VecMap<BrokerId, Fetcher>,
+    delayed_produces: VecMap<u64, DelayedProduce>,
+    delayed_fetches: VecMap<u64, DelayedFetch>,
     /// Partitions whose log end or HW moved since parked fetches were last checked (Kafka's
     /// purgatory keys): only fetches watching one of them can have become answerable.
     moved: Vec<TopicPartition>,
@@ -106,7 +106,7 @@ pub struct Broker {
     next_correlation: Correlation,
     next_producer_id: i64,
     /// Logs kept on disk for partitions this broker has not been told about yet.
-    dormant_logs: BTreeMap<TopicPartition, PartitionLog>,
+    dormant_logs: VecMap<TopicPartition, PartitionLog>,
 }
 
 impl Broker {
@@ -134,10 +134,10 @@ impl Broker {
             metadata: MetadataCache::default(),
             controller: None,
             controller_epoch_seen: 0,
-            topic_configs: BTreeMap::new(),
-            fetchers: BTreeMap::new(),
-            delayed_produces: BTreeMap::new(),
-            delayed_fetches: BTreeMap::new(),
+            topic_configs: VecMap::new(),
+            fetchers: VecMap::new(),
+            delayed_produces: VecMap::new(),
+            delayed_fetches: VecMap::new(),
             moved: Vec::new(),
             next_delayed_id: 0,
             next_correlation: 0,

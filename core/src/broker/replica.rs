@@ -6,7 +6,8 @@ use crate::log::record::RecordBatch;
 use crate::log::PartitionLog;
 use crate::protocol::ErrorCode;
 use crate::time::SimTime;
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 /// What the leader knows of one follower (Kafka's `Replica` state on the leader).
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +23,7 @@ pub struct FollowerProgress {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Role {
     Leader {
-        followers: BTreeMap<BrokerId, FollowerProgress>,
+        followers: VecMap<BrokerId, FollowerProgress>,
     },
     Follower {
         leader: BrokerId,
@@ -86,10 +87,10 @@ pub struct Replica {
     pub isr: Vec<BrokerId>,
     /// An ISR change sent to the controller and not answered yet, and when it was sent.
     pub pending_isr: Option<(Vec<BrokerId>, SimTime)>,
-    pub producers: BTreeMap<i64, ProducerEntry>,
+    pub producers: VecMap<i64, ProducerEntry>,
     /// Open transactions: producer id → offset of its first record here. The last stable
     /// offset (what `read_committed` consumers may read up to) cannot pass the earliest.
-    pub ongoing_txns: BTreeMap<i64, Offset>,
+    pub ongoing_txns: VecMap<i64, Offset>,
     /// Aborted transactions as (producer id, first offset, marker offset): Kafka's
     /// transaction index, sent to `read_committed` fetchers so they skip those records.
     pub aborted_txns: Vec<(i64, Offset, Offset)>,
@@ -106,8 +107,8 @@ impl Replica {
             replicas: Vec::new(),
             isr: Vec::new(),
             pending_isr: None,
-            producers: BTreeMap::new(),
-            ongoing_txns: BTreeMap::new(),
+            producers: VecMap::new(),
+            ongoing_txns: VecMap::new(),
             aborted_txns: Vec::new(),
         }
     }

@@ -22,7 +22,8 @@ use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
 use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vec_map::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 const FETCH_MAX_BYTES: u32 = 52_428_800;
 
@@ -119,9 +120,9 @@ pub struct Consumer {
     processing_us: u64,
     metadata: ClientMetadata,
     pub group: Option<GroupMember>,
-    partitions: BTreeMap<u32, PartitionState>,
+    partitions: VecMap<u32, PartitionState>,
     /// One fetch or ListOffsets at a time per broker, with its timeout.
-    in_flight: BTreeMap<BrokerId, (Correlation, TimerId)>,
+    in_flight: VecMap<BrokerId, (Correlation, TimerId)>,
     next_correlation: Correlation,
     app: App,
     paused_until: SimTime,
@@ -165,8 +166,8 @@ impl Consumer {
             processing_us: spec.processing_us,
             metadata: ClientMetadata::new(bootstrap),
             group,
-            partitions: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            partitions: VecMap::new(),
+            in_flight: VecMap::new(),
             next_correlation: 0,
             app: App::Idle,
             paused_until: SimTime::ZERO,
@@ -186,7 +187,7 @@ impl Consumer {
     }
 
     /// Positions by partition (the next offset this consumer will read), for what it owns.
-    pub fn positions(&self) -> BTreeMap<u32, Option<Offset>> {
+    pub fn positions(&self) -> VecMap<u32, Option<Offset>> {
         self.partitions
             .iter()
             .map(|(p, s)| {
@@ -733,8 +734,8 @@ impl Consumer {
         if self.group.as_ref().is_some_and(|g| !g.can_consume()) {
             return;
         }
-        let mut fetches: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
-        let mut resets: BTreeMap<BrokerId, Vec<(TopicPartition, OffsetSpec)>> = BTreeMap::new();
+        let mut fetches: VecMap<BrokerId, Vec<FetchPartition>> = VecMap::new();
+        let mut resets: VecMap<BrokerId, Vec<(TopicPartition, OffsetSpec)>> = VecMap::new();
         let spec = match self.config.auto_offset_reset {
             AutoOffsetReset::Earliest => OffsetSpec::Earliest,
             AutoOffsetReset::Latest | AutoOffsetReset::None => OffsetSpec::Latest,
@@ -878,7 +879,7 @@ impl Consumer {
             let mut aborted = p.aborted_transactions.clone();
             aborted.sort_by_key(|(_, first)| *first);
             let mut aborted = aborted.into_iter().peekable();
-            let mut aborting: BTreeSet<i64> = BTreeSet::new();
+            let mut aborting: VecSet<i64> = VecSet::new();
             for batch in &p.batches {
                 while let Some((pid, _)) =
                     aborted.next_if(|(_, first)| *first <= batch.last_offset())
@@ -985,7 +986,7 @@ impl Consumer {
                         None => {}
                     }
                 }
-                let partitions_per_topic: BTreeMap<TopicName, u32> = self
+                let partitions_per_topic: VecMap<TopicName, u32> = self
                     .metadata
                     .partitions(&self.topic)
                     .map(|p| (self.topic.clone(), p.len() as u32))

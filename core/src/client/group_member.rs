@@ -11,7 +11,7 @@ use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
 use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemberState {
@@ -58,7 +58,7 @@ pub struct GroupMember {
     pub leader: bool,
     heartbeat_in_flight: Option<(Correlation, SimTime)>,
     offset_fetch_in_flight: Option<Correlation>,
-    commits_in_flight: BTreeMap<Correlation, SimTime>,
+    commits_in_flight: VecMap<Correlation, SimTime>,
     next_try: SimTime,
 }
 
@@ -78,7 +78,7 @@ impl GroupMember {
             leader: false,
             heartbeat_in_flight: None,
             offset_fetch_in_flight: None,
-            commits_in_flight: BTreeMap::new(),
+            commits_in_flight: VecMap::new(),
             next_try: SimTime::ZERO,
         }
     }
@@ -326,7 +326,7 @@ impl GroupMember {
         &mut self,
         from: BrokerId,
         msg: Message,
-        partitions_per_topic: &BTreeMap<TopicName, u32>,
+        partitions_per_topic: &VecMap<TopicName, u32>,
         ctx: &mut Ctx<'_>,
     ) -> Vec<MemberEvent> {
         let mut events = Vec::new();

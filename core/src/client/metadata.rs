@@ -8,21 +8,21 @@ use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::protocol::{Correlation, Message, PartitionMetadata, TopicMetadata};
 use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Clone, Debug)]
 pub struct ClientMetadata {
     bootstrap: Vec<BrokerId>,
     next_broker: usize,
     pub brokers: Vec<BrokerId>,
-    pub topics: BTreeMap<TopicName, Vec<PartitionMetadata>>,
+    pub topics: VecMap<TopicName, Vec<PartitionMetadata>>,
     in_flight: Option<(BrokerId, Correlation, SimTime)>,
     /// Refresh wanted (after an error, or because a topic has no leader yet).
     pub stale: bool,
     last_update: Option<SimTime>,
     not_before: SimTime,
     /// Brokers whose connection failed: not before when to try again, and how many failures.
-    backoff: BTreeMap<BrokerId, (SimTime, u32)>,
+    backoff: VecMap<BrokerId, (SimTime, u32)>,
 }
 
 /// Kafka's `reconnect.backoff.ms` and `reconnect.backoff.max.ms` defaults.
@@ -35,12 +35,12 @@ impl ClientMetadata {
             bootstrap,
             next_broker: 0,
             brokers: Vec::new(),
-            topics: BTreeMap::new(),
+            topics: VecMap::new(),
             in_flight: None,
             stale: true,
             last_update: None,
             not_before: SimTime::ZERO,
-            backoff: BTreeMap::new(),
+            backoff: VecMap::new(),
         }
     }
 

@@ -15,7 +15,8 @@ use crate::scenario::{KeySpec, ProducerSpec};
 use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProducerTimer {
@@ -73,7 +74,7 @@ pub struct Producer {
     metadata: ClientMetadata,
     topics: Vec<TopicName>,
     queues: PartitionMap<PartitionQueue>,
-    in_flight: BTreeMap<Correlation, InFlight>,
+    in_flight: VecMap<Correlation, InFlight>,
     next_correlation: Correlation,
     producer_id: Option<(i64, i16)>,
     /// The broker and correlation an InitProducerId is waiting on, if any.
@@ -124,7 +125,7 @@ impl Producer {
             metadata: ClientMetadata::new(bootstrap),
             topics,
             queues: PartitionMap::default(),
-            in_flight: BTreeMap::new(),
+            in_flight: VecMap::new(),
             next_correlation: 0,
             producer_id: None,
             init_pid_in_flight: None,
@@ -432,9 +433,9 @@ impl Producer {
         if self.config.enable_idempotence && self.producer_id.is_none() {
             return;
         }
-        let mut per_broker: BTreeMap<BrokerId, Vec<ProducerBatch>> = BTreeMap::new();
+        let mut per_broker: VecMap<BrokerId, Vec<ProducerBatch>> = VecMap::new();
         let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
-        let mut in_flight_per_broker: BTreeMap<BrokerId, usize> = BTreeMap::new();
+        let mut in_flight_per_broker: VecMap<BrokerId, usize> = VecMap::new();
         for f in self.in_flight.values() {
             *in_flight_per_broker.entry(f.broker).or_default() += 1;
         }

@@ -11,7 +11,7 @@ use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
 use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 /// Bytes of each output record's value (the transformed input).
 const OUTPUT_VALUE_BYTES: usize = 16;
@@ -19,9 +19,9 @@ const OUTPUT_VALUE_BYTES: usize = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Step {
     /// AddPartitionsToTxn and AddOffsetsToTxn answers outstanding.
-    Adding(BTreeSet<Correlation>),
+    Adding(VecSet<Correlation>),
     /// Produce requests outstanding, by correlation: the output partitions they carry.
-    Producing(BTreeMap<Correlation, Vec<u32>>),
+    Producing(VecMap<Correlation, Vec<u32>>),
     CommittingOffsets(Correlation),
     Ending {
         correlation: Option<Correlation>,
@@ -33,10 +33,10 @@ enum Step {
 #[derive(Clone, Debug)]
 struct Run {
     step: Step,
-    batches: BTreeMap<u32, RecordBatch>,
+    batches: VecMap<u32, RecordBatch>,
     offsets: Vec<(TopicPartition, Offset)>,
     /// Output partitions whose batch is acknowledged.
-    produced: BTreeSet<u32>,
+    produced: VecSet<u32>,
 }
 
 /// What the application learns when a transaction ends.
@@ -66,7 +66,7 @@ pub struct TxnProducer {
     finding: Option<Correlation>,
     init: Option<Correlation>,
     pub producer: Option<(i64, i16)>,
-    sequences: BTreeMap<u32, i32>,
+    sequences: VecMap<u32, i32>,
     run: Option<Run>,
     next_try: SimTime,
     pub committed: u64,
@@ -89,7 +89,7 @@ impl TxnProducer {
             finding: None,
             init: None,
             producer: None,
-            sequences: BTreeMap::new(),
+            sequences: VecMap::new(),
             run: None,
             next_try: SimTime::ZERO,
             committed: 0,
@@ -160,7 +160,7 @@ impl TxnProducer {
         let Some((pid, epoch)) = self.producer else {
             return;
         };
-        let mut builders: BTreeMap<u32, BatchBuilder> = BTreeMap::new();
+        let mut builders: VecMap<u32, BatchBuilder> = VecMap::new();
         for &(partition, record_id, ts) in records {
             builders.entry(partition).or_default().push(
                 ts,
@@ -169,7 +169,7 @@ impl TxnProducer {
                 &[0u8; OUTPUT_VALUE_BYTES],
             );
         }
-        let batches: BTreeMap<u32, RecordBatch> = builders
+        let batches: VecMap<u32, RecordBatch> = builders
             .into_iter()
             .map(|(p, b)| {
                 let seq = self.sequences.entry(p).or_insert(0);
@@ -181,10 +181,10 @@ impl TxnProducer {
             })
             .collect();
         self.run = Some(Run {
-            step: Step::Adding(BTreeSet::new()),
+            step: Step::Adding(VecSet::new()),
             batches,
             offsets,
-            produced: BTreeSet::new(),
+            produced: VecSet::new(),
         });
         self.send_adds(group, ctx);
     }
@@ -205,8 +205,8 @@ impl TxnProducer {
         match &mut run.step {
             Step::Adding(_) | Step::CommittingOffsets(_) => {}
             Step::Producing(in_flight) => {
-                let sent: BTreeSet<u32> = in_flight.values().flatten().copied().collect();
-                let mut by_leader: BTreeMap<BrokerId, Vec<u32>> = BTreeMap::new();
+                let sent: VecSet<u32> = in_flight.values().flatten().copied().collect();
+                let mut by_leader: VecMap<BrokerId, Vec<u32>> = VecMap::new();
                 for p in run.batches.keys() {
                     if run.produced.contains(p) || sent.contains(p) {
                         continue;
@@ -362,7 +362,7 @@ impl TxnProducer {
                     return None;
                 }
                 match error {
-                    None if waiting.is_empty() => run.step = Step::Producing(BTreeMap::new()),
+                    None if waiting.is_empty() => run.step = Step::Producing(VecMap::new()),
                     None => {}
                     Some(ErrorCode::ProducerFenced) => return self.fenced(ctx),
                     Some(e) if e.is_retriable() => {
@@ -428,7 +428,7 @@ impl TxnProducer {
                             || e == ErrorCode::CoordinatorLoadInProgress =>
                     {
                         // Send the offsets again once the group coordinator is found.
-                        run.step = Step::Producing(BTreeMap::new());
+                        run.step = Step::Producing(VecMap::new());
                         self.backoff(ctx);
                     }
                     // The group moved on (KIP-447 fencing): these outputs must not count.
@@ -485,14 +485,14 @@ impl TxnProducer {
     /// Restarts a transaction at its first step (after a coordinator error on the adds).
     fn retry_adds(
         &mut self,
-        batches: BTreeMap<u32, RecordBatch>,
+        batches: VecMap<u32, RecordBatch>,
         offsets: Vec<(TopicPartition, Offset)>,
     ) {
         self.run = Some(Run {
-            step: Step::Adding(BTreeSet::new()),
+            step: Step::Adding(VecSet::new()),
             batches,
             offsets,
-            produced: BTreeSet::new(),
+            produced: VecSet::new(),
         });
     }
 
@@ -506,7 +506,7 @@ impl TxnProducer {
             return;
         }
         let Some(run) = self.run.as_mut() else { return };
-        if run.step != Step::Adding(BTreeSet::new()) {
+        if run.step != Step::Adding(VecSet::new()) {
             return;
         }
         let partitions: Vec<TopicPartition> = run
@@ -545,7 +545,7 @@ impl TxnProducer {
             self.init = None;
             if let Some(run) = self.run.as_mut() {
                 match run.step {
-                    Step::Adding(_) => run.step = Step::Adding(BTreeSet::new()),
+                    Step::Adding(_) => run.step = Step::Adding(VecSet::new()),
                     Step::Ending { commit, .. } => {
                         run.step = Step::Ending {
                             correlation: None,

@@ -2,7 +2,7 @@
 //! (`AdminUtils.assignReplicasToBrokersRackUnaware`), which spreads leaders and followers evenly.
 
 use crate::ids::BrokerId;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 /// Assigns `partitions` new partitions numbered from `first_partition`. `start_index` and
 /// `replica_shift` are Kafka's random starting points (fixed when adding partitions).
@@ -13,11 +13,11 @@ pub fn assign_replicas(
     replication_factor: u32,
     start_index: usize,
     replica_shift: usize,
-) -> BTreeMap<u32, Vec<BrokerId>> {
+) -> VecMap<u32, Vec<BrokerId>> {
     let mut sorted = brokers.to_vec();
     sorted.sort();
     let n = sorted.len();
-    let mut out = BTreeMap::new();
+    let mut out = VecMap::new();
     if n == 0 {
         return out;
     }

@@ -14,9 +14,9 @@ use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
+use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Who asked for an admin operation, to answer them when it is done.
 pub type Requester = (NodeId, Correlation);
@@ -53,13 +53,13 @@ pub enum ControllerTag {
     },
     CreateTopic {
         topic: NewTopic,
-        assignment: BTreeMap<u32, Vec<BrokerId>>,
+        assignment: VecMap<u32, Vec<BrokerId>>,
         config: TopicConfig,
         requester: Option<Requester>,
     },
     AddPartitions {
         topic: TopicName,
-        assignment: BTreeMap<u32, Vec<BrokerId>>,
+        assignment: VecMap<u32, Vec<BrokerId>>,
         requester: Option<Requester>,
     },
     DeleteTopic {
@@ -93,7 +93,7 @@ enum Phase {
 
 #[derive(Clone, Debug, Default)]
 struct TopicInfo {
-    assignment: BTreeMap<u32, Vec<BrokerId>>,
+    assignment: VecMap<u32, Vec<BrokerId>>,
     config: TopicConfig,
 }
 
@@ -106,18 +106,18 @@ pub struct Controller {
     pub epoch: u32,
     epoch_zk_version: i32,
     phase: Phase,
-    pub live_brokers: BTreeSet<BrokerId>,
-    topics: BTreeMap<TopicName, TopicInfo>,
-    pub states: BTreeMap<TopicPartition, PartitionState>,
+    pub live_brokers: VecSet<BrokerId>,
+    topics: VecMap<TopicName, TopicInfo>,
+    pub states: VecMap<TopicPartition, PartitionState>,
     /// Partitions with a write in flight: one change at a time per partition.
-    writing: BTreeSet<TopicPartition>,
+    writing: VecSet<TopicPartition>,
     writes_in_flight: u32,
     /// Partitions whose replicas must hear a LeaderAndIsr at the next flush.
-    dirty: BTreeSet<TopicPartition>,
+    dirty: VecSet<TopicPartition>,
     /// Partitions whose state every broker's metadata cache must learn at the next flush.
-    dirty_metadata: BTreeSet<TopicPartition>,
+    dirty_metadata: VecSet<TopicPartition>,
     /// Brokers that must get everything at the next flush (just elected us, or came back).
-    full_update: BTreeSet<BrokerId>,
+    full_update: VecSet<BrokerId>,
     deleted: Vec<TopicName>,
 }
 
@@ -201,14 +201,14 @@ impl Controller {
             epoch: 0,
             epoch_zk_version: 0,
             phase: Phase::ElectingEpoch,
-            live_brokers: BTreeSet::new(),
-            topics: BTreeMap::new(),
-            states: BTreeMap::new(),
-            writing: BTreeSet::new(),
+            live_brokers: VecSet::new(),
+            topics: VecMap::new(),
+            states: VecMap::new(),
+            writing: VecSet::new(),
             writes_in_flight: 0,
-            dirty: BTreeSet::new(),
-            dirty_metadata: BTreeSet::new(),
-            full_update: BTreeSet::new(),
+            dirty: VecSet::new(),
+            dirty_metadata: VecSet::new(),
+            full_update: VecSet::new(),
             deleted: Vec::new(),
         }
     }
@@ -305,7 +305,7 @@ impl Controller {
             }
             ControllerTag::LiveBrokers => {
                 if let Ok(ZkReply::Children(children)) = result {
-                    let live: BTreeSet<BrokerId> = children
+                    let live: VecSet<BrokerId> = children
                         .iter()
                         .filter_map(|c| c.parse().ok())
                         .map(BrokerId)
@@ -921,7 +921,7 @@ impl Controller {
                 .cloned()
                 .collect();
             if !leader_and_isr.is_empty() {
-                let topics: BTreeSet<TopicName> =
+                let topics: VecSet<TopicName> =
                     leader_and_isr.iter().map(|s| s.tp.topic.clone()).collect();
                 let topic_configs = topics
                     .into_iter()
@@ -965,7 +965,7 @@ impl Controller {
     }
 
     /// `/brokers/ids` changed: brokers died or came back.
-    fn on_broker_change(&mut self, live: BTreeSet<BrokerId>, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    fn on_broker_change(&mut self, live: VecSet<BrokerId>, ops: &mut Ops, ctx: &mut Ctx<'_>) {
         let added: Vec<BrokerId> = live.difference(&self.live_brokers).copied().collect();
         let removed = self.live_brokers.difference(&live).count();
         self.live_brokers = live;
@@ -1332,7 +1332,7 @@ impl Controller {
         let Some(info) = self.topics.remove(topic) else {
             return;
         };
-        let mut stop: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
+        let mut stop: VecMap<BrokerId, Vec<TopicPartition>> = VecMap::new();
         for (p, replicas) in info.assignment {
             let tp = TopicPartition::new(topic, p);
             self.states.remove(&tp);
@@ -1368,7 +1368,7 @@ impl Controller {
             Timer::Broker(crate::broker::BrokerTimer::Controller(timer)),
         );
         // Per preferred broker: the share of its partitions led by someone else.
-        let mut preferred: BTreeMap<BrokerId, (u32, Vec<TopicPartition>)> = BTreeMap::new();
+        let mut preferred: VecMap<BrokerId, (u32, Vec<TopicPartition>)> = VecMap::new();
         for s in self.states.values() {
             let Some(&first) = s.replicas.first() else {
                 continue;

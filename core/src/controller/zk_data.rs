@@ -3,8 +3,8 @@
 
 use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, LeaderEpoch};
+use crate::vec_map::VecMap;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 pub fn broker_registration(id: BrokerId, timestamp_ms: u64) -> String {
     json!({
@@ -30,7 +30,7 @@ pub fn parse_controller(data: &str) -> Option<BrokerId> {
     Some(BrokerId(v.get("brokerid")?.as_u64()? as u32))
 }
 
-pub fn topic_assignment(assignment: &BTreeMap<u32, Vec<BrokerId>>) -> String {
+pub fn topic_assignment(assignment: &VecMap<u32, Vec<BrokerId>>) -> String {
     let partitions: serde_json::Map<String, Value> = assignment
         .iter()
         .map(|(p, replicas)| {
@@ -44,9 +44,9 @@ pub fn topic_assignment(assignment: &BTreeMap<u32, Vec<BrokerId>>) -> String {
         .to_string()
 }
 
-pub fn parse_topic_assignment(data: &str) -> Option<BTreeMap<u32, Vec<BrokerId>>> {
+pub fn parse_topic_assignment(data: &str) -> Option<VecMap<u32, Vec<BrokerId>>> {
     let v: Value = serde_json::from_str(data).ok()?;
-    let mut out = BTreeMap::new();
+    let mut out = VecMap::new();
     for (p, replicas) in v.get("partitions")?.as_object()? {
         let replicas = replicas
             .as_array()?
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        let mut a = BTreeMap::new();
+        let mut a = VecMap::new();
         a.insert(0, vec![BrokerId(1), BrokerId(2)]);
         assert_eq!(parse_topic_assignment(&topic_assignment(&a)), Some(a));
         let s = partition_state(None, 4, &[BrokerId(2)], 3);

@@ -7,8 +7,9 @@
 //! Kafka's exactly.
 
 use crate::ids::{TopicName, TopicPartition};
+use crate::vec_map::{VecMap, VecSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// `partition.assignment.strategy`, by the names Kafka's assignors report.
 /// Kafka 3.x's default list is `[range, cooperative-sticky]`, which uses range until every
@@ -79,13 +80,13 @@ impl Subscription {
 }
 
 /// Partitions per member id, each list in the order the assignor chose them.
-pub type Assignment = BTreeMap<String, Vec<TopicPartition>>;
+pub type Assignment = VecMap<String, Vec<TopicPartition>>;
 
 /// Runs an assignor. Subscribed topics missing from `partitions_per_topic` are skipped, as
 /// Kafka skips topics without metadata.
 pub fn assign(
     assignor: Assignor,
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[Subscription],
 ) -> Assignment {
     let mut members: Vec<&Subscription> = members.iter().collect();
@@ -123,7 +124,7 @@ pub fn assign(
 }
 
 fn range(
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[&Subscription],
     out: &mut Assignment,
 ) {
@@ -148,11 +149,11 @@ fn range(
 }
 
 fn round_robin(
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[&Subscription],
     out: &mut Assignment,
 ) {
-    let subscribed: BTreeSet<&TopicName> = members.iter().flat_map(|m| m.topics.iter()).collect();
+    let subscribed: VecSet<&TopicName> = members.iter().flat_map(|m| m.topics.iter()).collect();
     let mut next = 0usize;
     for (topic, &n) in partitions_per_topic {
         if !subscribed.contains(topic) {
@@ -173,10 +174,10 @@ fn round_robin(
 
 /// The sticky assignment and the partitions it moves from one owner to another.
 fn sticky(
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[&Subscription],
-) -> (Assignment, BTreeMap<TopicPartition, String>) {
-    let all_topics: BTreeSet<&TopicName> = partitions_per_topic.keys().collect();
+) -> (Assignment, VecMap<TopicPartition, String>) {
+    let all_topics: VecSet<&TopicName> = partitions_per_topic.keys().collect();
     let (owned, doubly_claimed, all_equal) = previous_owners(&all_topics, members);
     if all_equal {
         constrained(partitions_per_topic, members, owned, &doubly_claimed)
@@ -191,16 +192,16 @@ fn sticky(
 /// generation wins a partition two members claim), the partitions claimed twice in one
 /// generation, and whether every member subscribes to the same topics.
 fn previous_owners(
-    all_topics: &BTreeSet<&TopicName>,
+    all_topics: &VecSet<&TopicName>,
     members: &[&Subscription],
-) -> (Assignment, BTreeSet<TopicPartition>, bool) {
-    let first: BTreeSet<&TopicName> = members[0].topics.iter().collect();
+) -> (Assignment, VecSet<TopicPartition>, bool) {
+    let first: VecSet<&TopicName> = members[0].topics.iter().collect();
     let all_equal = members
         .iter()
-        .all(|m| m.topics.iter().collect::<BTreeSet<_>>() == first);
-    let mut owned: Assignment = BTreeMap::new();
-    let mut owner_of: BTreeMap<TopicPartition, (&str, i32)> = BTreeMap::new();
-    let mut doubly = BTreeSet::new();
+        .all(|m| m.topics.iter().collect::<VecSet<_>>() == first);
+    let mut owned: Assignment = VecMap::new();
+    let mut owner_of: VecMap<TopicPartition, (&str, i32)> = VecMap::new();
+    let mut doubly = VecSet::new();
     for m in members {
         let generation = m.generation.unwrap_or(-1);
         owned.entry(m.member_id.clone()).or_default();
@@ -244,11 +245,11 @@ fn previous_owners(
 
 /// Kafka's `ConstrainedAssignmentBuilder` (every member subscribes to the same topics).
 fn constrained(
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[&Subscription],
     owned: Assignment,
-    doubly_claimed: &BTreeSet<TopicPartition>,
-) -> (Assignment, BTreeMap<TopicPartition, String>) {
+    doubly_claimed: &VecSet<TopicPartition>,
+) -> (Assignment, VecMap<TopicPartition, String>) {
     let total: u32 = partitions_per_topic
         .iter()
         .filter(|(t, _)| members[0].topics.contains(t))
@@ -263,10 +264,10 @@ fn constrained(
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
-    let mut maybe_revoked: BTreeMap<TopicPartition, String> = BTreeMap::new();
+    let mut maybe_revoked: VecMap<TopicPartition, String> = VecMap::new();
     let mut under_min: Vec<String> = Vec::new();
     let mut exactly_min: VecDeque<String> = VecDeque::new();
-    let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut assigned: VecSet<TopicPartition> = VecSet::new();
 
     // 1. Keep what members owned, up to their quota.
     for (consumer, list) in &owned {
@@ -314,7 +315,7 @@ fn constrained(
         .collect();
     under_min.sort();
     exactly_min.make_contiguous().sort();
-    let mut transferring = BTreeMap::new();
+    let mut transferring = VecMap::new();
     let mut cursor = 0usize;
     for tp in unassigned {
         let consumer = if cursor < under_min.len() {
@@ -358,7 +359,7 @@ fn constrained(
 /// eligible members first, each to the eligible member with the fewest partitions, then moves
 /// from the most to the least loaded eligible member until no move improves balance.
 fn general(
-    partitions_per_topic: &BTreeMap<TopicName, u32>,
+    partitions_per_topic: &VecMap<TopicName, u32>,
     members: &[&Subscription],
     owned: &Assignment,
 ) -> Assignment {
@@ -373,7 +374,7 @@ fn general(
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
-    let mut taken = BTreeSet::new();
+    let mut taken = VecSet::new();
     for m in members {
         for tp in owned.get(&m.member_id).into_iter().flatten() {
             if m.topics.contains(&tp.topic) && partitions_per_topic.contains_key(&tp.topic) {
@@ -429,9 +430,9 @@ fn general(
 fn transferring_ownership(
     members: &[&Subscription],
     assignment: &Assignment,
-) -> BTreeMap<TopicPartition, String> {
-    let mut added = BTreeMap::new();
-    let mut revoked = BTreeSet::new();
+) -> VecMap<TopicPartition, String> {
+    let mut added = VecMap::new();
+    let mut revoked = VecSet::new();
     for m in members {
         let new = &assignment[&m.member_id];
         for tp in new {

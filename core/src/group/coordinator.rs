@@ -16,8 +16,8 @@ use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
+use crate::vec_map::{VecMap, VecSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
@@ -55,14 +55,14 @@ pub struct Group {
     pub generation: i32,
     pub protocol: Option<Assignor>,
     pub leader: Option<String>,
-    pub members: BTreeMap<String, Member>,
+    pub members: VecMap<String, Member>,
     /// Member ids handed out with MEMBER_ID_REQUIRED, not joined yet (KIP-394).
-    pending_members: BTreeSet<String>,
+    pending_members: VecSet<String>,
     /// Committed offsets: the next offset the group will read.
-    pub offsets: BTreeMap<TopicPartition, Offset>,
+    pub offsets: VecMap<TopicPartition, Offset>,
     /// Offsets committed inside open transactions, by producer id: they count once the
     /// transaction's COMMIT marker reaches this partition.
-    pub pending_txn_offsets: BTreeMap<i64, BTreeMap<TopicPartition, Offset>>,
+    pub pending_txn_offsets: VecMap<i64, VecMap<TopicPartition, Offset>>,
     /// Bumped at each scheduled join deadline, so stale deadlines do nothing.
     rebalance_id: u64,
     /// While the first rebalance of an empty group waits for more members to arrive.
@@ -85,10 +85,10 @@ impl Group {
             generation: 0,
             protocol: None,
             leader: None,
-            members: BTreeMap::new(),
-            pending_members: BTreeSet::new(),
-            offsets: BTreeMap::new(),
-            pending_txn_offsets: BTreeMap::new(),
+            members: VecMap::new(),
+            pending_members: VecSet::new(),
+            offsets: VecMap::new(),
+            pending_txn_offsets: VecMap::new(),
             rebalance_id: 0,
             initial_delay: None,
         }
@@ -198,9 +198,9 @@ pub enum AfterWrite {
 #[derive(Clone, Debug)]
 pub struct GroupCoordinator {
     broker: BrokerId,
-    pub groups: BTreeMap<String, Group>,
+    pub groups: VecMap<String, Group>,
     /// `__consumer_offsets` partitions this broker leads and has loaded.
-    pub partitions: BTreeSet<u32>,
+    pub partitions: VecSet<u32>,
     config: BrokerConfig,
     next_join_seq: u64,
 }
@@ -209,8 +209,8 @@ impl GroupCoordinator {
     pub fn new(broker: BrokerId, config: BrokerConfig) -> GroupCoordinator {
         GroupCoordinator {
             broker,
-            groups: BTreeMap::new(),
-            partitions: BTreeSet::new(),
+            groups: VecMap::new(),
+            partitions: VecSet::new(),
             config,
             next_join_seq: 0,
         }
@@ -237,7 +237,7 @@ impl GroupCoordinator {
         if !self.partitions.insert(partition) {
             return;
         }
-        let mut loaded: BTreeMap<String, Group> = BTreeMap::new();
+        let mut loaded: VecMap<String, Group> = VecMap::new();
         log.for_each_batch(log.log_start_offset(), u64::MAX, |batch| {
             let h = batch.header;
             if let Some(commit) = batch.marker_commits() {
@@ -966,7 +966,7 @@ impl GroupCoordinator {
                 if group.leader.as_deref() != Some(member_id) {
                     return;
                 }
-                let mut given: BTreeMap<String, Vec<TopicPartition>> =
+                let mut given: VecMap<String, Vec<TopicPartition>> =
                     assignments.into_iter().collect();
                 for m in group.members.values_mut() {
                     m.assignment = given.remove(&m.member_id).unwrap_or_default();

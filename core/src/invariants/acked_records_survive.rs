@@ -15,7 +15,7 @@ use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::PartitionLog;
 use crate::report::LostRecord;
 use crate::trace::Event;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 pub const NAME: &str = "acked_records_survive";
 
@@ -36,7 +36,7 @@ pub struct AckedBatch {
 /// Acknowledged records found missing, per acks setting, with a few examples.
 #[derive(Clone, Debug, Default)]
 pub struct Losses {
-    pub by_acks: BTreeMap<&'static str, u64>,
+    pub by_acks: VecMap<&'static str, u64>,
     pub examples: Vec<LostRecord>,
 }
 
@@ -51,7 +51,7 @@ impl Losses {
         tp: &TopicPartition,
         b: &AckedBatch,
         log: &PartitionLog,
-        ids: &mut Option<BTreeSet<u64>>,
+        ids: &mut Option<VecSet<u64>>,
         why: &str,
     ) -> u64 {
         let missing = missing_records(log, b, ids);
@@ -83,13 +83,13 @@ impl Losses {
 fn missing_records(
     log: &PartitionLog,
     b: &AckedBatch,
-    ids: &mut Option<BTreeSet<u64>>,
+    ids: &mut Option<VecSet<u64>>,
 ) -> Vec<(Option<Offset>, u64)> {
     match b.base_offset {
         Some(base) if log_holds(log, base, b.count, b.first_id) => Vec::new(),
         Some(base) => {
             let end = base + b.count as u64;
-            let mut held = BTreeMap::new();
+            let mut held = VecMap::new();
             log.for_each_batch(base, end, |batch| {
                 for r in batch.iter() {
                     held.insert(
@@ -141,13 +141,13 @@ pub struct Ledger {
 
 #[derive(Debug, Default)]
 pub struct AckedRecordsSurvive {
-    pub acked: BTreeMap<TopicPartition, Ledger>,
+    pub acked: VecMap<TopicPartition, Ledger>,
     /// Each partition's leader, as the last election made it.
-    leaders: BTreeMap<TopicPartition, BrokerId>,
+    leaders: VecMap<TopicPartition, BrokerId>,
     /// What elections found missing.
     pub lost: Losses,
     /// Partitions where Kafka allows loss, with the reason.
-    pub tainted: BTreeMap<TopicPartition, String>,
+    pub tainted: VecMap<TopicPartition, String>,
 }
 
 impl AckedRecordsSurvive {

@@ -6,7 +6,7 @@
 use super::{log_holds, World};
 use crate::ids::{NodeId, Offset, TopicPartition};
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub const NAME: &str = "committed_records_survive";
 
@@ -20,7 +20,7 @@ struct Committed {
 
 #[derive(Debug, Default)]
 pub struct CommittedRecordsSurvive {
-    partitions: BTreeMap<TopicPartition, Committed>,
+    partitions: VecMap<TopicPartition, Committed>,
 }
 
 impl CommittedRecordsSurvive {

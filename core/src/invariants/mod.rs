@@ -149,12 +149,12 @@ impl Invariants {
 #[cfg(test)]
 pub(crate) mod test_world {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::vec_map::VecMap;
 
     /// A hand-built world for breaking invariants on purpose.
     #[derive(Default)]
     pub struct TestWorld {
-        pub replicas: BTreeMap<(BrokerId, TopicPartition), Replica>,
+        pub replicas: VecMap<(BrokerId, TopicPartition), Replica>,
     }
 
     impl World for TestWorld {

@@ -3,13 +3,13 @@
 
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub const NAME: &str = "offsets_dense";
 
 #[derive(Debug, Default)]
 pub struct OffsetsDense {
-    next: BTreeMap<(BrokerId, TopicPartition), Offset>,
+    next: VecMap<(BrokerId, TopicPartition), Offset>,
 }
 
 impl OffsetsDense {

@@ -3,13 +3,13 @@
 
 use crate::ids::BrokerId;
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub const NAME: &str = "one_controller_per_epoch";
 
 #[derive(Debug, Default)]
 pub struct OneControllerPerEpoch {
-    by_epoch: BTreeMap<u32, BrokerId>,
+    by_epoch: VecMap<u32, BrokerId>,
 }
 
 impl OneControllerPerEpoch {

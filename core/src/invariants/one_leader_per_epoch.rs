@@ -4,13 +4,13 @@
 use super::World;
 use crate::ids::{BrokerId, LeaderEpoch, TopicPartition};
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub const NAME: &str = "one_leader_per_epoch";
 
 #[derive(Debug, Default)]
 pub struct OneLeaderPerEpoch {
-    chosen: BTreeMap<(TopicPartition, LeaderEpoch), Option<BrokerId>>,
+    chosen: VecMap<(TopicPartition, LeaderEpoch), Option<BrokerId>>,
 }
 
 impl OneLeaderPerEpoch {
@@ -36,7 +36,7 @@ impl OneLeaderPerEpoch {
 }
 
 pub fn check_live_leaders(world: &dyn World) -> Option<String> {
-    let mut leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId> = BTreeMap::new();
+    let mut leaders: VecMap<(TopicPartition, LeaderEpoch), BrokerId> = VecMap::new();
     for (broker, replica) in world.live_replicas() {
         if !replica.is_leader() {
             continue;

@@ -2,13 +2,13 @@
 //! accepted its new epoch, and two quorums always overlap.
 
 use crate::trace::Event;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 pub const NAME: &str = "one_zk_leader_per_epoch";
 
 #[derive(Debug, Default)]
 pub struct OneZkLeaderPerEpoch {
-    by_epoch: BTreeMap<u32, u32>,
+    by_epoch: VecMap<u32, u32>,
 }
 
 impl OneZkLeaderPerEpoch {

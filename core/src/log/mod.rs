@@ -10,9 +10,10 @@ pub mod segment;
 use crate::config::{CleanupPolicy, LogConfig};
 use crate::ids::{LeaderEpoch, Offset};
 use crate::time::SimTime;
+use crate::vec_map::VecMap;
 use record::RecordBatch;
 use segment::{BatchRef, Segment};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Why records left the log without being truncated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,7 +302,7 @@ impl PartitionLog {
         if self.config.cleanup_policy != CleanupPolicy::Compact || self.segments.len() < 2 {
             return None;
         }
-        let mut latest: BTreeMap<Vec<u8>, Offset> = BTreeMap::new();
+        let mut latest: VecMap<Vec<u8>, Offset> = VecMap::new();
         self.for_each_batch(self.log_start_offset, self.high_watermark, |b| {
             for r in b.iter().filter(|_| !b.header.is_control) {
                 if let Some(key) = r.key {

@@ -4,7 +4,7 @@
 use super::{ConsumerSpec, KeySpec, ProducerSpec, Scenario};
 use crate::config::TopicConfig;
 use crate::sim::command::Command;
-use std::collections::BTreeSet;
+use crate::vec_map::VecSet;
 use thiserror::Error;
 
 /// The limits, in one place.
@@ -219,7 +219,7 @@ impl Scenario {
         range("consumers", self.consumers.len(), 0, LIMITS.consumers)?;
         range("actions", self.actions.len(), 0, LIMITS.actions)?;
         range("trace.window", self.trace.window, 1_000, 10_000_000)?;
-        let mut names = BTreeSet::new();
+        let mut names = VecSet::new();
         for t in &self.topics {
             if !valid_topic_name(&t.name) {
                 return Err(ScenarioError::InvalidTopicName(t.name.clone()));

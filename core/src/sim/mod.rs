@@ -21,6 +21,7 @@ use crate::scenario::ConsumerSpec;
 use crate::scenario::{CrashPoint, Scenario, ScenarioError, ScheduledAction};
 use crate::time::SimTime;
 use crate::trace::{DropReason, Event, Trace, TraceEvent};
+use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::server::ZkServer;
 use crate::zookeeper::tree::DataTree;
 use crate::zookeeper::{messages::PeerState, paths};
@@ -28,7 +29,6 @@ use command::Command;
 use ctx::{Ctx, Outbox, Timer};
 use network::Network;
 use queue::{Item, Queue};
-use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -62,14 +62,14 @@ pub struct Sim {
     pub(crate) now: SimTime,
     queue: Queue,
     rng: Rng,
-    pub(crate) nodes: BTreeMap<NodeId, Slot>,
+    pub(crate) nodes: VecMap<NodeId, Slot>,
     pub(crate) network: Network,
     pub(crate) trace: Trace,
     next_message_id: u64,
-    pub(crate) broker_disks: BTreeMap<BrokerId, BrokerDisk>,
-    zk_disks: BTreeMap<u32, (DataTree, u32)>,
+    pub(crate) broker_disks: VecMap<BrokerId, BrokerDisk>,
+    zk_disks: VecMap<u32, (DataTree, u32)>,
     /// Pairs of nodes that have talked: when one dies, the other sees the connection close.
-    connections: BTreeSet<(NodeId, NodeId)>,
+    connections: VecSet<(NodeId, NodeId)>,
     pub(crate) invariants: Invariants,
     pub(crate) violations: Vec<Violation>,
     pub(crate) counters: Counters,
@@ -81,7 +81,7 @@ pub struct Sim {
     added_producers: u32,
     steps: u64,
     /// Admin requests in flight: correlation id → when they were sent.
-    admin_sent: BTreeMap<u64, SimTime>,
+    admin_sent: VecMap<u64, SimTime>,
     /// The latest answers to admin requests, for tools that wait on them (bounded).
     admin_responses: std::collections::VecDeque<AdminResponse>,
     /// What arrived for real clients' connections since the gateway last took it.
@@ -138,13 +138,13 @@ impl Sim {
         let mut sim = Sim {
             now: SimTime::ZERO,
             queue: Queue::default(),
-            nodes: BTreeMap::new(),
+            nodes: VecMap::new(),
             network: Network::new(cluster.latency_us, cluster.jitter_us),
             trace: Trace::new(scenario.trace.window),
             next_message_id: 0,
-            broker_disks: BTreeMap::new(),
-            zk_disks: BTreeMap::new(),
-            connections: BTreeSet::new(),
+            broker_disks: VecMap::new(),
+            zk_disks: VecMap::new(),
+            connections: VecSet::new(),
             invariants: Invariants::default(),
             violations: Vec::new(),
             counters: Counters::default(),
@@ -153,7 +153,7 @@ impl Sim {
             consumer_specs: scenario.consumers.clone(),
             added_producers: 0,
             steps: 0,
-            admin_sent: BTreeMap::new(),
+            admin_sent: VecMap::new(),
             admin_responses: Default::default(),
             client_inbox: Vec::new(),
             spare_outbox: Outbox::default(),
@@ -670,7 +670,7 @@ impl Sim {
                         self.broker_disks.insert(
                             id,
                             BrokerDisk {
-                                logs: BTreeMap::new(),
+                                logs: VecMap::new(),
                                 next_producer_id: next,
                             },
                         );
@@ -1226,9 +1226,9 @@ impl Sim {
     }
 
     /// Partition counts per topic, as ZooKeeper has them.
-    pub fn topics(&self) -> BTreeMap<TopicName, u32> {
+    pub fn topics(&self) -> VecMap<TopicName, u32> {
         let Some(tree) = self.zookeeper_tree() else {
-            return BTreeMap::new();
+            return VecMap::new();
         };
         tree.children(paths::BROKER_TOPICS)
             .into_iter()
@@ -1246,8 +1246,8 @@ impl Sim {
 /// What the invariants read: live brokers, and the disks of dead ones. It borrows those two
 /// fields only, so the invariants (another field) are checked in place for every event.
 pub(crate) struct Brokers<'a> {
-    nodes: &'a BTreeMap<NodeId, Slot>,
-    disks: &'a BTreeMap<BrokerId, BrokerDisk>,
+    nodes: &'a VecMap<NodeId, Slot>,
+    disks: &'a VecMap<BrokerId, BrokerDisk>,
 }
 
 impl<'a> Brokers<'a> {

@@ -4,7 +4,7 @@
 use crate::ids::NodeId;
 use crate::rng::Rng;
 use crate::time::SimTime;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 /// Latency of a node talking to itself (the controller to its own broker).
 const LOOPBACK_US: u64 = 20;
@@ -13,10 +13,10 @@ const LOOPBACK_US: u64 = 20;
 pub struct Network {
     pub latency_us: u64,
     pub jitter_us: u64,
-    cut: BTreeSet<(NodeId, NodeId)>,
-    extra_latency_us: BTreeMap<(NodeId, NodeId), u64>,
+    cut: VecSet<(NodeId, NodeId)>,
+    extra_latency_us: VecMap<(NodeId, NodeId), u64>,
     /// Arrival time of the last message on each link: later messages never overtake it.
-    last_arrival: BTreeMap<(NodeId, NodeId), SimTime>,
+    last_arrival: VecMap<(NodeId, NodeId), SimTime>,
 }
 
 impl Network {

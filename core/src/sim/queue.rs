@@ -9,7 +9,7 @@ use crate::ids::NodeId;
 use crate::protocol::Message;
 use crate::time::SimTime;
 use crate::trace::DropReason;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 #[derive(Debug)]
 pub enum Item {
@@ -82,7 +82,7 @@ pub struct Queue {
     free: Vec<u32>,
     seq: u64,
     /// Cancellable timers still queued, and their slots.
-    cancellable: BTreeMap<TimerId, u32>,
+    cancellable: VecMap<TimerId, u32>,
 }
 
 impl Queue {

@@ -2,7 +2,7 @@
 //! jopt-simple (the parser every Kafka tool uses) parses them — `--name value` or
 //! `--name=value`, repeatable options, and unique abbreviations (`--desc` is `--describe`).
 
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 /// One option a tool accepts.
 #[derive(Clone, Copy, Debug)]
@@ -33,7 +33,7 @@ impl Opt {
 /// The options given, by name, each with its values in order.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
-    values: BTreeMap<&'static str, Vec<String>>,
+    values: VecMap<&'static str, Vec<String>>,
     /// Words that are not options (jopt-simple's "non-option arguments").
     pub positional: Vec<String>,
 }

@@ -84,7 +84,7 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleConsumer, Output> 
     };
     let max_messages = positive("max-messages")?;
     let timeout_ms = positive("timeout-ms")?;
-    let mut formatter = std::collections::BTreeMap::new();
+    let mut formatter = crate::vec_map::VecMap::new();
     for p in o.values("property") {
         let Some((k, v)) = p.split_once('=') else {
             return Err(usage_error(&format!(

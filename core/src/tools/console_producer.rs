@@ -69,7 +69,7 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleProducer, Output> 
     let Some(topic) = o.value("topic") else {
         return Err(usage_error("Missing required argument \"[topic]\""));
     };
-    let mut reader = std::collections::BTreeMap::new();
+    let mut reader = crate::vec_map::VecMap::new();
     for p in o.values("property") {
         let Some((k, v)) = p.split_once('=') else {
             return Err(usage_error(&format!(

@@ -342,7 +342,7 @@ fn assignment_text(assignment: &[(crate::ids::TopicName, u32)]) -> String {
     if assignment.is_empty() {
         return DASH.to_string();
     }
-    let mut by_topic: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+    let mut by_topic: crate::vec_map::VecMap<&str, Vec<u32>> = Default::default();
     for (t, p) in assignment {
         by_topic.entry(t).or_default().push(*p);
     }

@@ -9,9 +9,9 @@ use crate::ids::BrokerId;
 use crate::scenario::valid_topic_name;
 use crate::sim::AdminResponse;
 use crate::sim::Sim;
+use crate::vec_map::VecMap;
 use crate::zookeeper::paths;
 use crate::Command;
-use std::collections::BTreeMap;
 
 pub(super) const OPTS: &[Opt] = &[
     Opt::flag("alter", "Alter the number of partitions and replica assignment. (To alter topic configurations, the kafka-configs tool can be used.)"),
@@ -158,7 +158,7 @@ fn check_args(o: &Parsed) -> Result<(), Output> {
 /// What the admin client learns from the cluster's metadata: topics, their assignments,
 /// partition states and configs, and the registered (live) brokers.
 struct Cluster {
-    topics: BTreeMap<String, TopicState>,
+    topics: VecMap<String, TopicState>,
     registered: Vec<BrokerId>,
     default_min_isr: u32,
 }
@@ -167,7 +167,7 @@ struct TopicState {
     /// Kafka's topic id: kplay derives it from the topic znode's creation, so a topic deleted
     /// and created again gets a new one, as in Kafka.
     id: String,
-    partitions: BTreeMap<u32, PartitionState>,
+    partitions: VecMap<u32, PartitionState>,
     config: TopicConfig,
 }
 
@@ -180,7 +180,7 @@ struct PartitionState {
 impl Cluster {
     fn read(sim: &Sim) -> Cluster {
         let mut cluster = Cluster {
-            topics: BTreeMap::new(),
+            topics: VecMap::new(),
             registered: Vec::new(),
             default_min_isr: sim.scenario().cluster.broker_config.min_insync_replicas,
         };

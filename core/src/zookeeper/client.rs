@@ -5,7 +5,7 @@
 use super::messages::{SessionId, WatchKind, ZkError, ZkMessage, ZkOp, ZkReply, Zxid};
 use crate::ids::NodeId;
 use crate::sim::ctx::Ctx;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 /// How long to wait before trying the next server after a failed connect.
 const RECONNECT_BACKOFF_MS: u64 = 200;
@@ -58,9 +58,9 @@ pub struct ZkClient<T> {
     requested_timeout_ms: u64,
     next_xid: u64,
     /// Requests sent and not yet answered, re-sent after a reconnect.
-    in_flight: BTreeMap<u64, (ZkOp, T)>,
-    data_watches: BTreeSet<String>,
-    child_watches: BTreeSet<String>,
+    in_flight: VecMap<u64, (ZkOp, T)>,
+    data_watches: VecSet<String>,
+    child_watches: VecSet<String>,
     last_zxid: Zxid,
     heard_since_ping: bool,
 }
@@ -80,9 +80,9 @@ impl<T: Clone> ZkClient<T> {
             session: None,
             requested_timeout_ms,
             next_xid: 1,
-            in_flight: BTreeMap::new(),
-            data_watches: BTreeSet::new(),
-            child_watches: BTreeSet::new(),
+            in_flight: VecMap::new(),
+            data_watches: VecSet::new(),
+            child_watches: VecSet::new(),
             last_zxid: 0,
             heard_since_ping: false,
         }

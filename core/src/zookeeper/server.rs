@@ -15,7 +15,7 @@ use crate::ids::NodeId;
 use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::vec_map::{VecMap, VecSet};
 
 /// FastLeaderElection's `finalizeWait`: how long a server waits for a better vote once a
 /// majority agrees.
@@ -50,25 +50,25 @@ pub enum ZkServerTimer {
 struct Pending {
     txn: Txn,
     origin: Option<Origin>,
-    acks: BTreeSet<u32>,
+    acks: VecSet<u32>,
 }
 
 #[derive(Clone, Debug)]
 struct LeaderState {
     /// Followers' accepted epochs, gathered before the new epoch is chosen.
-    follower_info: BTreeMap<u32, u32>,
+    follower_info: VecMap<u32, u32>,
     new_epoch: Option<u32>,
-    acked_new_leader: BTreeSet<u32>,
+    acked_new_leader: VecSet<u32>,
     established: bool,
     /// Followers that received the leader's state and get its proposals.
-    synced: BTreeSet<u32>,
+    synced: VecSet<u32>,
     /// The committed tree plus outstanding proposals: writes are validated against it.
     prepared: DataTree,
     counter: u32,
-    outstanding: BTreeMap<Zxid, Pending>,
-    last_heard: BTreeMap<u32, SimTime>,
-    session_touched: BTreeMap<SessionId, SimTime>,
-    expiring: BTreeSet<SessionId>,
+    outstanding: VecMap<Zxid, Pending>,
+    last_heard: VecMap<u32, SimTime>,
+    session_touched: VecMap<SessionId, SimTime>,
+    expiring: VecSet<SessionId>,
     next_session: u32,
 }
 
@@ -77,7 +77,7 @@ struct FollowerState {
     leader: u32,
     synced: bool,
     last_heard: SimTime,
-    pending: BTreeMap<Zxid, (Txn, Option<Origin>)>,
+    pending: VecMap<Zxid, (Txn, Option<Origin>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -93,15 +93,15 @@ pub struct ZkServer {
     generation: u64,
     round: u64,
     vote: Vote,
-    received_votes: BTreeMap<u32, Vote>,
-    out_of_election: BTreeMap<u32, (Vote, PeerState)>,
+    received_votes: VecMap<u32, Vote>,
+    out_of_election: VecMap<u32, (Vote, PeerState)>,
     resend_ms: u64,
     leader: Option<LeaderState>,
     follower: Option<FollowerState>,
-    clients: BTreeMap<NodeId, SessionId>,
-    data_watches: BTreeMap<String, BTreeSet<NodeId>>,
-    child_watches: BTreeMap<String, BTreeSet<NodeId>>,
-    touched_since_ping: BTreeSet<SessionId>,
+    clients: VecMap<NodeId, SessionId>,
+    data_watches: VecMap<String, VecSet<NodeId>>,
+    child_watches: VecMap<String, VecSet<NodeId>>,
+    touched_since_ping: VecSet<SessionId>,
 }
 
 impl ZkServer {
@@ -129,15 +129,15 @@ impl ZkServer {
             generation: 0,
             round: 0,
             vote,
-            received_votes: BTreeMap::new(),
-            out_of_election: BTreeMap::new(),
+            received_votes: VecMap::new(),
+            out_of_election: VecMap::new(),
             resend_ms: RESEND_MIN_MS,
             leader: None,
             follower: None,
-            clients: BTreeMap::new(),
-            data_watches: BTreeMap::new(),
-            child_watches: BTreeMap::new(),
-            touched_since_ping: BTreeSet::new(),
+            clients: VecMap::new(),
+            data_watches: VecMap::new(),
+            child_watches: VecMap::new(),
+            touched_since_ping: VecSet::new(),
         }
     }
 
@@ -338,20 +338,20 @@ impl ZkServer {
     fn become_leader(&mut self, ctx: &mut Ctx<'_>) {
         self.state = PeerState::Leading;
         self.generation += 1;
-        let mut follower_info = BTreeMap::new();
+        let mut follower_info = VecMap::new();
         follower_info.insert(self.sid, self.accepted_epoch);
         self.leader = Some(LeaderState {
             follower_info,
             new_epoch: None,
-            acked_new_leader: BTreeSet::from([self.sid]),
+            acked_new_leader: VecSet::from([self.sid]),
             established: false,
-            synced: BTreeSet::new(),
+            synced: VecSet::new(),
             prepared: self.tree.clone(),
             counter: 0,
-            outstanding: BTreeMap::new(),
-            last_heard: BTreeMap::new(),
-            session_touched: BTreeMap::new(),
-            expiring: BTreeSet::new(),
+            outstanding: VecMap::new(),
+            last_heard: VecMap::new(),
+            session_touched: VecMap::new(),
+            expiring: VecSet::new(),
             next_session: 0,
         });
         ctx.timer_in_ms(
@@ -370,7 +370,7 @@ impl ZkServer {
             leader,
             synced: false,
             last_heard: ctx.now,
-            pending: BTreeMap::new(),
+            pending: VecMap::new(),
         });
         self.send_follower_info(leader, ctx);
         ctx.timer_in_ms(
@@ -552,7 +552,7 @@ impl ZkServer {
             Pending {
                 txn,
                 origin,
-                acks: BTreeSet::from([sid]),
+                acks: VecSet::from([sid]),
             },
         );
         if quorum == 1 {

@@ -1,8 +1,8 @@
 //! ZooKeeper's data tree: znodes by path, with versions, ephemeral owners and sessions.
 
 use super::messages::{SessionId, Txn, WatchKind, ZkError, ZkOp, ZkReply, Zxid};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// A znode's metadata, as `stat` shows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,15 +27,15 @@ pub type WatchTrigger = (String, WatchKind);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataTree {
-    nodes: BTreeMap<String, Znode>,
+    nodes: VecMap<String, Znode>,
     /// Live sessions and their negotiated timeouts.
-    sessions: BTreeMap<SessionId, u64>,
+    sessions: VecMap<SessionId, u64>,
     last_zxid: Zxid,
 }
 
 impl Default for DataTree {
     fn default() -> Self {
-        let mut nodes = BTreeMap::new();
+        let mut nodes = VecMap::new();
         nodes.insert(
             "/".to_string(),
             Znode {
@@ -45,7 +45,7 @@ impl Default for DataTree {
         );
         DataTree {
             nodes,
-            sessions: BTreeMap::new(),
+            sessions: VecMap::new(),
             last_zxid: 0,
         }
     }
@@ -73,7 +73,7 @@ impl DataTree {
     pub fn get(&self, path: &str) -> Option<&Znode> {
         self.nodes.get(path)
     }
-    pub fn sessions(&self) -> &BTreeMap<SessionId, u64> {
+    pub fn sessions(&self) -> &VecMap<SessionId, u64> {
         &self.sessions
     }
     pub fn has_session(&self, session: SessionId) -> bool {

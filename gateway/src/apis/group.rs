@@ -45,7 +45,7 @@ const MAX_GROUPS: usize = 10_000;
 /// theirs, others (kafkajs's `RoundRobinAssigner`, …) take one that group does not use.
 #[derive(Debug, Default)]
 pub struct ProtocolNames {
-    by_group: std::collections::BTreeMap<String, Vec<(String, Assignor)>>,
+    by_group: kplay_core::vec_map::VecMap<String, Vec<(String, Assignor)>>,
 }
 
 impl ProtocolNames {

@@ -6,10 +6,10 @@
 use crate::flights::{Flight, MIN_VISIBLE_WALL_MS};
 use crate::state::{Action, Inner};
 use kplay_core::protocol::MessageKind;
+use kplay_core::vec_map::VecMap;
 use kplay_core::view::{BrokerView, View, ZooKeeperView};
 use kplay_core::zookeeper::messages::PeerState;
 use kplay_core::{Command, NodeId};
-use std::collections::BTreeMap;
 use yew::prelude::*;
 
 const WIDTH: f64 = 900.0;
@@ -64,8 +64,8 @@ fn is_internal(topic: &str) -> bool {
 }
 
 /// Where every node goes, and how tall the drawing is.
-fn layout(view: &View) -> (BTreeMap<NodeId, Place>, Vec<(String, Place)>, f64) {
-    let mut places = BTreeMap::new();
+fn layout(view: &View) -> (VecMap<NodeId, Place>, Vec<(String, Place)>, f64) {
+    let mut places = VecMap::new();
     let zks = view.zookeepers.len().max(1) as f64;
     let zk_gap = (BROKERS_RIGHT - BROKERS_LEFT) / zks;
     for (i, z) in view.zookeepers.iter().enumerate() {
@@ -115,7 +115,7 @@ fn layout(view: &View) -> (BTreeMap<NodeId, Place>, Vec<(String, Place)>, f64) {
     }
     let left_bottom = y;
     // Consumers stacked by group, each group in a frame with a header.
-    let mut by_group: BTreeMap<Option<&str>, Vec<u32>> = BTreeMap::new();
+    let mut by_group: VecMap<Option<&str>, Vec<u32>> = VecMap::new();
     for c in &view.consumers {
         by_group
             .entry(c.group.as_deref())
@@ -400,7 +400,7 @@ fn client_box(place: Place, name: &str, detail: &str, alive: bool, class: &str) 
     }
 }
 
-fn cut_lines(view: &View, places: &BTreeMap<NodeId, Place>) -> Html {
+fn cut_lines(view: &View, places: &VecMap<NodeId, Place>) -> Html {
     let mut pairs: Vec<(NodeId, NodeId)> = view
         .cut_links
         .iter()
@@ -428,7 +428,7 @@ fn cut_lines(view: &View, places: &BTreeMap<NodeId, Place>) -> Html {
 /// Where a message's dot is now, or None once it is gone (or its nodes are not drawn).
 fn dot_position(
     f: &Flight,
-    places: &BTreeMap<NodeId, Place>,
+    places: &VecMap<NodeId, Place>,
     now: kplay_core::SimTime,
     speed: f64,
 ) -> Option<(f64, f64)> {
@@ -454,9 +454,9 @@ fn dot_position(
 /// hundreds of elements to diff every frame) plus one path of crosses for dropped messages.
 /// Coordinates are written as whole tenths under a `scale(0.1)`: integers format faster than
 /// floats, and this runs for every dot every frame.
-fn dots(inner: &Inner, places: &BTreeMap<NodeId, Place>, now: kplay_core::SimTime) -> Html {
+fn dots(inner: &Inner, places: &VecMap<NodeId, Place>, now: kplay_core::SimTime) -> Html {
     use std::fmt::Write;
-    let mut paths: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut paths: VecMap<&'static str, String> = VecMap::new();
     let mut crosses = String::new();
     let mut count = 0;
     for f in inner.flights.iter() {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::rng::Rng;
 
-fn topics(list: &[(&str, u32)]) -> BTreeMap<TopicName, u32> {
+fn topics(list: &[(&str, u32)]) -> VecMap<TopicName, u32> {
     list.iter()
         .map(|(t, n)| (TopicName::from(*t), *n))
         .collect()
@@ -27,7 +27,7 @@ fn tp(s: &str) -> TopicPartition {
     TopicPartition::new(&TopicName::from(t), p.parse().expect("partition"))
 }
 
-fn names(a: &Assignment) -> BTreeMap<String, Vec<String>> {
+fn names(a: &Assignment) -> VecMap<String, Vec<String>> {
     a.iter()
         .map(|(m, list)| {
             let list = list
@@ -40,7 +40,7 @@ fn names(a: &Assignment) -> BTreeMap<String, Vec<String>> {
 }
 
 fn expect(a: &Assignment, expected: &[(&str, &[&str])]) {
-    let expected: BTreeMap<String, Vec<String>> = expected
+    let expected: VecMap<String, Vec<String>> = expected
         .iter()
         .map(|(m, l)| (m.to_string(), l.iter().map(|s| s.to_string()).collect()))
         .collect();
@@ -210,7 +210,7 @@ fn properties_hold_across_random_groups() {
     let mut rng = Rng::new(42);
     for case in 0..300 {
         let n_topics = 1 + rng.below(3) as usize;
-        let t: BTreeMap<TopicName, u32> = (0..n_topics)
+        let t: VecMap<TopicName, u32> = (0..n_topics)
             .map(|i| {
                 (
                     TopicName::from(format!("t{i}").as_str()),
@@ -226,7 +226,7 @@ fn properties_hold_across_random_groups() {
             .collect();
         for a in Assignor::ALL {
             let out = assign(a, &t, &fresh);
-            let all: BTreeSet<&TopicPartition> = out.values().flatten().collect();
+            let all: VecSet<&TopicPartition> = out.values().flatten().collect();
             assert_eq!(all.len(), total, "case {case} {a:?}: each partition once");
             assert_eq!(
                 out.values().map(Vec::len).sum::<usize>(),
