@@ -142,7 +142,7 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
             _ => {}
         }
     }
-    out.sort_by_key(|a| a.at_ms);
+    crate::sort::sort_by_key(&mut out, |a| a.at_ms);
     out
 }
 
@@ -150,7 +150,7 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
 pub fn with_random_faults(mut scenario: Scenario) -> Scenario {
     let mut faults = random_schedule(&scenario, scenario.seed);
     scenario.actions.append(&mut faults);
-    scenario.actions.sort_by_key(|a| a.at_ms);
+    crate::sort::sort_by_key(&mut scenario.actions, |a| a.at_ms);
     scenario
 }
 

@@ -25,7 +25,8 @@
 //!   consumer `Fetch` below the HW. Brokers hold their replicas and producers their
 //!   per-partition queues in a [`partition_map::PartitionMap`] (topic, then partition index).
 //! - Ordered maps and sets are [`vec_map::VecMap`] and [`vec_map::VecSet`]: sorted vectors that
-//!   iterate as the standard B-tree would, with a fraction of its code in the page's wasm.
+//!   iterate as the standard B-tree would, with a fraction of its code in the page's wasm;
+//!   lists are sorted by [`sort`], which shares one copy of the sort's code among them.
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
 //!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
@@ -68,6 +69,7 @@ pub mod rng;
 pub mod scenario;
 pub mod share;
 pub mod sim;
+pub mod sort;
 pub mod time;
 pub mod tools;
 pub mod trace;

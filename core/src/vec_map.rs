@@ -529,7 +529,7 @@ impl<T: Ord> FromIterator<T> for VecSet<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let mut items: Vec<T> = iter.into_iter().collect();
         if !items.is_sorted() {
-            items.sort_unstable();
+            crate::sort::sort(&mut items);
         }
         items.dedup();
         VecSet { items }

@@ -375,7 +375,7 @@ impl Sim {
                 _ => None,
             })
             .collect();
-        messages_in_flight.sort_by_key(|m| m.id);
+        crate::sort::sort_by_key(&mut messages_in_flight, |m| m.id);
         View {
             now: self.now,
             zookeepers,
@@ -418,7 +418,7 @@ impl Sim {
                 })
             })
             .collect();
-        out.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
+        crate::sort::sort_by(&mut out, |a, b| a.transactional_id.cmp(&b.transactional_id));
         out
     }
 
@@ -511,7 +511,7 @@ impl Sim {
                 });
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::sort::sort_by(&mut out, |a, b| a.id.cmp(&b.id));
         out
     }
 }

@@ -90,7 +90,9 @@ impl History {
             offline: partitions.filter(|p| p.offline).count() as u32,
             traffic: {
                 let mut t: Vec<Traffic> = std::mem::take(&mut self.traffic).into_values().collect();
-                t.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.api.cmp(b.api)));
+                kplay_core::sort::sort_by(&mut t, |a, b| {
+                    b.messages.cmp(&a.messages).then(a.api.cmp(b.api))
+                });
                 t
             },
         };

@@ -877,7 +877,7 @@ impl Consumer {
             // read_committed: Kafka's fetcher walks the aborted transactions in offset order,
             // skipping a producer's batches from its first aborted offset to its ABORT marker.
             let mut aborted = p.aborted_transactions.clone();
-            aborted.sort_by_key(|(_, first)| *first);
+            crate::sort::sort_by_key(&mut aborted, |(_, first)| *first);
             let mut aborted = aborted.into_iter().peekable();
             let mut aborting: VecSet<i64> = VecSet::new();
             for batch in &p.batches {

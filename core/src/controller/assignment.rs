@@ -15,7 +15,7 @@ pub fn assign_replicas(
     replica_shift: usize,
 ) -> VecMap<u32, Vec<BrokerId>> {
     let mut sorted = brokers.to_vec();
-    sorted.sort();
+    crate::sort::sort(&mut sorted);
     let n = sorted.len();
     let mut out = VecMap::new();
     if n == 0 {
@@ -53,7 +53,7 @@ mod tests {
         for replicas in a.values() {
             let mut r = replicas.clone();
             r.dedup();
-            r.sort();
+            crate::sort::sort(&mut r);
             r.dedup();
             assert_eq!(
                 r.len(),

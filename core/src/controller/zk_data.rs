@@ -83,7 +83,7 @@ fn properties_text<T: serde::Serialize>(config: &T) -> String {
             other => format!("{k}={other}"),
         })
         .collect();
-    pairs.sort();
+    crate::sort::sort(&mut pairs);
     pairs.join(",")
 }
 

@@ -90,7 +90,7 @@ pub fn assign(
     members: &[Subscription],
 ) -> Assignment {
     let mut members: Vec<&Subscription> = members.iter().collect();
-    members.sort_by(|a, b| {
+    crate::sort::sort_by(&mut members, |a, b| {
         if a.group_instance_id.is_some() && b.group_instance_id.is_some() {
             a.sort_key().cmp(&b.sort_key())
         } else {
@@ -276,7 +276,9 @@ fn constrained(
             .filter(|tp| !doubly_claimed.contains(tp))
             .cloned()
             .collect();
-        list.sort_by(|a, b| (a.partition, &a.topic).cmp(&(b.partition, &b.topic)));
+        crate::sort::sort_by(&mut list, |a, b| {
+            (a.partition, &a.topic).cmp(&(b.partition, &b.topic))
+        });
         let mine = assignment
             .get_mut(consumer)
             .expect("every member has a list");
@@ -313,8 +315,8 @@ fn constrained(
         .flat_map(|(t, &n)| (0..n).map(move |p| TopicPartition::new(t, p)))
         .filter(|tp| !assigned.contains(tp))
         .collect();
-    under_min.sort();
-    exactly_min.make_contiguous().sort();
+    crate::sort::sort(&mut under_min);
+    crate::sort::sort(exactly_min.make_contiguous());
     let mut transferring = VecMap::new();
     let mut cursor = 0usize;
     for tp in unassigned {
@@ -393,7 +395,7 @@ fn general(
         .map(|tp| (eligible(&tp.topic).len(), tp))
         .filter(|(n, _)| *n > 0)
         .collect();
-    todo.sort();
+    crate::sort::sort(&mut todo);
     for (_, tp) in todo {
         let to = eligible(&tp.topic)
             .into_iter()

@@ -64,7 +64,7 @@ pub fn complete(sim: &Sim, line: &str) -> Vec<String> {
         .filter(|c| c.starts_with(last) && c != last)
         .map(|c| format!("{prefix}{c}"))
         .collect();
-    out.sort();
+    crate::sort::sort(&mut out);
     out.dedup();
     out
 }

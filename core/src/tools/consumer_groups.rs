@@ -211,12 +211,12 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
         .iter()
         .filter(|m| !m.assignment.is_empty())
         .collect();
-    members.sort_by_key(|m| std::cmp::Reverse(m.assignment.len()));
+    crate::sort::sort_by_key(&mut members, |m| std::cmp::Reverse(m.assignment.len()));
     let mut rows = Vec::new();
     for m in &members {
         let (client_id, host) = client(m.client);
         let mut assignment = m.assignment.clone();
-        assignment.sort_by_key(|(_, p)| *p);
+        crate::sort::sort_by_key(&mut assignment, |(_, p)| *p);
         for (topic, p) in assignment {
             rows.push(row(&topic, p, &m.member_id, &host, &client_id));
         }
@@ -349,7 +349,7 @@ fn assignment_text(assignment: &[(crate::ids::TopicName, u32)]) -> String {
     by_topic
         .into_iter()
         .map(|(t, mut ps)| {
-            ps.sort_unstable();
+            crate::sort::sort(&mut ps);
             let list: Vec<String> = ps.iter().map(u32::to_string).collect();
             format!("{t}({})", list.join(","))
         })
@@ -473,7 +473,7 @@ fn reset_offsets(shell: &mut Shell, sim: &mut Sim, o: &Parsed, groups: &[GroupVi
     } else {
         return usage_error("One of the reset scopes should be defined: --all-topics, --topic.");
     }
-    partitions.sort();
+    crate::sort::sort(&mut partitions);
     partitions.dedup();
     let mut offsets = Vec::new();
     for (topic, p) in &partitions {

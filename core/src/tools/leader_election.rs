@@ -109,7 +109,7 @@ impl Answer {
             "PreferredReplicaPartitionLeaderElectionStrategy"
         };
         let mut results = response.partitions.clone();
-        results.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::sort_by(&mut results, |a, b| a.0.cmp(&b.0));
         let names = |pick: &dyn Fn(&Option<ErrorCode>) -> bool| {
             results
                 .iter()

@@ -33,7 +33,7 @@ pub fn charts(history: &History) -> Html {
         .iter()
         .flat_map(|s| s.lag.iter().map(|(g, _)| g.clone()))
         .collect();
-    groups.sort();
+    kplay_core::sort::sort(&mut groups);
     groups.dedup();
     let lag: Vec<Series> = groups
         .iter()

@@ -406,7 +406,7 @@ fn cut_lines(view: &View, places: &VecMap<NodeId, Place>) -> Html {
         .iter()
         .map(|&(a, b)| if a <= b { (a, b) } else { (b, a) })
         .collect();
-    pairs.sort();
+    kplay_core::sort::sort(&mut pairs);
     pairs.dedup();
     html! {
         <g class="cut">

@@ -123,7 +123,7 @@ fn strip(view: &View, log: &PartitionLogView) -> Html {
         }
     }
     marks.retain(|(o, _, _)| *o >= first && *o <= first + CELLS);
-    marks.sort_by_key(|(o, _, _)| *o);
+    kplay_core::sort::sort_by_key(&mut marks, |(o, _, _)| *o);
     let width = CELLS as f64 * CELL_W + 90.0;
     let height = CELL_H + 16.0 + marks.len().max(1) as f64 * 12.0;
     html! {
