@@ -53,8 +53,9 @@ impl TxnMetadata {
         (key.into_bytes(), value.into_bytes())
     }
 
+    /// Parsed as text, with the one JSON parser the page's code has.
     pub fn decode(value: &[u8]) -> Option<TxnMetadata> {
-        serde_json::from_slice(value).ok()
+        serde_json::from_str(std::str::from_utf8(value).ok()?).ok()
     }
 }
 

@@ -76,16 +76,18 @@ impl OffsetsRecord {
         (key.to_string().into_bytes(), value.into_bytes())
     }
 
-    /// Reads a record back; `None` for anything that is not one of ours.
+    /// Reads a record back; `None` for anything that is not one of ours. (Parsed as text, with
+    /// the one JSON parser the page's code has, not a second one for bytes.)
     pub fn decode(key: Option<&[u8]>, value: &[u8]) -> Option<OffsetsRecord> {
-        let key: serde_json::Value = serde_json::from_slice(key?).ok()?;
+        let key: serde_json::Value = serde_json::from_str(std::str::from_utf8(key?).ok()?).ok()?;
+        let value = std::str::from_utf8(value).ok()?;
         let parts = key.as_array()?;
         match parts.first()?.as_str()? {
             "offset" => {
                 let group = parts.get(1)?.as_str()?.to_string();
                 let topic = parts.get(2)?.as_str()?;
                 let partition = u32::try_from(parts.get(3)?.as_u64()?).ok()?;
-                let v: OffsetValue = serde_json::from_slice(value).ok()?;
+                let v: OffsetValue = serde_json::from_str(value).ok()?;
                 Some(OffsetsRecord::Offset {
                     group,
                     tp: TopicPartition::new(&TopicName::from(topic), partition),
@@ -94,7 +96,7 @@ impl OffsetsRecord {
             }
             "group" => {
                 let group = parts.get(1)?.as_str()?.to_string();
-                let v: GroupValue = serde_json::from_slice(value).ok()?;
+                let v: GroupValue = serde_json::from_str(value).ok()?;
                 Some(OffsetsRecord::Group {
                     group,
                     generation: v.generation,
