@@ -44,7 +44,7 @@ determinism: setup-web
 	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-node-dev target/wasm32-unknown-unknown/debug/kplay_wasm_node.wasm
 	node --test tests/determinism/
 
-## check-deep: the long sweeps, in the release build (not in `make test`; about an hour on 2
+## check-deep: the long sweeps, in the release build (not in `make test`; about half an hour on 2
 ## cores): every fault lesson for 1,000 seeds, 1,000 random fault schedules, the loss cases,
 ## 100,000 fuzzed inputs, and 24 simulated hours with a fault every 20 minutes. `make test`
 ## runs the same sweeps with 10 seeds, 20 schedules and 3,000 inputs. Log: target/check-deep.log.
