@@ -16,13 +16,21 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::ops::{Bound, Index, RangeBounds};
 
 /// Where `key` is in the sorted `keys`, or where it would go.
 fn search<K: Borrow<Q>, Q: Ord + ?Sized>(keys: &[K], key: &Q) -> Result<usize, usize> {
     keys.binary_search_by(|k| k.borrow().cmp(key))
+}
+
+/// Where `key` goes in the sorted `keys`, as `search`; ids and offsets mostly arrive in
+/// increasing order, so the end is tried before searching.
+fn place<K: Ord>(keys: &[K], key: &K) -> Result<usize, usize> {
+    if keys.last().is_none_or(|last| last < key) {
+        return Err(keys.len());
+    }
+    search(keys, key)
 }
 
 /// The index range of `keys` (sorted) inside `range`.
@@ -115,21 +123,6 @@ impl<K, V> VecMap<K, V> {
         Some((self.keys.first()?, self.values.first()?))
     }
 
-    pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        Some((self.keys.last()?, self.values.last()?))
-    }
-
-    pub fn pop_first(&mut self) -> Option<(K, V)> {
-        if self.keys.is_empty() {
-            return None;
-        }
-        Some((self.keys.remove(0), self.values.remove(0)))
-    }
-
-    pub fn pop_last(&mut self) -> Option<(K, V)> {
-        Some((self.keys.pop()?, self.values.pop()?))
-    }
-
     /// Keeps the entries `keep` says yes to, visiting them in key order.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         // Kept entries move forward in order; the others collect at the end.
@@ -163,14 +156,6 @@ impl<K: Ord, V> VecMap<K, V> {
         Some(&mut self.values[i])
     }
 
-    pub fn get_key_value<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-    {
-        let i = search(&self.keys, key).ok()?;
-        Some((&self.keys[i], &self.values[i]))
-    }
-
     pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -180,13 +165,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Inserts or replaces; the value replaced, if any.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        // Ids and offsets mostly arrive in increasing order: append without a search.
-        if self.keys.last().is_none_or(|last| *last < key) {
-            self.keys.push(key);
-            self.values.push(value);
-            return None;
-        }
-        match search(&self.keys, &key) {
+        match place(&self.keys, &key) {
             Ok(i) => Some(std::mem::replace(&mut self.values[i], value)),
             Err(i) => {
                 self.keys.insert(i, key);
@@ -200,15 +179,9 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.remove_entry(key).map(|(_, v)| v)
-    }
-
-    pub fn remove_entry<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-    {
         let i = search(&self.keys, key).ok()?;
-        Some((self.keys.remove(i), self.values.remove(i)))
+        self.keys.remove(i);
+        Some(self.values.remove(i))
     }
 
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
@@ -224,16 +197,6 @@ impl<K: Ord, V> VecMap<K, V> {
         let span = span(&self.keys, range);
         self.keys[span.clone()].iter().zip(self.values[span].iter())
     }
-
-    pub fn range_mut<Q: Ord + ?Sized, R: RangeBounds<Q>>(&mut self, range: R) -> IterMut<'_, K, V>
-    where
-        K: Borrow<Q>,
-    {
-        let span = span(&self.keys, range);
-        self.keys[span.clone()]
-            .iter()
-            .zip(self.values[span].iter_mut())
-    }
 }
 
 /// A place in a `VecMap`, filled or not (`VecMap::entry`).
@@ -246,10 +209,6 @@ pub struct Entry<'a, K, V> {
 }
 
 impl<'a, K, V> Entry<'a, K, V> {
-    pub fn key(&self) -> &K {
-        &self.key
-    }
-
     pub fn or_insert_with(self, value: impl FnOnce() -> V) -> &'a mut V {
         match self.at {
             Ok(i) => &mut self.map.values[i],
@@ -348,22 +307,6 @@ impl<K: PartialOrd, V: PartialOrd> PartialOrd for VecMap<K, V> {
     }
 }
 
-impl<K: Ord, V: Ord> Ord for VecMap<K, V> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.iter().cmp(other.iter())
-    }
-}
-
-impl<K: Hash, V: Hash> Hash for VecMap<K, V> {
-    /// The length, then entry by entry, as `BTreeMap` hashes.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.len());
-        for entry in self.iter() {
-            entry.hash(state);
-        }
-    }
-}
-
 impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.len()))?;
@@ -396,7 +339,7 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for V
 }
 
 /// A set ordered by value (see the module docs).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct VecSet<T> {
     /// Sorted, no duplicates.
     items: Vec<T>,
@@ -429,30 +372,6 @@ impl<T> VecSet<T> {
         self.items.iter()
     }
 
-    /// The items, in order.
-    pub fn as_slice(&self) -> &[T] {
-        &self.items
-    }
-
-    pub fn first(&self) -> Option<&T> {
-        self.items.first()
-    }
-
-    pub fn last(&self) -> Option<&T> {
-        self.items.last()
-    }
-
-    pub fn pop_first(&mut self) -> Option<T> {
-        if self.items.is_empty() {
-            return None;
-        }
-        Some(self.items.remove(0))
-    }
-
-    pub fn pop_last(&mut self) -> Option<T> {
-        self.items.pop()
-    }
-
     pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         self.items.retain(keep);
     }
@@ -468,11 +387,7 @@ impl<T: Ord> VecSet<T> {
 
     /// Whether `value` was new.
     pub fn insert(&mut self, value: T) -> bool {
-        if self.items.last().is_none_or(|last| *last < value) {
-            self.items.push(value);
-            return true;
-        }
-        match search(&self.items, &value) {
+        match place(&self.items, &value) {
             Ok(_) => false,
             Err(i) => {
                 self.items.insert(i, value);
@@ -486,15 +401,11 @@ impl<T: Ord> VecSet<T> {
     where
         T: Borrow<Q>,
     {
-        self.take(value).is_some()
-    }
-
-    pub fn take<Q: Ord + ?Sized>(&mut self, value: &Q) -> Option<T>
-    where
-        T: Borrow<Q>,
-    {
-        let i = search(&self.items, value).ok()?;
-        Some(self.items.remove(i))
+        let Ok(i) = search(&self.items, value) else {
+            return false;
+        };
+        self.items.remove(i);
+        true
     }
 
     /// The items in `range`, in order.
@@ -508,19 +419,6 @@ impl<T: Ord> VecSet<T> {
     /// The items not in `other`, in order.
     pub fn difference<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + 'a {
         self.iter().filter(move |t| !other.contains(*t))
-    }
-
-    /// The items also in `other`, in order.
-    pub fn intersection<'a>(&'a self, other: &'a VecSet<T>) -> impl Iterator<Item = &'a T> + 'a {
-        self.iter().filter(move |t| other.contains(*t))
-    }
-
-    pub fn is_subset(&self, other: &VecSet<T>) -> bool {
-        self.iter().all(|t| other.contains(t))
-    }
-
-    pub fn is_disjoint(&self, other: &VecSet<T>) -> bool {
-        !self.iter().any(|t| other.contains(t))
     }
 }
 
@@ -569,16 +467,6 @@ impl<'a, T> IntoIterator for &'a VecSet<T> {
 impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
-    }
-}
-
-impl<T: Hash> Hash for VecSet<T> {
-    /// The length, then item by item, as `BTreeSet` hashes.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.len());
-        for t in self.iter() {
-            t.hash(state);
-        }
     }
 }
 
