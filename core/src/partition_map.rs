@@ -38,6 +38,11 @@ impl<V> PartitionMap<V> {
         self.topics.binary_search_by(|(t, _)| cmp_names(t, name))
     }
 
+    /// The map's own `Arc` of a topic name: keys made from it are found by pointer.
+    pub fn topic_name(&self, name: &TopicName) -> Option<&TopicName> {
+        self.topic(name).ok().map(|i| &self.topics[i].0)
+    }
+
     fn slot(&self, tp: &TopicPartition) -> Option<&(TopicPartition, V)> {
         let i = self.topic(&tp.topic).ok()?;
         self.topics[i].1.get(tp.partition as usize)?.as_ref()

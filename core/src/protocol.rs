@@ -61,6 +61,10 @@ pub enum ErrorCode {
     PreferredLeaderNotAvailable,
     /// ElectLeaders (unclean): no live replica to make leader.
     EligibleLeadersNotAvailable,
+    /// KIP-227: an incremental fetch named a session the leader does not hold.
+    FetchSessionIdNotFound,
+    /// KIP-227: an incremental fetch's epoch is not the next in its session.
+    InvalidFetchSessionEpoch,
 }
 
 impl ErrorCode {
@@ -165,6 +169,13 @@ pub enum OffsetSpec {
     Latest,
 }
 
+/// KIP-227 fetch session constants (Kafka's `FetchMetadata`).
+pub const INVALID_SESSION_ID: u32 = 0;
+/// A full fetch that asks for a new session.
+pub const INITIAL_EPOCH: i32 = 0;
+/// A full fetch without a session.
+pub const FINAL_EPOCH: i32 = -1;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct FetchPartition {
     pub tp: TopicPartition,
@@ -235,12 +246,25 @@ pub enum Message {
         max_wait_ms: u64,
         min_bytes: u32,
         max_bytes: u32,
+        /// KIP-227: the fetch session (`INVALID_SESSION_ID` for none) and this request's
+        /// place in it (`INITIAL_EPOCH` opens one, `FINAL_EPOCH` fetches without one).
+        session_id: u32,
+        session_epoch: i32,
+        /// A full fetch names every partition; an incremental one only those whose fetch
+        /// position changed, and lists in `forgotten` those the session should drop.
         partitions: Vec<FetchPartition>,
+        forgotten: Vec<TopicPartition>,
     },
     FetchResponse {
         correlation: Correlation,
         /// Answers a follower replica (replication traffic) rather than a consumer.
         to_replica: bool,
+        /// A session error: the fetcher starts over with a full fetch.
+        error: Option<ErrorCode>,
+        /// The session the leader keeps for the fetcher (`INVALID_SESSION_ID` for none). An
+        /// incremental answer lists only partitions with records, a new HW or log start, or an
+        /// error.
+        session_id: u32,
         partitions: Vec<FetchPartitionResponse>,
     },
     ListOffsetsRequest {
@@ -762,8 +786,16 @@ impl Message {
                     p.tp.topic.len() + 40 + p.batches.iter().map(|b| b.size_bytes()).sum::<usize>()
                 })
                 .sum(),
-            Message::FetchRequest { partitions, .. } => {
-                partitions.iter().map(|p| p.tp.topic.len() + 24).sum()
+            Message::FetchRequest {
+                partitions,
+                forgotten,
+                ..
+            } => {
+                partitions
+                    .iter()
+                    .map(|p| p.tp.topic.len() + 24)
+                    .sum::<usize>()
+                    + forgotten.iter().map(|tp| tp.topic.len() + 8).sum::<usize>()
             }
             Message::ProduceResponse { partitions, .. } => partitions.len() * 32,
             Message::MetadataResponse {

@@ -47,5 +47,7 @@ pub fn kafka(error: E) -> K {
         E::ElectionNotNeeded => K::ElectionNotNeeded,
         E::PreferredLeaderNotAvailable => K::PreferredLeaderNotAvailable,
         E::EligibleLeadersNotAvailable => K::EligibleLeadersNotAvailable,
+        E::FetchSessionIdNotFound => K::FetchSessionIdNotFound,
+        E::InvalidFetchSessionEpoch => K::InvalidFetchSessionEpoch,
     }
 }

@@ -2,15 +2,19 @@
 //! consumers (only below the HW), parking a fetch with no data for up to `max_wait_ms`. As
 //! follower: one fetcher per leader, truncating where its log diverged (KIP-101/KIP-595).
 
+use super::fetch_session::{CachedPartition, FetchContext, FetchSessionHandler};
 use super::produce::advance_high_watermark;
 use super::replica::Replica;
 use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
-use crate::protocol::{Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message};
+use crate::protocol::{
+    Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, INVALID_SESSION_ID,
+};
 use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::trace::Event;
 use crate::vec_map::VecSet;
+use std::sync::Arc;
 
 /// Replication's socket timeout: a fetch with no answer is sent again after this long.
 const REPLICA_FETCH_TIMEOUT_MS: u64 = 30_000;
@@ -19,16 +23,34 @@ const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
 /// A follower's fetcher for one leader (Kafka's `ReplicaFetcherThread`).
 #[derive(Clone, Debug, Default)]
 pub struct Fetcher {
-    pub partitions: VecSet<TopicPartition>,
+    partitions: VecSet<TopicPartition>,
     /// The fetch awaiting its answer, and its timeout.
     pub in_flight: Option<(Correlation, TimerId)>,
+    session: FetchSessionHandler,
 }
 
 impl Fetcher {
+    pub(super) fn follow(&mut self, tp: &TopicPartition) {
+        self.partitions.insert(tp.clone());
+        self.session.added(tp);
+    }
+
+    pub(super) fn unfollow(&mut self, tp: &TopicPartition) {
+        if self.partitions.remove(tp) {
+            self.session.removed(tp);
+        }
+    }
+
     /// Ends the fetch in flight if it is `correlation` (answered or timed out): its timeout.
     pub(super) fn finish(&mut self, correlation: Correlation) -> Option<TimerId> {
         let (_, timeout) = self.in_flight.take_if(|(c, _)| *c == correlation)?;
         Some(timeout)
+    }
+
+    /// The fetch in flight failed (timed out, or its connection closed): the next one is full.
+    pub(super) fn failed(&mut self) -> Option<TimerId> {
+        self.session.reset();
+        self.in_flight.take().map(|(_, timeout)| timeout)
     }
 }
 
@@ -58,6 +80,20 @@ enum Truncation {
     StartAt(u64),
 }
 
+/// A fetch request's fields (`Message::FetchRequest`), as `handle_fetch` takes them.
+pub(super) struct FetchRequest {
+    pub correlation: Correlation,
+    pub replica_id: Option<BrokerId>,
+    pub isolation_level: IsolationLevel,
+    pub max_wait_ms: u64,
+    pub min_bytes: u32,
+    pub max_bytes: u32,
+    pub session_id: u32,
+    pub session_epoch: i32,
+    pub partitions: Vec<FetchPartition>,
+    pub forgotten: Vec<TopicPartition>,
+}
+
 /// A fetch parked until data arrives or its wait runs out (Kafka's `DelayedFetch`).
 #[derive(Clone, Debug)]
 pub struct DelayedFetch {
@@ -67,40 +103,84 @@ pub struct DelayedFetch {
     isolation: IsolationLevel,
     min_bytes: u32,
     max_bytes: u32,
-    partitions: Vec<FetchPartition>,
+    context: FetchContext,
+    /// For a follower's incremental fetch, the only partitions of its session that can have
+    /// something to send when it completes: those with news when it parked, and those that
+    /// moved since. `None`: any can (read them all).
+    recheck: Option<Vec<TopicPartition>>,
     timeout: TimerId,
 }
 
 impl Broker {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_fetch(
         &mut self,
         client: NodeId,
-        correlation: Correlation,
-        replica_id: Option<BrokerId>,
-        isolation: IsolationLevel,
-        max_wait_ms: u64,
-        min_bytes: u32,
-        max_bytes: u32,
-        partitions: Vec<FetchPartition>,
+        request: FetchRequest,
         ctx: &mut Ctx<'_>,
     ) {
-        if let Some(follower) = replica_id {
-            for p in &partitions {
-                self.record_follower_fetch(
-                    &p.tp,
-                    follower,
-                    p.fetch_offset,
-                    p.last_fetched_epoch,
-                    ctx,
+        let FetchRequest {
+            correlation,
+            replica_id,
+            isolation_level: isolation,
+            max_wait_ms,
+            min_bytes,
+            max_bytes,
+            session_id,
+            session_epoch,
+            partitions,
+            forgotten,
+        } = request;
+        let context = match self.fetch_sessions.new_context(
+            replica_id,
+            session_id,
+            session_epoch,
+            self.canonical(partitions),
+            forgotten,
+        ) {
+            Ok(context) => context,
+            Err(error) => {
+                ctx.send(
+                    client,
+                    Message::FetchResponse {
+                        correlation,
+                        to_replica: replica_id.is_some(),
+                        error: Some(error),
+                        session_id: INVALID_SESSION_ID,
+                        partitions: Vec::new(),
+                    },
                 );
+                return;
             }
-            // Only a HW that moved can answer a parked produce or consumer fetch.
-            if !self.moved.is_empty() {
-                self.complete_delayed(Watch::Moved, ctx);
+        };
+        let response = match (replica_id, &context) {
+            (None, _) => self.read_for_fetch(None, isolation, max_bytes, &context),
+            (Some(follower), FetchContext::Sessionless(partitions)) => {
+                for p in partitions {
+                    self.record_follower_fetch(p, follower, None, ctx);
+                }
+                self.read_for_fetch(replica_id, isolation, max_bytes, &context)
             }
+            (Some(follower), FetchContext::Session { id, full }) => {
+                // Every partition of the session, named in this fetch or not (as Kafka does),
+                // read in the same pass: reading changes nothing the next one records.
+                let session = self.fetch_sessions.take_partitions(*id);
+                let mut budget = max_bytes as usize;
+                let mut response = Vec::new();
+                for cached in session.values() {
+                    let idle =
+                        self.record_follower_fetch(&cached.fetch, follower, Some(cached), ctx);
+                    if *full || !idle {
+                        response.extend(self.read_cached(replica_id, *full, cached, &mut budget));
+                    }
+                }
+                self.fetch_sessions.put_back(*id, session);
+                response
+            }
+        };
+        // Only a HW that moved can answer a parked produce or consumer fetch.
+        if replica_id.is_some() && !self.moved.is_empty() {
+            self.complete_delayed(Watch::Moved, ctx);
         }
-        let response = self.read_for_fetch(replica_id, isolation, max_bytes, &partitions);
         let bytes: usize = response
             .iter()
             .map(|p| p.batches.iter().map(|b| b.size_bytes()).sum::<usize>())
@@ -109,16 +189,15 @@ impl Broker {
             .iter()
             .any(|p| p.error.is_some() || p.diverging_epoch.is_some());
         if bytes >= min_bytes as usize || has_error || max_wait_ms == 0 {
-            ctx.send(
-                client,
-                Message::FetchResponse {
-                    correlation,
-                    to_replica: replica_id.is_some(),
-                    partitions: response,
-                },
-            );
+            self.answer_fetch(client, correlation, replica_id, &context, response, ctx);
             return;
         }
+        let recheck = match context {
+            FetchContext::Session { full: false, .. } => {
+                Some(response.into_iter().map(|p| p.tp).collect())
+            }
+            _ => None,
+        };
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
         let timeout = ctx.timeout_in_ms(
@@ -134,24 +213,56 @@ impl Broker {
                 isolation,
                 min_bytes,
                 max_bytes,
-                partitions,
+                context,
+                recheck,
                 timeout,
             },
         );
     }
 
-    /// A follower fetched `tp` from `fetch_offset`: its LEO, then the HW and an ISR expansion
-    /// that may follow, with one lookup (its fetch names every partition it follows).
-    fn record_follower_fetch(
+    /// Sends a fetch's answer; its session remembers what it sent.
+    fn answer_fetch(
         &mut self,
-        tp: &TopicPartition,
-        follower: BrokerId,
-        fetch_offset: u64,
-        last_fetched_epoch: Option<u32>,
+        client: NodeId,
+        correlation: Correlation,
+        replica_id: Option<BrokerId>,
+        context: &FetchContext,
+        partitions: Vec<FetchPartitionResponse>,
         ctx: &mut Ctx<'_>,
     ) {
+        let session_id = context.session_id();
+        self.fetch_sessions.sent(session_id, &partitions);
+        ctx.send(
+            client,
+            Message::FetchResponse {
+                correlation,
+                to_replica: replica_id.is_some(),
+                error: None,
+                session_id,
+                partitions,
+            },
+        );
+    }
+
+    /// A follower fetched `p.tp` from `p.fetch_offset`: its LEO, then the HW and an ISR
+    /// expansion that may follow, with one lookup. Returns whether the partition has nothing
+    /// new for the follower (no records past its position, the HW and log start it was
+    /// `sent`), so an incremental fetch need not read it.
+    fn record_follower_fetch(
+        &mut self,
+        p: &FetchPartition,
+        follower: BrokerId,
+        sent: Option<&CachedPartition>,
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
+        let FetchPartition {
+            tp,
+            fetch_offset,
+            last_fetched_epoch,
+        } = p;
+        let (fetch_offset, last_fetched_epoch) = (*fetch_offset, *last_fetched_epoch);
         let Some(replica) = self.replicas.get_mut(tp).filter(|r| r.is_leader()) else {
-            return;
+            return false;
         };
         // A fetch from a diverged log says nothing about the follower's progress.
         if let Some(epoch) = last_fetched_epoch {
@@ -160,19 +271,25 @@ impl Broker {
                 .end_offset_for_epoch(epoch)
                 .is_none_or(|(e, end)| e != epoch || end < fetch_offset)
             {
-                return;
+                return false;
             }
         }
-        replica.record_follower_fetch(follower, fetch_offset, ctx.now);
-        if advance_high_watermark(self.id, replica, ctx) {
+        // As in Kafka's `updateFollowerFetchState`, the HW is recomputed only when the
+        // follower's LEO moved (most partitions of a session are idle at any moment).
+        let leo_moved = replica.record_follower_fetch(follower, fetch_offset, ctx.now);
+        if leo_moved && advance_high_watermark(self.id, replica, ctx) {
             self.moved.push(tp.clone());
         }
+        let log = &replica.log;
+        let idle = fetch_offset == log.log_end_offset()
+            && sent.is_some_and(|c| c.is_current(log.high_watermark(), log.log_start_offset()));
         // A follower caught up: ask the controller to add it to the ISR.
         if replica.pending_isr.is_none() && replica.can_join_isr(follower) {
             let mut new_isr = replica.isr.clone();
             new_isr.push(follower);
             self.send_alter_partition(tp, new_isr, ctx);
         }
+        idle
     }
 
     /// Where a fetch of one partition may read, or why it gets no records. Shared by the
@@ -216,107 +333,219 @@ impl Broker {
         }
     }
 
+    /// The partitions a fetch reads: those it names, or every partition of its session.
+    fn fetched<'a>(
+        &'a self,
+        context: &'a FetchContext,
+    ) -> impl Iterator<Item = &'a FetchPartition> + Clone {
+        let (named, session) = match context {
+            FetchContext::Sessionless(partitions) => (partitions.as_slice(), None),
+            FetchContext::Session { id, .. } => (&[][..], self.fetch_sessions.get(*id)),
+        };
+        let cached = session.into_iter().flat_map(|s| s.partitions.values());
+        named.iter().chain(cached.map(|c| &c.fetch))
+    }
+
+    /// The answer to a fetch as things are now: every partition of a sessionless or full
+    /// fetch; of an incremental one, only those its session must be told about.
     fn read_for_fetch(
         &self,
         replica_id: Option<BrokerId>,
         isolation: IsolationLevel,
         max_bytes: u32,
-        partitions: &[FetchPartition],
+        context: &FetchContext,
     ) -> Vec<FetchPartitionResponse> {
         let mut budget = max_bytes as usize;
+        let (full, session) = match context {
+            FetchContext::Sessionless(partitions) => {
+                return partitions
+                    .iter()
+                    .map(|p| self.read_partition(replica_id, isolation, p, &mut budget))
+                    .collect();
+            }
+            FetchContext::Session { id, full } => (*full, self.fetch_sessions.get(*id)),
+        };
+        let cached = session.into_iter().flat_map(|s| s.partitions.values());
+        cached
+            .filter_map(|c| self.read_cached(replica_id, full, c, &mut budget))
+            .collect()
+    }
+
+    /// A follower session partition's answer, if the fetch must list it: always in a `full`
+    /// fetch, else only with something new (`CachedPartition::must_respond`).
+    fn read_cached(
+        &self,
+        replica_id: Option<BrokerId>,
+        full: bool,
+        c: &CachedPartition,
+        budget: &mut usize,
+    ) -> Option<FetchPartitionResponse> {
+        let isolation = IsolationLevel::ReadUncommitted;
+        // Most partitions of a session are idle at any moment: no records past the fetcher's
+        // position, and the HW and log start it was sent. Seen without building the answer.
+        if !full {
+            if let Bounds::Read {
+                replica,
+                max_offset,
+            } = self.fetch_bounds(replica_id, isolation, &c.fetch)
+            {
+                let log = &replica.log;
+                if c.fetch.fetch_offset >= max_offset
+                    && c.is_current(log.high_watermark(), log.log_start_offset())
+                {
+                    return None;
+                }
+            }
+        }
+        let out = self.read_partition(replica_id, isolation, &c.fetch, budget);
+        (full || c.must_respond(&out)).then_some(out)
+    }
+
+    /// The fetched partitions with the topic names of this broker's replicas, so that looking
+    /// them up compares pointers, not names (a session keeps them).
+    fn canonical(&self, mut partitions: Vec<FetchPartition>) -> Vec<FetchPartition> {
+        for p in &mut partitions {
+            if let Some(name) = self.replicas.topic_name(&p.tp.topic) {
+                if !Arc::ptr_eq(name, &p.tp.topic) {
+                    p.tp.topic = name.clone();
+                }
+            }
+        }
         partitions
-            .iter()
-            .map(|p| {
-                let mut out = FetchPartitionResponse {
-                    tp: p.tp.clone(),
-                    error: None,
-                    high_watermark: 0,
-                    last_stable_offset: 0,
-                    aborted_transactions: Vec::new(),
-                    log_start_offset: 0,
-                    diverging_epoch: None,
-                    batches: Vec::new(),
-                };
-                let (replica, max_offset) = match self.fetch_bounds(replica_id, isolation, p) {
-                    Bounds::Read {
-                        replica,
-                        max_offset,
-                    } => (replica, max_offset),
-                    Bounds::Error(code) => {
-                        out.error = Some(code);
-                        return out;
-                    }
-                    Bounds::Diverging(replica, diverging) => {
-                        out.high_watermark = replica.log.high_watermark();
-                        out.log_start_offset = replica.log.log_start_offset();
-                        out.diverging_epoch = Some(diverging);
-                        return out;
-                    }
-                    Bounds::OutOfRange(replica) => {
-                        out.high_watermark = replica.log.high_watermark();
-                        out.log_start_offset = replica.log.log_start_offset();
-                        out.last_stable_offset = replica.last_stable_offset();
-                        out.error = Some(ErrorCode::OffsetOutOfRange);
-                        return out;
-                    }
-                };
+    }
+
+    /// One partition's answer, reading at most `budget` bytes (what is read comes off it).
+    fn read_partition(
+        &self,
+        replica_id: Option<BrokerId>,
+        isolation: IsolationLevel,
+        p: &FetchPartition,
+        budget: &mut usize,
+    ) -> FetchPartitionResponse {
+        let mut out = FetchPartitionResponse {
+            tp: p.tp.clone(),
+            error: None,
+            high_watermark: 0,
+            last_stable_offset: 0,
+            aborted_transactions: Vec::new(),
+            log_start_offset: 0,
+            diverging_epoch: None,
+            batches: Vec::new(),
+        };
+        let (replica, max_offset) = match self.fetch_bounds(replica_id, isolation, p) {
+            Bounds::Read {
+                replica,
+                max_offset,
+            } => (replica, max_offset),
+            Bounds::Error(code) => {
+                out.error = Some(code);
+                return out;
+            }
+            Bounds::Diverging(replica, diverging) => {
+                out.high_watermark = replica.log.high_watermark();
+                out.log_start_offset = replica.log.log_start_offset();
+                out.diverging_epoch = Some(diverging);
+                return out;
+            }
+            Bounds::OutOfRange(replica) => {
                 out.high_watermark = replica.log.high_watermark();
                 out.log_start_offset = replica.log.log_start_offset();
                 out.last_stable_offset = replica.last_stable_offset();
-                if budget > 0 {
-                    out.batches = replica.log.read(p.fetch_offset, max_offset, budget);
-                    budget =
-                        budget.saturating_sub(out.batches.iter().map(|b| b.size_bytes()).sum());
-                }
-                if isolation == IsolationLevel::ReadCommitted && replica_id.is_none() {
-                    if let Some(last) = out.batches.last() {
-                        out.aborted_transactions =
-                            replica.aborted_between(p.fetch_offset, last.last_offset() + 1);
-                    }
-                }
-                out
-            })
-            .collect()
+                out.error = Some(ErrorCode::OffsetOutOfRange);
+                return out;
+            }
+        };
+        out.high_watermark = replica.log.high_watermark();
+        out.log_start_offset = replica.log.log_start_offset();
+        out.last_stable_offset = replica.last_stable_offset();
+        if *budget > 0 {
+            out.batches = replica.log.read(p.fetch_offset, max_offset, *budget);
+            *budget = budget.saturating_sub(out.batches.iter().map(|b| b.size_bytes()).sum());
+        }
+        if isolation == IsolationLevel::ReadCommitted && replica_id.is_none() {
+            if let Some(last) = out.batches.last() {
+                out.aborted_transactions =
+                    replica.aborted_between(p.fetch_offset, last.last_offset() + 1);
+            }
+        }
+        out
     }
 
     /// Whether a parked fetch can be answered now: an error or a divergence to report, or at
     /// least `min_bytes` to read. Counts bytes in place, as Kafka's `DelayedFetch.tryComplete`
-    /// does, instead of building a response it may not send yet. The partitions in `first`
-    /// (those that moved) are counted first: the answer is the same in any order, and with
-    /// the usual `min_bytes` of 1 a moved one decides it without visiting the idle rest.
-    fn can_complete(&self, d: &DelayedFetch, first: &[TopicPartition]) -> bool {
+    /// does, instead of building a response it may not send yet. The partitions in `moved`
+    /// are counted first: the answer is the same in any order, and with the usual `min_bytes`
+    /// of 1 a moved one decides it without visiting the idle rest.
+    fn can_complete(&self, d: &DelayedFetch, moved: &[TopicPartition], watch: Watch) -> bool {
         let min_bytes = d.min_bytes as usize;
         let mut bytes = 0usize;
-        let moved = d.partitions.iter().filter(|p| first.contains(&p.tp));
-        let idle = d.partitions.iter().filter(|p| !first.contains(&p.tp));
-        for p in moved.chain(idle) {
-            match self.fetch_bounds(d.replica_id, d.isolation, p) {
-                Bounds::Read {
-                    replica,
-                    max_offset,
-                } => replica.log.for_each_batch(p.fetch_offset, max_offset, |b| {
+        let enough = |p: &FetchPartition| match self.fetch_bounds(d.replica_id, d.isolation, p) {
+            Bounds::Read {
+                replica,
+                max_offset,
+            } => {
+                replica.log.for_each_batch(p.fetch_offset, max_offset, |b| {
                     bytes += b.size_bytes();
                     bytes < min_bytes
-                }),
-                Bounds::Error(_) | Bounds::Diverging(..) | Bounds::OutOfRange(_) => return true,
+                });
+                bytes >= min_bytes
             }
-            if bytes >= min_bytes {
-                return true;
-            }
+            Bounds::Error(_) | Bounds::Diverging(..) | Bounds::OutOfRange(_) => true,
+        };
+        // A follower's fetch parked with nothing to read and no error anywhere (min_bytes 1):
+        // until leadership changes (`Watch::All`), only a partition whose log end moved can
+        // have something for it now.
+        if watch == Watch::Moved && d.replica_id.is_some() && min_bytes <= 1 {
+            return match &d.context {
+                FetchContext::Sessionless(partitions) => partitions
+                    .iter()
+                    .filter(|p| moved.contains(&p.tp))
+                    .any(enough),
+                FetchContext::Session { id, .. } => {
+                    let session = self.fetch_sessions.get(*id);
+                    let cached = moved.iter().filter_map(|tp| session?.partitions.get(tp));
+                    cached.map(|c| &c.fetch).any(enough)
+                }
+            };
         }
-        false
+        let fetched = self.fetched(&d.context);
+        let first = fetched.clone().filter(|p| moved.contains(&p.tp));
+        let idle = fetched.filter(|p| !moved.contains(&p.tp));
+        first.chain(idle).any(enough)
     }
 
     pub(super) fn complete_delayed_fetches(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
         let moved = std::mem::take(&mut self.moved);
         let watched = |d: &DelayedFetch| match watch {
             Watch::All => true,
-            Watch::Moved => d.partitions.iter().any(|p| moved.contains(&p.tp)),
+            Watch::Moved => match &d.context {
+                FetchContext::Sessionless(partitions) => {
+                    partitions.iter().any(|p| moved.contains(&p.tp))
+                }
+                FetchContext::Session { id, .. } => self
+                    .fetch_sessions
+                    .get(*id)
+                    .is_some_and(|s| moved.iter().any(|tp| s.partitions.contains_key(tp))),
+            },
         };
+        for d in self.delayed_fetches.values_mut() {
+            match (watch, &mut d.recheck, &d.context) {
+                (Watch::All, recheck, _) => *recheck = None,
+                (Watch::Moved, Some(recheck), FetchContext::Session { id, .. }) => {
+                    if let Some(session) = self.fetch_sessions.get(*id) {
+                        let ours = moved
+                            .iter()
+                            .filter(|tp| session.partitions.contains_key(tp));
+                        recheck.extend(ours.cloned());
+                    }
+                }
+                _ => {}
+            }
+        }
         let ready: Vec<u64> = self
             .delayed_fetches
             .iter()
-            .filter(|(_, d)| watched(d) && self.can_complete(d, &moved))
+            .filter(|(_, d)| watched(d) && self.can_complete(d, &moved, watch))
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
@@ -330,37 +559,72 @@ impl Broker {
             return;
         };
         ctx.cancel(d.timeout);
-        let partitions = self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, &d.partitions);
-        ctx.send(
+        if let FetchContext::Session { id, .. } = d.context {
+            // The fetcher opened a new session meanwhile (it gave up on this fetch).
+            if self.fetch_sessions.get(id).is_none() {
+                ctx.send(
+                    d.client,
+                    Message::FetchResponse {
+                        correlation: d.correlation,
+                        to_replica: true,
+                        error: Some(ErrorCode::FetchSessionIdNotFound),
+                        session_id: INVALID_SESSION_ID,
+                        partitions: Vec::new(),
+                    },
+                );
+                return;
+            }
+        }
+        let partitions = match (&d.context, d.recheck) {
+            (FetchContext::Session { id, .. }, Some(mut recheck)) => {
+                // Moves not yet seen by `complete_delayed_fetches` count too.
+                recheck.extend(self.moved.iter().cloned());
+                let session = self.fetch_sessions.get(*id);
+                let recheck: VecSet<TopicPartition> = recheck.into_iter().collect();
+                let mut budget = d.max_bytes as usize;
+                recheck
+                    .iter()
+                    .filter_map(|tp| session?.partitions.get(tp))
+                    .filter_map(|c| self.read_cached(d.replica_id, false, c, &mut budget))
+                    .collect()
+            }
+            (context, _) => self.read_for_fetch(d.replica_id, d.isolation, d.max_bytes, context),
+        };
+        self.answer_fetch(
             d.client,
-            Message::FetchResponse {
-                correlation: d.correlation,
-                to_replica: d.replica_id.is_some(),
-                partitions,
-            },
+            d.correlation,
+            d.replica_id,
+            &d.context,
+            partitions,
+            ctx,
         );
     }
 
-    /// Sends the next fetch to `leader` for every partition followed from it.
+    /// Logs changed in ways `moved` does not record (retention, compaction, a replica
+    /// removed): every parked fetch reads all its partitions when it completes.
+    pub(super) fn recheck_all_parked(&mut self) {
+        for d in self.delayed_fetches.values_mut() {
+            d.recheck = None;
+        }
+    }
+
+    /// Sends the next fetch to `leader` for the partitions followed from it: all of them in
+    /// a full fetch, those whose position moved in an incremental one.
     pub(super) fn maybe_fetch(&mut self, leader: BrokerId, ctx: &mut Ctx<'_>) {
-        let Some(fetcher) = self.fetchers.get(&leader) else {
+        let Some(fetcher) = self.fetchers.get_mut(&leader) else {
             return;
         };
         if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
             return;
         }
-        let partitions: Vec<FetchPartition> = fetcher
-            .partitions
-            .iter()
-            .filter_map(|tp| {
-                self.replicas.get(tp).map(|r| FetchPartition {
-                    tp: tp.clone(),
-                    fetch_offset: r.log.log_end_offset(),
-                    last_fetched_epoch: r.log.latest_epoch(),
-                })
-            })
-            .collect();
-        let correlation = self.correlation();
+        let replicas = &self.replicas;
+        let next = fetcher.session.next_fetch(&fetcher.partitions, |tp| {
+            replicas
+                .get(tp)
+                .map(|r| (r.log.log_end_offset(), r.log.latest_epoch()))
+        });
+        self.next_correlation += 1;
+        let correlation = self.next_correlation;
         ctx.send(
             NodeId::Broker(leader),
             Message::FetchRequest {
@@ -370,7 +634,10 @@ impl Broker {
                 max_wait_ms: self.config.replica_fetch_wait_max_ms,
                 min_bytes: 1,
                 max_bytes: REPLICA_FETCH_MAX_BYTES,
-                partitions,
+                session_id: next.session_id,
+                session_epoch: next.session_epoch,
+                partitions: next.partitions,
+                forgotten: next.forgotten,
             },
         );
         let timeout = ctx.timeout_in_ms(
@@ -380,24 +647,31 @@ impl Broker {
                 correlation,
             }),
         );
-        self.fetchers.entry(leader).or_default().in_flight = Some((correlation, timeout));
+        fetcher.in_flight = Some((correlation, timeout));
     }
 
     pub(super) fn on_fetch_response(
         &mut self,
         leader: BrokerId,
         correlation: Correlation,
-        partitions: Vec<FetchPartitionResponse>,
+        response: (Option<ErrorCode>, u32, Vec<FetchPartitionResponse>),
         ctx: &mut Ctx<'_>,
     ) {
-        let Some(timeout) = self
-            .fetchers
-            .get_mut(&leader)
-            .and_then(|f| f.finish(correlation))
-        else {
+        let (error, session_id, partitions) = response;
+        let Some(fetcher) = self.fetchers.get_mut(&leader) else {
+            return;
+        };
+        let Some(timeout) = fetcher.finish(correlation) else {
             return;
         };
         ctx.cancel(timeout);
+        if error.is_some() {
+            // The session is gone (the leader restarted) or out of step: start a new one.
+            fetcher.session.reset();
+            self.maybe_fetch(leader, ctx);
+            return;
+        }
+        fetcher.session.answered(session_id);
         let mut back_off = false;
         for p in partitions {
             let Some(replica) = self.replicas.get_mut(&p.tp) else {
@@ -406,6 +680,7 @@ impl Broker {
             if replica.leader() != Some(leader) {
                 continue;
             }
+            fetcher.session.touched(&p.tp);
             let before = replica.log.log_end_offset();
             // Where the log must be cut back to: a diverging epoch (KIP-101), behind the
             // leader's retention (start over at its log start), or ahead of its end.

@@ -2,6 +2,7 @@
 //! itself in ZooKeeper and races for `/controller`; the winner also runs the `Controller`.
 
 mod fetch;
+mod fetch_session;
 mod group;
 mod metadata;
 mod produce;
@@ -24,7 +25,8 @@ use crate::vec_map::VecMap;
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
-use fetch::{DelayedFetch, Fetcher, Watch};
+use fetch::{DelayedFetch, FetchRequest, Fetcher, Watch};
+use fetch_session::FetchSessionCache;
 use produce::DelayedProduce;
 use replica::{Replica, Role};
 
@@ -97,6 +99,8 @@ pub struct Broker {
     controller_epoch_seen: u32,
     topic_configs: VecMap<TopicName, TopicConfig>,
     fetchers: VecMap<BrokerId, Fetcher>,
+    /// The fetch sessions of the followers fetching from this broker (KIP-227).
+    fetch_sessions: FetchSessionCache,
     delayed_produces: VecMap<u64, DelayedProduce>,
     delayed_fetches: VecMap<u64, DelayedFetch>,
     /// Partitions whose log end or HW moved since parked fetches were last checked (Kafka's
@@ -136,6 +140,7 @@ impl Broker {
             controller_epoch_seen: 0,
             topic_configs: VecMap::new(),
             fetchers: VecMap::new(),
+            fetch_sessions: FetchSessionCache::default(),
             delayed_produces: VecMap::new(),
             delayed_fetches: VecMap::new(),
             moved: Vec::new(),
@@ -405,11 +410,7 @@ impl Broker {
                 Some(leader) => {
                     replica.role = Role::Follower { leader };
                     self.remove_from_fetchers(&tp);
-                    self.fetchers
-                        .entry(leader)
-                        .or_default()
-                        .partitions
-                        .insert(tp.clone());
+                    self.fetchers.entry(leader).or_default().follow(&tp);
                     self.maybe_fetch(leader, ctx);
                 }
                 None => {
@@ -443,11 +444,12 @@ impl Broker {
             self.replicas.remove(&tp);
             self.dormant_logs.remove(&tp);
         }
+        self.recheck_all_parked();
     }
 
     fn remove_from_fetchers(&mut self, tp: &TopicPartition) {
         for f in self.fetchers.values_mut() {
-            f.partitions.remove(tp);
+            f.unfollow(tp);
         }
     }
 
@@ -527,25 +529,35 @@ impl Broker {
                 max_wait_ms,
                 min_bytes,
                 max_bytes,
+                session_id,
+                session_epoch,
                 partitions,
-            } => self.handle_fetch(
-                from,
-                correlation,
-                replica_id,
-                isolation_level,
-                max_wait_ms,
-                min_bytes,
-                max_bytes,
-                partitions,
-                ctx,
-            ),
+                forgotten,
+            } => {
+                let request = FetchRequest {
+                    correlation,
+                    replica_id,
+                    isolation_level,
+                    max_wait_ms,
+                    min_bytes,
+                    max_bytes,
+                    session_id,
+                    session_epoch,
+                    partitions,
+                    forgotten,
+                };
+                self.handle_fetch(from, request, ctx);
+            }
             Message::FetchResponse {
                 correlation,
+                error,
+                session_id,
                 partitions,
                 ..
             } => {
                 if let NodeId::Broker(leader) = from {
-                    self.on_fetch_response(leader, correlation, partitions, ctx);
+                    let response = (error, session_id, partitions);
+                    self.on_fetch_response(leader, correlation, response, ctx);
                 }
             }
             Message::ListOffsetsRequest {
@@ -731,7 +743,8 @@ impl Broker {
                 let timed_out = self
                     .fetchers
                     .get_mut(&leader)
-                    .and_then(|f| f.finish(correlation));
+                    .filter(|f| f.in_flight.is_some_and(|(c, _)| c == correlation))
+                    .and_then(|f| f.failed());
                 if timed_out.is_some() {
                     self.maybe_fetch(leader, ctx);
                 }
@@ -766,7 +779,7 @@ impl Broker {
             }
             NodeId::Broker(leader) => {
                 if let Some(f) = self.fetchers.get_mut(&leader) {
-                    if let Some((_, timeout)) = f.in_flight.take() {
+                    if let Some(timeout) = f.failed() {
                         ctx.cancel(timeout);
                         ctx.timer_in_ms(
                             self.config.replica_fetch_backoff_ms,
@@ -781,9 +794,11 @@ impl Broker {
 
     /// Retention and compaction on every log (`log.retention.check.interval.ms`).
     fn apply_retention(&mut self, ctx: &mut Ctx<'_>) {
+        let mut changed = false;
         for replica in self.replicas.values_mut() {
             let tp = &replica.tp;
             if let Some(removed) = replica.log.apply_retention(ctx.now) {
+                changed = true;
                 ctx.trace(Event::RecordsExpired {
                     broker: self.id,
                     topic: tp.topic.clone(),
@@ -793,6 +808,7 @@ impl Broker {
                 });
             }
             if let Some(removed) = replica.log.compact() {
+                changed = true;
                 ctx.trace(Event::RecordsCompacted {
                     broker: self.id,
                     topic: tp.topic.clone(),
@@ -800,6 +816,9 @@ impl Broker {
                     records: removed.records,
                 });
             }
+        }
+        if changed {
+            self.recheck_all_parked();
         }
     }
 }

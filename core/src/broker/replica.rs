@@ -160,15 +160,16 @@ impl Replica {
     }
 
     /// Records a follower's fetch: its LEO is the fetch offset (Kafka's `updateFetchState`).
+    /// Returns whether that LEO moved.
     pub fn record_follower_fetch(
         &mut self,
         follower: BrokerId,
         fetch_offset: Offset,
         now: SimTime,
-    ) {
+    ) -> bool {
         let leader_leo = self.log.log_end_offset();
         let Role::Leader { followers } = &mut self.role else {
-            return;
+            return false;
         };
         let f = followers.entry(follower).or_insert(FollowerProgress {
             log_end_offset: None,
@@ -181,9 +182,11 @@ impl Replica {
         } else if fetch_offset >= f.leader_leo_at_last_fetch {
             f.last_caught_up = f.last_fetch;
         }
+        let moved = f.log_end_offset != Some(fetch_offset);
         f.log_end_offset = Some(fetch_offset);
         f.last_fetch = now;
         f.leader_leo_at_last_fetch = leader_leo;
+        moved
     }
 
     /// ISR members that have not caught up within `replica.lag.time.max.ms`.

@@ -16,6 +16,7 @@ use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, OffsetSpec,
+    FINAL_EPOCH, INVALID_SESSION_ID,
 };
 use crate::report::Histogram;
 use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
@@ -807,7 +808,12 @@ impl Consumer {
                     max_wait_ms: self.config.fetch_max_wait_ms,
                     min_bytes: self.config.fetch_min_bytes,
                     max_bytes: FETCH_MAX_BYTES,
+                    // Consumers here fetch without a session (followers keep one, KIP-227):
+                    // they name one to three partitions per broker.
+                    session_id: INVALID_SESSION_ID,
+                    session_epoch: FINAL_EPOCH,
                     partitions,
+                    forgotten: Vec::new(),
                 },
             );
             let timeout = self.config.request_timeout_ms + self.config.fetch_max_wait_ms;

@@ -17,7 +17,7 @@ use kafka_protocol::messages::{
 };
 use kplay_core::config::IsolationLevel;
 use kplay_core::ids::TopicPartition;
-use kplay_core::protocol::{FetchPartition, Message, OffsetSpec};
+use kplay_core::protocol::{FetchPartition, Message, OffsetSpec, FINAL_EPOCH, INVALID_SESSION_ID};
 
 #[derive(Debug)]
 pub(crate) struct PendingFetch {
@@ -59,7 +59,11 @@ pub(crate) fn plan_fetch(r: FetchRequest, version: i16) -> Plan {
         } else {
             u32::MAX
         },
+        // Answered without a session (session 0), so clients keep sending full fetches.
+        session_id: INVALID_SESSION_ID,
+        session_epoch: FINAL_EPOCH,
         partitions: wanted,
+        forgotten: Vec::new(),
     };
     Plan::Ask {
         requests: vec![request],
