@@ -236,3 +236,62 @@ fn a_broker_that_lost_its_disk_copies_the_log_back_from_the_leader() {
     assert_eq!(report.acked_lost, 0);
     assert!(report.violations.is_empty(), "{:?}", report.violations);
 }
+
+/// KIP-227: after the first (full) fetch, a follower's fetch names only the partitions whose
+/// position moved and the answer lists only those with news, so replication traffic shrinks
+/// from every followed partition (fifty of `__consumer_offsets` among them) to a few; the
+/// replicas still converge and the ISR stays whole.
+#[test]
+fn followers_fetch_in_sessions_that_name_only_what_moved_and_replicas_still_converge() {
+    let (sim, report) = run(
+        scenario(
+            7,
+            json!({"consumers": [{"topic": "orders", "config": {"group.id": "billing", "auto.offset.reset": "earliest"}}]}),
+        ),
+        20,
+    );
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    let replication = |from_s: u64, to_s: u64| -> Vec<u32> {
+        sim.trace()
+            .iter()
+            .filter(|e| e.at >= SimTime::from_secs(from_s) && e.at < SimTime::from_secs(to_s))
+            .filter_map(|e| match &e.event {
+                Event::MessageSent {
+                    kind: kplay_core::protocol::MessageKind::Replication,
+                    bytes,
+                    ..
+                } => Some(*bytes),
+                _ => None,
+            })
+            .collect()
+    };
+    // The full fetches that open sessions name every followed partition (about 35 here).
+    let opening = replication(0, 10);
+    assert!(
+        opening.iter().any(|b| *b > 1_000),
+        "a full fetch names every followed partition: largest {:?}",
+        opening.iter().max()
+    );
+    let mut steady = replication(15, 20);
+    steady.sort_unstable();
+    assert!(steady.len() > 1_000, "replication runs: {}", steady.len());
+    // Without sessions every fetch and every answer would list ~17 partitions: over 700 bytes.
+    let (quarter, median) = (steady[steady.len() / 4], steady[steady.len() / 2]);
+    assert!(
+        quarter < 100 && median < 400,
+        "incremental fetches and answers carry only what moved: quartile {quarter}, median {median} bytes"
+    );
+    for partition in 0..3 {
+        let (_, _, isr) = sim.partition_state("orders", partition).unwrap();
+        assert_eq!(isr.len(), 3, "orders-{partition} ISR {isr:?}");
+        let leader = leader_of(&sim, "orders", partition).unwrap();
+        let hw = log_of(&sim, leader, "orders", partition).high_watermark();
+        for b in 1..=3 {
+            let leo = log_of(&sim, b, "orders", partition).log_end_offset();
+            assert!(
+                leo + 100 >= hw,
+                "broker {b} orders-{partition}: LEO {leo}, HW {hw}"
+            );
+        }
+    }
+}

@@ -300,3 +300,227 @@ impl FetchSessionHandler {
         self.next_epoch = INITIAL_EPOCH;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::FetchPartitionResponse;
+
+    fn tp(partition: u32) -> TopicPartition {
+        TopicPartition::new(&crate::ids::TopicName::from("orders"), partition)
+    }
+
+    fn at(partition: u32, fetch_offset: Offset) -> FetchPartition {
+        FetchPartition {
+            tp: tp(partition),
+            fetch_offset,
+            last_fetched_epoch: Some(0),
+        }
+    }
+
+    fn answer(partition: u32, high_watermark: Offset, records: bool) -> FetchPartitionResponse {
+        let mut batches = Vec::new();
+        if records {
+            let mut b = crate::log::record::BatchBuilder::with_capacity(64);
+            b.push(0, 1, Some(b"k"), b"v");
+            batches.push(b.finish(-1, 0, -1));
+        }
+        FetchPartitionResponse {
+            tp: tp(partition),
+            error: None,
+            high_watermark,
+            last_stable_offset: high_watermark,
+            aborted_transactions: Vec::new(),
+            log_start_offset: 0,
+            diverging_epoch: None,
+            batches,
+        }
+    }
+
+    #[test]
+    fn a_full_fetch_opens_a_session_that_incremental_fetches_follow_in_epoch_order() {
+        let mut cache = FetchSessionCache::default();
+        let follower = Some(BrokerId(2));
+        let full = cache.new_context(
+            follower,
+            INVALID_SESSION_ID,
+            INITIAL_EPOCH,
+            vec![at(0, 5), at(1, 7)],
+            vec![],
+        );
+        let Ok(FetchContext::Session { id, full: true }) = full else {
+            panic!("a follower's full fetch opens a session: {full:?}")
+        };
+        assert_ne!(id, INVALID_SESSION_ID);
+        // Epoch 1 names partition 1's new position and forgets partition 0.
+        let next = cache.new_context(follower, id, 1, vec![at(1, 9)], vec![tp(0)]);
+        assert!(matches!(
+            next,
+            Ok(FetchContext::Session { full: false, .. })
+        ));
+        let session = cache.get(id).expect("kept");
+        let kept: Vec<_> = session
+            .partitions
+            .values()
+            .map(|c| (c.fetch.tp.partition, c.fetch.fetch_offset))
+            .collect();
+        assert_eq!(kept, vec![(1, 9)]);
+        // The same epoch again, a skipped one, another follower's or an unknown session: errors.
+        assert_eq!(
+            cache.new_context(follower, id, 1, vec![], vec![]).err(),
+            Some(ErrorCode::InvalidFetchSessionEpoch)
+        );
+        assert_eq!(
+            cache.new_context(follower, id, 3, vec![], vec![]).err(),
+            Some(ErrorCode::InvalidFetchSessionEpoch)
+        );
+        assert_eq!(
+            cache
+                .new_context(Some(BrokerId(3)), id, 2, vec![], vec![])
+                .err(),
+            Some(ErrorCode::FetchSessionIdNotFound)
+        );
+        assert_eq!(
+            cache.new_context(follower, id + 1, 2, vec![], vec![]).err(),
+            Some(ErrorCode::FetchSessionIdNotFound)
+        );
+        assert!(cache.new_context(follower, id, 2, vec![], vec![]).is_ok());
+        // A new full fetch from the same follower replaces its session.
+        let Ok(FetchContext::Session { id: second, .. }) =
+            cache.new_context(follower, id, INITIAL_EPOCH, vec![at(0, 1)], vec![])
+        else {
+            panic!("a new session")
+        };
+        assert_ne!(second, id);
+        assert!(cache.get(id).is_none());
+        assert_eq!(
+            cache.new_context(follower, id, 3, vec![], vec![]).err(),
+            Some(ErrorCode::FetchSessionIdNotFound)
+        );
+    }
+
+    #[test]
+    fn consumers_and_final_epoch_fetches_have_no_session() {
+        let mut cache = FetchSessionCache::default();
+        let consumer = cache.new_context(
+            None,
+            INVALID_SESSION_ID,
+            INITIAL_EPOCH,
+            vec![at(0, 1)],
+            vec![],
+        );
+        assert!(matches!(consumer, Ok(FetchContext::Sessionless(ref p)) if p.len() == 1));
+        let sessionless = cache.new_context(
+            Some(BrokerId(2)),
+            INVALID_SESSION_ID,
+            FINAL_EPOCH,
+            vec![at(0, 1)],
+            vec![],
+        );
+        assert!(matches!(sessionless, Ok(FetchContext::Sessionless(_))));
+        assert_eq!(consumer.unwrap().session_id(), INVALID_SESSION_ID);
+    }
+
+    #[test]
+    fn a_partition_is_resent_only_with_records_a_new_hw_or_after_an_error() {
+        let mut cache = FetchSessionCache::default();
+        let Ok(FetchContext::Session { id, .. }) =
+            cache.new_context(Some(BrokerId(2)), 0, INITIAL_EPOCH, vec![at(0, 5)], vec![])
+        else {
+            panic!()
+        };
+        let cached = |cache: &FetchSessionCache| {
+            cache
+                .get(id)
+                .unwrap()
+                .partitions
+                .get(&tp(0))
+                .unwrap()
+                .clone()
+        };
+        // Never sent: anything must be sent.
+        assert!(cached(&cache).must_respond(&answer(0, 5, false)));
+        cache.sent(id, &[answer(0, 5, false)]);
+        assert!(!cached(&cache).must_respond(&answer(0, 5, false)));
+        assert!(
+            cached(&cache).must_respond(&answer(0, 6, false)),
+            "a new HW"
+        );
+        assert!(cached(&cache).must_respond(&answer(0, 5, true)), "records");
+        let mut failed = answer(0, 5, false);
+        failed.error = Some(ErrorCode::NotLeaderOrFollower);
+        assert!(cached(&cache).must_respond(&failed), "errors always");
+        cache.sent(id, &[failed]);
+        assert!(
+            cached(&cache).must_respond(&answer(0, 5, false)),
+            "resent once the error clears"
+        );
+    }
+
+    #[test]
+    fn the_fetcher_names_only_moved_partitions_and_forgets_unfollowed_ones_once() {
+        let mut handler = FetchSessionHandler::default();
+        let mut followed: VecSet<TopicPartition> = [tp(0), tp(1), tp(2)].into();
+        let mut leo: VecMap<TopicPartition, Offset> = [(tp(0), 5), (tp(1), 7), (tp(2), 0)].into();
+        let position = |leo: &VecMap<TopicPartition, Offset>| {
+            let leo = leo.clone();
+            move |tp: &TopicPartition| leo.get(tp).map(|o| (*o, Some(0)))
+        };
+        for tp in followed.iter() {
+            handler.added(tp);
+        }
+        let first = handler.next_fetch(&followed, position(&leo));
+        assert_eq!(
+            (first.session_epoch, first.partitions.len()),
+            (INITIAL_EPOCH, 3)
+        );
+        handler.answered(42);
+        // Nothing moved: an empty incremental fetch of session 42, epoch 1.
+        handler.touched(&tp(0));
+        let idle = handler.next_fetch(&followed, position(&leo));
+        assert_eq!((idle.session_id, idle.session_epoch), (42, 1));
+        assert!(idle.partitions.is_empty() && idle.forgotten.is_empty());
+        handler.answered(42);
+        // Partition 1 appended; partition 2 is no longer followed.
+        leo.insert(tp(1), 9);
+        handler.touched(&tp(0));
+        handler.touched(&tp(1));
+        followed.remove(&tp(2));
+        handler.removed(&tp(2));
+        let next = handler.next_fetch(&followed, position(&leo));
+        assert_eq!(next.session_epoch, 2);
+        assert_eq!(
+            next.partitions,
+            vec![FetchPartition {
+                tp: tp(1),
+                fetch_offset: 9,
+                last_fetched_epoch: Some(0)
+            }]
+        );
+        assert_eq!(next.forgotten, vec![tp(2)]);
+        handler.answered(42);
+        // Followed again: named; dropped and followed again before the next fetch: named, not
+        // forgotten.
+        followed.insert(tp(2));
+        handler.added(&tp(2));
+        handler.removed(&tp(1));
+        handler.added(&tp(1));
+        let again = handler.next_fetch(&followed, position(&leo));
+        assert_eq!(
+            again
+                .partitions
+                .iter()
+                .map(|p| p.tp.partition)
+                .collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert!(again.forgotten.is_empty());
+        // Any failure: the next fetch is full again, closing session 42.
+        handler.reset();
+        let full = handler.next_fetch(&followed, position(&leo));
+        assert_eq!(
+            (full.session_id, full.session_epoch, full.partitions.len()),
+            (42, INITIAL_EPOCH, 3)
+        );
+    }
+}
