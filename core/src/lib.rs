@@ -21,7 +21,8 @@
 //! - Transactions: a broker leading a `__transaction_state` partition runs the [`txn`]
 //!   coordinator; an exactly-once application drives [`client::transactional`].
 //! - A record's path: producer → [`partitioner`] → batch → `Produce` to the leader →
-//!   [`log::PartitionLog`] append → followers `Fetch` → HW advances → acks=all answer →
+//!   [`log::PartitionLog`] append → followers `Fetch` (in KIP-227 sessions: a fetch names,
+//!   and its answer lists, only the partitions that moved) → HW advances → acks=all answer →
 //!   consumer `Fetch` below the HW. Brokers hold their replicas and producers their
 //!   per-partition queues in a [`partition_map::PartitionMap`] (topic, then partition index).
 //! - Ordered maps and sets are [`vec_map::VecMap`] and [`vec_map::VecSet`]: sorted vectors that

@@ -15,8 +15,9 @@ pub struct Network {
     pub jitter_us: u64,
     cut: VecSet<(NodeId, NodeId)>,
     extra_latency_us: VecMap<(NodeId, NodeId), u64>,
-    /// Arrival time of the last message on each link: later messages never overtake it.
-    last_arrival: VecMap<(NodeId, NodeId), SimTime>,
+    /// Arrival time of the last message on each link (by `link_key`): later messages never
+    /// overtake it.
+    last_arrival: VecMap<(u64, u64), SimTime>,
 }
 
 impl Network {
@@ -39,7 +40,8 @@ impl Network {
         }
         let base = self.latency_us + self.extra_latency_us.get(&(from, to)).copied().unwrap_or(0);
         let latency = (base as i64 + rng.jitter(self.jitter_us)).max(1) as u64;
-        let last = self.last_arrival.entry((from, to)).or_insert(SimTime::ZERO);
+        let link = (link_key(from), link_key(to));
+        let last = self.last_arrival.entry(link).or_insert(SimTime::ZERO);
         let at = now.plus_us(latency).max(*last);
         *last = at;
         at
@@ -72,6 +74,20 @@ impl Network {
     pub fn slow_links(&self) -> impl Iterator<Item = (&(NodeId, NodeId), &u64)> {
         self.extra_latency_us.iter()
     }
+}
+
+/// A node as one number: every message looks its link up, and integers compare faster than
+/// the enum.
+fn link_key(node: NodeId) -> u64 {
+    let (kind, id) = match node {
+        NodeId::ZooKeeper(id) => (0, id),
+        NodeId::Broker(b) => (1, b.0),
+        NodeId::Producer(id) => (2, id),
+        NodeId::Consumer(id) => (3, id),
+        NodeId::Admin => (4, 0),
+        NodeId::Client(id) => (5, id),
+    };
+    (kind << 32) | u64::from(id)
 }
 
 #[cfg(test)]
