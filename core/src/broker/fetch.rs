@@ -80,20 +80,6 @@ enum Truncation {
     StartAt(u64),
 }
 
-/// A fetch request's fields (`Message::FetchRequest`), as `handle_fetch` takes them.
-pub(super) struct FetchRequest {
-    pub correlation: Correlation,
-    pub replica_id: Option<BrokerId>,
-    pub isolation_level: IsolationLevel,
-    pub max_wait_ms: u64,
-    pub min_bytes: u32,
-    pub max_bytes: u32,
-    pub session_id: u32,
-    pub session_epoch: i32,
-    pub partitions: Vec<FetchPartition>,
-    pub forgotten: Vec<TopicPartition>,
-}
-
 /// A fetch parked until data arrives or its wait runs out (Kafka's `DelayedFetch`).
 #[derive(Clone, Debug)]
 pub struct DelayedFetch {
@@ -112,13 +98,9 @@ pub struct DelayedFetch {
 }
 
 impl Broker {
-    pub(super) fn handle_fetch(
-        &mut self,
-        client: NodeId,
-        request: FetchRequest,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let FetchRequest {
+    /// Answers a `Message::FetchRequest` now, or parks it (anything else is ignored).
+    pub(super) fn handle_fetch(&mut self, client: NodeId, request: Message, ctx: &mut Ctx<'_>) {
+        let Message::FetchRequest {
             correlation,
             replica_id,
             isolation_level: isolation,
@@ -129,7 +111,10 @@ impl Broker {
             session_epoch,
             partitions,
             forgotten,
-        } = request;
+        } = request
+        else {
+            return;
+        };
         let context = match self.fetch_sessions.new_context(
             replica_id,
             session_id,
@@ -138,19 +123,7 @@ impl Broker {
             forgotten,
         ) {
             Ok(context) => context,
-            Err(error) => {
-                ctx.send(
-                    client,
-                    Message::FetchResponse {
-                        correlation,
-                        to_replica: replica_id.is_some(),
-                        error: Some(error),
-                        session_id: INVALID_SESSION_ID,
-                        partitions: Vec::new(),
-                    },
-                );
-                return;
-            }
+            Err(error) => return session_error(client, correlation, error, ctx),
         };
         let response = match (replica_id, &context) {
             (None, _) => self.read_for_fetch(None, isolation, max_bytes, &context),
@@ -562,17 +535,8 @@ impl Broker {
         if let FetchContext::Session { id, .. } = d.context {
             // The fetcher opened a new session meanwhile (it gave up on this fetch).
             if self.fetch_sessions.get(id).is_none() {
-                ctx.send(
-                    d.client,
-                    Message::FetchResponse {
-                        correlation: d.correlation,
-                        to_replica: true,
-                        error: Some(ErrorCode::FetchSessionIdNotFound),
-                        session_id: INVALID_SESSION_ID,
-                        partitions: Vec::new(),
-                    },
-                );
-                return;
+                let error = ErrorCode::FetchSessionIdNotFound;
+                return session_error(d.client, d.correlation, error, ctx);
             }
         }
         let partitions = match (&d.context, d.recheck) {
@@ -753,4 +717,18 @@ impl Broker {
             self.maybe_fetch(leader, ctx);
         }
     }
+}
+
+/// Answers a follower's fetch whose session is unknown or out of step: it starts a new one.
+fn session_error(client: NodeId, correlation: Correlation, error: ErrorCode, ctx: &mut Ctx<'_>) {
+    ctx.send(
+        client,
+        Message::FetchResponse {
+            correlation,
+            to_replica: true,
+            error: Some(error),
+            session_id: INVALID_SESSION_ID,
+            partitions: Vec::new(),
+        },
+    );
 }

@@ -25,7 +25,7 @@ use crate::vec_map::VecMap;
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
-use fetch::{DelayedFetch, FetchRequest, Fetcher, Watch};
+use fetch::{DelayedFetch, Fetcher, Watch};
 use fetch_session::FetchSessionCache;
 use produce::DelayedProduce;
 use replica::{Replica, Role};
@@ -522,32 +522,7 @@ impl Broker {
                 timeout_ms,
                 partitions,
             } => self.handle_produce(from, correlation, acks, timeout_ms, partitions, ctx),
-            Message::FetchRequest {
-                correlation,
-                replica_id,
-                isolation_level,
-                max_wait_ms,
-                min_bytes,
-                max_bytes,
-                session_id,
-                session_epoch,
-                partitions,
-                forgotten,
-            } => {
-                let request = FetchRequest {
-                    correlation,
-                    replica_id,
-                    isolation_level,
-                    max_wait_ms,
-                    min_bytes,
-                    max_bytes,
-                    session_id,
-                    session_epoch,
-                    partitions,
-                    forgotten,
-                };
-                self.handle_fetch(from, request, ctx);
-            }
+            request @ Message::FetchRequest { .. } => self.handle_fetch(from, request, ctx),
             Message::FetchResponse {
                 correlation,
                 error,
