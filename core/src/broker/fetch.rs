@@ -8,10 +8,12 @@ use super::replica::Replica;
 use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::partition_map::PartitionMap;
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, INVALID_SESSION_ID,
 };
 use crate::sim::ctx::{Ctx, Timer, TimerId};
+use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::VecSet;
 use std::sync::Arc;
@@ -80,6 +82,14 @@ enum Truncation {
     StartAt(u64),
 }
 
+/// What recording a follower's fetch of one partition found.
+enum Recorded {
+    /// Records to read, something new to send, or an error.
+    Busy,
+    /// Nothing new for the follower; `in_sync` if it is an ISR member.
+    Idle { in_sync: bool },
+}
+
 /// A fetch parked until data arrives or its wait runs out (Kafka's `DelayedFetch`).
 #[derive(Clone, Debug)]
 pub struct DelayedFetch {
@@ -115,12 +125,16 @@ impl Broker {
         else {
             return;
         };
+        let partitions = self.canonical(partitions);
+        let replicas = &mut self.replicas;
         let context = match self.fetch_sessions.new_context(
             replica_id,
             session_id,
             session_epoch,
-            self.canonical(partitions),
+            partitions,
             forgotten,
+            ctx.now,
+            &mut |tp, follower, offset, at| settle_follower(replicas, tp, follower, offset, at),
         ) {
             Ok(context) => context,
             Err(error) => return session_error(client, correlation, error, ctx),
@@ -136,12 +150,22 @@ impl Broker {
             (Some(follower), FetchContext::Session { id, full }) => {
                 // Every partition of the session, named in this fetch or not (as Kafka does),
                 // read in the same pass: reading changes nothing the next one records.
-                let session = self.fetch_sessions.take_partitions(*id);
+                let mut session = self.fetch_sessions.take_partitions(*id);
                 let mut budget = max_bytes as usize;
                 let mut response = Vec::new();
-                for cached in session.values() {
-                    let idle =
-                        self.record_follower_fetch(&cached.fetch, follower, Some(cached), ctx);
+                for cached in session.values_mut().filter(|c| !c.lazy) {
+                    let idle = match self.record_follower_fetch(
+                        &cached.fetch,
+                        follower,
+                        Some(cached),
+                        ctx,
+                    ) {
+                        Recorded::Idle { in_sync } => {
+                            cached.lazy = in_sync && !*full;
+                            true
+                        }
+                        Recorded::Busy => false,
+                    };
                     if *full || !idle {
                         response.extend(self.read_cached(replica_id, *full, cached, &mut budget));
                     }
@@ -218,16 +242,16 @@ impl Broker {
     }
 
     /// A follower fetched `p.tp` from `p.fetch_offset`: its LEO, then the HW and an ISR
-    /// expansion that may follow, with one lookup. Returns whether the partition has nothing
-    /// new for the follower (no records past its position, the HW and log start it was
-    /// `sent`), so an incremental fetch need not read it.
+    /// expansion that may follow, with one lookup. Says whether the partition has nothing new
+    /// for the follower (no records past its position, the HW and log start it was `sent`),
+    /// so an incremental fetch need not read it.
     fn record_follower_fetch(
         &mut self,
         p: &FetchPartition,
         follower: BrokerId,
         sent: Option<&CachedPartition>,
         ctx: &mut Ctx<'_>,
-    ) -> bool {
+    ) -> Recorded {
         let FetchPartition {
             tp,
             fetch_offset,
@@ -235,7 +259,7 @@ impl Broker {
         } = p;
         let (fetch_offset, last_fetched_epoch) = (*fetch_offset, *last_fetched_epoch);
         let Some(replica) = self.replicas.get_mut(tp).filter(|r| r.is_leader()) else {
-            return false;
+            return Recorded::Busy;
         };
         // A fetch from a diverged log says nothing about the follower's progress.
         if let Some(epoch) = last_fetched_epoch {
@@ -244,25 +268,45 @@ impl Broker {
                 .end_offset_for_epoch(epoch)
                 .is_none_or(|(e, end)| e != epoch || end < fetch_offset)
             {
-                return false;
+                return Recorded::Busy;
             }
         }
         // As in Kafka's `updateFollowerFetchState`, the HW is recomputed only when the
         // follower's LEO moved (most partitions of a session are idle at any moment).
         let leo_moved = replica.record_follower_fetch(follower, fetch_offset, ctx.now);
-        if leo_moved && advance_high_watermark(self.id, replica, ctx) {
-            self.moved.push(tp.clone());
-        }
+        let hw_moved = leo_moved && advance_high_watermark(self.id, replica, ctx);
         let log = &replica.log;
-        let idle = fetch_offset == log.log_end_offset()
-            && sent.is_some_and(|c| c.is_current(log.high_watermark(), log.log_start_offset()));
+        let recorded = if fetch_offset == log.log_end_offset()
+            && sent.is_some_and(|c| c.is_current(log.high_watermark(), log.log_start_offset()))
+        {
+            Recorded::Idle {
+                in_sync: replica.isr.contains(&follower),
+            }
+        } else {
+            Recorded::Busy
+        };
         // A follower caught up: ask the controller to add it to the ISR.
-        if replica.pending_isr.is_none() && replica.can_join_isr(follower) {
-            let mut new_isr = replica.isr.clone();
-            new_isr.push(follower);
+        let join = (replica.pending_isr.is_none() && replica.can_join_isr(follower))
+            .then(|| [replica.isr.as_slice(), &[follower]].concat());
+        if hw_moved {
+            self.moved.push(tp.clone());
+            self.settle_lazy(Some(tp));
+        }
+        if let Some(new_isr) = join {
             self.send_alter_partition(tp, new_isr, ctx);
         }
-        idle
+        recorded
+    }
+
+    /// Ends the lazy recording of `tp`'s followers (all partitions' with `None`), writing the
+    /// progress they made meanwhile (`CachedPartition::lazy`): its log end, HW, log start,
+    /// ISR or leadership moved, or the leader is about to read the followers' progress.
+    pub(super) fn settle_lazy(&mut self, tp: Option<&TopicPartition>) {
+        let replicas = &mut self.replicas;
+        self.fetch_sessions
+            .take_lazy(tp, &mut |tp, follower, offset, at| {
+                settle_follower(replicas, tp, follower, offset, at)
+            });
     }
 
     /// Where a fetch of one partition may read, or why it gets no records. Shared by the
@@ -731,4 +775,17 @@ fn session_error(client: NodeId, correlation: Correlation, error: ErrorCode, ctx
             partitions: Vec::new(),
         },
     );
+}
+
+/// Writes what a follower's lazily recorded fetches of `tp` amounted to.
+fn settle_follower(
+    replicas: &mut PartitionMap<Replica>,
+    tp: &TopicPartition,
+    follower: BrokerId,
+    fetch_offset: Offset,
+    at: SimTime,
+) {
+    if let Some(replica) = replicas.get_mut(tp) {
+        replica.settle_follower(follower, fetch_offset, at);
+    }
 }

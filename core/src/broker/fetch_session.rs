@@ -10,6 +10,7 @@ use crate::protocol::{
     ErrorCode, FetchPartition, FetchPartitionResponse, FINAL_EPOCH, INITIAL_EPOCH,
     INVALID_SESSION_ID,
 };
+use crate::time::SimTime;
 use crate::vec_map::{VecMap, VecSet};
 
 /// Kafka's `FetchMetadata.nextEpoch`: epochs count up from 1 and wrap to 1.
@@ -30,6 +31,12 @@ pub struct CachedPartition {
     /// error, so the partition is sent again once the error clears.
     high_watermark: Option<Offset>,
     log_start_offset: Option<Offset>,
+    /// The follower was an in-sync replica at the leader's LEO with nothing new to be sent at
+    /// the last fetch that recorded it, and nothing has moved since: each fetch of the session
+    /// would record it caught up at that fetch and leave it out of the answer. So fetches skip
+    /// it, and its progress is written once, as of the session's last fetch, when anything
+    /// moves (`Broker::settle_lazy`): exact, and no per-partition work while it is quiet.
+    pub lazy: bool,
 }
 
 impl CachedPartition {
@@ -38,6 +45,7 @@ impl CachedPartition {
             fetch,
             high_watermark: None,
             log_start_offset: None,
+            lazy: false,
         }
     }
 
@@ -70,7 +78,37 @@ pub struct FetchSession {
     follower: BrokerId,
     /// The epoch the next incremental fetch must carry.
     epoch: i32,
+    /// When its last fetch arrived.
+    pub last_fetch: SimTime,
     pub partitions: VecMap<TopicPartition, CachedPartition>,
+}
+
+impl FetchSession {
+    fn take_lazy(
+        &mut self,
+        tp: Option<&TopicPartition>,
+        settle: &mut dyn FnMut(&TopicPartition, BrokerId, Offset, SimTime),
+    ) {
+        let mut end = |c: &mut CachedPartition| {
+            if c.lazy {
+                c.lazy = false;
+                settle(
+                    &c.fetch.tp,
+                    self.follower,
+                    c.fetch.fetch_offset,
+                    self.last_fetch,
+                );
+            }
+        };
+        match tp {
+            Some(tp) => {
+                if let Some(c) = self.partitions.get_mut(tp) {
+                    end(c);
+                }
+            }
+            None => self.partitions.values_mut().for_each(end),
+        }
+    }
 }
 
 /// Which partitions a fetch reads, once its session is resolved (Kafka's `FetchContext`).
@@ -105,6 +143,8 @@ impl FetchSessionCache {
     /// follower's full fetch (closing its previous one), or applies an incremental fetch's
     /// changes to its session; an unknown session or an out-of-turn epoch is an error the
     /// fetcher answers with a full fetch.
+    /// Partitions it drops or names again stop being lazy: `settle` writes their progress.
+    #[allow(clippy::too_many_arguments)]
     pub fn new_context(
         &mut self,
         follower: Option<BrokerId>,
@@ -112,11 +152,20 @@ impl FetchSessionCache {
         epoch: i32,
         partitions: Vec<FetchPartition>,
         forgotten: Vec<TopicPartition>,
+        now: SimTime,
+        settle: &mut dyn FnMut(&TopicPartition, BrokerId, Offset, SimTime),
     ) -> Result<FetchContext, ErrorCode> {
         let Some(follower) = follower.filter(|_| epoch != FINAL_EPOCH) else {
             return Ok(FetchContext::Sessionless(partitions));
         };
         if epoch == INITIAL_EPOCH {
+            for old in self
+                .sessions
+                .values_mut()
+                .filter(|s| s.follower == follower)
+            {
+                old.take_lazy(None, settle);
+            }
             self.sessions.retain(|_, s| s.follower != follower);
             self.last_id = self.last_id.checked_add(1).unwrap_or(1);
             let id = self.last_id;
@@ -129,6 +178,7 @@ impl FetchSessionCache {
                 FetchSession {
                     follower,
                     epoch: next_epoch(INITIAL_EPOCH),
+                    last_fetch: now,
                     partitions,
                 },
             );
@@ -142,6 +192,10 @@ impl FetchSessionCache {
         if session.epoch != epoch {
             return Err(ErrorCode::InvalidFetchSessionEpoch);
         }
+        for tp in partitions.iter().map(|p| &p.tp).chain(&forgotten) {
+            session.take_lazy(Some(tp), settle);
+        }
+        session.last_fetch = now;
         for p in partitions {
             match session.partitions.get_mut(&p.tp) {
                 Some(cached) => cached.fetch = p,
@@ -164,6 +218,18 @@ impl FetchSessionCache {
 
     pub fn get(&self, id: u32) -> Option<&FetchSession> {
         self.sessions.get(&id)
+    }
+
+    /// Ends the lazy recording of `tp` (every partition with `None`) in every session, handing
+    /// each follower's due progress to `settle`: something about the partition moved.
+    pub fn take_lazy(
+        &mut self,
+        tp: Option<&TopicPartition>,
+        settle: &mut dyn FnMut(&TopicPartition, BrokerId, Offset, SimTime),
+    ) {
+        for session in self.sessions.values_mut() {
+            session.take_lazy(tp, settle);
+        }
     }
 
     /// Takes a session's partitions out (to update the leader's replicas while walking
@@ -306,6 +372,26 @@ mod tests {
     use super::*;
     use crate::protocol::FetchPartitionResponse;
 
+    fn resolve(
+        cache: &mut FetchSessionCache,
+        follower: Option<BrokerId>,
+        id: u32,
+        epoch: i32,
+        partitions: Vec<FetchPartition>,
+        forgotten: Vec<TopicPartition>,
+    ) -> Result<FetchContext, ErrorCode> {
+        let now = SimTime::from_ms(1);
+        cache.new_context(
+            follower,
+            id,
+            epoch,
+            partitions,
+            forgotten,
+            now,
+            &mut |_, _, _, _| {},
+        )
+    }
+
     fn tp(partition: u32) -> TopicPartition {
         TopicPartition::new(&crate::ids::TopicName::from("orders"), partition)
     }
@@ -341,7 +427,8 @@ mod tests {
     fn a_full_fetch_opens_a_session_that_incremental_fetches_follow_in_epoch_order() {
         let mut cache = FetchSessionCache::default();
         let follower = Some(BrokerId(2));
-        let full = cache.new_context(
+        let full = resolve(
+            &mut cache,
             follower,
             INVALID_SESSION_ID,
             INITIAL_EPOCH,
@@ -353,7 +440,7 @@ mod tests {
         };
         assert_ne!(id, INVALID_SESSION_ID);
         // Epoch 1 names partition 1's new position and forgets partition 0.
-        let next = cache.new_context(follower, id, 1, vec![at(1, 9)], vec![tp(0)]);
+        let next = resolve(&mut cache, follower, id, 1, vec![at(1, 9)], vec![tp(0)]);
         assert!(matches!(
             next,
             Ok(FetchContext::Session { full: false, .. })
@@ -367,34 +454,37 @@ mod tests {
         assert_eq!(kept, vec![(1, 9)]);
         // The same epoch again, a skipped one, another follower's or an unknown session: errors.
         assert_eq!(
-            cache.new_context(follower, id, 1, vec![], vec![]).err(),
+            resolve(&mut cache, follower, id, 1, vec![], vec![]).err(),
             Some(ErrorCode::InvalidFetchSessionEpoch)
         );
         assert_eq!(
-            cache.new_context(follower, id, 3, vec![], vec![]).err(),
+            resolve(&mut cache, follower, id, 3, vec![], vec![]).err(),
             Some(ErrorCode::InvalidFetchSessionEpoch)
         );
         assert_eq!(
-            cache
-                .new_context(Some(BrokerId(3)), id, 2, vec![], vec![])
-                .err(),
+            resolve(&mut cache, Some(BrokerId(3)), id, 2, vec![], vec![]).err(),
             Some(ErrorCode::FetchSessionIdNotFound)
         );
         assert_eq!(
-            cache.new_context(follower, id + 1, 2, vec![], vec![]).err(),
+            resolve(&mut cache, follower, id + 1, 2, vec![], vec![]).err(),
             Some(ErrorCode::FetchSessionIdNotFound)
         );
-        assert!(cache.new_context(follower, id, 2, vec![], vec![]).is_ok());
+        assert!(resolve(&mut cache, follower, id, 2, vec![], vec![]).is_ok());
         // A new full fetch from the same follower replaces its session.
-        let Ok(FetchContext::Session { id: second, .. }) =
-            cache.new_context(follower, id, INITIAL_EPOCH, vec![at(0, 1)], vec![])
-        else {
+        let Ok(FetchContext::Session { id: second, .. }) = resolve(
+            &mut cache,
+            follower,
+            id,
+            INITIAL_EPOCH,
+            vec![at(0, 1)],
+            vec![],
+        ) else {
             panic!("a new session")
         };
         assert_ne!(second, id);
         assert!(cache.get(id).is_none());
         assert_eq!(
-            cache.new_context(follower, id, 3, vec![], vec![]).err(),
+            resolve(&mut cache, follower, id, 3, vec![], vec![]).err(),
             Some(ErrorCode::FetchSessionIdNotFound)
         );
     }
@@ -402,7 +492,8 @@ mod tests {
     #[test]
     fn consumers_and_final_epoch_fetches_have_no_session() {
         let mut cache = FetchSessionCache::default();
-        let consumer = cache.new_context(
+        let consumer = resolve(
+            &mut cache,
             None,
             INVALID_SESSION_ID,
             INITIAL_EPOCH,
@@ -410,7 +501,8 @@ mod tests {
             vec![],
         );
         assert!(matches!(consumer, Ok(FetchContext::Sessionless(ref p)) if p.len() == 1));
-        let sessionless = cache.new_context(
+        let sessionless = resolve(
+            &mut cache,
             Some(BrokerId(2)),
             INVALID_SESSION_ID,
             FINAL_EPOCH,
@@ -424,9 +516,14 @@ mod tests {
     #[test]
     fn a_partition_is_resent_only_with_records_a_new_hw_or_after_an_error() {
         let mut cache = FetchSessionCache::default();
-        let Ok(FetchContext::Session { id, .. }) =
-            cache.new_context(Some(BrokerId(2)), 0, INITIAL_EPOCH, vec![at(0, 5)], vec![])
-        else {
+        let Ok(FetchContext::Session { id, .. }) = resolve(
+            &mut cache,
+            Some(BrokerId(2)),
+            0,
+            INITIAL_EPOCH,
+            vec![at(0, 5)],
+            vec![],
+        ) else {
             panic!()
         };
         let cached = |cache: &FetchSessionCache| {
@@ -522,5 +619,62 @@ mod tests {
             (full.session_id, full.session_epoch, full.partitions.len()),
             (42, INITIAL_EPOCH, 3)
         );
+    }
+
+    #[test]
+    fn a_lazy_partition_is_settled_as_of_the_sessions_last_fetch_when_named_or_moved() {
+        let mut cache = FetchSessionCache::default();
+        let follower = BrokerId(2);
+        let mut settled = Vec::new();
+        let mut record = |tp: &TopicPartition, b: BrokerId, offset: Offset, at: SimTime| {
+            settled.push((tp.partition, b, offset, at))
+        };
+        let Ok(FetchContext::Session { id, .. }) = cache.new_context(
+            Some(follower),
+            0,
+            INITIAL_EPOCH,
+            vec![at(0, 5), at(1, 7)],
+            vec![],
+            SimTime::from_ms(10),
+            &mut record,
+        ) else {
+            panic!()
+        };
+        let mut partitions = cache.take_partitions(id);
+        partitions.values_mut().for_each(|c| c.lazy = true);
+        cache.put_back(id, partitions);
+        // A quiet fetch at 20 ms: nothing named, nothing settled.
+        let quiet = cache.new_context(
+            Some(follower),
+            id,
+            1,
+            vec![],
+            vec![],
+            SimTime::from_ms(20),
+            &mut record,
+        );
+        assert!(quiet.is_ok());
+        // Partition 1 named at 30 ms: settled as of the fetch before (20 ms) at its old offset.
+        let named = cache.new_context(
+            Some(follower),
+            id,
+            2,
+            vec![at(1, 8)],
+            vec![],
+            SimTime::from_ms(30),
+            &mut record,
+        );
+        assert!(named.is_ok());
+        // Partition 0 moved on the leader: settled as of 30 ms.
+        cache.take_lazy(Some(&tp(0)), &mut record);
+        cache.take_lazy(None, &mut record);
+        assert_eq!(
+            settled,
+            vec![
+                (1, follower, 7, SimTime::from_ms(20)),
+                (0, follower, 5, SimTime::from_ms(30))
+            ]
+        );
+        assert!(cache.get(id).unwrap().partitions.values().all(|c| !c.lazy));
     }
 }

@@ -344,6 +344,8 @@ impl Broker {
             return;
         }
         self.controller_epoch_seen = controller_epoch;
+        // Leadership and ISRs change: no follower stays lazily recorded (fetch_session.rs).
+        self.settle_lazy(None);
         self.topic_configs.extend(configs);
         for state in partitions {
             if !state.replicas.contains(&self.id) {
@@ -433,6 +435,7 @@ impl Broker {
         if controller_epoch < self.controller_epoch_seen {
             return;
         }
+        self.settle_lazy(None);
         for tp in partitions {
             if &*tp.topic == OFFSETS_TOPIC {
                 self.groups.unload(tp.partition, ctx);
@@ -794,6 +797,7 @@ impl Broker {
         }
         if changed {
             self.recheck_all_parked();
+            self.settle_lazy(None);
         }
     }
 }

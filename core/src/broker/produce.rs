@@ -204,6 +204,7 @@ impl Broker {
             leader: true,
         });
         self.moved.push(tp.clone());
+        self.settle_lazy(Some(tp));
         let required = (acks == Acks::All).then_some(batch.last_offset() + 1);
         self.advance_high_watermark(tp, ctx);
         Ok((batch.base_offset, required))
@@ -214,6 +215,7 @@ impl Broker {
         if let Some(replica) = self.replicas.get_mut(tp) {
             if advance_high_watermark(self.id, replica, ctx) {
                 self.moved.push(tp.clone());
+                self.settle_lazy(Some(tp));
             }
         }
     }
@@ -306,6 +308,8 @@ impl Broker {
 
     /// Kafka's `maybeShrinkIsr` and `maybeExpandIsr`, sent to the controller as AlterPartition.
     pub(super) fn check_isr(&mut self, ctx: &mut Ctx<'_>) {
+        // The followers' progress is read here: lazily recorded fetches count.
+        self.settle_lazy(None);
         let lag_max_ms = self.config.replica_lag_time_max_ms;
         let tps: Vec<TopicPartition> = self
             .replicas
@@ -372,6 +376,7 @@ impl Broker {
         result: Result<PartitionState, ErrorCode>,
         ctx: &mut Ctx<'_>,
     ) {
+        self.settle_lazy(Some(&tp));
         let Some(replica) = self.replicas.get_mut(&tp) else {
             return;
         };

@@ -189,6 +189,20 @@ impl Replica {
         moved
     }
 
+    /// A follower's fetches up to `at` found it at `fetch_offset`, this leader's LEO all along,
+    /// without recording each (its session's lazy partitions): what recording them one by one
+    /// would have left.
+    pub fn settle_follower(&mut self, follower: BrokerId, fetch_offset: Offset, at: SimTime) {
+        let Role::Leader { followers } = &mut self.role else {
+            return;
+        };
+        if let Some(f) = followers.get_mut(&follower) {
+            f.last_caught_up = at;
+            f.last_fetch = at;
+            f.leader_leo_at_last_fetch = fetch_offset;
+        }
+    }
+
     /// ISR members that have not caught up within `replica.lag.time.max.ms`.
     pub fn lagging_isr_members(
         &self,
