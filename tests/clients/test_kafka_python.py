@@ -65,7 +65,15 @@ class KafkaPythonTest(unittest.TestCase):
         admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=20000)
         result = admin.create_topics([NewTopic("orders", 6, 3)])
         self.assertEqual(result["topics"][0]["error_code"], 0)
-        described = admin.describe_topics(["orders"])[0]
+        # kplay answers CreateTopics once ZooKeeper holds the topic, before the controller's
+        # UpdateMetadata reaches every broker (Kafka waits for its own broker's cache): a
+        # describe sent to another broker at once may not see it yet. Poll, as clients do.
+        deadline = time.time() + 10
+        while True:
+            described = admin.describe_topics(["orders"])[0]
+            if len(described["partitions"]) == 6 or time.time() > deadline:
+                break
+            time.sleep(0.1)
         self.assertEqual(len(described["partitions"]), 6)
         for p in described["partitions"]:
             self.assertEqual(sorted(p["replica_nodes"]), [1, 2, 3])
