@@ -1,13 +1,14 @@
 //! A scenario: everything needed to reproduce a run (cluster, topics, clients, scheduled
 //! faults, seed). JSON on disk; every field has a default so older scenarios keep loading.
 
+pub(crate) mod tagged;
 mod validate;
 
 pub use validate::{valid_topic_name, ScenarioError, LIMITS};
 
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, ZooKeeperConfig};
 use crate::sim::command::Command;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -111,9 +112,10 @@ impl Default for TopicSpec {
     }
 }
 
-/// Which keys a producer's records carry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+/// Which keys a producer's records carry: an object tagged by `kind`
+/// (`{"kind": "random", "count": 8}`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum KeySpec {
     /// Null keys: the null-key partitioner spreads them.
     #[default]
@@ -124,6 +126,28 @@ pub enum KeySpec {
     Sequential { count: u32 },
     /// These keys, picked at random.
     Fixed { keys: Vec<String> },
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<KeySpec, D::Error> {
+        tagged::deserialize(deserializer, "kind", |mut f| {
+            let keys = match f.tag() {
+                "none" => KeySpec::None,
+                "random" => KeySpec::Random {
+                    count: f.required("count")?,
+                },
+                "sequential" => KeySpec::Sequential {
+                    count: f.required("count")?,
+                },
+                "fixed" => KeySpec::Fixed {
+                    keys: f.required("keys")?,
+                },
+                _ => return Err(f.unknown(&["none", "random", "sequential", "fixed"])),
+            };
+            f.finish()?;
+            Ok(keys)
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,12 +243,21 @@ pub enum CrashPoint {
 }
 
 /// A command at a simulated time: `{"at_ms": 5000, "action": "kill_broker", "broker": 1}`.
-/// (serde cannot deny unknown fields through `flatten`; `Command` denies them itself.)
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScheduledAction {
     pub at_ms: u64,
     #[serde(flatten)]
     pub command: Command,
+}
+
+impl<'de> Deserialize<'de> for ScheduledAction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ScheduledAction, D::Error> {
+        tagged::deserialize(deserializer, "action", |mut f| {
+            let at_ms = f.required("at_ms")?;
+            let command = Command::from_fields(f)?;
+            Ok(ScheduledAction { at_ms, command })
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

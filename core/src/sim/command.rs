@@ -2,11 +2,14 @@
 
 use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::NodeId;
+use crate::scenario::tagged::Fields;
 use crate::scenario::{ConsumerSpec, CrashPoint, ProducerSpec};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+/// In JSON an object tagged by `action`: `{"action": "kill_broker", "broker": 1}`, read by
+/// `Command::from_fields` (which says the fields that may be left out).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
     /// The broker process crashes (its disk survives).
     KillBroker {
@@ -15,7 +18,6 @@ pub enum Command {
     /// Starts a dead broker again; with `disk_lost` it comes back with empty logs.
     RestartBroker {
         broker: u32,
-        #[serde(default)]
         disk_lost: bool,
     },
     KillZookeeper {
@@ -29,7 +31,6 @@ pub enum Command {
     CutLinks {
         between: Vec<NodeId>,
         and: Vec<NodeId>,
-        #[serde(default)]
         one_way: bool,
     },
     HealLinks {
@@ -50,7 +51,6 @@ pub enum Command {
     /// A consumer application crashes, now or when it next reaches `at`.
     CrashConsumer {
         consumer: u32,
-        #[serde(default)]
         at: CrashPoint,
     },
     /// The application closes its consumer: it commits (with auto-commit) and leaves its group,
@@ -68,25 +68,21 @@ pub enum Command {
         consumer: u32,
         ms: u64,
         /// Pause now, or when the application next reaches this point.
-        #[serde(default)]
         at: CrashPoint,
     },
     /// Produces one record by hand: through the playground's console producer, or through
     /// `producer` (one a `kafka-console-producer.sh` session added, with its own settings).
     Produce {
         topic: String,
-        #[serde(default)]
         key: Option<String>,
-        #[serde(default)]
         value: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         producer: Option<u32>,
     },
     CreateTopic {
         name: String,
         partitions: u32,
         replication_factor: u32,
-        #[serde(default)]
         config: TopicConfig,
     },
     /// Raises a topic's partition count (keys may then map to other partitions).
@@ -112,23 +108,20 @@ pub enum Command {
     /// `kafka-leader-election.sh`: elect preferred leaders, or (unclean) any live replica for
     /// leaderless partitions; `partitions` absent means every partition.
     ElectLeaders {
-        #[serde(default)]
         unclean: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         partitions: Option<Vec<(String, u32)>>,
     },
     /// `kafka-configs.sh --entity-type brokers --alter`: the dynamic settings of one broker,
     /// or (no `broker`) the cluster-wide default, become `config`.
     AlterBrokerConfig {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         broker: Option<u32>,
-        #[serde(default)]
         config: DynamicBrokerConfig,
     },
     /// `kafka-configs.sh --alter`: the topic's overrides become `config`.
     AlterTopicConfig {
         topic: String,
-        #[serde(default)]
         config: TopicConfig,
     },
     /// `kafka-consumer-groups.sh --reset-offsets --execute`: commits these offsets for an
@@ -139,7 +132,140 @@ pub enum Command {
     },
 }
 
+impl<'de> Deserialize<'de> for Command {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Command, D::Error> {
+        crate::scenario::tagged::deserialize(deserializer, "action", Command::from_fields)
+    }
+}
+
 impl Command {
+    /// Every `action` tag, for the error that names an unknown one.
+    pub const ACTIONS: &'static [&'static str] = &[
+        "kill_broker",
+        "restart_broker",
+        "kill_zookeeper",
+        "restart_zookeeper",
+        "cut_links",
+        "heal_links",
+        "heal_all_links",
+        "slow_links",
+        "isolate_broker",
+        "crash_consumer",
+        "close_consumer",
+        "restart_consumer",
+        "pause_consumer",
+        "produce",
+        "create_topic",
+        "add_partitions",
+        "delete_topic",
+        "add_producer",
+        "stop_producer",
+        "add_consumer",
+        "elect_leaders",
+        "alter_broker_config",
+        "alter_topic_config",
+        "reset_offsets",
+    ];
+
+    /// The command an `action`-tagged object describes; `optional` fields take their default.
+    pub(crate) fn from_fields(mut f: Fields) -> Result<Command, String> {
+        let command = match f.tag() {
+            "kill_broker" => Command::KillBroker {
+                broker: f.required("broker")?,
+            },
+            "restart_broker" => Command::RestartBroker {
+                broker: f.required("broker")?,
+                disk_lost: f.optional("disk_lost")?,
+            },
+            "kill_zookeeper" => Command::KillZookeeper {
+                server: f.required("server")?,
+            },
+            "restart_zookeeper" => Command::RestartZookeeper {
+                server: f.required("server")?,
+            },
+            "cut_links" => Command::CutLinks {
+                between: f.required("between")?,
+                and: f.required("and")?,
+                one_way: f.optional("one_way")?,
+            },
+            "heal_links" => Command::HealLinks {
+                between: f.required("between")?,
+                and: f.required("and")?,
+            },
+            "heal_all_links" => Command::HealAllLinks,
+            "slow_links" => Command::SlowLinks {
+                between: f.required("between")?,
+                and: f.required("and")?,
+                extra_latency_us: f.required("extra_latency_us")?,
+            },
+            "isolate_broker" => Command::IsolateBroker {
+                broker: f.required("broker")?,
+            },
+            "crash_consumer" => Command::CrashConsumer {
+                consumer: f.required("consumer")?,
+                at: f.optional("at")?,
+            },
+            "close_consumer" => Command::CloseConsumer {
+                consumer: f.required("consumer")?,
+            },
+            "restart_consumer" => Command::RestartConsumer {
+                consumer: f.required("consumer")?,
+            },
+            "pause_consumer" => Command::PauseConsumer {
+                consumer: f.required("consumer")?,
+                ms: f.required("ms")?,
+                at: f.optional("at")?,
+            },
+            "produce" => Command::Produce {
+                topic: f.required("topic")?,
+                key: f.optional("key")?,
+                value: f.optional("value")?,
+                producer: f.optional("producer")?,
+            },
+            "create_topic" => Command::CreateTopic {
+                name: f.required("name")?,
+                partitions: f.required("partitions")?,
+                replication_factor: f.required("replication_factor")?,
+                config: f.optional("config")?,
+            },
+            "add_partitions" => Command::AddPartitions {
+                topic: f.required("topic")?,
+                partitions: f.required("partitions")?,
+            },
+            "delete_topic" => Command::DeleteTopic {
+                topic: f.required("topic")?,
+            },
+            "add_producer" => Command::AddProducer {
+                producer: f.required("producer")?,
+            },
+            "stop_producer" => Command::StopProducer {
+                producer: f.required("producer")?,
+            },
+            "add_consumer" => Command::AddConsumer {
+                consumer: f.required("consumer")?,
+            },
+            "elect_leaders" => Command::ElectLeaders {
+                unclean: f.optional("unclean")?,
+                partitions: f.optional("partitions")?,
+            },
+            "alter_broker_config" => Command::AlterBrokerConfig {
+                broker: f.optional("broker")?,
+                config: f.optional("config")?,
+            },
+            "alter_topic_config" => Command::AlterTopicConfig {
+                topic: f.required("topic")?,
+                config: f.optional("config")?,
+            },
+            "reset_offsets" => Command::ResetOffsets {
+                group: f.required("group")?,
+                offsets: f.required("offsets")?,
+            },
+            _ => return Err(f.unknown(Command::ACTIONS)),
+        };
+        f.finish()?;
+        Ok(command)
+    }
+
     pub fn describe(&self) -> String {
         let list = |nodes: &[NodeId]| {
             nodes
@@ -282,5 +408,171 @@ impl Command {
                 None => format!("add a consumer of {}", consumer.topic),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{KeySpec, ScheduledAction};
+
+    /// One command of each kind, with every field set away from its default.
+    fn one_of_each() -> Vec<Command> {
+        let producer = ProducerSpec {
+            topic: "orders".into(),
+            keys: KeySpec::Fixed {
+                keys: vec!["a".into(), "b".into()],
+            },
+            ..ProducerSpec::default()
+        };
+        let nodes = vec![NodeId::broker(1), NodeId::ZooKeeper(2)];
+        let config = TopicConfig {
+            min_insync_replicas: Some(2),
+            ..TopicConfig::default()
+        };
+        vec![
+            Command::KillBroker { broker: 1 },
+            Command::RestartBroker {
+                broker: 2,
+                disk_lost: true,
+            },
+            Command::KillZookeeper { server: 1 },
+            Command::RestartZookeeper { server: 1 },
+            Command::CutLinks {
+                between: nodes.clone(),
+                and: vec![NodeId::broker(3)],
+                one_way: true,
+            },
+            Command::HealLinks {
+                between: nodes.clone(),
+                and: vec![NodeId::broker(3)],
+            },
+            Command::HealAllLinks,
+            Command::SlowLinks {
+                between: nodes,
+                and: vec![],
+                extra_latency_us: 500,
+            },
+            Command::IsolateBroker { broker: 3 },
+            Command::CrashConsumer {
+                consumer: 0,
+                at: CrashPoint::BeforeCommit,
+            },
+            Command::CloseConsumer { consumer: 1 },
+            Command::RestartConsumer { consumer: 1 },
+            Command::PauseConsumer {
+                consumer: 0,
+                ms: 15_000,
+                at: CrashPoint::BeforeProcess,
+            },
+            Command::Produce {
+                topic: "orders".into(),
+                key: Some("k".into()),
+                value: "v".into(),
+                producer: Some(2),
+            },
+            Command::CreateTopic {
+                name: "t".into(),
+                partitions: 3,
+                replication_factor: 2,
+                config: config.clone(),
+            },
+            Command::AddPartitions {
+                topic: "t".into(),
+                partitions: 4,
+            },
+            Command::DeleteTopic { topic: "t".into() },
+            Command::AddProducer { producer },
+            Command::StopProducer { producer: 0 },
+            Command::AddConsumer {
+                consumer: ConsumerSpec {
+                    topic: "orders".into(),
+                    ..ConsumerSpec::default()
+                },
+            },
+            Command::ElectLeaders {
+                unclean: true,
+                partitions: Some(vec![("t".into(), 0)]),
+            },
+            Command::AlterBrokerConfig {
+                broker: Some(1),
+                config: DynamicBrokerConfig::default(),
+            },
+            Command::AlterTopicConfig {
+                topic: "t".into(),
+                config,
+            },
+            Command::ResetOffsets {
+                group: "g".into(),
+                offsets: vec![("t".into(), 0, 7)],
+            },
+        ]
+    }
+
+    #[test]
+    fn every_command_reads_back_what_it_writes_and_its_tag_is_listed() {
+        let commands = one_of_each();
+        assert_eq!(commands.len(), Command::ACTIONS.len());
+        for command in commands {
+            let json = serde_json::to_string(&command).unwrap();
+            let back: Command = serde_json::from_str(&json).expect(&json);
+            assert_eq!(back, command);
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert!(
+                Command::ACTIONS.contains(&value["action"].as_str().unwrap()),
+                "{json}"
+            );
+            let scheduled = ScheduledAction { at_ms: 5, command };
+            let json = serde_json::to_string(&scheduled).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ScheduledAction>(&json).unwrap(),
+                scheduled
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_apply_and_mistakes_are_named() {
+        let read = |json: &str| serde_json::from_str::<Command>(json).map_err(|e| e.to_string());
+        assert_eq!(
+            read(r#"{"action": "restart_broker", "broker": 2}"#),
+            Ok(Command::RestartBroker {
+                broker: 2,
+                disk_lost: false
+            })
+        );
+        assert_eq!(
+            read(r#"{"action": "heal_all_links"}"#),
+            Ok(Command::HealAllLinks)
+        );
+        let e = read(r#"{"action": "kill_brokers", "broker": 2}"#).unwrap_err();
+        assert!(
+            e.contains("unknown variant `kill_brokers`, expected one of `kill_broker`"),
+            "{e}"
+        );
+        let e = read(r#"{"action": "kill_broker"}"#).unwrap_err();
+        assert!(
+            e.contains("action `kill_broker`: missing field `broker`"),
+            "{e}"
+        );
+        let e = read(r#"{"action": "heal_all_links", "broker": 1}"#).unwrap_err();
+        assert!(
+            e.contains("action `heal_all_links`: unknown field `broker`"),
+            "{e}"
+        );
+        let e = read(r#"{"broker": 1}"#).unwrap_err();
+        assert!(e.contains("missing field `action`"), "{e}");
+        let e = serde_json::from_str::<ScheduledAction>(r#"{"action": "heal_all_links"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `at_ms`"), "{e}");
+        let e = serde_json::from_str::<KeySpec>(r#"{"kind": "random"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kind `random`: missing field `count`"), "{e}");
+        let e = serde_json::from_str::<KeySpec>(r#"{"kind": "sorted"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `sorted`"), "{e}");
     }
 }
