@@ -30,8 +30,13 @@ impl<V> PartitionMap<V> {
     fn topic(&self, name: &TopicName) -> Result<usize, usize> {
         // Names in requests are mostly clones of the `Arc` held here: among the usual few
         // topics, comparing pointers finds it fastest.
+        // Other nodes' names (a producer's, a consumer's) are equal strings: among few, a
+        // scan comparing lengths first beats a search comparing bytes at each step.
         if self.topics.len() <= FEW_TOPICS {
             if let Some(i) = self.topics.iter().position(|(t, _)| Arc::ptr_eq(t, name)) {
+                return Ok(i);
+            }
+            if let Some(i) = self.topics.iter().position(|(t, _)| **t == **name) {
                 return Ok(i);
             }
         }
@@ -60,6 +65,11 @@ impl<V> PartitionMap<V> {
 
     pub fn contains_key(&self, tp: &TopicPartition) -> bool {
         self.slot(tp).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        // A topic whose last partition is removed leaves the map.
+        self.topics.is_empty()
     }
 
     /// The slot for `tp`, creating the topic's entry and the slot's place if missing.
@@ -102,7 +112,22 @@ impl<V> PartitionMap<V> {
         Some(old)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &V)> {
+    /// Keeps the entries for which `keep` says so.
+    pub fn retain(&mut self, mut keep: impl FnMut(&TopicPartition, &mut V) -> bool) {
+        for (_, slots) in &mut self.topics {
+            for slot in slots.iter_mut() {
+                if slot.as_mut().is_some_and(|(tp, v)| !keep(tp, v)) {
+                    *slot = None;
+                }
+            }
+            while slots.last().is_some_and(|s| s.is_none()) {
+                slots.pop();
+            }
+        }
+        self.topics.retain(|(_, slots)| !slots.is_empty());
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &V)> + Clone {
         self.topics
             .iter()
             .flat_map(|(_, slots)| slots.iter().flatten().map(|(tp, v)| (tp, v)))
@@ -114,11 +139,11 @@ impl<V> PartitionMap<V> {
             .flat_map(|(_, slots)| slots.iter_mut().flatten().map(|(tp, v)| (&*tp, v)))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &TopicPartition> {
+    pub fn keys(&self) -> impl Iterator<Item = &TopicPartition> + Clone {
         self.iter().map(|(tp, _)| tp)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &V> {
+    pub fn values(&self) -> impl Iterator<Item = &V> + Clone {
         self.iter().map(|(_, v)| v)
     }
 
@@ -130,6 +155,17 @@ impl<V> PartitionMap<V> {
         self.topics
             .into_iter()
             .flat_map(|(_, slots)| slots.into_iter().flatten().map(|(_, v)| v))
+    }
+}
+
+/// Later values win, as in a map built by inserting in turn.
+impl<V> FromIterator<(TopicPartition, V)> for PartitionMap<V> {
+    fn from_iter<I: IntoIterator<Item = (TopicPartition, V)>>(items: I) -> Self {
+        let mut map = PartitionMap::default();
+        for (tp, v) in items {
+            map.insert(tp, v);
+        }
+        map
     }
 }
 
@@ -156,9 +192,14 @@ mod tests {
             let topic = &names[rng.below(names.len() as u64) as usize];
             // A fresh Arc for the same name must find the same slot.
             let tp = TopicPartition::new(&TopicName::from(&**topic), rng.below(12) as u32);
-            match rng.below(4) {
+            match rng.below(5) {
                 0 => assert_eq!(ours.remove(&tp), model.remove(&tp)),
-                1 => assert_eq!(
+                1 => {
+                    let odd = rng.below(2);
+                    ours.retain(|tp, v| (tp.partition as u64 + *v) % 2 != odd);
+                    model.retain(|tp, v| (tp.partition as u64 + *v) % 2 != odd);
+                }
+                2 => assert_eq!(
                     *ours.get_or_insert_with(&tp, || step),
                     *model.entry(tp.clone()).or_insert(step)
                 ),
@@ -168,6 +209,7 @@ mod tests {
                 ),
             }
             assert_eq!(ours.iter().count(), model.len());
+            assert_eq!(ours.is_empty(), model.is_empty());
             assert_eq!(ours.contains_key(&tp), model.contains_key(&tp));
             assert_eq!(ours.get(&tp), model.get(&tp));
         }

@@ -6,6 +6,7 @@
 //! have been said again.
 
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::partition_map::PartitionMap;
 use crate::protocol::{
     ErrorCode, FetchPartition, FetchPartitionResponse, FINAL_EPOCH, INITIAL_EPOCH,
     INVALID_SESSION_ID,
@@ -80,7 +81,7 @@ pub struct FetchSession {
     epoch: i32,
     /// When its last fetch arrived.
     pub last_fetch: SimTime,
-    pub partitions: VecMap<TopicPartition, CachedPartition>,
+    pub partitions: PartitionMap<CachedPartition>,
 }
 
 impl FetchSession {
@@ -234,14 +235,14 @@ impl FetchSessionCache {
 
     /// Takes a session's partitions out (to update the leader's replicas while walking
     /// them); `put_back` returns them.
-    pub fn take_partitions(&mut self, id: u32) -> VecMap<TopicPartition, CachedPartition> {
+    pub fn take_partitions(&mut self, id: u32) -> PartitionMap<CachedPartition> {
         self.sessions
             .get_mut(&id)
             .map(|s| std::mem::take(&mut s.partitions))
             .unwrap_or_default()
     }
 
-    pub fn put_back(&mut self, id: u32, partitions: VecMap<TopicPartition, CachedPartition>) {
+    pub fn put_back(&mut self, id: u32, partitions: PartitionMap<CachedPartition>) {
         if let Some(s) = self.sessions.get_mut(&id) {
             s.partitions = partitions;
         }

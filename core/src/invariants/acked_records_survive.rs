@@ -13,6 +13,7 @@ use super::{log_holds, World};
 use crate::config::Acks;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::PartitionLog;
+use crate::partition_map::PartitionMap;
 use crate::report::LostRecord;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
@@ -141,9 +142,9 @@ pub struct Ledger {
 
 #[derive(Debug, Default)]
 pub struct AckedRecordsSurvive {
-    pub acked: VecMap<TopicPartition, Ledger>,
+    pub acked: PartitionMap<Ledger>,
     /// Each partition's leader, as the last election made it.
-    leaders: VecMap<TopicPartition, BrokerId>,
+    leaders: PartitionMap<BrokerId>,
     /// What elections found missing.
     pub lost: Losses,
     /// Partitions where Kafka allows loss, with the reason.
@@ -176,7 +177,7 @@ impl AckedRecordsSurvive {
                         .and_then(|leader| world.log(*leader, &tp))
                         .is_some_and(|log| log_holds(log, base, batch.count, batch.first_id))
                 });
-                let ledger = self.acked.entry(tp).or_default();
+                let ledger = self.acked.get_or_insert_with(&tp, Ledger::default);
                 if held {
                     ledger.held.push(batch);
                 } else {
@@ -344,12 +345,12 @@ mod tests {
         // acks=0 (no offset) and a batch the leader lacks: left for the report to check.
         ledger.observe(&acked(None, 102, Acks::None), &world);
         ledger.observe(&acked(Some(4), 900, Acks::Leader), &world);
-        let l = &ledger.acked[&tp()];
+        let l = ledger.acked.get(&tp()).unwrap();
         assert_eq!((l.held.len(), l.unchecked.len()), (1, 2));
         // The next election checks everything: the acks=0 batch is in the log after all, the
         // acks=1 batch at offset 4 is lost.
         ledger.observe(&elect(1), &world);
-        let l = &ledger.acked[&tp()];
+        let l = ledger.acked.get(&tp()).unwrap();
         assert_eq!((l.held.len(), l.unchecked.len()), (2, 0));
         assert_eq!(ledger.lost.total(), 2);
         assert_eq!(ledger.lost.examples[0].record_id, 900);

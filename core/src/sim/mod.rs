@@ -21,7 +21,7 @@ use crate::scenario::ConsumerSpec;
 use crate::scenario::{CrashPoint, Scenario, ScenarioError, ScheduledAction};
 use crate::time::SimTime;
 use crate::trace::{DropReason, Event, Trace, TraceEvent};
-use crate::vec_map::{VecMap, VecSet};
+use crate::vec_map::VecMap;
 use crate::zookeeper::server::ZkServer;
 use crate::zookeeper::tree::DataTree;
 use crate::zookeeper::{messages::PeerState, paths};
@@ -68,8 +68,6 @@ pub struct Sim {
     next_message_id: u64,
     pub(crate) broker_disks: VecMap<BrokerId, BrokerDisk>,
     zk_disks: VecMap<u32, (DataTree, u32)>,
-    /// Pairs of nodes that have talked: when one dies, the other sees the connection close.
-    connections: VecSet<(NodeId, NodeId)>,
     pub(crate) invariants: Invariants,
     pub(crate) violations: Vec<Violation>,
     pub(crate) counters: Counters,
@@ -144,7 +142,6 @@ impl Sim {
             next_message_id: 0,
             broker_disks: VecMap::new(),
             zk_disks: VecMap::new(),
-            connections: VecSet::new(),
             invariants: Invariants::default(),
             violations: Vec::new(),
             counters: Counters::default(),
@@ -401,7 +398,7 @@ impl Sim {
             return;
         }
         if from != NodeId::Admin {
-            self.connections.insert((from.min(to), from.max(to)));
+            self.network.connect(from, to);
         }
         self.with_node(to, |n, ctx| match n {
             Node::ZooKeeper(z) => {
@@ -1040,14 +1037,14 @@ impl Sim {
 
     /// A real client connected to a broker: if the broker dies, the client hears it.
     pub fn client_connected(&mut self, client: u32, broker: BrokerId) {
-        let (a, b) = (NodeId::Client(client), NodeId::Broker(broker));
-        self.connections.insert((a.min(b), a.max(b)));
+        self.network
+            .connect(NodeId::Client(client), NodeId::Broker(broker));
     }
 
     /// A real client closed its connection: the brokers it talked to see it close.
     pub fn client_closed(&mut self, client: u32) {
         let me = NodeId::Client(client);
-        for peer in self.drop_connections(me) {
+        for peer in self.network.drop_connections(me) {
             self.schedule_disconnect(peer, me);
         }
     }
@@ -1081,7 +1078,7 @@ impl Sim {
             Node::Producer(_) | Node::Consumer(_) => {}
         }
         self.record(event);
-        for peer in self.drop_connections(id) {
+        for peer in self.network.drop_connections(id) {
             if let (NodeId::Client(client), NodeId::Broker(broker)) = (peer, id) {
                 self.client_inbox
                     .push(ClientDelivery::Disconnected { client, broker });
@@ -1092,18 +1089,6 @@ impl Sim {
                 self.schedule_disconnect(peer, id);
             }
         }
-    }
-
-    /// Forgets every connection of `id`; returns the peers that were on the other end.
-    fn drop_connections(&mut self, id: NodeId) -> Vec<NodeId> {
-        let peers = self
-            .connections
-            .iter()
-            .filter(|(a, b)| *a == id || *b == id)
-            .map(|&(a, b)| if a == id { b } else { a })
-            .collect();
-        self.connections.retain(|(a, b)| *a != id && *b != id);
-        peers
     }
 
     fn start_broker(&mut self, id: BrokerId) {

@@ -18,6 +18,9 @@ pub struct Network {
     /// Arrival time of the last message on each link (by `link_key`): later messages never
     /// overtake it.
     last_arrival: VecMap<(u64, u64), SimTime>,
+    /// Pairs of nodes that have talked (by `link_key`, lower first; `link_key` orders as
+    /// `NodeId` does): when one dies, the other sees the connection close.
+    connections: VecMap<(u64, u64), (NodeId, NodeId)>,
 }
 
 impl Network {
@@ -31,6 +34,26 @@ impl Network {
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.cut.contains(&(from, to))
+    }
+
+    /// `a` and `b` have a connection (a message between them arrived).
+    pub fn connect(&mut self, a: NodeId, b: NodeId) {
+        let (a, b) = (a.min(b), a.max(b));
+        self.connections
+            .entry((link_key(a), link_key(b)))
+            .or_insert((a, b));
+    }
+
+    /// Forgets every connection of `id`; returns the peers that were on the other end.
+    pub fn drop_connections(&mut self, id: NodeId) -> Vec<NodeId> {
+        let peers = self
+            .connections
+            .values()
+            .filter(|(a, b)| *a == id || *b == id)
+            .map(|&(a, b)| if a == id { b } else { a })
+            .collect();
+        self.connections.retain(|_, (a, b)| *a != id && *b != id);
+        peers
     }
 
     /// When a message sent now from `from` arrives at `to`.
