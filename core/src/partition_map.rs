@@ -158,6 +158,18 @@ impl<V> PartitionMap<V> {
     }
 }
 
+/// A set of partitions (a map to nothing), found as fast.
+pub type PartitionSet = PartitionMap<()>;
+
+impl PartitionSet {
+    /// Adds `tp` (cloned only if new); true if it was not there.
+    pub fn add(&mut self, tp: &TopicPartition) -> bool {
+        let mut added = false;
+        self.get_or_insert_with(tp, || added = true);
+        added
+    }
+}
+
 /// Later values win, as in a map built by inserting in turn.
 impl<V> FromIterator<(TopicPartition, V)> for PartitionMap<V> {
     fn from_iter<I: IntoIterator<Item = (TopicPartition, V)>>(items: I) -> Self {

@@ -8,7 +8,7 @@ use super::replica::Replica;
 use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
-use crate::partition_map::PartitionMap;
+use crate::partition_map::{PartitionMap, PartitionSet};
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, INVALID_SESSION_ID,
 };
@@ -25,7 +25,7 @@ const REPLICA_FETCH_MAX_BYTES: u32 = 10 * 1024 * 1024;
 /// A follower's fetcher for one leader (Kafka's `ReplicaFetcherThread`).
 #[derive(Clone, Debug, Default)]
 pub struct Fetcher {
-    partitions: VecSet<TopicPartition>,
+    partitions: PartitionSet,
     /// The fetch awaiting its answer, and its timeout.
     pub in_flight: Option<(Correlation, TimerId)>,
     session: FetchSessionHandler,
@@ -33,12 +33,12 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub(super) fn follow(&mut self, tp: &TopicPartition) {
-        self.partitions.insert(tp.clone());
+        self.partitions.add(tp);
         self.session.added(tp);
     }
 
     pub(super) fn unfollow(&mut self, tp: &TopicPartition) {
-        if self.partitions.remove(tp) {
+        if self.partitions.remove(tp).is_some() {
             self.session.removed(tp);
         }
     }

@@ -6,13 +6,13 @@
 //! have been said again.
 
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
-use crate::partition_map::PartitionMap;
+use crate::partition_map::{PartitionMap, PartitionSet};
 use crate::protocol::{
     ErrorCode, FetchPartition, FetchPartitionResponse, FINAL_EPOCH, INITIAL_EPOCH,
     INVALID_SESSION_ID,
 };
 use crate::time::SimTime;
-use crate::vec_map::{VecMap, VecSet};
+use crate::vec_map::VecMap;
 
 /// Kafka's `FetchMetadata.nextEpoch`: epochs count up from 1 and wrap to 1.
 fn next_epoch(epoch: i32) -> i32 {
@@ -277,10 +277,10 @@ pub struct FetchSessionHandler {
     /// session, and again after any error.
     next_epoch: i32,
     /// Each partition's position as the session holds it (what the fetches sent).
-    sent: VecMap<TopicPartition, (Offset, Option<LeaderEpoch>)>,
+    sent: PartitionMap<(Offset, Option<LeaderEpoch>)>,
     /// Partitions whose position may have moved since the last fetch (those in its answer,
     /// and newly followed ones): the only ones an incremental fetch can need to name.
-    dirty: VecSet<TopicPartition>,
+    dirty: PartitionSet,
     /// Partitions no longer followed that the session still holds.
     forgotten: Vec<TopicPartition>,
 }
@@ -289,7 +289,7 @@ impl FetchSessionHandler {
     /// `tp` is now followed from this leader.
     pub fn added(&mut self, tp: &TopicPartition) {
         self.forgotten.retain(|f| f != tp);
-        self.dirty.insert(tp.clone());
+        self.dirty.add(tp);
     }
 
     /// `tp` is no longer followed from this leader.
@@ -302,14 +302,14 @@ impl FetchSessionHandler {
 
     /// `tp`'s position may have moved (it was in an answer).
     pub fn touched(&mut self, tp: &TopicPartition) {
-        self.dirty.insert(tp.clone());
+        self.dirty.add(tp);
     }
 
     /// The next fetch of `followed`, whose positions `position` gives (Kafka's
     /// `FetchSessionHandler.Builder.build`).
     pub fn next_fetch(
         &mut self,
-        followed: &VecSet<TopicPartition>,
+        followed: &PartitionSet,
         position: impl Fn(&TopicPartition) -> Option<(Offset, Option<LeaderEpoch>)>,
     ) -> NextFetch {
         let fetch = |tp: &TopicPartition, (fetch_offset, last_fetched_epoch)| FetchPartition {
@@ -321,7 +321,7 @@ impl FetchSessionHandler {
         if self.next_epoch == INITIAL_EPOCH {
             self.forgotten.clear();
             self.sent = followed
-                .iter()
+                .keys()
                 .filter_map(|tp| Some((tp.clone(), position(tp)?)))
                 .collect();
             return NextFetch {
@@ -332,13 +332,18 @@ impl FetchSessionHandler {
             };
         }
         let mut partitions = Vec::new();
-        for tp in dirty {
-            let Some(at) = position(&tp).filter(|_| followed.contains(&tp)) else {
+        for tp in dirty.keys() {
+            let Some(at) = position(tp).filter(|_| followed.contains_key(tp)) else {
                 continue;
             };
-            if self.sent.get(&tp) != Some(&at) {
-                partitions.push(fetch(&tp, at));
-                self.sent.insert(tp, at);
+            let mut new = false;
+            let sent = self.sent.get_or_insert_with(tp, || {
+                new = true;
+                at
+            });
+            if new || *sent != at {
+                *sent = at;
+                partitions.push(fetch(tp, at));
             }
         }
         NextFetch {
@@ -558,13 +563,16 @@ mod tests {
     #[test]
     fn the_fetcher_names_only_moved_partitions_and_forgets_unfollowed_ones_once() {
         let mut handler = FetchSessionHandler::default();
-        let mut followed: VecSet<TopicPartition> = [tp(0), tp(1), tp(2)].into();
+        let mut followed: PartitionSet = [tp(0), tp(1), tp(2)]
+            .map(|tp| (tp, ()))
+            .into_iter()
+            .collect();
         let mut leo: VecMap<TopicPartition, Offset> = [(tp(0), 5), (tp(1), 7), (tp(2), 0)].into();
         let position = |leo: &VecMap<TopicPartition, Offset>| {
             let leo = leo.clone();
             move |tp: &TopicPartition| leo.get(tp).map(|o| (*o, Some(0)))
         };
-        for tp in followed.iter() {
+        for tp in followed.keys() {
             handler.added(tp);
         }
         let first = handler.next_fetch(&followed, position(&leo));
@@ -599,7 +607,7 @@ mod tests {
         handler.answered(42);
         // Followed again: named; dropped and followed again before the next fetch: named, not
         // forgotten.
-        followed.insert(tp(2));
+        followed.add(&tp(2));
         handler.added(&tp(2));
         handler.removed(&tp(1));
         handler.added(&tp(1));

@@ -5,8 +5,8 @@
 
 use super::{log_holds, World};
 use crate::ids::{NodeId, Offset, TopicPartition};
+use crate::partition_map::PartitionMap;
 use crate::trace::Event;
-use crate::vec_map::VecMap;
 
 pub const NAME: &str = "committed_records_survive";
 
@@ -20,7 +20,7 @@ struct Committed {
 
 #[derive(Debug, Default)]
 pub struct CommittedRecordsSurvive {
-    partitions: VecMap<TopicPartition, Committed>,
+    partitions: PartitionMap<Committed>,
 }
 
 impl CommittedRecordsSurvive {
@@ -34,7 +34,7 @@ impl CommittedRecordsSurvive {
             } => {
                 let tp = TopicPartition::new(topic, *partition);
                 let replica = world.replica(*broker, &tp).filter(|r| r.is_leader())?;
-                let entry = self.partitions.entry(tp).or_default();
+                let entry = self.partitions.get_or_insert_with(&tp, Committed::default);
                 let Some(from) = entry.hw else {
                     entry.hw = Some(*high_watermark);
                     return None;
@@ -104,7 +104,7 @@ impl CommittedRecordsSurvive {
                 node: NodeId::Broker(_),
                 disk_lost: true,
             } => {
-                self.partitions.clear();
+                self.partitions = PartitionMap::default();
                 None
             }
             Event::TopicDeleted { topic } => {

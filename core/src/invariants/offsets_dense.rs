@@ -2,6 +2,7 @@
 //! its log end offset (which only truncation moves back).
 
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::partition_map::PartitionMap;
 use crate::trace::Event;
 use crate::vec_map::VecMap;
 
@@ -9,7 +10,8 @@ pub const NAME: &str = "offsets_dense";
 
 #[derive(Debug, Default)]
 pub struct OffsetsDense {
-    next: VecMap<(BrokerId, TopicPartition), Offset>,
+    /// Each replica's log end offset, by partition then broker.
+    next: PartitionMap<VecMap<BrokerId, Offset>>,
 }
 
 impl OffsetsDense {
@@ -23,8 +25,11 @@ impl OffsetsDense {
                 last_offset,
                 ..
             } => {
-                let key = (*broker, TopicPartition::new(topic, *partition));
-                let expected = self.next.insert(key, last_offset + 1);
+                let tp = TopicPartition::new(topic, *partition);
+                let expected = self
+                    .next
+                    .get_or_insert_with(&tp, VecMap::new)
+                    .insert(*broker, last_offset + 1);
                 if last_offset < base_offset {
                     return Some(format!("broker {broker} {topic}-{partition}: batch {base_offset}..{last_offset} runs backwards"));
                 }
@@ -40,19 +45,23 @@ impl OffsetsDense {
                 to,
                 ..
             } => {
+                let tp = TopicPartition::new(topic, *partition);
                 self.next
-                    .insert((*broker, TopicPartition::new(topic, *partition)), *to);
+                    .get_or_insert_with(&tp, VecMap::new)
+                    .insert(*broker, *to);
                 None
             }
             Event::TopicDeleted { topic } => {
-                self.next.retain(|(_, tp), _| tp.topic != *topic);
+                self.next.retain(|tp, _| tp.topic != *topic);
                 None
             }
             Event::NodeStarted {
                 node: NodeId::Broker(b),
                 ..
             } => {
-                self.next.retain(|(broker, _), _| broker != b);
+                for replicas in self.next.values_mut() {
+                    replicas.remove(b);
+                }
                 None
             }
             _ => None,
