@@ -24,10 +24,14 @@
 //!   [`log::PartitionLog`] append → followers `Fetch` (in KIP-227 sessions: a fetch names,
 //!   and its answer lists, only the partitions that moved) → HW advances → acks=all answer →
 //!   consumer `Fetch` below the HW. Brokers hold their replicas and producers their
-//!   per-partition queues in a [`partition_map::PartitionMap`] (topic, then partition index).
+//!   per-partition queues, fetch sessions their partitions and the invariants their ledgers in
+//!   a [`partition_map::PartitionMap`] (topic, then partition index).
 //! - Ordered maps and sets are [`vec_map::VecMap`] and [`vec_map::VecSet`]: sorted vectors that
 //!   iterate as the standard B-tree would, with a fraction of its code in the page's wasm;
 //!   lists are sorted by [`sort`], which shares one copy of the sort's code among them.
+//!   Scenario JSON is read by serde's derive, except the objects tagged by a field (actions,
+//!   key specs), which `scenario::tagged` reads from one map: serde's derived tagging would
+//!   bring a second decoder for everything inside them into the page.
 //! - Outputs are data: [`trace::TraceEvent`]s, a [`view::View`] snapshot for the UI, and a
 //!   [`report::Report`] (with the [`delivery`] ledger of what each group processed, twice or
 //!   never). [`invariants`] check Kafka's promises as the trace is written.
