@@ -294,7 +294,7 @@ impl Producer {
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
         let capacity = match queue.last_batch_bytes {
             0 => batch_size,
-            last => last.next_power_of_two().min(batch_size),
+            last => last.min(batch_size),
         };
         let mut appended = 0;
         let full = loop {

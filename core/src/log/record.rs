@@ -237,8 +237,9 @@ impl BatchBuilder {
         producer_epoch: i16,
         base_sequence: i32,
     ) -> RecordBatch {
-        // A batch closed early (linger.ms) would keep its whole batch.size buffer in the log.
-        if self.bytes.capacity() > 2 * self.bytes.len() {
+        // The log keeps this buffer: a batch closed early (linger.ms) would keep its whole
+        // batch.size, one that outgrew its buffer the doubled capacity.
+        if self.bytes.capacity() > self.bytes.len() {
             self.bytes.shrink_to_fit();
         }
         RecordBatch {
