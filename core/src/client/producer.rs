@@ -44,9 +44,6 @@ struct ProducerBatch {
 #[derive(Clone, Debug, Default)]
 struct PartitionQueue {
     open: Option<(BatchBuilder, SimTime, u64)>,
-    /// Bytes the last closed batch held: the next one's buffer starts at that size, not at
-    /// `batch.size` (a batch that lingers out with one record would allocate 16 KB for it).
-    last_batch_bytes: usize,
     ready: VecDeque<ProducerBatch>,
     next_sequence: i32,
     next_record_seq: u32,
@@ -292,10 +289,6 @@ impl Producer {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
-        let capacity = match queue.last_batch_bytes {
-            0 => batch_size,
-            last => last.min(batch_size),
-        };
         let mut appended = 0;
         let full = loop {
             let record_id =
@@ -303,7 +296,7 @@ impl Producer {
             queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
             let (builder, _, _) = queue.open.get_or_insert_with(|| {
                 (
-                    BatchBuilder::with_capacity(capacity.min(1 << 20)),
+                    BatchBuilder::with_capacity(batch_size.min(1 << 20)),
                     ctx.now,
                     record_id,
                 )
@@ -331,7 +324,6 @@ impl Producer {
         let Some((builder, created_at, first_record_id)) = queue.open.take() else {
             return;
         };
-        queue.last_batch_bytes = builder.size_bytes();
         let batch = builder.finish(NO_PRODUCER_ID, -1, -1);
         queue.ready.push_back(ProducerBatch {
             tp: tp.clone(),
