@@ -357,10 +357,20 @@ impl Broker {
     ) -> impl Iterator<Item = &'a FetchPartition> + Clone {
         let (named, session) = match context {
             FetchContext::Sessionless(partitions) => (partitions.as_slice(), None),
-            FetchContext::Session { id, .. } => (&[][..], self.fetch_sessions.get(*id)),
+            FetchContext::Session { id, .. } => (&[][..], Some(*id)),
         };
-        let cached = session.into_iter().flat_map(|s| s.partitions.values());
+        let cached = session
+            .into_iter()
+            .flat_map(|id| self.session_partitions(id));
         named.iter().chain(cached.map(|c| &c.fetch))
+    }
+
+    /// Every partition of fetch session `id` (none if it is gone).
+    fn session_partitions(&self, id: u32) -> impl Iterator<Item = &CachedPartition> + Clone {
+        self.fetch_sessions
+            .get(id)
+            .into_iter()
+            .flat_map(|s| s.partitions.values())
     }
 
     /// The answer to a fetch as things are now: every partition of a sessionless or full
@@ -380,10 +390,9 @@ impl Broker {
                     .map(|p| self.read_partition(replica_id, isolation, p, &mut budget))
                     .collect();
             }
-            FetchContext::Session { id, full } => (*full, self.fetch_sessions.get(*id)),
+            FetchContext::Session { id, full } => (*full, *id),
         };
-        let cached = session.into_iter().flat_map(|s| s.partitions.values());
-        cached
+        self.session_partitions(session)
             .filter_map(|c| self.read_cached(replica_id, full, c, &mut budget))
             .collect()
     }
@@ -619,20 +628,20 @@ impl Broker {
     /// Sends the next fetch to `leader` for the partitions followed from it: all of them in
     /// a full fetch, those whose position moved in an incremental one.
     pub(super) fn maybe_fetch(&mut self, leader: BrokerId, ctx: &mut Ctx<'_>) {
+        let idle = |f: &Fetcher| f.in_flight.is_none() && !f.partitions.is_empty();
+        if !self.fetchers.get(&leader).is_some_and(idle) {
+            return;
+        }
+        let correlation = self.correlation();
         let Some(fetcher) = self.fetchers.get_mut(&leader) else {
             return;
         };
-        if fetcher.in_flight.is_some() || fetcher.partitions.is_empty() {
-            return;
-        }
         let replicas = &self.replicas;
         let next = fetcher.session.next_fetch(&fetcher.partitions, |tp| {
             replicas
                 .get(tp)
                 .map(|r| (r.log.log_end_offset(), r.log.latest_epoch()))
         });
-        self.next_correlation += 1;
-        let correlation = self.next_correlation;
         ctx.send(
             NodeId::Broker(leader),
             Message::FetchRequest {
