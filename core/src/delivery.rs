@@ -84,12 +84,10 @@ pub fn reader_name(group: Option<&str>, consumer: u32) -> String {
 
 impl DeliveryLedger {
     fn partition(&mut self, reader: &str, topic: &TopicName, p: u32) -> &mut PartitionLedger {
-        // The name is copied only for a new reader.
-        if !self.readers.contains_key(reader) {
-            self.readers.insert(reader.to_string(), Default::default());
-        }
-        let partitions = self.readers.get_mut(reader).expect("inserted above");
-        partitions.entry((topic.clone(), p)).or_default()
+        self.readers
+            .get_or_insert_with(reader, VecMap::new)
+            .entry((topic.clone(), p))
+            .or_default()
     }
 
     /// The reader positioned itself at `offset` (auto.offset.reset).

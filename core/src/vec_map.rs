@@ -184,6 +184,21 @@ impl<K: Ord, V> VecMap<K, V> {
         Some(self.values.remove(i))
     }
 
+    /// The value under `key`, made by `make` if there is none; the key is copied to an owned
+    /// one only then (`entry` takes it owned every time).
+    pub fn get_or_insert_with<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        let i = search(&self.keys, key).unwrap_or_else(|i| {
+            self.keys.insert(i, key.to_owned());
+            self.values.insert(i, make());
+            i
+        });
+        &mut self.values[i]
+    }
+
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
         let at = search(&self.keys, &key);
         Entry { map: self, key, at }
@@ -511,6 +526,8 @@ mod tests {
                 3 => {
                     *map.entry(k).or_default() += 1;
                     *model.entry(k).or_default() += 1;
+                    *map.get_or_insert_with(&(k / 2), || step) += 1;
+                    *model.entry(k / 2).or_insert(step) += 1;
                 }
                 4 => {
                     let (lo, hi) = (k.min(150), k.max(150));
