@@ -64,16 +64,18 @@ impl Key {
 
 #[derive(Debug, Default)]
 struct Slot {
+    /// None once cancelled: the key stays in the heap until it reaches the top or the heap
+    /// is compacted, and only then is the slot free again.
     entry: Option<(SimTime, Item)>,
-    /// Where this slot's key is in the heap.
-    pos: u32,
     /// Set for a timer that can be cancelled.
     timer: Option<TimerId>,
 }
 
-/// A binary min-heap of keys that knows where each key is, so a cancelled timer leaves the
-/// heap at once. (Request timeouts are nearly always answered first: left in place, tens of
-/// thousands of them would deepen every pop.)
+/// A binary min-heap of keys. A cancelled timer's key is left where it is and skipped
+/// when it surfaces: request timeouts are nearly always answered first, and taking each
+/// one out of the middle of the heap at once cost a sift per answer. Cancelled keys are
+/// never at the top (so `next_time` is exact), and never more than the live ones plus a
+/// few (the heap is compacted then), so they cost at most one more level per pop.
 #[derive(Debug, Default)]
 pub struct Queue {
     heap: Vec<Key>,
@@ -83,7 +85,12 @@ pub struct Queue {
     seq: u64,
     /// Cancellable timers still queued, and their slots.
     cancellable: VecMap<TimerId, u32>,
+    /// Keys in the heap whose timer was cancelled.
+    cancelled: usize,
 }
+
+/// Compaction waits for at least this many cancelled keys (and more than live ones).
+const COMPACT_AFTER: usize = 64;
 
 impl Queue {
     pub fn push(&mut self, at: SimTime, item: Item) {
@@ -98,8 +105,10 @@ impl Queue {
             self.slots.push(Slot::default());
             (self.slots.len() - 1) as u32
         });
-        self.slots[slot as usize].entry = Some((at, item));
-        self.slots[slot as usize].timer = timer;
+        self.slots[slot as usize] = Slot {
+            entry: Some((at, item)),
+            timer,
+        };
         if let Some(id) = timer {
             self.cancellable.insert(id, slot);
         }
@@ -113,30 +122,42 @@ impl Queue {
     }
 
     pub fn pop(&mut self) -> Option<Entry> {
-        if self.heap.is_empty() {
-            return None;
+        let key = self.pop_key()?;
+        let s = &mut self.slots[key.slot as usize];
+        if let Some(id) = s.timer.take() {
+            self.cancellable.remove(&id);
         }
-        let key = self.remove_at(0);
-        let (at, item) = self.release(key.slot).expect("a queued key has its item");
+        let (at, item) = s.entry.take().expect("the top key is never cancelled");
+        self.free.push(key.slot);
+        self.drop_cancelled_top();
         Some(Entry { at, item })
     }
 
     /// Takes back a cancellable timer that is still queued; one that ran already is ignored.
     pub fn cancel(&mut self, timer: TimerId) {
-        if let Some(&slot) = self.cancellable.get(&timer) {
-            self.remove_at(self.slots[slot as usize].pos as usize);
-            self.release(slot);
+        let Some(slot) = self.cancellable.remove(&timer) else {
+            return;
+        };
+        let s = &mut self.slots[slot as usize];
+        s.timer = None;
+        s.entry = None;
+        self.cancelled += 1;
+        if self.cancelled >= COMPACT_AFTER && self.cancelled > self.len() {
+            self.compact();
+        } else {
+            self.drop_cancelled_top();
         }
     }
 
     pub fn next_time(&self) -> Option<SimTime> {
         self.heap.first().map(|k| k.at)
     }
+    /// Events still to happen.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - self.cancelled
     }
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
     /// Messages still travelling (in no particular order), with their arrival times.
     pub fn in_flight(&self) -> impl Iterator<Item = (SimTime, &Item)> {
@@ -147,32 +168,44 @@ impl Queue {
             .map(|(at, item)| (*at, item))
     }
 
-    /// Empties a slot whose key left the heap, for reuse.
-    fn release(&mut self, slot: u32) -> Option<(SimTime, Item)> {
-        let s = &mut self.slots[slot as usize];
-        if let Some(id) = s.timer.take() {
-            self.cancellable.remove(&id);
+    fn is_cancelled(&self, key: &Key) -> bool {
+        self.slots[key.slot as usize].entry.is_none()
+    }
+
+    /// Frees the keys of cancelled timers that reached the top.
+    fn drop_cancelled_top(&mut self) {
+        while self.heap.first().is_some_and(|k| self.is_cancelled(k)) {
+            let key = self.pop_key().expect("not empty");
+            self.free.push(key.slot);
+            self.cancelled -= 1;
         }
-        self.free.push(slot);
-        s.entry.take()
     }
 
-    fn place(&mut self, pos: usize, key: Key) {
-        self.slots[key.slot as usize].pos = pos as u32;
-        self.heap[pos] = key;
-    }
-
-    fn remove_at(&mut self, pos: usize) -> Key {
-        let key = self.heap.swap_remove(pos);
-        if pos < self.heap.len() {
-            let parent = pos.saturating_sub(1) / 2;
-            if pos > 0 && self.heap[pos].before(&self.heap[parent]) {
-                self.sift_up(pos);
-            } else {
-                self.sift_down(pos);
+    /// Drops every cancelled key and rebuilds the heap (linear time).
+    fn compact(&mut self) {
+        let mut heap = std::mem::take(&mut self.heap);
+        heap.retain(|k| {
+            let cancelled = self.slots[k.slot as usize].entry.is_none();
+            if cancelled {
+                self.free.push(k.slot);
             }
+            !cancelled
+        });
+        self.heap = heap;
+        self.cancelled = 0;
+        for pos in (0..self.heap.len() / 2).rev() {
+            self.sift_down(pos);
         }
-        key
+    }
+
+    fn pop_key(&mut self) -> Option<Key> {
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(last);
+        }
+        let top = std::mem::replace(&mut self.heap[0], last);
+        self.sift_down(0);
+        Some(top)
     }
 
     fn sift_up(&mut self, mut pos: usize) {
@@ -182,10 +215,10 @@ impl Queue {
             if !key.before(&self.heap[parent]) {
                 break;
             }
-            self.place(pos, self.heap[parent]);
+            self.heap[pos] = self.heap[parent];
             pos = parent;
         }
-        self.place(pos, key);
+        self.heap[pos] = key;
     }
 
     fn sift_down(&mut self, mut pos: usize) {
@@ -202,10 +235,10 @@ impl Queue {
             if !self.heap[child].before(&key) {
                 break;
             }
-            self.place(pos, self.heap[child]);
+            self.heap[pos] = self.heap[child];
             pos = child;
         }
-        self.place(pos, key);
+        self.heap[pos] = key;
     }
 }
 
@@ -264,6 +297,31 @@ mod tests {
         out.extend(std::iter::from_fn(|| q.pop()).filter_map(popped_one));
         assert_eq!(out, expected);
         assert!(q.cancellable.is_empty());
+    }
+
+    /// Cancelling most timers compacts the heap; what is left still pops in order.
+    #[test]
+    fn compacts_when_most_are_cancelled() {
+        let mut rng = crate::rng::Rng::new(5);
+        let mut q = Queue::default();
+        let mut model = Vec::new();
+        for n in 0..5_000u32 {
+            let at = rng.below(1_000);
+            q.push_cancellable(SimTime(at), start(n), Some(TimerId(u64::from(n))));
+            model.push((at, n));
+        }
+        for n in (0..5_000u32).filter(|n| n % 5 != 0) {
+            q.cancel(TimerId(u64::from(n)));
+        }
+        model.retain(|(_, n)| n % 5 == 0);
+        assert_eq!(q.len(), 1_000);
+        assert!(q.heap.len() < 2 * 1_000 + COMPACT_AFTER, "compacted");
+        model.sort();
+        let out: Vec<_> = std::iter::from_fn(|| q.pop())
+            .filter_map(popped_one)
+            .collect();
+        assert_eq!(out, model);
+        assert!(q.is_empty() && q.heap.is_empty());
     }
 
     fn popped_one(e: Entry) -> Option<(u64, u32)> {
