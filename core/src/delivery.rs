@@ -76,10 +76,19 @@ pub struct DeliveryLedger {
 }
 
 pub fn reader_name(group: Option<&str>, consumer: u32) -> String {
-    match group {
-        Some(g) => format!("group {g}"),
-        None => format!("consumer {consumer}"),
-    }
+    let mut name = String::new();
+    write_reader_name(&mut name, group, consumer);
+    name
+}
+
+/// `reader_name` into a buffer the caller keeps (one per processed batch adds up).
+pub fn write_reader_name(out: &mut String, group: Option<&str>, consumer: u32) {
+    use std::fmt::Write;
+    out.clear();
+    let _ = match group {
+        Some(g) => write!(out, "group {g}"),
+        None => write!(out, "consumer {consumer}"),
+    };
 }
 
 impl DeliveryLedger {

@@ -8,6 +8,7 @@ use crate::protocol::{ErrorCode, MessageKind};
 use crate::time::SimTime;
 use serde::Serialize;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Hash, Serialize)]
 pub struct TraceEvent {
@@ -202,7 +203,7 @@ pub enum Event {
     ConsumerProcessed {
         consumer: u32,
         /// The consumer's group; None for a consumer without `group.id`.
-        group: Option<String>,
+        group: Option<Arc<str>>,
         topic: TopicName,
         partition: u32,
         first_offset: Offset,

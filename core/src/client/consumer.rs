@@ -25,6 +25,7 @@ use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 const FETCH_MAX_BYTES: u32 = 52_428_800;
 
@@ -126,6 +127,10 @@ pub struct Consumer {
     in_flight: VecMap<BrokerId, (Correlation, TimerId)>,
     next_correlation: Correlation,
     app: App,
+    /// `group.id`, shared by the events that name it.
+    group_name: Option<Arc<str>>,
+    /// The vectors of the last records processed, emptied, for the next poll.
+    spare: Polled,
     paused_until: SimTime,
     last_poll: SimTime,
     next_auto_commit: SimTime,
@@ -171,6 +176,8 @@ impl Consumer {
             in_flight: VecMap::new(),
             next_correlation: 0,
             app: App::Idle,
+            group_name: config.group_id.as_deref().map(Arc::from),
+            spare: Polled::default(),
             paused_until: SimTime::ZERO,
             last_poll: SimTime::ZERO,
             next_auto_commit: SimTime::ZERO,
@@ -315,8 +322,12 @@ impl Consumer {
                 }
                 App::Processing { records, .. } => {
                     self.finish_processing(&records, ctx);
-                    if self.commit_mode == CommitMode::Transactional {
+                    let transactional = self.commit_mode == CommitMode::Transactional;
+                    if transactional {
                         self.begin_transaction(&records, ctx);
+                    }
+                    self.recycle(records);
+                    if transactional {
                         continue;
                     }
                     match self.stop_here(CrashPoint::BeforeCommit, ctx) {
@@ -378,6 +389,7 @@ impl Consumer {
         }
         let polled = self.take_records();
         if polled.timestamps.is_empty() {
+            self.recycle(polled);
             self.send_fetches(ctx);
             return false;
         }
@@ -475,7 +487,7 @@ impl Consumer {
     }
 
     fn take_records(&mut self) -> Polled {
-        let mut polled = Polled::default();
+        let mut polled = std::mem::take(&mut self.spare);
         let mut budget = self.config.max_poll_records.max(1) as usize;
         for (&p, state) in self.partitions.iter_mut() {
             if budget == 0 {
@@ -502,6 +514,14 @@ impl Consumer {
         polled
     }
 
+    /// Keeps a poll's vectors for the next one.
+    fn recycle(&mut self, mut records: Polled) {
+        records.ranges.clear();
+        records.timestamps.clear();
+        records.record_ids.clear();
+        self.spare = records;
+    }
+
     fn finish_processing(&mut self, records: &Polled, ctx: &mut Ctx<'_>) {
         for &ts in &records.timestamps {
             self.stats
@@ -512,7 +532,7 @@ impl Consumer {
         for &(partition, first, last, count) in &records.ranges {
             ctx.trace(Event::ConsumerProcessed {
                 consumer: self.index,
-                group: self.group_id().map(str::to_string),
+                group: self.group_name.clone(),
                 topic: self.topic.clone(),
                 partition,
                 first_offset: first,

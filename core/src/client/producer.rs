@@ -91,6 +91,32 @@ pub struct Producer {
     pub stats: ProducerStats,
 }
 
+/// Moves `queue`'s open batch to its ready ones (the accumulator closes it: full, or its
+/// linger ran out).
+fn close_open_batch(
+    tp: &TopicPartition,
+    queue: &mut PartitionQueue,
+    metadata: &ClientMetadata,
+    chooser: &mut NullKeyChooser,
+    ctx: &mut Ctx<'_>,
+) {
+    let Some((builder, created_at, first_record_id)) = queue.open.take() else {
+        return;
+    };
+    let batch = builder.finish(NO_PRODUCER_ID, -1, -1);
+    queue.ready.push_back(ProducerBatch {
+        tp: tp.clone(),
+        batch,
+        created_at,
+        first_record_id,
+        attempts: 0,
+        retry_at: created_at,
+        sequence_assigned: false,
+    });
+    let partitions = metadata.partitions(&tp.topic).map_or(1, |p| p.len() as u32);
+    chooser.on_batch_closed(tp.partition, partitions, ctx.rng);
+}
+
 /// Value bytes for generated records (their content does not matter, only their size).
 static VALUE_PAD: [u8; 65_536] = [b'v'; 65_536];
 
@@ -193,7 +219,7 @@ impl Producer {
     }
 
     fn generate(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(spec) = self.spec.clone() else {
+        let Some(spec) = &self.spec else {
             return;
         };
         if spec
@@ -203,6 +229,20 @@ impl Producer {
         {
             return;
         }
+        /// How a record gets its key (the spec's `KeySpec`, without borrowing the spec).
+        #[derive(Clone, Copy, PartialEq)]
+        enum Keys {
+            None,
+            Drawn,
+            InTurn,
+        }
+        let keys = match spec.keys {
+            KeySpec::None => Keys::None,
+            KeySpec::Random { .. } | KeySpec::Fixed { .. } => Keys::Drawn,
+            KeySpec::Sequential { .. } => Keys::InTurn,
+        };
+        let (rate_per_sec, value_bytes, max_records) =
+            (spec.rate_per_sec, spec.value_bytes, spec.max_records);
         // The Arc the producer already holds: its partitions' queues are found by pointer.
         let Some(topic) = self.topics.iter().find(|t| ***t == *spec.topic).cloned() else {
             return;
@@ -218,35 +258,35 @@ impl Producer {
             self.load_start = ctx.now;
             self.generated = 0;
         }
-        let interval_us = 1e6 / spec.rate_per_sec.max(1e-6);
+        let interval_us = 1e6 / rate_per_sec.max(1e-6);
         let elapsed = ctx.now.since(self.load_start) as f64;
         let mut due = (elapsed / interval_us).floor() as u64 + 1;
-        if let Some(max) = spec.max_records {
+        if let Some(max) = max_records {
             due = due.min(
                 max.saturating_sub(self.stats.produced)
                     .saturating_add(self.generated),
             );
         }
-        let available: Vec<u32> = self
-            .metadata
-            .partitions(&topic)
-            .unwrap_or_default()
-            .iter()
-            .filter(|p| p.leader.is_some())
-            .map(|p| p.partition)
-            .collect();
-        let value_len = (spec.value_bytes as usize).min(VALUE_PAD.len());
+        // Only records without a key choose among the partitions that have a leader.
+        let available: Vec<u32> = match keys {
+            Keys::None => self
+                .metadata
+                .partitions(&topic)
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| p.leader.is_some())
+                .map(|p| p.partition)
+                .collect(),
+            Keys::Drawn | Keys::InTurn => Vec::new(),
+        };
+        let value_len = (value_bytes as usize).min(VALUE_PAD.len());
         // One TopicPartition for the whole run: only its index changes per record.
         let mut tp = TopicPartition::new(&topic, 0);
         while self.generated < due {
-            let key_index = match &spec.keys {
-                KeySpec::None => None,
-                KeySpec::Random { .. } | KeySpec::Fixed { .. } => {
-                    Some(ctx.rng.below(self.keys.len() as u64) as usize)
-                }
-                KeySpec::Sequential { .. } => {
-                    Some((self.stats.produced % self.keys.len() as u64) as usize)
-                }
+            let key_index = match keys {
+                Keys::None => None,
+                Keys::Drawn => Some(ctx.rng.below(self.keys.len() as u64) as usize),
+                Keys::InTurn => Some((self.stats.produced % self.keys.len() as u64) as usize),
             };
             let partition = match key_index {
                 Some(i) => partition_for_key(&self.keys[i], num_partitions),
@@ -318,28 +358,9 @@ impl Producer {
     }
 
     fn close_batch(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
-        let Some(queue) = self.queues.get_mut(tp) else {
-            return;
-        };
-        let Some((builder, created_at, first_record_id)) = queue.open.take() else {
-            return;
-        };
-        let batch = builder.finish(NO_PRODUCER_ID, -1, -1);
-        queue.ready.push_back(ProducerBatch {
-            tp: tp.clone(),
-            batch,
-            created_at,
-            first_record_id,
-            attempts: 0,
-            retry_at: created_at,
-            sequence_assigned: false,
-        });
-        let partitions = self
-            .metadata
-            .partitions(&tp.topic)
-            .map_or(1, |p| p.len() as u32);
-        self.chooser
-            .on_batch_closed(tp.partition, partitions, ctx.rng);
+        if let Some(queue) = self.queues.get_mut(tp) {
+            close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+        }
     }
 
     // ---- Sending ----
@@ -384,18 +405,14 @@ impl Producer {
             }
         }
         let linger_us = self.config.linger_ms * 1_000;
-        let lingered: Vec<TopicPartition> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| {
-                q.open
-                    .as_ref()
-                    .is_some_and(|(_, created, _)| ctx.now.since(*created) >= linger_us)
-            })
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        for tp in lingered {
-            self.close_batch(&tp, ctx);
+        for (tp, queue) in self.queues.iter_mut() {
+            let lingered = queue
+                .open
+                .as_ref()
+                .is_some_and(|(_, created, _)| ctx.now.since(*created) >= linger_us);
+            if lingered {
+                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+            }
         }
         self.expire_batches(ctx);
         self.send_ready(ctx);
@@ -439,14 +456,12 @@ impl Producer {
         for f in self.in_flight.values() {
             *in_flight_per_broker.entry(f.broker).or_default() += 1;
         }
-        let tps: Vec<TopicPartition> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| !q.ready.is_empty())
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        for tp in tps {
-            let Some(leader) = self.metadata.leader_for(&tp) else {
+        let pid = self.producer_id;
+        for (tp, queue) in self.queues.iter_mut() {
+            if queue.ready.is_empty() {
+                continue;
+            }
+            let Some(leader) = self.metadata.leader_for(tp) else {
                 self.metadata.invalidate();
                 continue;
             };
@@ -455,8 +470,6 @@ impl Producer {
             {
                 continue;
             }
-            let pid = self.producer_id;
-            let queue = self.queues.get_mut(&tp).expect("listed above");
             if queue.ready.front().is_some_and(|b| b.retry_at <= ctx.now) {
                 let mut batch = queue.ready.pop_front().expect("checked");
                 if let (Some((id, epoch)), false) = (pid, batch.sequence_assigned) {

@@ -11,7 +11,7 @@ use crate::broker::{Broker, BrokerDisk};
 use crate::client::consumer::Consumer;
 use crate::client::producer::Producer;
 use crate::controller::{assignment, zk_data};
-use crate::delivery::{reader_name, DeliveryLedger};
+use crate::delivery::{write_reader_name, DeliveryLedger};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
@@ -72,6 +72,8 @@ pub struct Sim {
     pub(crate) violations: Vec<Violation>,
     pub(crate) counters: Counters,
     pub(crate) delivery: DeliveryLedger,
+    /// The delivery ledger's name of the reader being recorded, written in place.
+    reader_name: String,
     console_producer: u32,
     /// The scenario's consumers, then those added while running (`add_consumer`).
     consumer_specs: Vec<ConsumerSpec>,
@@ -146,6 +148,7 @@ impl Sim {
             violations: Vec::new(),
             counters: Counters::default(),
             delivery: DeliveryLedger::default(),
+            reader_name: String::new(),
             console_producer: scenario.producers.len() as u32,
             consumer_specs: scenario.consumers.clone(),
             added_producers: 0,
@@ -577,9 +580,9 @@ impl Sim {
                 last_offset,
                 records,
             } => {
-                let reader = reader_name(group.as_deref(), *consumer);
+                write_reader_name(&mut self.reader_name, group.as_deref(), *consumer);
                 self.delivery.processed(
-                    &reader,
+                    &self.reader_name,
                     topic,
                     *partition,
                     *first_offset,
@@ -598,8 +601,9 @@ impl Sim {
                     .consumers
                     .get(*consumer as usize)
                     .and_then(|c| c.config.group_id.clone());
-                let reader = reader_name(group.as_deref(), *consumer);
-                self.delivery.started(&reader, topic, *partition, *offset);
+                write_reader_name(&mut self.reader_name, group.as_deref(), *consumer);
+                self.delivery
+                    .started(&self.reader_name, topic, *partition, *offset);
             }
             Event::OffsetsCommitted { group, offsets } => {
                 for (topic, partition, offset) in offsets {
