@@ -568,14 +568,23 @@ impl Broker {
                 _ => {}
             }
         }
-        let ready: Vec<u64> = self
-            .delayed_fetches
-            .iter()
-            .filter(|(_, d)| watched(d) && self.can_complete(d, &moved, watch))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ready {
+        let mut ready = std::mem::take(&mut self.completed);
+        ready.extend(
+            self.delayed_fetches
+                .iter()
+                .filter(|(_, d)| watched(d) && self.can_complete(d, &moved, watch))
+                .map(|(id, _)| *id),
+        );
+        for &id in &ready {
             self.expire_delayed_fetch(id, ctx);
+        }
+        ready.clear();
+        self.completed = ready;
+        // Keep the list's memory if nothing was added meanwhile.
+        if self.moved.is_empty() {
+            let mut moved = moved;
+            moved.clear();
+            self.moved = moved;
         }
     }
 

@@ -106,6 +106,9 @@ pub struct Broker {
     /// Partitions whose log end or HW moved since parked fetches were last checked (Kafka's
     /// purgatory keys): only fetches watching one of them can have become answerable.
     moved: Vec<TopicPartition>,
+    /// Delayed operations found complete, kept between calls: every produce and follower
+    /// fetch looks for some, and nearly always finds one or two.
+    completed: Vec<u64>,
     next_delayed_id: u64,
     next_correlation: Correlation,
     next_producer_id: i64,
@@ -144,6 +147,7 @@ impl Broker {
             delayed_produces: VecMap::new(),
             delayed_fetches: VecMap::new(),
             moved: Vec::new(),
+            completed: Vec::new(),
             next_delayed_id: 0,
             next_correlation: 0,
             next_producer_id: disk.next_producer_id.max(id.0 as i64 * 1_000_000_000),

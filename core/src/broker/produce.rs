@@ -223,7 +223,7 @@ impl Broker {
     /// Answers delayed produces and fetches that can be answered now: parked fetches of the
     /// partitions that `moved`, or with `Watch::All` every one (leadership changed).
     pub(super) fn complete_delayed(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
-        let mut done = Vec::new();
+        let mut done = std::mem::take(&mut self.completed);
         for (id, delayed) in self.delayed_produces.iter_mut() {
             let mut all = true;
             for (answer, required) in delayed.partitions.iter_mut() {
@@ -247,11 +247,13 @@ impl Broker {
                 done.push(*id);
             }
         }
-        for id in done {
+        for &id in &done {
             if let Some(d) = self.delayed_produces.remove(&id) {
                 self.answer_produce(d, ctx);
             }
         }
+        done.clear();
+        self.completed = done;
         self.complete_delayed_fetches(watch, ctx);
     }
 

@@ -763,8 +763,9 @@ impl Consumer {
         };
         let mut stuck = Vec::new();
         let mut reconnect = false;
+        // One lookup of the topic for all its partitions.
+        let leaders = self.metadata.partitions(&self.topic).unwrap_or_default();
         for (&p, state) in self.partitions.iter_mut() {
-            let tp = TopicPartition::new(&self.topic, p);
             if state.position == Position::Reset
                 && self.config.auto_offset_reset == AutoOffsetReset::None
             {
@@ -772,7 +773,11 @@ impl Consumer {
                 stuck.push(p);
                 continue;
             }
-            let Some(leader) = self.metadata.leader_for(&tp) else {
+            let Some(leader) = leaders
+                .iter()
+                .find(|m| m.partition == p)
+                .and_then(|m| m.leader)
+            else {
                 continue;
             };
             if !self.metadata.connectable(leader, ctx.now) {
@@ -782,6 +787,7 @@ impl Consumer {
             if self.in_flight.contains_key(&leader) || !state.buffered.is_empty() {
                 continue;
             }
+            let tp = TopicPartition::new(&self.topic, p);
             match state.position {
                 Position::At(offset) => fetches.entry(leader).or_default().push(FetchPartition {
                     tp,
