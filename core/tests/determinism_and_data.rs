@@ -94,3 +94,42 @@ fn retention_deletes_old_records_while_offsets_keep_growing() {
     }
     assert!(sim.report().violations.is_empty());
 }
+
+/// As Kafka's accumulator: a record that does not fit in the open batch's batch.size starts
+/// a new batch, so no batch of small records outgrows batch.size, and a busy producer's
+/// batches are full to within a record. One record larger than batch.size travels alone.
+#[test]
+fn batches_stay_within_batch_size() {
+    let batch_size = 2_000;
+    let (sim, r) = common::run(
+        common::scenario(
+            3,
+            json!({"producers": [
+                {"topic": "orders", "rate_per_sec": 20_000, "value_bytes": 90,
+                 "config": {"batch.size": batch_size, "linger.ms": 50}},
+                {"topic": "orders", "rate_per_sec": 5, "value_bytes": 3_000,
+                 "config": {"batch.size": batch_size}}]}),
+        ),
+        8,
+    );
+    assert!(r.acked > 50_000, "{r:?}");
+    let record = 24 + 90;
+    let (mut small, mut full, mut large) = (0, 0, 0);
+    for p in 0..3 {
+        let leader = common::leader_of(&sim, "orders", p).unwrap();
+        common::log_of(&sim, leader, "orders", p).for_each_batch(0, u64::MAX, |b| {
+            let size = b.size_bytes();
+            if b.records.len() > 3_000 {
+                assert_eq!(b.header.record_count, 1, "a large record travels alone");
+                large += 1;
+            } else {
+                assert!(size <= batch_size, "batch of {size} bytes over batch.size");
+                small += 1;
+                full += usize::from(size + record > batch_size);
+            }
+            true
+        });
+    }
+    assert!(large > 0 && small > 0);
+    assert!(full * 10 > small * 9, "{full} of {small} batches full");
+}

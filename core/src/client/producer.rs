@@ -6,7 +6,7 @@
 use super::metadata::ClientMetadata;
 use crate::config::{Acks, ProducerConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
-use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID, RECORD_HEADER_BYTES};
 use crate::partition_map::PartitionMap;
 use crate::partitioner::{partition_for_key, NullKeyChooser};
 use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
@@ -328,22 +328,33 @@ impl Producer {
     ) -> u64 {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
+        let record = RECORD_HEADER_BYTES + key.map_or(0, <[u8]>::len) + value.len();
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
         let mut appended = 0;
         let full = loop {
+            // Kafka's `hasRoomFor`: a batch takes a record only within batch.size (an empty
+            // one takes any record); one that cannot is closed and a new one started.
+            if queue
+                .open
+                .as_ref()
+                .is_some_and(|(b, _, _)| !b.is_empty() && b.size_bytes() + record > batch_size)
+            {
+                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+            }
             let record_id =
                 (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
             queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
             let (builder, _, _) = queue.open.get_or_insert_with(|| {
-                (
-                    BatchBuilder::with_capacity(batch_size.min(1 << 20)),
-                    ctx.now,
-                    record_id,
-                )
+                // Room for the records at hand (one, for a keyed record or linger.ms = 0),
+                // up to batch.size: the buffer never grows past it, nor is mostly empty.
+                let wanted = (record as u64).saturating_mul(count - appended);
+                let capacity = wanted.min(batch_size as u64).max(record as u64) as usize;
+                (BatchBuilder::with_capacity(capacity), ctx.now, record_id)
             });
             builder.push(ctx.now.as_us(), record_id, key, value);
             appended += 1;
-            if builder.size_bytes() >= batch_size {
+            // Full: another such record would not fit (Kafka sends a full batch at once).
+            if builder.size_bytes() + record > batch_size {
                 break true;
             }
             if appended >= count {
