@@ -11,7 +11,7 @@
 
 mod gateway;
 
-use kplay_bench::{default_lesson, end_to_end, simulation_speed};
+use kplay_bench::{default_lesson, end_to_end, median_run, simulation_speed};
 use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
 use kplay_core::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use kplay_core::log::PartitionLog;
@@ -208,8 +208,11 @@ fn main() {
     run("log_append_read_1kib", &|| {
         log_append_read(1024, total, rounds, memcpy)
     });
+    let runs = kplay_bench::timed_runs(quick);
     run("end_to_end", &|| {
-        let mut e2e = end_to_end(kplay_bench::e2e_records(quick), 100, &clock);
+        let mut e2e = median_run(runs, || {
+            end_to_end(kplay_bench::e2e_records(quick), 100, &clock)
+        });
         let ratio = e2e["bytes_per_s"].as_f64().unwrap_or(0.0) / memcpy;
         e2e["ratio_to_memcpy"] = json!(ratio);
         e2e
@@ -219,12 +222,14 @@ fn main() {
         gateway::gateway_produce(records, 100, memcpy)
     });
     run("simulation_speed", &|| {
-        simulation_speed(
-            default_lesson(None),
-            kplay_bench::speed_sim_secs(quick),
-            &clock,
-            &mut |_| {},
-        )
+        median_run(runs, || {
+            simulation_speed(
+                default_lesson(None),
+                kplay_bench::speed_sim_secs(quick),
+                &clock,
+                &mut |_| {},
+            )
+        })
     });
     if let Some(path) = value_of("--wasm") {
         match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<Value>(&t)) {

@@ -6,7 +6,10 @@
 //! - the trace hash of every lesson for a range of seeds, which `tests/determinism/` compares
 //!   with `kplay check --hashes` run natively.
 
-use kplay_bench::{default_lesson, e2e_records, end_to_end, simulation_speed, speed_sim_secs};
+use kplay_bench::{
+    default_lesson, e2e_records, end_to_end, median_run, simulation_speed, speed_sim_secs,
+    timed_runs,
+};
 use kplay_core::{lessons, Sim, SimTime};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -38,9 +41,12 @@ fn reserve_heap(bytes: usize) {
 pub fn run(quick: bool) -> String {
     let clock = || now() / 1_000.0;
     reserve_heap(HEAP_BYTES);
+    let runs = timed_runs(quick);
     json!({
-        "end_to_end": end_to_end(e2e_records(quick), 100, &clock),
-        "simulation_speed": simulation_speed(default_lesson(None), speed_sim_secs(quick), &clock, &mut |_| {}),
+        "end_to_end": median_run(runs, || end_to_end(e2e_records(quick), 100, &clock)),
+        "simulation_speed": median_run(runs, || {
+            simulation_speed(default_lesson(None), speed_sim_secs(quick), &clock, &mut |_| {})
+        }),
     })
     .to_string()
 }

@@ -329,6 +329,7 @@ impl Producer {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
         let record = RECORD_HEADER_BYTES + key.map_or(0, <[u8]>::len) + value.len();
+        let linger = self.config.linger_ms > 0;
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
         let mut appended = 0;
         let full = loop {
@@ -345,11 +346,20 @@ impl Producer {
                 (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
             queue.next_record_seq = queue.next_record_seq.wrapping_add(1);
             let (builder, _, _) = queue.open.get_or_insert_with(|| {
-                // Room for the records at hand (one, for a keyed record or linger.ms = 0),
-                // up to batch.size: the buffer never grows past it, nor is mostly empty.
-                let wanted = (record as u64).saturating_mul(count - appended);
-                let capacity = wanted.min(batch_size as u64).max(record as u64) as usize;
-                (BatchBuilder::with_capacity(capacity), ctx.now, record_id)
+                // A batch that lingers may fill up: batch.size at once (up to 1 MiB; a larger
+                // one grows), not grown and copied. With linger.ms = 0 it is sent with the
+                // records at hand: room for those.
+                let capacity = if linger {
+                    batch_size.min(1 << 20)
+                } else {
+                    let wanted = (record as u64).saturating_mul(count - appended);
+                    wanted.min(batch_size as u64) as usize
+                };
+                (
+                    BatchBuilder::with_capacity(capacity.max(record)),
+                    ctx.now,
+                    record_id,
+                )
             });
             builder.push(ctx.now.as_us(), record_id, key, value);
             appended += 1;
