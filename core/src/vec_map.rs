@@ -86,6 +86,11 @@ impl<K, V> VecMap<K, V> {
         self.keys.is_empty()
     }
 
+    /// Takes every entry out in key order, keeping the map's memory for reuse.
+    pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
+        self.keys.drain(..).zip(self.values.drain(..))
+    }
+
     pub fn clear(&mut self) {
         self.keys.clear();
         self.values.clear();

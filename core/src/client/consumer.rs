@@ -131,6 +131,8 @@ pub struct Consumer {
     group_name: Option<Arc<str>>,
     /// The vectors of the last records processed, emptied, for the next poll.
     spare: Polled,
+    /// The fetches of one round by leader, emptied after it (kept for its memory).
+    fetches: VecMap<BrokerId, Vec<FetchPartition>>,
     paused_until: SimTime,
     last_poll: SimTime,
     next_auto_commit: SimTime,
@@ -178,6 +180,7 @@ impl Consumer {
             app: App::Idle,
             group_name: config.group_id.as_deref().map(Arc::from),
             spare: Polled::default(),
+            fetches: VecMap::new(),
             paused_until: SimTime::ZERO,
             last_poll: SimTime::ZERO,
             next_auto_commit: SimTime::ZERO,
@@ -755,7 +758,7 @@ impl Consumer {
         if self.group.as_ref().is_some_and(|g| !g.can_consume()) {
             return;
         }
-        let mut fetches: VecMap<BrokerId, Vec<FetchPartition>> = VecMap::new();
+        let mut fetches = std::mem::take(&mut self.fetches);
         let mut resets: VecMap<BrokerId, Vec<(TopicPartition, OffsetSpec)>> = VecMap::new();
         let spec = match self.config.auto_offset_reset {
             AutoOffsetReset::Earliest => OffsetSpec::Earliest,
@@ -823,7 +826,7 @@ impl Consumer {
             );
             self.await_answer(broker, correlation, self.config.request_timeout_ms, ctx);
         }
-        for (broker, partitions) in fetches {
+        for (broker, partitions) in fetches.drain() {
             let correlation = self.correlation();
             ctx.send(
                 NodeId::Broker(broker),
@@ -845,6 +848,7 @@ impl Consumer {
             let timeout = self.config.request_timeout_ms + self.config.fetch_max_wait_ms;
             self.await_answer(broker, correlation, timeout, ctx);
         }
+        self.fetches = fetches;
     }
 
     /// The request just sent to `broker` is in flight, and times out after `ms`.

@@ -88,6 +88,8 @@ pub struct Producer {
     blocked: bool,
     manual: VecDeque<(TopicName, Option<Vec<u8>>, Vec<u8>)>,
     wake_at: Option<SimTime>,
+    /// The sender's batches by leader, emptied after each round (kept for its memory).
+    per_broker: VecMap<BrokerId, Vec<ProducerBatch>>,
     pub stats: ProducerStats,
 }
 
@@ -162,6 +164,7 @@ impl Producer {
             blocked: false,
             manual: VecDeque::new(),
             wake_at: None,
+            per_broker: VecMap::new(),
             stats: ProducerStats::default(),
         }
     }
@@ -471,12 +474,8 @@ impl Producer {
         if self.config.enable_idempotence && self.producer_id.is_none() {
             return;
         }
-        let mut per_broker: VecMap<BrokerId, Vec<ProducerBatch>> = VecMap::new();
+        let mut per_broker = std::mem::take(&mut self.per_broker);
         let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
-        let mut in_flight_per_broker: VecMap<BrokerId, usize> = VecMap::new();
-        for f in self.in_flight.values() {
-            *in_flight_per_broker.entry(f.broker).or_default() += 1;
-        }
         let pid = self.producer_id;
         for (tp, queue) in self.queues.iter_mut() {
             if queue.ready.is_empty() {
@@ -486,9 +485,8 @@ impl Producer {
                 self.metadata.invalidate();
                 continue;
             };
-            if in_flight_per_broker.get(&leader).copied().unwrap_or(0) >= max_in_flight
-                || !self.metadata.connectable(leader, ctx.now)
-            {
+            let in_flight = self.in_flight.values().filter(|f| f.broker == leader);
+            if in_flight.count() >= max_in_flight || !self.metadata.connectable(leader, ctx.now) {
                 continue;
             }
             if queue.ready.front().is_some_and(|b| b.retry_at <= ctx.now) {
@@ -505,7 +503,7 @@ impl Producer {
                 per_broker.entry(leader).or_default().push(batch);
             }
         }
-        for (broker, batches) in per_broker {
+        for (broker, batches) in per_broker.drain() {
             let correlation = self.correlation();
             let partitions = batches
                 .iter()
@@ -539,6 +537,7 @@ impl Producer {
                 },
             );
         }
+        self.per_broker = per_broker;
     }
 
     fn expire_batches(&mut self, ctx: &mut Ctx<'_>) {
