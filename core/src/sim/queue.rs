@@ -74,8 +74,9 @@ struct Slot {
 /// A binary min-heap of keys. A cancelled timer's key is left where it is and skipped
 /// when it surfaces: request timeouts are nearly always answered first, and taking each
 /// one out of the middle of the heap at once cost a sift per answer. Cancelled keys are
-/// never at the top (so `next_time` is exact), and never more than the live ones plus a
-/// few (the heap is compacted then), so they cost at most one more level per pop.
+/// never at the top (so `next_time` is exact), and never more than the live ones or
+/// `COMPACT_AFTER`, whichever is more (the heap is compacted then): at most one more level
+/// per pop.
 #[derive(Debug, Default)]
 pub struct Queue {
     heap: Vec<Key>,
