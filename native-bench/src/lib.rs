@@ -26,15 +26,10 @@ pub fn speed_sim_secs(quick: bool) -> u64 {
 /// Wall-clock seconds since some fixed point.
 pub type Clock<'a> = &'a dyn Fn() -> f64;
 
-/// How many times the timed cluster benchmarks run: the machines these run on are shared
-/// virtual ones, where one run's wall time can be a third off (another tenant's burst).
-pub fn timed_runs(quick: bool) -> usize {
-    if quick {
-        1
-    } else {
-        3
-    }
-}
+/// How many times the timed cluster benchmarks run, quick or not: the machines these run on
+/// are shared virtual ones, where one run's wall time can be a third off (another tenant's
+/// burst), and a first run in wasm includes V8 compiling the module (a third of a quick run).
+pub const TIMED_RUNS: usize = 3;
 
 /// Runs a timed benchmark `runs` times and reports its median run (by `wall_seconds`), with
 /// every run's wall time in `wall_seconds_runs`.

@@ -208,7 +208,7 @@ fn main() {
     run("log_append_read_1kib", &|| {
         log_append_read(1024, total, rounds, memcpy)
     });
-    let runs = kplay_bench::timed_runs(quick);
+    let runs = kplay_bench::TIMED_RUNS;
     run("end_to_end", &|| {
         let mut e2e = median_run(runs, || {
             end_to_end(kplay_bench::e2e_records(quick), 100, &clock)

@@ -8,7 +8,7 @@
 
 use kplay_bench::{
     default_lesson, e2e_records, end_to_end, median_run, simulation_speed, speed_sim_secs,
-    timed_runs,
+    TIMED_RUNS,
 };
 use kplay_core::{lessons, Sim, SimTime};
 use serde_json::json;
@@ -41,7 +41,7 @@ fn reserve_heap(bytes: usize) {
 pub fn run(quick: bool) -> String {
     let clock = || now() / 1_000.0;
     reserve_heap(HEAP_BYTES);
-    let runs = timed_runs(quick);
+    let runs = TIMED_RUNS;
     json!({
         "end_to_end": median_run(runs, || end_to_end(e2e_records(quick), 100, &clock)),
         "simulation_speed": median_run(runs, || {
