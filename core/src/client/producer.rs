@@ -335,7 +335,7 @@ impl Producer {
         let linger = self.config.linger_ms > 0;
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
         let mut appended = 0;
-        let full = loop {
+        loop {
             // Kafka's `hasRoomFor`: a batch takes a record only within batch.size (an empty
             // one takes any record); one that cannot is closed and a new one started.
             if queue
@@ -368,23 +368,15 @@ impl Producer {
             appended += 1;
             // Full: another such record would not fit (Kafka sends a full batch at once).
             if builder.size_bytes() + record > batch_size {
-                break true;
+                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+                break;
             }
             if appended >= count {
-                break false;
+                break;
             }
-        };
+        }
         self.stats.produced += appended;
-        if full {
-            self.close_batch(tp, ctx);
-        }
         appended
-    }
-
-    fn close_batch(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
-        if let Some(queue) = self.queues.get_mut(tp) {
-            close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
-        }
     }
 
     // ---- Sending ----
