@@ -73,6 +73,9 @@ pub struct ReaderReport {
 #[derive(Clone, Debug, Default)]
 pub struct DeliveryLedger {
     readers: VecMap<String, VecMap<(TopicName, u32), PartitionLedger>>,
+    /// The name of the reader being recorded, written in place: one per processed batch
+    /// would add up.
+    name: String,
 }
 
 pub fn reader_name(group: Option<&str>, consumer: u32) -> String {
@@ -81,8 +84,8 @@ pub fn reader_name(group: Option<&str>, consumer: u32) -> String {
     name
 }
 
-/// `reader_name` into a buffer the caller keeps (one per processed batch adds up).
-pub fn write_reader_name(out: &mut String, group: Option<&str>, consumer: u32) {
+/// `reader_name` into a kept buffer.
+fn write_reader_name(out: &mut String, group: Option<&str>, consumer: u32) {
     use std::fmt::Write;
     out.clear();
     let _ = match group {
@@ -92,30 +95,47 @@ pub fn write_reader_name(out: &mut String, group: Option<&str>, consumer: u32) {
 }
 
 impl DeliveryLedger {
-    fn partition(&mut self, reader: &str, topic: &TopicName, p: u32) -> &mut PartitionLedger {
+    /// The ledger of the reader named by `group` (or `consumer`, without one) for `topic`-`p`.
+    fn partition(
+        &mut self,
+        group: Option<&str>,
+        consumer: u32,
+        topic: &TopicName,
+        p: u32,
+    ) -> &mut PartitionLedger {
+        write_reader_name(&mut self.name, group, consumer);
         self.readers
-            .get_or_insert_with(reader, VecMap::new)
+            .get_or_insert_with(self.name.as_str(), VecMap::new)
             .entry((topic.clone(), p))
             .or_default()
     }
 
     /// The reader positioned itself at `offset` (auto.offset.reset).
-    pub fn started(&mut self, reader: &str, topic: &TopicName, p: u32, offset: Offset) {
-        let l = self.partition(reader, topic, p);
+    pub fn started(
+        &mut self,
+        group: Option<&str>,
+        consumer: u32,
+        topic: &TopicName,
+        p: u32,
+        offset: Offset,
+    ) {
+        let l = self.partition(group, consumer, topic, p);
         l.start = Some(l.start.map_or(offset, |s| s.min(offset)));
     }
 
     /// The reader finished processing `records` records in `[first, last]`.
+    #[allow(clippy::too_many_arguments)]
     pub fn processed(
         &mut self,
-        reader: &str,
+        group: Option<&str>,
+        consumer: u32,
         topic: &TopicName,
         p: u32,
         first: Offset,
         last: Offset,
         records: u32,
     ) -> u64 {
-        let l = self.partition(reader, topic, p);
+        let l = self.partition(group, consumer, topic, p);
         let end = last + 1;
         let span = end - first;
         let again = l.processed.overlap(first, end).min(records as u64);
@@ -133,8 +153,7 @@ impl DeliveryLedger {
     }
 
     pub fn committed(&mut self, group: &str, topic: &TopicName, p: u32, offset: Offset) {
-        let reader = reader_name(Some(group), 0);
-        let l = self.partition(&reader, topic, p);
+        let l = self.partition(Some(group), 0, topic, p);
         l.committed = Some(offset);
     }
 
@@ -178,13 +197,13 @@ mod tests {
     fn counts_duplicates_and_committed_but_unprocessed_offsets() {
         let t = TopicName::from("orders");
         let mut ledger = DeliveryLedger::default();
-        ledger.started("group g", &t, 0, 100);
-        assert_eq!(ledger.processed("group g", &t, 0, 100, 199, 100), 0);
+        ledger.started(Some("g"), 0, &t, 0, 100);
+        assert_eq!(ledger.processed(Some("g"), 0, &t, 0, 100, 199, 100), 0);
         // At-least-once: a crash before commit, the next owner starts again at 150.
-        assert_eq!(ledger.processed("group g", &t, 0, 150, 249, 100), 50);
+        assert_eq!(ledger.processed(Some("g"), 0, &t, 0, 150, 249, 100), 50);
         // At-most-once: 250..300 were committed but the crash came before processing.
         ledger.committed("g", &t, 0, 300);
-        assert_eq!(ledger.processed("group g", &t, 0, 300, 309, 10), 0);
+        assert_eq!(ledger.processed(Some("g"), 0, &t, 0, 300, 309, 10), 0);
         ledger.committed("g", &t, 0, 310);
         let r = &ledger.reports()[0];
         assert_eq!(r.reader, "group g");

@@ -11,7 +11,7 @@ use crate::broker::{Broker, BrokerDisk};
 use crate::client::consumer::Consumer;
 use crate::client::producer::Producer;
 use crate::controller::{assignment, zk_data};
-use crate::delivery::{write_reader_name, DeliveryLedger};
+use crate::delivery::DeliveryLedger;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
@@ -72,8 +72,6 @@ pub struct Sim {
     pub(crate) violations: Vec<Violation>,
     pub(crate) counters: Counters,
     pub(crate) delivery: DeliveryLedger,
-    /// The delivery ledger's name of the reader being recorded, written in place.
-    reader_name: String,
     console_producer: u32,
     /// The scenario's consumers, then those added while running (`add_consumer`).
     consumer_specs: Vec<ConsumerSpec>,
@@ -148,7 +146,6 @@ impl Sim {
             violations: Vec::new(),
             counters: Counters::default(),
             delivery: DeliveryLedger::default(),
-            reader_name: String::new(),
             console_producer: scenario.producers.len() as u32,
             consumer_specs: scenario.consumers.clone(),
             added_producers: 0,
@@ -580,9 +577,9 @@ impl Sim {
                 last_offset,
                 records,
             } => {
-                write_reader_name(&mut self.reader_name, group.as_deref(), *consumer);
                 self.delivery.processed(
-                    &self.reader_name,
+                    group.as_deref(),
+                    *consumer,
                     topic,
                     *partition,
                     *first_offset,
@@ -601,9 +598,8 @@ impl Sim {
                     .consumers
                     .get(*consumer as usize)
                     .and_then(|c| c.config.group_id.clone());
-                write_reader_name(&mut self.reader_name, group.as_deref(), *consumer);
                 self.delivery
-                    .started(&self.reader_name, topic, *partition, *offset);
+                    .started(group.as_deref(), *consumer, topic, *partition, *offset);
             }
             Event::OffsetsCommitted { group, offsets } => {
                 for (topic, partition, offset) in offsets {
