@@ -5,6 +5,7 @@
 pub mod command;
 pub mod ctx;
 pub mod network;
+mod nodes;
 pub mod queue;
 
 use crate::broker::{Broker, BrokerDisk};
@@ -28,6 +29,7 @@ use crate::zookeeper::{messages::PeerState, paths};
 use command::Command;
 use ctx::{Ctx, Outbox, Timer};
 use network::Network;
+use nodes::Nodes;
 use queue::{Item, Queue};
 
 #[derive(Debug)]
@@ -62,7 +64,7 @@ pub struct Sim {
     pub(crate) now: SimTime,
     queue: Queue,
     rng: Rng,
-    pub(crate) nodes: VecMap<NodeId, Slot>,
+    pub(crate) nodes: Nodes,
     pub(crate) network: Network,
     pub(crate) trace: Trace,
     next_message_id: u64,
@@ -136,7 +138,7 @@ impl Sim {
         let mut sim = Sim {
             now: SimTime::ZERO,
             queue: Queue::default(),
-            nodes: VecMap::new(),
+            nodes: Nodes::default(),
             network: Network::new(cluster.latency_us, cluster.jitter_us),
             trace: Trace::new(scenario.trace.window),
             next_message_id: 0,
@@ -1231,7 +1233,7 @@ impl Sim {
 /// What the invariants read: live brokers, and the disks of dead ones. It borrows those two
 /// fields only, so the invariants (another field) are checked in place for every event.
 pub(crate) struct Brokers<'a> {
-    nodes: &'a VecMap<NodeId, Slot>,
+    nodes: &'a Nodes,
     disks: &'a VecMap<BrokerId, BrokerDisk>,
 }
 
