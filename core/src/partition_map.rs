@@ -27,15 +27,23 @@ impl<V> Default for PartitionMap<V> {
 }
 
 impl<V> PartitionMap<V> {
+    /// Inlined for its common case: the name is a clone of the map's own `Arc` among the
+    /// usual few topics, found by comparing pointers.
+    #[inline(always)]
     fn topic(&self, name: &TopicName) -> Result<usize, usize> {
-        // Names in requests are mostly clones of the `Arc` held here: among the usual few
-        // topics, comparing pointers finds it fastest.
-        // Other nodes' names (a producer's, a consumer's) are equal strings: among few, a
-        // scan comparing lengths first beats a search comparing bytes at each step.
         if self.topics.len() <= FEW_TOPICS {
             if let Some(i) = self.topics.iter().position(|(t, _)| Arc::ptr_eq(t, name)) {
                 return Ok(i);
             }
+        }
+        self.topic_by_name(name)
+    }
+
+    /// Other nodes' names (a producer's, a consumer's) are equal strings: among few, a scan
+    /// comparing lengths first beats a search comparing bytes at each step.
+    #[inline(never)]
+    fn topic_by_name(&self, name: &TopicName) -> Result<usize, usize> {
+        if self.topics.len() <= FEW_TOPICS {
             if let Some(i) = self.topics.iter().position(|(t, _)| **t == **name) {
                 return Ok(i);
             }

@@ -106,10 +106,10 @@ impl Queue {
             self.slots.push(Slot::default());
             (self.slots.len() - 1) as u32
         });
-        self.slots[slot as usize] = Slot {
-            entry: Some((at, item)),
-            timer,
-        };
+        // Written field by field: building a `Slot` first copied the item twice.
+        let s = &mut self.slots[slot as usize];
+        s.entry = Some((at, item));
+        s.timer = timer;
         if let Some(id) = timer {
             self.cancellable.insert(id, slot);
         }
