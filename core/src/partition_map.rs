@@ -56,6 +56,15 @@ impl<V> PartitionMap<V> {
         self.topic(name).ok().map(|i| &self.topics[i].0)
     }
 
+    /// `tp` naming its topic by the map's own `Arc`, if the map has the topic, so that later
+    /// lookups of it compare pointers.
+    pub fn with_own_name(&self, tp: TopicPartition) -> TopicPartition {
+        match self.topic_name(&tp.topic) {
+            Some(own) if !Arc::ptr_eq(own, &tp.topic) => TopicPartition::new(own, tp.partition),
+            _ => tp,
+        }
+    }
+
     fn slot(&self, tp: &TopicPartition) -> Option<&(TopicPartition, V)> {
         let i = self.topic(&tp.topic).ok()?;
         self.topics[i].1.get(tp.partition as usize)?.as_ref()
@@ -235,5 +244,21 @@ mod tests {
         }
         let ours: Vec<(&TopicPartition, &u64)> = ours.iter().collect();
         assert_eq!(ours, model.iter().collect::<Vec<_>>());
+    }
+
+    /// `with_own_name` swaps an equal name for the map's `Arc`, and leaves a name the map
+    /// lacks as it is.
+    #[test]
+    fn with_own_name_takes_the_maps_arc() {
+        let own = TopicName::from("orders");
+        let mut map = PartitionMap::default();
+        map.insert(TopicPartition::new(&own, 0), ());
+        let theirs = TopicPartition::new(&TopicName::from("orders"), 2);
+        let swapped = map.with_own_name(theirs.clone());
+        assert!(Arc::ptr_eq(&swapped.topic, &own));
+        assert_eq!(swapped, theirs);
+        let other = TopicPartition::new(&TopicName::from("payments"), 0);
+        let kept = map.with_own_name(other.clone());
+        assert!(Arc::ptr_eq(&kept.topic, &other.topic));
     }
 }
