@@ -15,12 +15,53 @@ pub struct Network {
     pub jitter_us: u64,
     cut: VecSet<(NodeId, NodeId)>,
     extra_latency_us: VecMap<(NodeId, NodeId), u64>,
-    /// Arrival time of the last message on each link (by `link_key`): later messages never
-    /// overtake it.
-    last_arrival: VecMap<(u64, u64), SimTime>,
-    /// Pairs of nodes that have talked (by `link_key`, lower first; `link_key` orders as
-    /// `NodeId` does): when one dies, the other sees the connection close.
-    connections: VecMap<(u64, u64), (NodeId, NodeId)>,
+    /// The links of the nodes `dense` numbers, by sender then receiver: every message looks
+    /// its link up, so that is two indexes. A row is made when its node first sends.
+    rows: Vec<Vec<Link>>,
+    /// Links with a node `dense` does not number (a real client's connection).
+    far: VecMap<(NodeId, NodeId), Link>,
+}
+
+/// One direction of a link between two nodes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Link {
+    /// When the last message on it arrives: later messages never overtake it.
+    last_arrival: SimTime,
+    /// A message between the two arrived: when one dies, the other sees the connection
+    /// close. Set in both directions.
+    connected: bool,
+}
+
+/// Every scenario node, numbered in `NodeId` order (more than the scenario limits allow).
+const ZOOKEEPERS: u32 = 16;
+const BROKERS: u32 = 32;
+const CLIENTS: u32 = 64;
+const DENSE: usize = (ZOOKEEPERS + BROKERS + 2 * CLIENTS + 1) as usize;
+
+fn dense(node: NodeId) -> Option<usize> {
+    let (base, n, max) = match node {
+        NodeId::ZooKeeper(n) => (0, n, ZOOKEEPERS),
+        NodeId::Broker(b) => (ZOOKEEPERS, b.0, BROKERS),
+        NodeId::Producer(n) => (ZOOKEEPERS + BROKERS, n, CLIENTS),
+        NodeId::Consumer(n) => (ZOOKEEPERS + BROKERS + CLIENTS, n, CLIENTS),
+        NodeId::Admin => (ZOOKEEPERS + BROKERS + 2 * CLIENTS, 0, 1),
+        NodeId::Client(_) => return None,
+    };
+    (n < max).then_some((base + n) as usize)
+}
+
+/// The node `dense` numbers `i`.
+fn node_at(i: usize) -> NodeId {
+    let i = i as u32;
+    match i {
+        _ if i < ZOOKEEPERS => NodeId::ZooKeeper(i),
+        _ if i < ZOOKEEPERS + BROKERS => NodeId::broker(i - ZOOKEEPERS),
+        _ if i < ZOOKEEPERS + BROKERS + CLIENTS => NodeId::Producer(i - ZOOKEEPERS - BROKERS),
+        _ if i < ZOOKEEPERS + BROKERS + 2 * CLIENTS => {
+            NodeId::Consumer(i - ZOOKEEPERS - BROKERS - CLIENTS)
+        }
+        _ => NodeId::Admin,
+    }
 }
 
 impl Network {
@@ -33,26 +74,49 @@ impl Network {
     }
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
-        self.cut.contains(&(from, to))
+        !self.cut.is_empty() && self.cut.contains(&(from, to))
+    }
+
+    fn link(&mut self, from: NodeId, to: NodeId) -> &mut Link {
+        let (Some(f), Some(t)) = (dense(from), dense(to)) else {
+            return self.far.entry((from, to)).or_default();
+        };
+        if self.rows.len() <= f {
+            self.rows.resize_with(f + 1, Vec::new);
+        }
+        let row = &mut self.rows[f];
+        if row.is_empty() {
+            row.resize(DENSE, Link::default());
+        }
+        &mut row[t]
     }
 
     /// `a` and `b` have a connection (a message between them arrived).
     pub fn connect(&mut self, a: NodeId, b: NodeId) {
-        let (a, b) = (a.min(b), a.max(b));
-        self.connections
-            .entry((link_key(a), link_key(b)))
-            .or_insert((a, b));
+        if !self.link(a, b).connected {
+            self.link(a, b).connected = true;
+            self.link(b, a).connected = true;
+        }
     }
 
-    /// Forgets every connection of `id`; returns the peers that were on the other end.
+    /// Forgets every connection of `id`; returns the peers that were on the other end, in
+    /// `NodeId` order.
     pub fn drop_connections(&mut self, id: NodeId) -> Vec<NodeId> {
-        let peers = self
-            .connections
-            .values()
-            .filter(|(a, b)| *a == id || *b == id)
-            .map(|&(a, b)| if a == id { b } else { a })
-            .collect();
-        self.connections.retain(|_, (a, b)| *a != id && *b != id);
+        let mut peers: Vec<NodeId> = Vec::new();
+        if let Some(row) = dense(id).and_then(|i| self.rows.get(i)) {
+            peers.extend((0..row.len()).filter(|&j| row[j].connected).map(node_at));
+        }
+        peers.extend(
+            self.far
+                .iter()
+                .filter(|((from, _), link)| *from == id && link.connected)
+                .map(|((_, to), _)| *to),
+        );
+        peers.sort();
+        for &peer in &peers {
+            self.link(id, peer).connected = false;
+            self.link(peer, id).connected = false;
+        }
         peers
     }
 
@@ -61,17 +125,18 @@ impl Network {
         if from == to {
             return now.plus_us(LOOPBACK_US);
         }
-        let base = self.latency_us + self.extra_latency_us.get(&(from, to)).copied().unwrap_or(0);
-        let latency = (base as i64 + rng.jitter(self.jitter_us)).max(1) as u64;
-        let link = (link_key(from), link_key(to));
-        let last = self.last_arrival.entry(link).or_insert(SimTime::ZERO);
-        let at = now.plus_us(latency).max(*last);
-        *last = at;
+        let latency = (self.base_latency_us(from, to) as i64 + rng.jitter(self.jitter_us)).max(1);
+        let link = self.link(from, to);
+        let at = now.plus_us(latency as u64).max(link.last_arrival);
+        link.last_arrival = at;
         at
     }
 
     /// The one-way latency without jitter (for a connection reset to travel back).
     pub fn base_latency_us(&self, from: NodeId, to: NodeId) -> u64 {
+        if self.extra_latency_us.is_empty() {
+            return self.latency_us;
+        }
         self.latency_us + self.extra_latency_us.get(&(from, to)).copied().unwrap_or(0)
     }
 
@@ -99,20 +164,6 @@ impl Network {
     }
 }
 
-/// A node as one number: every message looks its link up, and integers compare faster than
-/// the enum.
-fn link_key(node: NodeId) -> u64 {
-    let (kind, id) = match node {
-        NodeId::ZooKeeper(id) => (0, id),
-        NodeId::Broker(b) => (1, b.0),
-        NodeId::Producer(id) => (2, id),
-        NodeId::Consumer(id) => (3, id),
-        NodeId::Admin => (4, 0),
-        NodeId::Client(id) => (5, id),
-    };
-    (kind << 32) | u64::from(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +179,49 @@ mod tests {
             assert!(at >= last);
             last = at;
         }
+    }
+
+    /// Every number `dense` gives maps back to its node, in `NodeId` order.
+    #[test]
+    fn dense_numbers_follow_node_order() {
+        let nodes: Vec<NodeId> = (0..DENSE).map(node_at).collect();
+        for (i, node) in nodes.iter().enumerate() {
+            assert_eq!(dense(*node), Some(i), "{node:?}");
+        }
+        assert!(nodes.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(dense(NodeId::broker(BROKERS)), None);
+        assert_eq!(dense(NodeId::Client(0)), None);
+    }
+
+    /// A dead node's peers come back in `NodeId` order, real clients' connections among
+    /// them, and only once.
+    #[test]
+    fn dropped_connections_name_each_peer_once() {
+        let mut net = Network::new(1_000, 0);
+        let me = NodeId::broker(2);
+        let peers = [
+            NodeId::Client(7),
+            NodeId::Consumer(0),
+            NodeId::broker(1),
+            NodeId::ZooKeeper(3),
+            NodeId::Producer(CLIENTS + 1),
+        ];
+        for (i, peer) in peers.iter().enumerate() {
+            if i % 2 == 0 {
+                net.connect(me, *peer);
+            } else {
+                net.connect(*peer, me);
+            }
+        }
+        net.connect(NodeId::broker(1), NodeId::broker(3));
+        let mut expected = peers.to_vec();
+        expected.sort();
+        assert_eq!(net.drop_connections(me), expected);
+        assert!(net.drop_connections(me).is_empty());
+        assert_eq!(
+            net.drop_connections(NodeId::broker(3)),
+            vec![NodeId::broker(1)]
+        );
     }
 
     #[test]
