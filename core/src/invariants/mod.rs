@@ -82,45 +82,81 @@ pub struct Invariants {
 impl Invariants {
     /// Observes one new trace event; returns the violations it reveals.
     pub fn observe(&mut self, at: SimTime, event: &Event, world: &dyn World) -> Vec<Violation> {
-        let mut found: Vec<(&'static str, String)> = Vec::new();
-        let mut push = |name, d: Option<String>| {
-            if let Some(d) = d {
-                found.push((name, d));
+        let mut found = Vec::new();
+        let mut push = |invariant, detail: Option<String>| {
+            if let Some(detail) = detail {
+                found.push(Violation {
+                    invariant,
+                    at,
+                    detail,
+                });
             }
         };
-        push(
-            one_leader_per_epoch::NAME,
-            self.one_leader_per_epoch.observe(event),
-        );
-        push(offsets_dense::NAME, self.offsets_dense.observe(event));
-        push(
-            high_watermark_bound::NAME,
-            high_watermark_bound::observe(event, world),
-        );
-        push(
-            committed_records_survive::NAME,
-            self.committed.observe(event, world),
-        );
-        push(
-            acked_records_survive::NAME,
-            self.acked.observe(event, world),
-        );
-        push(
-            one_controller_per_epoch::NAME,
-            self.controllers.observe(event),
-        );
-        push(
-            one_zk_leader_per_epoch::NAME,
-            self.zk_leaders.observe(event),
-        );
+        // The per-batch events (nearly all of them) go straight to the invariants that read
+        // them (a test checks that the others ignore them); every other event to all.
+        match event {
+            Event::RecordsAppended { .. } => {
+                push(offsets_dense::NAME, self.offsets_dense.observe(event));
+            }
+            Event::HighWatermarkAdvanced { .. } => {
+                push(
+                    high_watermark_bound::NAME,
+                    high_watermark_bound::observe(event, world),
+                );
+                push(
+                    committed_records_survive::NAME,
+                    self.committed.observe(event, world),
+                );
+            }
+            Event::ProducerAcked { .. } => {
+                push(
+                    acked_records_survive::NAME,
+                    self.acked.observe(event, world),
+                );
+            }
+            Event::ConsumerProcessed { .. } => {}
+            _ => {
+                for (invariant, detail) in self.observe_all(event, world) {
+                    push(invariant, detail);
+                }
+            }
+        }
         found
-            .into_iter()
-            .map(|(invariant, detail)| Violation {
-                invariant,
-                at,
-                detail,
-            })
-            .collect()
+    }
+
+    /// Every invariant's finding in `event`, in a fixed order.
+    fn observe_all(
+        &mut self,
+        event: &Event,
+        world: &dyn World,
+    ) -> [(&'static str, Option<String>); 7] {
+        [
+            (
+                one_leader_per_epoch::NAME,
+                self.one_leader_per_epoch.observe(event),
+            ),
+            (offsets_dense::NAME, self.offsets_dense.observe(event)),
+            (
+                high_watermark_bound::NAME,
+                high_watermark_bound::observe(event, world),
+            ),
+            (
+                committed_records_survive::NAME,
+                self.committed.observe(event, world),
+            ),
+            (
+                acked_records_survive::NAME,
+                self.acked.observe(event, world),
+            ),
+            (
+                one_controller_per_epoch::NAME,
+                self.controllers.observe(event),
+            ),
+            (
+                one_zk_leader_per_epoch::NAME,
+                self.zk_leaders.observe(event),
+            ),
+        ]
     }
 
     /// Full state checks (on demand).
@@ -188,5 +224,110 @@ pub(crate) mod test_world {
             log.append_as_leader(&mut b.finish(NO_PRODUCER_ID, -1, -1), 0, SimTime::ZERO);
         }
         log
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_world::{log_with, tp, TestWorld};
+    use super::*;
+    use crate::broker::replica::Role;
+    use crate::config::Acks;
+
+    /// `observe` sends each per-batch event only to some invariants: every invariant it
+    /// skips must find nothing in that event and keep its state as it was, even on a world
+    /// where the partition has a leader with records.
+    #[test]
+    fn per_batch_events_skip_only_invariants_that_ignore_them() {
+        let mut world = TestWorld::default();
+        let mut leader = Replica::new(tp(), log_with(2));
+        leader.role = Role::Leader {
+            followers: Default::default(),
+        };
+        world.replicas.insert((BrokerId(1), tp()), leader);
+        let topic: crate::ids::TopicName = "t".into();
+        let routed: [(Event, &[&str]); 4] = [
+            (
+                Event::RecordsAppended {
+                    broker: BrokerId(1),
+                    topic: topic.clone(),
+                    partition: 0,
+                    base_offset: 4,
+                    last_offset: 5,
+                    records: 2,
+                    leader: true,
+                },
+                &[offsets_dense::NAME],
+            ),
+            (
+                Event::HighWatermarkAdvanced {
+                    broker: BrokerId(1),
+                    topic: topic.clone(),
+                    partition: 0,
+                    high_watermark: 4,
+                },
+                &[high_watermark_bound::NAME, committed_records_survive::NAME],
+            ),
+            (
+                Event::ProducerAcked {
+                    producer: 0,
+                    topic: topic.clone(),
+                    partition: 0,
+                    base_offset: Some(0),
+                    records: 2,
+                    first_record_id: 100,
+                    acks: Acks::All,
+                },
+                &[acked_records_survive::NAME],
+            ),
+            (
+                Event::ConsumerProcessed {
+                    consumer: 0,
+                    group: None,
+                    topic,
+                    partition: 0,
+                    first_offset: 0,
+                    last_offset: 1,
+                    records: 2,
+                },
+                &[],
+            ),
+        ];
+        for (event, readers) in routed {
+            let mut all = Invariants::default();
+            let states = |i: &Invariants| {
+                [
+                    (
+                        one_leader_per_epoch::NAME,
+                        format!("{:?}", i.one_leader_per_epoch),
+                    ),
+                    (offsets_dense::NAME, format!("{:?}", i.offsets_dense)),
+                    (
+                        committed_records_survive::NAME,
+                        format!("{:?}", i.committed),
+                    ),
+                    (acked_records_survive::NAME, format!("{:?}", i.acked)),
+                    (
+                        one_controller_per_epoch::NAME,
+                        format!("{:?}", i.controllers),
+                    ),
+                    (one_zk_leader_per_epoch::NAME, format!("{:?}", i.zk_leaders)),
+                ]
+            };
+            let before = states(&all);
+            let found = all.observe_all(&event, &world);
+            for (name, detail) in found {
+                assert!(
+                    detail.is_none() || readers.contains(&name),
+                    "{name} found something in {event:?}"
+                );
+            }
+            for ((name, was), (_, is)) in before.iter().zip(states(&all)) {
+                assert!(
+                    *was == is || readers.contains(name),
+                    "{name} reads {event:?}: route it there"
+                );
+            }
+        }
     }
 }
