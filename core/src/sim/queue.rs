@@ -71,22 +71,27 @@ struct Slot {
     timer: Option<TimerId>,
 }
 
-/// A binary min-heap of keys. A cancelled timer's key is left where it is and skipped
-/// when it surfaces: request timeouts are nearly always answered first, and taking each
-/// one out of the middle of the heap at once cost a sift per answer. Cancelled keys are
-/// never at the top (so `next_time` is exact), and never more than the live ones or
-/// `COMPACT_AFTER`, whichever is more (the heap is compacted then): at most one more level
-/// per pop.
+/// Two binary min-heaps of keys, one for cancellable timers (request timeouts) and one for
+/// everything else; a pop takes the earlier of their tops. Request timeouts are nearly always
+/// cancelled (answered) long before they are due, so a cancelled timer's key is left where it
+/// is and skipped when it surfaces (taking each one out of the middle of a heap cost a sift
+/// per answer), and they wait apart: their keys never deepen the heap that every message
+/// passes through. Cancelled keys are never at the top (so `next_time` is exact), and never
+/// more than the live ones or `COMPACT_AFTER`, whichever is more (the timeouts' heap is
+/// compacted then).
 #[derive(Debug, Default)]
 pub struct Queue {
-    heap: Vec<Key>,
+    /// Messages, actions and timers that cannot be cancelled.
+    heap: Heap,
+    /// Cancellable timers, some of them cancelled.
+    timeouts: Heap,
     /// The queued items by slot; a popped item's slot is reused by a later push.
     slots: Vec<Slot>,
     free: Vec<u32>,
     seq: u64,
     /// Cancellable timers still queued, and their slots.
     cancellable: VecMap<TimerId, u32>,
-    /// Keys in the heap whose timer was cancelled.
+    /// Keys in `timeouts` whose timer was cancelled.
     cancelled: usize,
 }
 
@@ -110,16 +115,19 @@ impl Queue {
         let s = &mut self.slots[slot as usize];
         s.entry = Some((at, item));
         s.timer = timer;
-        if let Some(id) = timer {
-            self.cancellable.insert(id, slot);
-        }
-        self.heap.push(Key {
+        let key = Key {
             at,
             rank,
             seq: self.seq,
             slot,
-        });
-        self.sift_up(self.heap.len() - 1);
+        };
+        match timer {
+            Some(id) => {
+                self.cancellable.insert(id, slot);
+                self.timeouts.push(key);
+            }
+            None => self.heap.push(key),
+        }
     }
 
     pub fn pop(&mut self) -> Option<Entry> {
@@ -151,11 +159,14 @@ impl Queue {
     }
 
     pub fn next_time(&self) -> Option<SimTime> {
-        self.heap.first().map(|k| k.at)
+        match (self.heap.top(), self.timeouts.top()) {
+            (Some(a), Some(b)) => Some(a.at.min(b.at)),
+            (a, b) => a.or(b).map(|k| k.at),
+        }
     }
     /// Events still to happen.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled
+        self.heap.0.len() + self.timeouts.0.len() - self.cancelled
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -169,77 +180,110 @@ impl Queue {
             .map(|(at, item)| (*at, item))
     }
 
-    fn is_cancelled(&self, key: &Key) -> bool {
-        self.slots[key.slot as usize].entry.is_none()
+    /// The earlier of the two tops.
+    fn pop_key(&mut self) -> Option<Key> {
+        let from_timeouts = match (self.heap.top(), self.timeouts.top()) {
+            (Some(a), Some(b)) => b.before(a),
+            (a, _) => a.is_none(),
+        };
+        if from_timeouts {
+            self.timeouts.pop()
+        } else {
+            self.heap.pop()
+        }
     }
 
-    /// Frees the keys of cancelled timers that reached the top.
+    /// Frees the keys of cancelled timers that reached the top of the timeouts' heap.
     fn drop_cancelled_top(&mut self) {
-        while self.heap.first().is_some_and(|k| self.is_cancelled(k)) {
-            let key = self.pop_key().expect("not empty");
+        while let Some(key) = self.timeouts.top() {
+            if self.slots[key.slot as usize].entry.is_some() {
+                break;
+            }
+            let key = self.timeouts.pop().expect("not empty");
             self.free.push(key.slot);
             self.cancelled -= 1;
         }
     }
 
-    /// Drops every cancelled key and rebuilds the heap (linear time).
+    /// Drops every cancelled key and rebuilds the timeouts' heap (linear time).
     fn compact(&mut self) {
-        let mut heap = std::mem::take(&mut self.heap);
-        heap.retain(|k| {
-            let cancelled = self.slots[k.slot as usize].entry.is_none();
+        let slots = &self.slots;
+        let free = &mut self.free;
+        self.timeouts.0.retain(|k| {
+            let cancelled = slots[k.slot as usize].entry.is_none();
             if cancelled {
-                self.free.push(k.slot);
+                free.push(k.slot);
             }
             !cancelled
         });
-        self.heap = heap;
         self.cancelled = 0;
-        for pos in (0..self.heap.len() / 2).rev() {
-            self.sift_down(pos);
-        }
+        self.timeouts.heapify();
+    }
+}
+
+/// A binary min-heap of keys.
+#[derive(Debug, Default)]
+struct Heap(Vec<Key>);
+
+impl Heap {
+    fn top(&self) -> Option<&Key> {
+        self.0.first()
     }
 
-    fn pop_key(&mut self) -> Option<Key> {
-        let last = self.heap.pop()?;
-        if self.heap.is_empty() {
+    fn push(&mut self, key: Key) {
+        self.0.push(key);
+        self.sift_up(self.0.len() - 1);
+    }
+
+    fn pop(&mut self) -> Option<Key> {
+        let last = self.0.pop()?;
+        if self.0.is_empty() {
             return Some(last);
         }
-        let top = std::mem::replace(&mut self.heap[0], last);
+        let top = std::mem::replace(&mut self.0[0], last);
         self.sift_down(0);
         Some(top)
     }
 
+    fn heapify(&mut self) {
+        for pos in (0..self.0.len() / 2).rev() {
+            self.sift_down(pos);
+        }
+    }
+
     fn sift_up(&mut self, mut pos: usize) {
-        let key = self.heap[pos];
+        let heap = &mut self.0;
+        let key = heap[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !key.before(&self.heap[parent]) {
+            if !key.before(&heap[parent]) {
                 break;
             }
-            self.heap[pos] = self.heap[parent];
+            heap[pos] = heap[parent];
             pos = parent;
         }
-        self.heap[pos] = key;
+        heap[pos] = key;
     }
 
     fn sift_down(&mut self, mut pos: usize) {
-        let key = self.heap[pos];
-        let len = self.heap.len();
+        let heap = &mut self.0;
+        let key = heap[pos];
+        let len = heap.len();
         loop {
             let mut child = 2 * pos + 1;
             if child >= len {
                 break;
             }
-            if child + 1 < len && self.heap[child + 1].before(&self.heap[child]) {
+            if child + 1 < len && heap[child + 1].before(&heap[child]) {
                 child += 1;
             }
-            if !self.heap[child].before(&key) {
+            if !heap[child].before(&key) {
                 break;
             }
-            self.heap[pos] = self.heap[child];
+            heap[pos] = heap[child];
             pos = child;
         }
-        self.heap[pos] = key;
+        heap[pos] = key;
     }
 }
 
@@ -316,13 +360,13 @@ mod tests {
         }
         model.retain(|(_, n)| n % 5 == 0);
         assert_eq!(q.len(), 1_000);
-        assert!(q.heap.len() < 2 * 1_000 + COMPACT_AFTER, "compacted");
+        assert!(q.timeouts.0.len() < 2 * 1_000 + COMPACT_AFTER, "compacted");
         model.sort();
         let out: Vec<_> = std::iter::from_fn(|| q.pop())
             .filter_map(popped_one)
             .collect();
         assert_eq!(out, model);
-        assert!(q.is_empty() && q.heap.is_empty());
+        assert!(q.is_empty() && q.heap.0.is_empty() && q.timeouts.0.is_empty());
     }
 
     fn popped_one(e: Entry) -> Option<(u64, u32)> {
