@@ -85,8 +85,16 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn is_empty(&self) -> bool {
-        // A topic whose last partition is removed leaves the map.
-        self.topics.is_empty()
+        // `remove` drops a topic with no partitions left; `clear` keeps it, empty.
+        self.topics.iter().all(|(_, slots)| slots.is_empty())
+    }
+
+    /// Empties the map but keeps its topics and their memory, for a map refilled every round
+    /// (a fetcher's partitions to name next).
+    pub fn clear(&mut self) {
+        for (_, slots) in &mut self.topics {
+            slots.clear();
+        }
     }
 
     /// The slot for `tp`, creating the topic's entry and the slot's place if missing.
@@ -221,8 +229,12 @@ mod tests {
             let topic = &names[rng.below(names.len() as u64) as usize];
             // A fresh Arc for the same name must find the same slot.
             let tp = TopicPartition::new(&TopicName::from(&**topic), rng.below(12) as u32);
-            match rng.below(5) {
+            match rng.below(6) {
                 0 => assert_eq!(ours.remove(&tp), model.remove(&tp)),
+                5 if rng.below(50) == 0 => {
+                    ours.clear();
+                    model.clear();
+                }
                 1 => {
                     let odd = rng.below(2);
                     ours.retain(|tp, v| (tp.partition as u64 + *v) % 2 != odd);

@@ -317,8 +317,11 @@ impl FetchSessionHandler {
             fetch_offset,
             last_fetched_epoch,
         };
-        let dirty = std::mem::take(&mut self.dirty);
+        // Emptied by this fetch; its memory is kept for the next.
+        let mut dirty = std::mem::take(&mut self.dirty);
         if self.next_epoch == INITIAL_EPOCH {
+            dirty.clear();
+            self.dirty = dirty;
             self.forgotten.clear();
             self.sent = followed
                 .keys()
@@ -346,6 +349,8 @@ impl FetchSessionHandler {
                 partitions.push(fetch(tp, at));
             }
         }
+        dirty.clear();
+        self.dirty = dirty;
         NextFetch {
             session_id: self.session_id,
             session_epoch: self.next_epoch,
