@@ -87,8 +87,9 @@ pub struct Sim {
     /// What arrived for real clients' connections since the gateway last took it.
     client_inbox: Vec<ClientDelivery>,
     /// An emptied outbox kept for the next handler, so handling an event allocates nothing
-    /// for its effects.
-    spare_outbox: Outbox,
+    /// for its effects. (An `Option`: putting it back then drops a `None`, not four vectors
+    /// the compiler cannot tell are empty.)
+    spare_outbox: Option<Outbox>,
     /// The last `TimerId` handed out.
     timer_ids: u64,
 }
@@ -155,7 +156,7 @@ impl Sim {
             admin_sent: VecMap::new(),
             admin_responses: Default::default(),
             client_inbox: Vec::new(),
-            spare_outbox: Outbox::default(),
+            spare_outbox: None,
             timer_ids: 0,
             rng,
             scenario,
@@ -438,7 +439,7 @@ impl Sim {
             return;
         };
         let incarnation = slot.incarnation;
-        let mut out = std::mem::take(&mut self.spare_outbox);
+        let mut out = self.spare_outbox.take().unwrap_or_default();
         let mut ctx = Ctx {
             now: self.now,
             me: id,
@@ -448,8 +449,7 @@ impl Sim {
         };
         f(node, &mut ctx);
         self.flush(id, incarnation, &mut out);
-        out.clear();
-        self.spare_outbox = out;
+        self.spare_outbox = Some(out);
     }
 
     fn spawn(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
@@ -479,12 +479,13 @@ impl Sim {
         self.flush(id, incarnation, &mut out);
     }
 
-    /// Carries out a handler's effects, draining `out`.
+    /// Carries out a handler's effects, leaving `out` empty.
     fn flush(&mut self, from: NodeId, incarnation: u64, out: &mut Outbox) {
         for event in out.events.drain(..) {
             self.record(event);
         }
         if out.crash {
+            out.clear();
             self.crash(from);
             return;
         }
@@ -492,6 +493,7 @@ impl Sim {
             self.transmit(from, to, msg);
         }
         if out.closed {
+            out.clear();
             self.take_down(from, Event::NodeClosed { node: from });
             return;
         }
