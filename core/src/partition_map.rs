@@ -56,12 +56,13 @@ impl<V> PartitionMap<V> {
         self.topic(name).ok().map(|i| &self.topics[i].0)
     }
 
-    /// `tp` naming its topic by the map's own `Arc`, if the map has the topic, so that later
-    /// lookups of it compare pointers.
-    pub fn with_own_name(&self, tp: TopicPartition) -> TopicPartition {
-        match self.topic_name(&tp.topic) {
-            Some(own) if !Arc::ptr_eq(own, &tp.topic) => TopicPartition::new(own, tp.partition),
-            _ => tp,
+    /// Makes `tp` name its topic by the map's own `Arc`, if the map has the topic, so that
+    /// later lookups of it compare pointers.
+    pub fn use_own_name(&self, tp: &mut TopicPartition) {
+        if let Some(own) = self.topic_name(&tp.topic) {
+            if !Arc::ptr_eq(own, &tp.topic) {
+                tp.topic = own.clone();
+            }
         }
     }
 
@@ -258,19 +259,21 @@ mod tests {
         assert_eq!(ours, model.iter().collect::<Vec<_>>());
     }
 
-    /// `with_own_name` swaps an equal name for the map's `Arc`, and leaves a name the map
+    /// `use_own_name` swaps an equal name for the map's `Arc`, and leaves a name the map
     /// lacks as it is.
     #[test]
-    fn with_own_name_takes_the_maps_arc() {
+    fn use_own_name_takes_the_maps_arc() {
         let own = TopicName::from("orders");
         let mut map = PartitionMap::default();
         map.insert(TopicPartition::new(&own, 0), ());
         let theirs = TopicPartition::new(&TopicName::from("orders"), 2);
-        let swapped = map.with_own_name(theirs.clone());
+        let mut swapped = theirs.clone();
+        map.use_own_name(&mut swapped);
         assert!(Arc::ptr_eq(&swapped.topic, &own));
         assert_eq!(swapped, theirs);
         let other = TopicPartition::new(&TopicName::from("payments"), 0);
-        let kept = map.with_own_name(other.clone());
+        let mut kept = other.clone();
+        map.use_own_name(&mut kept);
         assert!(Arc::ptr_eq(&kept.topic, &other.topic));
     }
 }

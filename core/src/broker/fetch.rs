@@ -16,7 +16,6 @@ use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::VecSet;
-use std::sync::Arc;
 
 /// Replication's socket timeout: a fetch with no answer is sent again after this long.
 const REPLICA_FETCH_TIMEOUT_MS: u64 = 30_000;
@@ -431,11 +430,7 @@ impl Broker {
     /// them up compares pointers, not names (a session keeps them).
     fn canonical(&self, mut partitions: Vec<FetchPartition>) -> Vec<FetchPartition> {
         for p in &mut partitions {
-            if let Some(name) = self.replicas.topic_name(&p.tp.topic) {
-                if !Arc::ptr_eq(name, &p.tp.topic) {
-                    p.tp.topic = name.clone();
-                }
-            }
+            self.replicas.use_own_name(&mut p.tp);
         }
         partitions
     }

@@ -87,9 +87,9 @@ impl Broker {
     ) {
         let mut answers = Vec::with_capacity(partitions.len());
         let mut waiting = false;
-        for (tp, mut batch) in partitions {
+        for (mut tp, mut batch) in partitions {
             // A parked produce looks its partitions up at every HW move: by pointer, then.
-            let tp = self.replicas.with_own_name(tp);
+            self.replicas.use_own_name(&mut tp);
             let result = self.append_to_leader(&tp, &mut batch, acks, ctx);
             let answer = pending_answer(tp, result);
             waiting |= answer.1.is_some();
