@@ -22,7 +22,7 @@ impl Rng {
 
     /// A uniform value in `0..n` (Lemire's multiply-shift; `n == 0` gives 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        mul_high(self.next_u64(), n)
     }
 
     /// A uniform value in `[0, 1)`.
@@ -49,9 +49,40 @@ impl Rng {
     }
 }
 
+/// The high 64 bits of `a * b`, from 32-bit halves. wasm32 has no 64 × 64 → 128-bit multiply:
+/// there a `u128` product is a call into a 128 × 128 multiply routine, once per message (the
+/// network's jitter). The same bits as `((a as u128 * b as u128) >> 64) as u64`.
+fn mul_high(a: u64, b: u64) -> u64 {
+    let (a_lo, a_hi) = (a & 0xffff_ffff, a >> 32);
+    let (b_lo, b_hi) = (b & 0xffff_ffff, b >> 32);
+    let lo_lo = a_lo * b_lo;
+    let hi_lo = a_hi * b_lo;
+    let lo_hi = a_lo * b_hi;
+    // At most (2^32 - 1) · 2 + (2^32 - 1)^2 = 2^64 - 1: no overflow.
+    let middle = (lo_lo >> 32) + (hi_lo & 0xffff_ffff) + lo_hi;
+    a_hi * b_hi + (hi_lo >> 32) + (middle >> 32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `mul_high` gives the bits of a 128-bit product, at the edges and at random.
+    #[test]
+    fn mul_high_is_the_high_half_of_the_product() {
+        let wide = |a: u64, b: u64| ((u128::from(a) * u128::from(b)) >> 64) as u64;
+        let mut rng = Rng::new(5);
+        let edges = [0, 1, 2, 0xffff_ffff, 1 << 32, u64::MAX - 1, u64::MAX];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(mul_high(a, b), wide(a, b), "{a} × {b}");
+            }
+        }
+        for _ in 0..100_000 {
+            let (a, b) = (rng.next_u64(), rng.next_u64() >> rng.below(64));
+            assert_eq!(mul_high(a, b), wide(a, b), "{a} × {b}");
+        }
+    }
 
     #[test]
     fn splitmix64_reference_vectors() {
