@@ -8,8 +8,9 @@
 //! ## How it fits together
 //!
 //! - [`sim::Sim`] owns an event queue ordered by `(time, sequence)`, the [`sim::network`] (links
-//!   with latency, jitter, FIFO order, cuts) and every node. It is the only thing that moves time.
-//!   A request's timeout leaves the queue when its answer arrives ([`sim::ctx::Ctx::cancel`]).
+//!   with latency, jitter, FIFO order, cuts) and every node (a table by kind and number). It is
+//!   the only thing that moves time. A request's timeout leaves the queue when its answer
+//!   arrives ([`sim::ctx::Ctx::cancel`]); timeouts wait in a heap apart from messages.
 //! - Nodes are sans-IO state machines. Each handles `on_message`, `on_timer` and `on_disconnect`
 //!   with a [`sim::ctx::Ctx`] and leaves its effects (messages, timers, trace events) in an outbox:
 //!   [`zookeeper::server::ZkServer`], [`broker::Broker`] (which also runs the
