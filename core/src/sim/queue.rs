@@ -64,8 +64,8 @@ impl Key {
 
 #[derive(Debug, Default)]
 struct Slot {
-    /// None once cancelled: the key stays in the heap until it reaches the top or the heap
-    /// is compacted, and only then is the slot free again.
+    /// None once cancelled: the key stays in the timeouts' heap until it reaches the top or
+    /// that heap is compacted, and only then is the slot free again.
     entry: Option<(SimTime, Item)>,
     /// Set for a timer that can be cancelled.
     timer: Option<TimerId>,
