@@ -317,11 +317,9 @@ impl FetchSessionHandler {
             fetch_offset,
             last_fetched_epoch,
         };
-        // Emptied by this fetch; its memory is kept for the next.
-        let mut dirty = std::mem::take(&mut self.dirty);
         if self.next_epoch == INITIAL_EPOCH {
-            dirty.clear();
-            self.dirty = dirty;
+            // Emptied by every fetch (`clear` keeps its memory for the next).
+            self.dirty.clear();
             self.forgotten.clear();
             self.sent = followed
                 .keys()
@@ -335,7 +333,7 @@ impl FetchSessionHandler {
             };
         }
         let mut partitions = Vec::new();
-        for tp in dirty.keys() {
+        for tp in self.dirty.keys() {
             let Some(at) = position(tp).filter(|_| followed.contains_key(tp)) else {
                 continue;
             };
@@ -349,8 +347,7 @@ impl FetchSessionHandler {
                 partitions.push(fetch(tp, at));
             }
         }
-        dirty.clear();
-        self.dirty = dirty;
+        self.dirty.clear();
         NextFetch {
             session_id: self.session_id,
             session_epoch: self.next_epoch,
