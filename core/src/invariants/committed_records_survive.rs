@@ -118,7 +118,7 @@ impl CommittedRecordsSurvive {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_world::{log_with, tp, TestWorld};
+    use super::super::test_world::{leader_with, log_with, tp, TestWorld};
     use super::*;
     use crate::broker::replica::{Replica, Role};
     use crate::ids::BrokerId;
@@ -126,10 +126,7 @@ mod tests {
     #[test]
     fn electing_a_replica_that_lost_committed_records_is_caught() {
         let mut world = TestWorld::default();
-        let mut leader = Replica::new(tp(), log_with(3));
-        leader.role = Role::Leader {
-            followers: Default::default(),
-        };
+        let mut leader = leader_with(3);
         leader.log.set_high_watermark(6);
         world.replicas.insert((BrokerId(1), tp()), leader);
         let mut follower = Replica::new(tp(), log_with(3));

@@ -209,6 +209,15 @@ pub(crate) mod test_world {
         TopicPartition::new(&"t".into(), 0)
     }
 
+    /// A leader replica with no followers yet, holding `log_with(batches)`.
+    pub fn leader_with(batches: u64) -> Replica {
+        let mut leader = Replica::new(tp(), log_with(batches));
+        leader.role = crate::broker::replica::Role::Leader {
+            followers: Default::default(),
+        };
+        leader
+    }
+
     /// A log with `batches` batches of 2 records each, ids counting from 100.
     pub fn log_with(batches: u64) -> PartitionLog {
         use crate::config::{BrokerConfig, LogConfig, TopicConfig};
@@ -229,9 +238,8 @@ pub(crate) mod test_world {
 
 #[cfg(test)]
 mod tests {
-    use super::test_world::{log_with, tp, TestWorld};
+    use super::test_world::{leader_with, tp, TestWorld};
     use super::*;
-    use crate::broker::replica::Role;
     use crate::config::Acks;
 
     /// `observe` sends each per-batch event only to some invariants: every invariant it
@@ -240,11 +248,7 @@ mod tests {
     #[test]
     fn per_batch_events_skip_only_invariants_that_ignore_them() {
         let mut world = TestWorld::default();
-        let mut leader = Replica::new(tp(), log_with(2));
-        leader.role = Role::Leader {
-            followers: Default::default(),
-        };
-        world.replicas.insert((BrokerId(1), tp()), leader);
+        world.replicas.insert((BrokerId(1), tp()), leader_with(2));
         let topic: crate::ids::TopicName = "t".into();
         let routed: [(Event, &[&str]); 4] = [
             (

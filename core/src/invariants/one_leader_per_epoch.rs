@@ -80,15 +80,10 @@ mod tests {
 
     #[test]
     fn two_live_brokers_leading_the_same_epoch_are_caught() {
-        use super::super::test_world::{log_with, tp, TestWorld};
-        use crate::broker::replica::{Replica, Role};
+        use super::super::test_world::{leader_with, tp, TestWorld};
         let mut world = TestWorld::default();
         for b in [1, 2] {
-            let mut r = Replica::new(tp(), log_with(1));
-            r.role = Role::Leader {
-                followers: Default::default(),
-            };
-            world.replicas.insert((BrokerId(b), tp()), r);
+            world.replicas.insert((BrokerId(b), tp()), leader_with(1));
         }
         assert!(check_live_leaders(&world).is_some());
     }
