@@ -103,19 +103,18 @@ build-web: setup-web
 	PATH="$(TOOLS_PATH)" trunk build --release
 
 ## bench / bench-quick: throughput against memcpy, natively and (end to end, simulation speed)
-## in wasm32 under Node; one JSON object, also in target/bench.json.
+## in wasm32 under Node, native and wasm runs alternating; one JSON object, also in
+## target/bench.json.
 WASM_NODE := target/wasm32-unknown-unknown/release/kplay_wasm_node.wasm
 bench-wasm-build: setup-web
 	$(CARGO) build --release -q -p kplay-wasm-node --target wasm32-unknown-unknown
 	PATH="$(TOOLS_PATH)" wasm-bindgen --target nodejs --out-dir target/wasm-node $(WASM_NODE)
 
 bench: bench-wasm-build
-	node bench/wasm.mjs > target/bench-wasm.json
-	$(CARGO) run --release -q -p kplay-bench -- --wasm target/bench-wasm.json
+	$(CARGO) run --release -q -p kplay-bench -- --wasm bench/wasm.mjs
 
 bench-quick: bench-wasm-build
-	node bench/wasm.mjs --quick > target/bench-wasm.json
-	$(CARGO) run --release -q -p kplay-bench -- --quick --wasm target/bench-wasm.json
+	$(CARGO) run --release -q -p kplay-bench -- --quick --wasm bench/wasm.mjs
 
 ## bench-web: frame times of the built site in headless Chromium with hundreds of messages in flight.
 bench-web: build-web setup-browser

@@ -5,21 +5,44 @@
 use kplay_core::{lessons, Scenario, Sim, SimTime};
 use serde_json::{json, Value};
 
-/// Records the end-to-end benchmark moves (both targets run the same sizes).
-pub fn e2e_records(quick: bool) -> u64 {
-    if quick {
-        2_000_000
-    } else {
-        20_000_000
-    }
+/// How big a run is: `Full` for `make bench`, `Quick` for `make bench-quick`, `WarmUp` for
+/// the untimed run before either (in wasm, V8 compiles the module's hot code with its
+/// optimising tier during the first runs; natively, the first run faults its pages in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    WarmUp,
+    Quick,
+    Full,
 }
 
-/// Simulated seconds the simulation-speed benchmark runs: 10 minutes quick, an hour in full.
-pub fn speed_sim_secs(quick: bool) -> u64 {
-    if quick {
-        600
-    } else {
-        3_600
+impl Size {
+    pub fn name(self) -> &'static str {
+        match self {
+            Size::WarmUp => "warm-up",
+            Size::Quick => "quick",
+            Size::Full => "full",
+        }
+    }
+    pub fn parse(name: &str) -> Option<Size> {
+        [Size::WarmUp, Size::Quick, Size::Full]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+    /// Records the end-to-end benchmark moves.
+    pub fn e2e_records(self) -> u64 {
+        match self {
+            Size::WarmUp => 200_000,
+            Size::Quick => 2_000_000,
+            Size::Full => 20_000_000,
+        }
+    }
+    /// Simulated seconds the simulation-speed benchmark runs.
+    pub fn sim_secs(self) -> u64 {
+        match self {
+            Size::WarmUp => 60,
+            Size::Quick => 600,
+            Size::Full => 3_600,
+        }
     }
 }
 
@@ -28,19 +51,49 @@ pub type Clock<'a> = &'a dyn Fn() -> f64;
 
 /// How many times the timed cluster benchmarks run, quick or not: the machines these run on
 /// are shared virtual ones, where one run's wall time can be a third off (another tenant's
-/// burst), and a first run in wasm includes V8 compiling the module (a third of a quick run).
+/// burst).
 pub const TIMED_RUNS: usize = 3;
 
-/// Runs a timed benchmark `runs` times and reports its median run (by `wall_seconds`), with
-/// every run's wall time in `wall_seconds_runs`.
-pub fn median_run(runs: usize, mut bench: impl FnMut() -> Value) -> Value {
-    let mut results: Vec<Value> = (0..runs.max(1)).map(|_| bench()).collect();
+/// The benchmarks run on both targets, and the field that is each one's speed (what
+/// `wasm_to_native_ratio` divides).
+pub const BOTH_TARGETS: [(&str, &str); 2] = [
+    ("end_to_end", "records_per_s"),
+    ("simulation_speed", "sim_seconds_per_wall_second"),
+];
+
+/// One run of a benchmark both targets run, by name (None for another name).
+pub fn run_once(name: &str, size: Size, clock: Clock<'_>) -> Option<Value> {
+    match name {
+        "end_to_end" => Some(end_to_end(size.e2e_records(), 100, clock)),
+        "simulation_speed" => Some(simulation_speed(
+            default_lesson(None),
+            size.sim_secs(),
+            clock,
+            &mut |_| {},
+        )),
+        _ => None,
+    }
+}
+
+/// The median of `runs` by `wall_seconds`, with every run's wall time in
+/// `wall_seconds_runs` (in the order they ran).
+pub fn median_run(runs: Vec<Value>) -> Value {
     let wall = |v: &Value| v["wall_seconds"].as_f64().unwrap_or(f64::INFINITY);
-    let all: Vec<f64> = results.iter().map(wall).collect();
-    results.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
-    let mut median = results.swap_remove(results.len() / 2);
+    let all: Vec<f64> = runs.iter().map(wall).collect();
+    let mut runs = runs;
+    runs.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
+    let Some(mut median) = (!runs.is_empty()).then(|| runs.swap_remove(runs.len() / 2)) else {
+        return json!({});
+    };
     median["wall_seconds_runs"] = json!(all);
     median
+}
+
+/// The median of a list of numbers (NaN for none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// The default lesson (3 brokers, 3 ZooKeeper servers, replication, a consumer group, broker
@@ -136,16 +189,23 @@ mod tests {
 
     #[test]
     fn median_run_reports_the_middle_run_and_all_times() {
-        let mut times = [3.0, 1.0, 2.0].into_iter();
-        let out = median_run(3, || {
-            let t = times.next().unwrap();
-            json!({"wall_seconds": t, "run": t})
-        });
+        let runs = [3.0, 1.0, 2.0].map(|t| json!({"wall_seconds": t, "run": t}));
+        let out = median_run(runs.to_vec());
         assert_eq!(out["run"], json!(2.0));
         assert_eq!(out["wall_seconds_runs"], json!([3.0, 1.0, 2.0]));
-        assert_eq!(
-            median_run(0, || json!({"wall_seconds": 5.0}))["wall_seconds"],
-            5.0
-        );
+        assert_eq!(median_run(Vec::new()), json!({}));
+        assert_eq!(median(&[0.9, 0.5, 0.7]), 0.7);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn sizes_round_trip_by_name_and_grow() {
+        for size in [Size::WarmUp, Size::Quick, Size::Full] {
+            assert_eq!(Size::parse(size.name()), Some(size));
+        }
+        assert_eq!(Size::parse("huge"), None);
+        assert!(Size::WarmUp.sim_secs() < Size::Quick.sim_secs());
+        assert!(Size::Quick.e2e_records() < Size::Full.e2e_records());
+        assert!(run_once("gateway", Size::WarmUp, &|| 0.0).is_none());
     }
 }

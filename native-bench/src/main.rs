@@ -3,15 +3,17 @@
 //!
 //! Measured now: memcpy, the partition log in steady state appending then reading batches of
 //! 100-byte and 1 KiB records, the cluster end to end in process, the same through `kplay serve`
-//! over loopback (`gateway`), and simulation speed (simulated seconds per wall second).
-//! Benchmarks are measured here, never asserted in tests.
+//! over loopback (`gateway`), and simulation speed (simulated seconds per wall second); with
+//! `--wasm bench/wasm.mjs`, the end-to-end and simulation-speed runs alternate with the same
+//! runs in wasm32 under Node. Benchmarks are measured here, never asserted in tests.
 
 // A benchmark prints its results.
 #![allow(clippy::print_stdout)]
 
 mod gateway;
+mod wasm;
 
-use kplay_bench::{default_lesson, end_to_end, median_run, simulation_speed};
+use kplay_bench::{default_lesson, median, median_run, simulation_speed, Clock, Size};
 use kplay_core::config::{BrokerConfig, LogConfig, TopicConfig};
 use kplay_core::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use kplay_core::log::PartitionLog;
@@ -19,6 +21,7 @@ use kplay_core::SimTime;
 use serde_json::{json, Value};
 use std::hint::black_box;
 use std::time::Instant;
+use wasm::WasmNode;
 
 const BATCH_BYTES: usize = 16_384;
 
@@ -141,23 +144,48 @@ fn memory_hour(clock: &dyn Fn() -> f64) -> Value {
     })
 }
 
-/// Adds `wasm_to_native_ratio` (wasm speed / native speed) to each benchmark both ran.
-fn add_wasm(report: &mut serde_json::Map<String, Value>, wasm: &Value) {
-    for (name, speed) in [
-        ("end_to_end", "records_per_s"),
-        ("simulation_speed", "sim_seconds_per_wall_second"),
-    ] {
-        let (Some(native), Some(in_wasm)) = (
-            report.get(name).and_then(|b| b[speed].as_f64()),
-            wasm.get(name).and_then(|b| b[speed].as_f64()),
-        ) else {
-            continue;
-        };
-        if let Some(Value::Object(bench)) = report.get_mut(name) {
-            bench.insert("wasm".into(), wasm[name].clone());
-            bench.insert("wasm_to_native_ratio".into(), json!(in_wasm / native));
-        }
+/// A benchmark both targets run: an untimed warm-up run on each, then `TIMED_RUNS` runs
+/// alternating native and wasm. The native median run, with the wasm median run beside it
+/// (`wasm`) and `wasm_to_native_ratio`: the median of each wasm run's speed over the speed of
+/// the native run just before it (`wasm_to_native_ratio_runs`), so that a slow spell of this
+/// shared machine lands on both sides of a ratio.
+fn both_targets(name: &str, size: Size, clock: Clock<'_>, wasm: &mut Option<WasmNode>) -> Value {
+    let native = |size| kplay_bench::run_once(name, size, clock).unwrap_or_default();
+    let mut ask_wasm = |size| {
+        let answer = wasm.as_mut()?.run(name, size);
+        answer
+            .map_err(|e| {
+                eprintln!("kplay-bench: {e}; no more wasm runs");
+                *wasm = None;
+            })
+            .ok()
+    };
+    native(Size::WarmUp);
+    ask_wasm(Size::WarmUp);
+    let mut native_runs = Vec::new();
+    let mut wasm_runs = Vec::new();
+    for _ in 0..kplay_bench::TIMED_RUNS {
+        native_runs.push(native(size));
+        wasm_runs.extend(ask_wasm(size));
     }
+    let key = kplay_bench::BOTH_TARGETS
+        .iter()
+        .find_map(|(n, key)| (*n == name).then_some(*key))
+        .unwrap_or_default();
+    let speed = |v: &Value| v[key].as_f64().unwrap_or(f64::NAN);
+    let ratios: Vec<f64> = native_runs
+        .iter()
+        .zip(&wasm_runs)
+        .map(|(n, w)| speed(w) / speed(n))
+        .collect();
+    let complete = wasm_runs.len() == native_runs.len();
+    let mut report = median_run(native_runs);
+    if complete {
+        report["wasm"] = median_run(wasm_runs);
+        report["wasm_to_native_ratio"] = json!(median(&ratios));
+        report["wasm_to_native_ratio_runs"] = json!(ratios);
+    }
+    report
 }
 
 /// glibc maps every block over its mmap threshold (128 KiB at start) afresh and unmaps it
@@ -181,7 +209,7 @@ fn main() {
             .and_then(|i| args.get(i + 1).cloned())
     };
     // `--only NAME` runs memcpy and that one benchmark (for profiling one at a time);
-    // `--wasm FILE` merges what `kplay-wasm-node` measured under Node.
+    // `--wasm SCRIPT` runs the benchmarks both targets run in wasm too (`node SCRIPT`).
     let only = value_of("--only");
     let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let started = Instant::now();
@@ -191,7 +219,7 @@ fn main() {
     let mut report = serde_json::Map::new();
     report.insert("mode".into(), json!(if quick { "quick" } else { "full" }));
     report.insert("memcpy_bytes_per_s".into(), json!(memcpy));
-    let mut run = |name: &str, f: &dyn Fn() -> Value| {
+    let mut run = |name: &str, f: &mut dyn FnMut() -> Value| {
         if wanted(name) {
             report.insert(name.into(), f());
         }
@@ -199,44 +227,34 @@ fn main() {
     // First, while the process holds nothing else: what the other benchmarks leave in the
     // allocator (the gateway's server thread has its own arena) would count as resident.
     if !quick {
-        run("memory_one_hour", &|| memory_hour(&clock));
+        run("memory_one_hour", &mut || memory_hour(&clock));
     }
     settle_allocator();
-    run("log_append_read_100b", &|| {
+    run("log_append_read_100b", &mut || {
         log_append_read(100, total, rounds, memcpy)
     });
-    run("log_append_read_1kib", &|| {
+    run("log_append_read_1kib", &mut || {
         log_append_read(1024, total, rounds, memcpy)
     });
-    let runs = kplay_bench::TIMED_RUNS;
-    run("end_to_end", &|| {
-        let mut e2e = median_run(runs, || {
-            end_to_end(kplay_bench::e2e_records(quick), 100, &clock)
-        });
+    let size = if quick { Size::Quick } else { Size::Full };
+    let mut wasm = value_of("--wasm").and_then(|script| {
+        WasmNode::start(&script)
+            .map_err(|e| eprintln!("kplay-bench: {e}; native only"))
+            .ok()
+    });
+    run("end_to_end", &mut || {
+        let mut e2e = both_targets("end_to_end", size, &clock, &mut wasm);
         let ratio = e2e["bytes_per_s"].as_f64().unwrap_or(0.0) / memcpy;
         e2e["ratio_to_memcpy"] = json!(ratio);
         e2e
     });
-    run("gateway", &|| {
+    run("gateway", &mut || {
         let records = if quick { 1_000_000 } else { 10_000_000 };
         gateway::gateway_produce(records, 100, memcpy)
     });
-    run("simulation_speed", &|| {
-        median_run(runs, || {
-            simulation_speed(
-                default_lesson(None),
-                kplay_bench::speed_sim_secs(quick),
-                &clock,
-                &mut |_| {},
-            )
-        })
+    run("simulation_speed", &mut || {
+        both_targets("simulation_speed", size, &clock, &mut wasm)
     });
-    if let Some(path) = value_of("--wasm") {
-        match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<Value>(&t)) {
-            Ok(Ok(wasm)) => add_wasm(&mut report, &wasm),
-            _ => eprintln!("kplay-bench: no wasm results in {path}"),
-        }
-    }
     let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
     println!("{text}");
     let _ = std::fs::create_dir_all("target");

@@ -1,15 +1,12 @@
 //! `kplay-wasm-node`: the core compiled to wasm32 and run under Node, for what must be
 //! measured or checked in wasm itself:
 //! - the end-to-end and simulation-speed benchmarks of `kplay-bench`, timed with
-//!   `performance.now()` (`bench/wasm.mjs`; `kplay-bench --wasm FILE` puts them beside the
-//!   native ones with `wasm_to_native_ratio`);
+//!   `performance.now()`: `kplay-bench --wasm bench/wasm.mjs` asks this module (through that
+//!   script, in one Node process) for one run at a time, between its own native runs;
 //! - the trace hash of every lesson for a range of seeds, which `tests/determinism/` compares
 //!   with `kplay check --hashes` run natively.
 
-use kplay_bench::{
-    default_lesson, e2e_records, end_to_end, median_run, simulation_speed, speed_sim_secs,
-    TIMED_RUNS,
-};
+use kplay_bench::Size;
 use kplay_core::{lessons, Sim, SimTime};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -36,19 +33,17 @@ fn reserve_heap(bytes: usize) {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
 }
 
-/// Runs both benchmarks (`quick`: the smaller sizes) and returns their JSON.
+/// One run of the benchmark `name` (`end_to_end` or `simulation_speed`) at `size`
+/// (`warm-up`, `quick` or `full`), as its JSON. The first call grows the heap.
 #[wasm_bindgen]
-pub fn run(quick: bool) -> String {
+pub fn run_once(name: &str, size: &str) -> Result<String, String> {
+    static RESERVE: std::sync::Once = std::sync::Once::new();
+    RESERVE.call_once(|| reserve_heap(HEAP_BYTES));
+    let size = Size::parse(size).ok_or_else(|| format!("no benchmark size named {size}"))?;
     let clock = || now() / 1_000.0;
-    reserve_heap(HEAP_BYTES);
-    let runs = TIMED_RUNS;
-    json!({
-        "end_to_end": median_run(runs, || end_to_end(e2e_records(quick), 100, &clock)),
-        "simulation_speed": median_run(runs, || {
-            simulation_speed(default_lesson(None), speed_sim_secs(quick), &clock, &mut |_| {})
-        }),
-    })
-    .to_string()
+    kplay_bench::run_once(name, size, &clock)
+        .map(|v| v.to_string())
+        .ok_or_else(|| format!("no wasm benchmark named {name}"))
 }
 
 /// The lessons' names, as a JSON array.
