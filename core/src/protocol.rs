@@ -350,7 +350,7 @@ pub enum Message {
     },
     CreateTopicsRequest {
         correlation: Correlation,
-        topic: NewTopic,
+        topic: Box<NewTopic>,
     },
     /// KIP-460: elect the preferred replica, or (unclean) any live replica of a leaderless
     /// partition. `None`: every partition.
@@ -367,7 +367,7 @@ pub enum Message {
     AlterConfigsRequest {
         correlation: Correlation,
         topic: TopicName,
-        config: TopicConfig,
+        config: Box<TopicConfig>,
     },
     AlterConfigsResponse {
         correlation: Correlation,
@@ -378,19 +378,19 @@ pub enum Message {
     AlterBrokerConfigsRequest {
         correlation: Correlation,
         broker: Option<BrokerId>,
-        config: DynamicBrokerConfig,
+        config: Box<DynamicBrokerConfig>,
     },
     /// Controller → brokers: dynamic broker settings changed (Kafka's brokers watch
     /// `/config/changes`).
     BrokerConfigChanged {
         broker: Option<BrokerId>,
-        config: DynamicBrokerConfig,
+        config: Box<DynamicBrokerConfig>,
     },
     /// Controller → brokers: a topic's configs changed. (Kafka's brokers watch
     /// `/config/changes` and re-read `/config/topics/T`; kplay's controller tells them.)
     TopicConfigChanged {
         topic: TopicName,
-        config: TopicConfig,
+        config: Box<TopicConfig>,
     },
     CreateTopicsResponse {
         correlation: Correlation,
@@ -451,7 +451,7 @@ pub enum Message {
     AlterPartitionResponse {
         correlation: Correlation,
         tp: TopicPartition,
-        result: Result<PartitionState, ErrorCode>,
+        result: Result<Box<PartitionState>, ErrorCode>,
     },
     FindCoordinatorRequest {
         correlation: Correlation,
@@ -471,7 +471,7 @@ pub enum Message {
         /// The assignors this member supports, preferred first.
         protocols: Vec<Assignor>,
         /// Member id ("" for a new member), instance id, topics and owned partitions.
-        subscription: Subscription,
+        subscription: Box<Subscription>,
     },
     JoinGroupResponse {
         correlation: Correlation,
@@ -542,7 +542,7 @@ pub enum Message {
         error: Option<ErrorCode>,
         offsets: Vec<(TopicPartition, Option<Offset>)>,
     },
-    ZooKeeper(ZkMessage),
+    ZooKeeper(Box<ZkMessage>),
 }
 
 /// Every message that carries a correlation id, for [`Message::correlation`] and

@@ -69,7 +69,10 @@ impl Broker {
         };
         ctx.send(
             NodeId::Broker(controller),
-            Message::CreateTopicsRequest { correlation, topic },
+            Message::CreateTopicsRequest {
+                correlation,
+                topic: Box::new(topic),
+            },
         );
     }
 

@@ -466,7 +466,7 @@ impl Broker {
                 let NodeId::ZooKeeper(server) = from else {
                     return;
                 };
-                let (events, timer) = self.zk.on_message(server, m, ctx);
+                let (events, timer) = self.zk.on_message(server, *m, ctx);
                 if let Some(t) = timer {
                     self.set_zk_timer(t, ctx);
                 }
@@ -518,7 +518,10 @@ impl Broker {
                         };
                         ctx.send(
                             NodeId::Broker(controller),
-                            Message::CreateTopicsRequest { correlation, topic },
+                            Message::CreateTopicsRequest {
+                                correlation,
+                                topic: Box::new(topic),
+                            },
                         );
                     }
                 }
@@ -605,13 +608,13 @@ impl Broker {
                 self.write_to_offsets_topic(writes, ctx);
             }
             Message::AlterPartitionResponse { tp, result, .. } => {
-                self.on_alter_partition_response(tp, result, ctx)
+                self.on_alter_partition_response(tp, result.map(|s| *s), ctx)
             }
             Message::TopicConfigChanged { topic, config } => {
-                self.on_topic_config_changed(topic, config)
+                self.on_topic_config_changed(topic, *config)
             }
             Message::BrokerConfigChanged { broker, config } => {
-                self.on_broker_config_changed(broker, config)
+                self.on_broker_config_changed(broker, *config)
             }
             request @ (Message::CreateTopicsRequest { .. }
             | Message::CreatePartitionsRequest { .. }

@@ -39,7 +39,10 @@ impl Broker {
         };
         ctx.send(
             NodeId::Broker(controller),
-            Message::CreateTopicsRequest { correlation, topic },
+            Message::CreateTopicsRequest {
+                correlation,
+                topic: Box::new(topic),
+            },
         );
     }
 

@@ -168,7 +168,7 @@ impl GroupMember {
                 session_timeout_ms: self.config.session_timeout_ms,
                 rebalance_timeout_ms: self.config.max_poll_interval_ms,
                 protocols: vec![self.assignor],
-                subscription,
+                subscription: Box::new(subscription),
             },
         );
     }

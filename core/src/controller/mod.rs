@@ -516,7 +516,7 @@ impl Controller {
                 }
                 let notice = Message::TopicConfigChanged {
                     topic: topic.clone(),
-                    config,
+                    config: Box::new(config),
                 };
                 self.announce_config(result.is_ok(), notice, requester, topic, ctx);
             }
@@ -543,7 +543,10 @@ impl Controller {
                     );
                     return false;
                 }
-                let notice = Message::BrokerConfigChanged { broker, config };
+                let notice = Message::BrokerConfigChanged {
+                    broker,
+                    config: Box::new(config),
+                };
                 let resource = broker_resource(broker).into();
                 self.announce_config(result.is_ok(), notice, requester, resource, ctx);
             }
@@ -888,7 +891,7 @@ impl Controller {
                     Message::AlterPartitionResponse {
                         correlation: *correlation,
                         tp: tp.clone(),
-                        result: Ok(state.clone()),
+                        result: Ok(Box::new(state.clone())),
                     },
                 );
             }
@@ -1013,7 +1016,7 @@ impl Controller {
         }
         match request {
             Message::CreateTopicsRequest { correlation, topic } => {
-                self.create_topic(topic, Some((from, correlation)), ops, ctx)
+                self.create_topic(*topic, Some((from, correlation)), ops, ctx)
             }
             Message::CreatePartitionsRequest {
                 correlation,
@@ -1108,7 +1111,7 @@ impl Controller {
                     },
                     ControllerTag::AlterConfig {
                         topic,
-                        config,
+                        config: *config,
                         requester: (from, correlation),
                     },
                 );
@@ -1126,7 +1129,7 @@ impl Controller {
                 },
                 ControllerTag::AlterBrokerConfig {
                     broker,
-                    config,
+                    config: *config,
                     requester: (from, correlation),
                 },
             ),

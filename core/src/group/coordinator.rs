@@ -386,7 +386,7 @@ impl GroupCoordinator {
                 session_timeout_ms,
                 rebalance_timeout_ms,
                 protocols,
-                subscription,
+                *subscription,
                 &mut writes,
                 ctx,
             ),

@@ -66,7 +66,7 @@ impl Ctx<'_> {
         self.out.sends.push((to, msg));
     }
     pub fn send_zk(&mut self, to: NodeId, msg: ZkMessage) {
-        self.out.sends.push((to, Message::ZooKeeper(msg)));
+        self.out.sends.push((to, Message::ZooKeeper(Box::new(msg))));
     }
     pub fn timer_at(&mut self, at: SimTime, timer: Timer) {
         self.out.timers.push((at.max(self.now), timer, None));

@@ -212,8 +212,10 @@ impl Sim {
                 .push(SimTime::from_ms(spec.start_ms), Item::Start { node: id });
         }
         for action in sim.scenario.actions.clone() {
-            sim.queue
-                .push(SimTime::from_ms(action.at_ms), Item::Action(action.command));
+            sim.queue.push(
+                SimTime::from_ms(action.at_ms),
+                Item::Action(Box::new(action.command)),
+            );
         }
         Ok(sim)
     }
@@ -313,7 +315,7 @@ impl Sim {
                     c.start(ctx);
                 }
             }),
-            Item::Action(command) => self.execute(command),
+            Item::Action(command) => self.execute(*command),
         }
         true
     }
@@ -346,7 +348,7 @@ impl Sim {
             command: command.clone(),
         });
         let at = SimTime::from_ms(at_ms);
-        self.queue.push(at, Item::Action(command));
+        self.queue.push(at, Item::Action(Box::new(command)));
         Ok(at)
     }
 
@@ -406,7 +408,7 @@ impl Sim {
         self.with_node(to, |n, ctx| match n {
             Node::ZooKeeper(z) => {
                 if let Message::ZooKeeper(m) = msg {
-                    z.on_message(from, m, ctx);
+                    z.on_message(from, *m, ctx);
                 }
             }
             Node::Broker(b) => b.on_message(from, msg, ctx),
@@ -829,12 +831,12 @@ impl Sim {
             } => {
                 self.admin_request(Message::CreateTopicsRequest {
                     correlation: 0,
-                    topic: NewTopic {
+                    topic: Box::new(NewTopic {
                         name: name.as_str().into(),
                         partitions,
                         replication_factor,
                         config,
-                    },
+                    }),
                 });
             }
             Command::AddPartitions { topic, partitions } => {
@@ -864,14 +866,14 @@ impl Sim {
                 self.admin_request(Message::AlterBrokerConfigsRequest {
                     correlation: 0,
                     broker: broker.map(BrokerId),
-                    config,
+                    config: Box::new(config),
                 })
             }
             Command::AlterTopicConfig { topic, config } => {
                 self.admin_request(Message::AlterConfigsRequest {
                     correlation: 0,
                     topic: topic.as_str().into(),
-                    config,
+                    config: Box::new(config),
                 })
             }
             Command::ResetOffsets { group, offsets } => self.reset_offsets(group, offsets),

@@ -35,7 +35,7 @@ pub enum Item {
     Start {
         node: NodeId,
     },
-    Action(Command),
+    Action(Box<Command>),
 }
 
 /// A popped event.

@@ -56,12 +56,12 @@ pub(crate) fn plan_create_topics(r: CreateTopicsRequest, ctx: &mut Context<'_>) 
                     };
                     requests.push(Message::CreateTopicsRequest {
                         correlation: 0,
-                        topic: NewTopic {
+                        topic: Box::new(NewTopic {
                             name: topic(&name),
                             partitions,
                             replication_factor: replication,
                             config,
-                        },
+                        }),
                     });
                     Ok((partitions, replication))
                 }

@@ -194,7 +194,7 @@ pub(crate) fn plan_join(r: JoinGroupRequest, version: i16, ctx: &mut Context<'_>
             session
         },
         protocols: known.iter().map(|(a, _, _)| *a).collect(),
-        subscription,
+        subscription: Box::new(subscription),
     };
     Plan::Ask {
         requests: vec![request],
