@@ -336,12 +336,13 @@ pub enum Message {
     /// Offsets committed inside a transaction: they count once the transaction commits.
     TxnOffsetCommitRequest {
         correlation: Correlation,
-        transactional_id: String,
+        // Boxed strs: this rare message would otherwise set the size of every message.
+        transactional_id: Box<str>,
         group_id: String,
         producer_id: i64,
         producer_epoch: i16,
         generation: i32,
-        member_id: String,
+        member_id: Box<str>,
         offsets: Vec<(TopicPartition, Offset)>,
     },
     TxnOffsetCommitResponse {

@@ -247,12 +247,12 @@ impl TxnProducer {
                         NodeId::Broker(coordinator),
                         Message::TxnOffsetCommitRequest {
                             correlation: c,
-                            transactional_id: self.transactional_id.clone(),
+                            transactional_id: self.transactional_id.as_str().into(),
                             group_id: group.group_id.clone(),
                             producer_id: pid,
                             producer_epoch: epoch,
                             generation: group.generation,
-                            member_id: group.member_id.clone(),
+                            member_id: group.member_id.as_str().into(),
                             offsets: run.offsets.clone(),
                         },
                     );

@@ -132,12 +132,12 @@ pub(crate) fn plan_txn_offset_commit(r: TxnOffsetCommitRequest) -> Plan {
     Plan::Ask {
         requests: vec![Message::TxnOffsetCommitRequest {
             correlation: 0,
-            transactional_id: r.transactional_id.0.to_string(),
+            transactional_id: r.transactional_id.0.as_str().into(),
             group_id: r.group_id.0.to_string(),
             producer_id: r.producer_id.0,
             producer_epoch: r.producer_epoch,
             generation: r.generation_id,
-            member_id: r.member_id.to_string(),
+            member_id: r.member_id.as_str().into(),
             offsets,
         }],
         pending: Pending::TxnOffsetCommit(pending),
