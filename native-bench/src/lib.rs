@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 
 /// How big a run is: `Full` for `make bench`, `Quick` for `make bench-quick`, `WarmUp` for
 /// the untimed run before either (in wasm, V8 compiles the module's hot code with its
-/// optimising tier during the first runs; natively, the first run faults its pages in).
+/// optimising tier during the first runs: a first simulated minute took 0.35–0.42 s, four
+/// times the rate of later runs, and the run after it was still about a tenth slower;
+/// natively, the first run faults its pages in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Size {
     WarmUp,
@@ -39,7 +41,7 @@ impl Size {
     /// Simulated seconds the simulation-speed benchmark runs.
     pub fn sim_secs(self) -> u64 {
         match self {
-            Size::WarmUp => 60,
+            Size::WarmUp => 300,
             Size::Quick => 600,
             Size::Full => 3_600,
         }
