@@ -82,9 +82,13 @@ pub fn reader_name(group: Option<&str>, consumer: u32) -> String {
     name
 }
 
-/// `reader_name` into a kept buffer.
+/// `reader_name` into a kept buffer (left as it is when it already holds that group's name:
+/// consecutive batches are nearly always the same reader's, and formatting is not free).
 fn write_reader_name(out: &mut String, group: Option<&str>, consumer: u32) {
     use std::fmt::Write;
+    if group.is_some() && out.strip_prefix("group ") == group {
+        return;
+    }
     out.clear();
     let _ = match group {
         Some(g) => write!(out, "group {g}"),
@@ -190,6 +194,26 @@ impl DeliveryLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kept name buffer is rewritten whenever the reader changes, including between
+    /// groups whose names share a prefix and between a group and a groupless consumer.
+    #[test]
+    fn reader_names_follow_the_reader() {
+        let mut name = String::new();
+        for (group, consumer, expected) in [
+            (Some("billing"), 0, "group billing"),
+            (Some("billing"), 3, "group billing"),
+            (Some("bill"), 0, "group bill"),
+            (None, 2, "consumer 2"),
+            (Some("billing"), 0, "group billing"),
+            (None, 12, "consumer 12"),
+            (Some(""), 0, "group "),
+        ] {
+            write_reader_name(&mut name, group, consumer);
+            assert_eq!(name, expected);
+            assert_eq!(reader_name(group, consumer), expected);
+        }
+    }
 
     #[test]
     fn counts_duplicates_and_committed_but_unprocessed_offsets() {
