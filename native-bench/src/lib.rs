@@ -56,13 +56,6 @@ pub type Clock<'a> = &'a dyn Fn() -> f64;
 /// burst).
 pub const TIMED_RUNS: usize = 3;
 
-/// The benchmarks run on both targets, and the field that is each one's speed (what
-/// `wasm_to_native_ratio` divides).
-pub const BOTH_TARGETS: [(&str, &str); 2] = [
-    ("end_to_end", "records_per_s"),
-    ("simulation_speed", "sim_seconds_per_wall_second"),
-];
-
 /// One run of a benchmark both targets run, by name (None for another name).
 pub fn run_once(name: &str, size: Size, clock: Clock<'_>) -> Option<Value> {
     match name {
@@ -81,12 +74,13 @@ pub fn run_once(name: &str, size: Size, clock: Clock<'_>) -> Option<Value> {
 /// `wall_seconds_runs` (in the order they ran).
 pub fn median_run(runs: Vec<Value>) -> Value {
     let wall = |v: &Value| v["wall_seconds"].as_f64().unwrap_or(f64::INFINITY);
+    if runs.is_empty() {
+        return json!({});
+    }
     let all: Vec<f64> = runs.iter().map(wall).collect();
     let mut runs = runs;
     runs.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
-    let Some(mut median) = (!runs.is_empty()).then(|| runs.swap_remove(runs.len() / 2)) else {
-        return json!({});
-    };
+    let mut median = runs.swap_remove(runs.len() / 2);
     median["wall_seconds_runs"] = json!(all);
     median
 }

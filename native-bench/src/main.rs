@@ -146,10 +146,16 @@ fn memory_hour(clock: &dyn Fn() -> f64) -> Value {
 
 /// A benchmark both targets run: an untimed warm-up run on each, then `TIMED_RUNS` runs
 /// alternating native and wasm. The native median run, with the wasm median run beside it
-/// (`wasm`) and `wasm_to_native_ratio`: the median of each wasm run's speed over the speed of
-/// the native run just before it (`wasm_to_native_ratio_runs`), so that a slow spell of this
-/// shared machine lands on both sides of a ratio.
-fn both_targets(name: &str, size: Size, clock: Clock<'_>, wasm: &mut Option<WasmNode>) -> Value {
+/// (`wasm`) and `wasm_to_native_ratio`: the median of each wasm run's `speed` (a field of its
+/// results) over that of the native run just before it (`wasm_to_native_ratio_runs`), so that
+/// a slow spell of this shared machine lands on both sides of a ratio.
+fn both_targets(
+    name: &str,
+    speed: &str,
+    size: Size,
+    clock: Clock<'_>,
+    wasm: &mut Option<WasmNode>,
+) -> Value {
     let native = |size| kplay_bench::run_once(name, size, clock).unwrap_or_default();
     let mut ask_wasm = |size| {
         let answer = wasm.as_mut()?.run(name, size);
@@ -168,11 +174,7 @@ fn both_targets(name: &str, size: Size, clock: Clock<'_>, wasm: &mut Option<Wasm
         native_runs.push(native(size));
         wasm_runs.extend(ask_wasm(size));
     }
-    let key = kplay_bench::BOTH_TARGETS
-        .iter()
-        .find_map(|(n, key)| (*n == name).then_some(*key))
-        .unwrap_or_default();
-    let speed = |v: &Value| v[key].as_f64().unwrap_or(f64::NAN);
+    let speed = |v: &Value| v[speed].as_f64().unwrap_or(f64::NAN);
     let ratios: Vec<f64> = native_runs
         .iter()
         .zip(&wasm_runs)
@@ -243,7 +245,7 @@ fn main() {
             .ok()
     });
     run("end_to_end", &mut || {
-        let mut e2e = both_targets("end_to_end", size, &clock, &mut wasm);
+        let mut e2e = both_targets("end_to_end", "records_per_s", size, &clock, &mut wasm);
         let ratio = e2e["bytes_per_s"].as_f64().unwrap_or(0.0) / memcpy;
         e2e["ratio_to_memcpy"] = json!(ratio);
         e2e
@@ -253,7 +255,13 @@ fn main() {
         gateway::gateway_produce(records, 100, memcpy)
     });
     run("simulation_speed", &mut || {
-        both_targets("simulation_speed", size, &clock, &mut wasm)
+        both_targets(
+            "simulation_speed",
+            "sim_seconds_per_wall_second",
+            size,
+            &clock,
+            &mut wasm,
+        )
     });
     let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
     println!("{text}");
