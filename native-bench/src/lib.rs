@@ -72,13 +72,12 @@ pub fn run_once(name: &str, size: Size, clock: Clock<'_>) -> Option<Value> {
 
 /// The median of `runs` by `wall_seconds`, with every run's wall time in
 /// `wall_seconds_runs` (in the order they ran).
-pub fn median_run(runs: Vec<Value>) -> Value {
+pub fn median_run(mut runs: Vec<Value>) -> Value {
     let wall = |v: &Value| v["wall_seconds"].as_f64().unwrap_or(f64::INFINITY);
     if runs.is_empty() {
         return json!({});
     }
     let all: Vec<f64> = runs.iter().map(wall).collect();
-    let mut runs = runs;
     runs.sort_by(|a, b| wall(a).total_cmp(&wall(b)));
     let mut median = runs.swap_remove(runs.len() / 2);
     median["wall_seconds_runs"] = json!(all);

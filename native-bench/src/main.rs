@@ -174,11 +174,11 @@ fn both_targets(
         native_runs.push(native(size));
         wasm_runs.extend(ask_wasm(size));
     }
-    let speed = |v: &Value| v[speed].as_f64().unwrap_or(f64::NAN);
+    let speed_of = |v: &Value| v[speed].as_f64().unwrap_or(f64::NAN);
     let ratios: Vec<f64> = native_runs
         .iter()
         .zip(&wasm_runs)
-        .map(|(n, w)| speed(w) / speed(n))
+        .map(|(n, w)| speed_of(w) / speed_of(n))
         .collect();
     let complete = wasm_runs.len() == native_runs.len();
     let mut report = median_run(native_runs);
