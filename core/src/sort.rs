@@ -3,14 +3,30 @@
 //! partitions, brokers, views, tools' rows) brought its own few kilobytes of wasm. Here a
 //! list is sorted through a permutation of its indices: the indices are sorted by one shared
 //! instance of the standard sort, comparing through a `dyn` closure, and the items are then
-//! moved into that order. Same result as the standard stable sort; the lists are short (only
-//! a set built from a log's record ids is long) and off the per-message path.
+//! moved into that order; a list of a few items is sorted in place by insertion instead. Same
+//! result as the standard stable sort; the lists are short (only a set built from a log's
+//! record ids is long).
 
 use std::cmp::Ordering;
+
+/// Lists up to this long are sorted in place by insertion, with no list of indices to
+/// allocate (a parked fetch sorts its few partitions each time it is answered).
+const SHORT: usize = 8;
 
 /// Sorts `items` by `cmp`, keeping equal items in their order (as `slice::sort_by`).
 pub fn sort_by<T>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
     if items.is_sorted_by(|a, b| cmp(a, b) != Ordering::Greater) {
+        return;
+    }
+    if items.len() <= SHORT {
+        // Stable: an item moves left only past greater ones.
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && cmp(&items[j - 1], &items[j]) == Ordering::Greater {
+                items.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         return;
     }
     let mut order: Vec<usize> = (0..items.len()).collect();
@@ -59,7 +75,7 @@ mod tests {
     #[test]
     fn sorts_as_the_standard_stable_sort() {
         let mut rng = Rng::new(3);
-        for len in [0, 1, 2, 3, 10, 100, 1_000] {
+        for len in [0, 1, 2, 3, 8, 9, 10, 100, 1_000] {
             // (key, original place): equal keys must keep their order.
             let items: Vec<(u64, usize)> = (0..len).map(|i| (rng.below(20), i)).collect();
             let mut expected = items.clone();

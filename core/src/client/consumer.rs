@@ -571,7 +571,7 @@ impl Consumer {
     // ---- Group membership ----
 
     fn drive_group(&mut self, ctx: &mut Ctx<'_>) {
-        let brokers = self.known_brokers();
+        let brokers = &self.metadata.brokers;
         let Some(group) = self.group.as_mut() else {
             return;
         };
@@ -582,7 +582,7 @@ impl Consumer {
             }
             return;
         }
-        if !group.ensure_coordinator(&brokers, ctx) {
+        if !group.ensure_coordinator(brokers, ctx) {
             let at = group
                 .next_try()
                 .max(ctx.now.plus_ms(self.config.retry_backoff_ms));
@@ -715,16 +715,19 @@ impl Consumer {
 
     // ---- Fetching ----
 
-    fn known_brokers(&self) -> Vec<BrokerId> {
-        self.metadata.brokers.clone()
-    }
-
     fn refresh_metadata(&mut self, ctx: &mut Ctx<'_>) {
         let correlation = self.next_correlation + 1;
-        let mut topics = vec![self.topic.clone()];
-        topics.extend(self.output_topic.clone());
+        // Called at every poll: the topics are borrowed, not collected into a new list.
+        let both;
+        let topics = match &self.output_topic {
+            Some(output) => {
+                both = [self.topic.clone(), output.clone()];
+                &both[..]
+            }
+            None => std::slice::from_ref(&self.topic),
+        };
         if self.metadata.maybe_refresh(
-            &topics,
+            topics,
             correlation,
             self.config.metadata_max_age_ms,
             self.config.request_timeout_ms,
