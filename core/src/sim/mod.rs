@@ -491,7 +491,7 @@ impl Sim {
             self.crash(from);
             return;
         }
-        for (to, msg) in out.sends.drain(..) {
+        while let Some((to, msg)) = out.sends.pop_front() {
             self.transmit(from, to, msg);
         }
         if out.closed {
@@ -499,7 +499,7 @@ impl Sim {
             self.take_down(from, Event::NodeClosed { node: from });
             return;
         }
-        for (at, timer, id) in out.timers.drain(..) {
+        while let Some((at, timer, id)) = out.timers.pop_front() {
             let item = Item::Timer {
                 node: from,
                 incarnation,
