@@ -9,7 +9,7 @@ pub mod segment;
 
 use crate::config::{CleanupPolicy, LogConfig};
 use crate::ids::{LeaderEpoch, Offset};
-use crate::time::SimTime;
+use crate::time::{ms_to_us, SimTime};
 use crate::vec_map::VecMap;
 use record::RecordBatch;
 use segment::{BatchRef, Segment};
@@ -125,7 +125,7 @@ impl PartitionLog {
             .back()
             .expect("a log always has an active segment");
         let full = active.size_bytes() + incoming_bytes > self.config.segment_bytes;
-        let old = now.since(active.created_at) >= self.config.segment_ms.saturating_mul(1_000);
+        let old = now.since(active.created_at) >= ms_to_us(self.config.segment_ms);
         if !active.is_empty() && (full || old) {
             self.segments.push_back(Segment::new(next_offset, now));
         }

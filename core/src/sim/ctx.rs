@@ -7,7 +7,7 @@ use crate::client::producer::ProducerTimer;
 use crate::ids::NodeId;
 use crate::protocol::Message;
 use crate::rng::Rng;
-use crate::time::SimTime;
+use crate::time::{ms_to_us, SimTime};
 use crate::trace::Event;
 use crate::zookeeper::messages::ZkMessage;
 use crate::zookeeper::server::ZkServerTimer;
@@ -82,14 +82,14 @@ impl Ctx<'_> {
             .push_back((self.now.plus_us(us), timer, None));
     }
     pub fn timer_in_ms(&mut self, ms: u64, timer: Timer) {
-        self.timer_in_us(ms.saturating_mul(1_000), timer);
+        self.timer_in_us(ms_to_us(ms), timer);
     }
     /// A timer that [`Ctx::cancel`] can take back: a request's timeout, moot once its answer
     /// arrives (nearly always).
     pub fn timeout_in_ms(&mut self, ms: u64, timer: Timer) -> TimerId {
         *self.timer_ids += 1;
         let id = TimerId(*self.timer_ids);
-        let at = self.now.plus_us(ms.saturating_mul(1_000));
+        let at = self.now.plus_ms(ms);
         self.out.timers.push_back((at, timer, Some(id)));
         id
     }
