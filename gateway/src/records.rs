@@ -13,6 +13,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use kplay_core::log::record::{BatchBuilder, RecordBatch, ABORT_MARKER};
+use kplay_core::time::ms_to_us;
 use std::io::Read;
 
 /// Wall-clock milliseconds (Kafka's timestamps) against simulated microseconds.
@@ -24,7 +25,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn to_sim_us(self, unix_ms: i64) -> u64 {
-        (unix_ms.saturating_sub(self.unix_ms_at_zero).max(0) as u64).saturating_mul(1_000)
+        ms_to_us(unix_ms.saturating_sub(self.unix_ms_at_zero).max(0) as u64)
     }
     pub fn to_unix_ms(self, sim_us: u64) -> i64 {
         self.unix_ms_at_zero
