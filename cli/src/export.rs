@@ -3,7 +3,7 @@
 
 use kplay_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
 use kplay_core::scenario::{CommitMode, KeySpec};
-use kplay_core::Scenario;
+use kplay_core::{Command, Scenario};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write;
@@ -149,14 +149,19 @@ pub fn export(s: &Scenario) -> String {
         }
     }
     if !s.actions.is_empty() {
-        let _ = writeln!(w, "\n# Faults and actions to repeat by hand (stop a broker with kafka-server-stop.sh, …):");
+        let _ = writeln!(w, "\n# Faults and actions to repeat by hand:");
         for a in &s.actions {
-            let _ = writeln!(
-                w,
-                "#   at {:.3} s: {}",
-                a.at_ms as f64 / 1000.0,
-                a.command.describe()
-            );
+            let how = match &a.command {
+                // kafka-server-stop.sh sends SIGTERM: a controlled shutdown, not a crash.
+                Command::KillBroker { broker } => {
+                    format!("kill -9 <pid of broker {broker}>   (a crash: no controlled shutdown)")
+                }
+                Command::StopBroker { broker } => format!(
+                    "kill <pid of broker {broker}>   (SIGTERM, as kafka-server-stop.sh sends: a controlled shutdown)"
+                ),
+                other => other.describe(),
+            };
+            let _ = writeln!(w, "#   at {:.3} s: {how}", a.at_ms as f64 / 1000.0);
         }
     }
     out

@@ -60,6 +60,17 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: u64,
     #[serde(rename = "offsets.commit.timeout.ms")]
     pub offsets_commit_timeout_ms: u64,
+    /// What `kafka-server-stop.sh` (SIGTERM) does first: move leadership away.
+    #[serde(rename = "controlled.shutdown.enable")]
+    pub controlled_shutdown_enable: bool,
+    #[serde(rename = "controlled.shutdown.max.retries")]
+    pub controlled_shutdown_max_retries: u32,
+    #[serde(rename = "controlled.shutdown.retry.backoff.ms")]
+    pub controlled_shutdown_retry_backoff_ms: u64,
+    #[serde(rename = "transaction.state.log.replication.factor")]
+    pub transaction_state_log_replication_factor: u32,
+    #[serde(rename = "transaction.state.log.min.isr")]
+    pub transaction_state_log_min_isr: u32,
 }
 
 impl Default for BrokerConfig {
@@ -89,6 +100,11 @@ impl Default for BrokerConfig {
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
             offsets_commit_timeout_ms: 5_000,
+            controlled_shutdown_enable: true,
+            controlled_shutdown_max_retries: 3,
+            controlled_shutdown_retry_backoff_ms: 5_000,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
         }
     }
 }
@@ -245,8 +261,9 @@ impl Acks {
 pub enum NullKeyPartitioner {
     /// Before Kafka 2.4: one record per partition in turn.
     RoundRobin,
-    /// Kafka 2.4+ (KIP-480, refined by KIP-794 in 3.3): stay on one partition until its batch
-    /// is sent (or `batch.size` bytes went to it), then switch.
+    /// Kafka 3.3+ (KIP-794; 2.4 to 3.2 switched at every new batch, KIP-480): stay on one
+    /// partition until `batch.size` bytes went to it, then switch, favouring partitions whose
+    /// queues are shorter.
     #[default]
     Sticky,
 }
@@ -256,17 +273,24 @@ pub enum NullKeyPartitioner {
 #[serde(default, deny_unknown_fields)]
 pub struct ProducerConfig {
     pub acks: Acks,
-    /// `true` since Kafka 3.0; `false` before.
-    #[serde(rename = "enable.idempotence")]
-    pub enable_idempotence: bool,
+    /// As set by the user: `None` means Kafka's default, which is on since Kafka 3.0 (off
+    /// before) unless the rest of the config conflicts with it; see
+    /// [`ProducerConfig::idempotence`].
+    #[serde(rename = "enable.idempotence", skip_serializing_if = "Option::is_none")]
+    pub enable_idempotence: Option<bool>,
     /// 0 until Kafka 4.0, 5 from 4.0.
     #[serde(rename = "linger.ms")]
     pub linger_ms: u64,
     #[serde(rename = "batch.size")]
     pub batch_size: u32,
     pub retries: u32,
-    #[serde(rename = "delivery.timeout.ms")]
-    pub delivery_timeout_ms: u64,
+    /// As set by the user: `None` means 120 s, raised to `linger.ms + request.timeout.ms`
+    /// when that is longer; see [`ProducerConfig::delivery_timeout_ms`].
+    #[serde(
+        rename = "delivery.timeout.ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delivery_timeout_ms: Option<u64>,
     #[serde(rename = "request.timeout.ms")]
     pub request_timeout_ms: u64,
     #[serde(rename = "retry.backoff.ms")]
@@ -284,17 +308,71 @@ impl Default for ProducerConfig {
     fn default() -> Self {
         ProducerConfig {
             acks: Acks::All,
-            enable_idempotence: true,
+            enable_idempotence: None,
             linger_ms: 0,
             batch_size: 16_384,
             retries: 2_147_483_647,
-            delivery_timeout_ms: 120_000,
+            delivery_timeout_ms: None,
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             max_in_flight_requests_per_connection: 5,
             metadata_max_age_ms: 300_000,
             null_key_partitioner: NullKeyPartitioner::Sticky,
         }
+    }
+}
+
+/// `delivery.timeout.ms`'s default.
+const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 120_000;
+
+impl ProducerConfig {
+    /// Whether the producer is idempotent. Unset, Kafka 3.x turns it on unless acks is not
+    /// `all`, retries is 0 or more than 5 requests may be in flight, when it quietly turns it
+    /// off (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`); set to true with any of
+    /// those, the config is refused ([`ProducerConfig::validate`]).
+    pub fn idempotence(&self) -> bool {
+        self.enable_idempotence
+            .unwrap_or_else(|| self.idempotence_conflict().is_none())
+    }
+
+    /// `delivery.timeout.ms` in force: unset, the default, but at least `linger.ms +
+    /// request.timeout.ms` (`KafkaProducer.configureDeliveryTimeout`).
+    pub fn delivery_timeout_ms(&self) -> u64 {
+        self.delivery_timeout_ms.unwrap_or_else(|| {
+            DELIVERY_TIMEOUT_MS_DEFAULT.max(self.linger_ms + self.request_timeout_ms)
+        })
+    }
+
+    /// What makes idempotence impossible, in Kafka 3.9's words and order.
+    fn idempotence_conflict(&self) -> Option<&'static str> {
+        if self.retries == 0 {
+            Some("Must set retries to non-zero when using the idempotent producer.")
+        } else if self.acks != Acks::All {
+            Some("Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence.")
+        } else if self.max_in_flight_requests_per_connection > 5 {
+            Some("Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer.")
+        } else {
+            None
+        }
+    }
+
+    /// Refuses what `KafkaProducer`'s constructor refuses, with the `ConfigException` message
+    /// it throws.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.enable_idempotence == Some(true) {
+            if let Some(conflict) = self.idempotence_conflict() {
+                return Err(conflict.to_string());
+            }
+        }
+        if let Some(delivery) = self.delivery_timeout_ms {
+            if delivery < self.linger_ms + self.request_timeout_ms {
+                return Err(
+                    "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms"
+                        .to_string(),
+                );
+            }
+        }
+        Ok(())
     }
 }
 

@@ -48,8 +48,13 @@ pub fn partition_for_key(key: &[u8], num_partitions: u32) -> u32 {
 pub enum NullKeyChooser {
     /// Pre-2.4 `DefaultPartitioner`: a counter, one record per partition in turn.
     RoundRobin { counter: u32 },
-    /// 2.4+ sticky partitioner: one partition until its batch is closed, then a random other one.
-    Sticky { current: Option<u32> },
+    /// Kafka 3.3+ `BuiltInPartitioner` (KIP-794): one partition until `batch.size` bytes went
+    /// to it, then another, drawn with weights that favour partitions with shorter queues
+    /// (`partitioner.adaptive.partitioning.enable`, on by default).
+    Sticky {
+        current: Option<u32>,
+        produced_bytes: u64,
+    },
 }
 
 impl NullKeyChooser {
@@ -59,13 +64,23 @@ impl NullKeyChooser {
             NullKeyPartitioner::RoundRobin => NullKeyChooser::RoundRobin {
                 counter: rng.below(1 << 16) as u32,
             },
-            NullKeyPartitioner::Sticky => NullKeyChooser::Sticky { current: None },
+            NullKeyPartitioner::Sticky => NullKeyChooser::Sticky {
+                current: None,
+                produced_bytes: 0,
+            },
         }
     }
 
     /// Picks a partition among `available` (partitions with a leader), or among all
-    /// `num_partitions` when none is available, as Kafka does.
-    pub fn choose(&mut self, num_partitions: u32, available: &[u32], rng: &mut Rng) -> u32 {
+    /// `num_partitions` when none is available, as Kafka does. `queued` is how many batches
+    /// wait in the producer for a partition, for the sticky choice's weights.
+    pub fn choose(
+        &mut self,
+        num_partitions: u32,
+        available: &[u32],
+        queued: impl Fn(u32) -> usize,
+        rng: &mut Rng,
+    ) -> u32 {
         let pick_from = |index: u64| -> u32 {
             if available.is_empty() {
                 (index % num_partitions as u64) as u32
@@ -79,10 +94,14 @@ impl NullKeyChooser {
                 *counter = counter.wrapping_add(1);
                 p
             }
-            NullKeyChooser::Sticky { current } => match current {
+            NullKeyChooser::Sticky { current, .. } => match current {
                 Some(p) if *p < num_partitions => *p,
                 _ => {
-                    let p = pick_from(rng.next_u64());
+                    let p = if available.is_empty() {
+                        pick_from(rng.next_u64())
+                    } else {
+                        adaptive_pick(available, &queued, rng)
+                    };
                     *current = Some(p);
                     p
                 }
@@ -90,21 +109,52 @@ impl NullKeyChooser {
         }
     }
 
-    /// Whether the next record without a key goes where the last one did, until a batch
-    /// closes (KIP-480), so a run of them can be appended at once.
+    /// Whether records without a key go where the last one did, so a run of them can be
+    /// appended at once (until [`NullKeyChooser::on_append`] says to switch).
     pub fn is_sticky(&self) -> bool {
         matches!(self, NullKeyChooser::Sticky { .. })
     }
 
-    /// The batch of the sticky partition was closed: move on to another partition (KIP-480).
-    pub fn on_batch_closed(&mut self, partition: u32, num_partitions: u32, rng: &mut Rng) {
-        if let NullKeyChooser::Sticky { current } = self {
-            if *current == Some(partition) && num_partitions > 1 {
-                let offset = 1 + rng.below(num_partitions as u64 - 1) as u32;
-                *current = Some((partition + offset) % num_partitions);
-            }
+    /// `bytes` were appended to the sticky partition. Kafka's `updatePartitionInfo`: switch
+    /// once `batch_size` bytes went to it and its last batch is full (or sent), or after twice
+    /// that whatever the batch. Returns whether it switched (the next choice draws anew).
+    pub fn on_append(&mut self, bytes: u64, last_batch_full: bool, batch_size: u64) -> bool {
+        let NullKeyChooser::Sticky {
+            current,
+            produced_bytes,
+        } = self
+        else {
+            return false;
+        };
+        *produced_bytes += bytes;
+        let switch =
+            (*produced_bytes >= batch_size && last_batch_full) || *produced_bytes >= 2 * batch_size;
+        if switch {
+            *current = None;
+            *produced_bytes = 0;
         }
+        switch
     }
+}
+
+/// `BuiltInPartitioner.nextPartition` with adaptive partitioning: uniform when every queue
+/// is as long, else each partition weighted by `longest queue + 1 - its queue`, so a partition
+/// whose broker is slow gets fewer records.
+fn adaptive_pick(available: &[u32], queued: &impl Fn(u32) -> usize, rng: &mut Rng) -> u32 {
+    let sizes: Vec<usize> = available.iter().map(|p| queued(*p)).collect();
+    let longest = sizes.iter().copied().max().unwrap_or(0);
+    if sizes.iter().all(|s| *s == longest) {
+        return available[rng.below(available.len() as u64) as usize];
+    }
+    let weights: Vec<u64> = sizes.iter().map(|s| (longest + 1 - s) as u64).collect();
+    let mut draw = rng.below(weights.iter().sum());
+    for (p, w) in available.iter().zip(&weights) {
+        if draw < *w {
+            return *p;
+        }
+        draw -= w;
+    }
+    available[available.len() - 1]
 }
 
 #[cfg(test)]
@@ -142,7 +192,7 @@ mod tests {
         let mut rng = Rng::new(1);
         let mut chooser = NullKeyChooser::new(NullKeyPartitioner::RoundRobin, &mut rng);
         let picks: Vec<u32> = (0..6)
-            .map(|_| chooser.choose(3, &[0, 1, 2], &mut rng))
+            .map(|_| chooser.choose(3, &[0, 1, 2], |_| 0, &mut rng))
             .collect();
         assert_eq!(
             picks[0..3]
@@ -155,12 +205,42 @@ mod tests {
     }
 
     #[test]
-    fn sticky_stays_until_the_batch_closes() {
+    fn sticky_stays_until_batch_size_bytes_went_to_the_partition() {
         let mut rng = Rng::new(1);
         let mut chooser = NullKeyChooser::new(NullKeyPartitioner::Sticky, &mut rng);
-        let first = chooser.choose(4, &[0, 1, 2, 3], &mut rng);
-        assert!((0..10).all(|_| chooser.choose(4, &[0, 1, 2, 3], &mut rng) == first));
-        chooser.on_batch_closed(first, 4, &mut rng);
-        assert_ne!(chooser.choose(4, &[0, 1, 2, 3], &mut rng), first);
+        let all = [0, 1, 2, 3];
+        let first = chooser.choose(4, &all, |_| 0, &mut rng);
+        // 100-byte records, 1000-byte batches: the last batch not full, no switch before 2000.
+        for _ in 0..19 {
+            assert!(!chooser.on_append(100, false, 1_000));
+            assert_eq!(chooser.choose(4, &all, |_| 0, &mut rng), first);
+        }
+        assert!(
+            chooser.on_append(100, false, 1_000),
+            "2 x batch.size forces a switch"
+        );
+        // With full batches it switches at batch.size.
+        chooser.choose(4, &all, |_| 0, &mut rng);
+        for _ in 0..9 {
+            assert!(!chooser.on_append(100, true, 1_000));
+        }
+        assert!(chooser.on_append(100, true, 1_000));
+    }
+
+    #[test]
+    fn adaptive_partitioning_favours_short_queues() {
+        let mut rng = Rng::new(3);
+        let mut picks = [0u32; 3];
+        for _ in 0..3_000 {
+            let mut chooser = NullKeyChooser::new(NullKeyPartitioner::Sticky, &mut rng);
+            // Partition 2's queue is 4 batches long, the others' empty: weights 5, 5, 1.
+            let p = chooser.choose(3, &[0, 1, 2], |p| if p == 2 { 4 } else { 0 }, &mut rng);
+            picks[p as usize] += 1;
+        }
+        assert!(
+            picks[2] * 3 < picks[0] && picks[2] * 3 < picks[1],
+            "{picks:?}"
+        );
+        assert!(picks[2] > 0, "{picks:?}");
     }
 }

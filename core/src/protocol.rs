@@ -454,6 +454,17 @@ pub enum Message {
         tp: TopicPartition,
         result: Result<Box<PartitionState>, ErrorCode>,
     },
+    /// Broker → controller: I am stopping cleanly; move leadership away from me first.
+    ControlledShutdownRequest {
+        correlation: Correlation,
+        broker_id: BrokerId,
+    },
+    /// The partitions the broker still leads (none when every one found another leader).
+    ControlledShutdownResponse {
+        correlation: Correlation,
+        error: Option<ErrorCode>,
+        remaining: Vec<TopicPartition>,
+    },
     FindCoordinatorRequest {
         correlation: Correlation,
         key: String,
@@ -584,6 +595,8 @@ macro_rules! with_correlation {
             DeleteTopicsResponse,
             AlterPartition,
             AlterPartitionResponse,
+            ControlledShutdownRequest,
+            ControlledShutdownResponse,
             FindCoordinatorRequest,
             FindCoordinatorResponse,
             JoinGroupRequest,
@@ -690,7 +703,9 @@ impl Message {
             | Message::BrokerConfigChanged { .. }
             | Message::UpdateMetadata { .. }
             | Message::AlterPartition { .. }
-            | Message::AlterPartitionResponse { .. } => MessageKind::Controller,
+            | Message::AlterPartitionResponse { .. }
+            | Message::ControlledShutdownRequest { .. }
+            | Message::ControlledShutdownResponse { .. } => MessageKind::Controller,
             Message::FindCoordinatorRequest { .. }
             | Message::FindCoordinatorResponse { .. }
             | Message::JoinGroupRequest { .. }
@@ -744,6 +759,8 @@ impl Message {
             Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => {
                 "AlterPartition"
             }
+            Message::ControlledShutdownRequest { .. }
+            | Message::ControlledShutdownResponse { .. } => "ControlledShutdown",
             Message::FindCoordinatorRequest { .. } | Message::FindCoordinatorResponse { .. } => {
                 "FindCoordinator"
             }

@@ -332,7 +332,7 @@ impl crate::sim::Sim {
         let lost_by_consumers = readers.iter().map(|r| r.lost).sum();
         let mut partitions = Vec::new();
         let mut losses = self.invariants.acked.lost.clone();
-        let any_non_idempotent = self.producers().any(|p| !p.config.enable_idempotence);
+        let any_non_idempotent = self.producers().any(|p| !p.config.idempotence());
         let mut duplicates_in_log = 0;
         for (topic, count) in self.topics() {
             // Internal topics (__consumer_offsets) are the groups' business: see `readers`.

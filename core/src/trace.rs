@@ -104,6 +104,16 @@ pub enum Event {
         partitions: u32,
         replication_factor: u32,
     },
+    /// A broker asked for an internal topic (`__consumer_offsets`, `__transaction_state`)
+    /// would not create it: fewer brokers are alive than its replication factor asks.
+    InternalTopicRefused {
+        broker: BrokerId,
+        topic: TopicName,
+        alive_brokers: u32,
+        replication_factor: u32,
+        /// The property that sets the replication factor.
+        property: &'static str,
+    },
     /// `kafka-configs.sh --alter`: a topic's overrides are now `overrides`.
     TopicConfigChanged {
         topic: TopicName,
@@ -445,6 +455,7 @@ impl Event {
             Event::ControllerElected { broker, epoch } => format!("controller moved to broker {broker} (epoch {epoch})"),
             Event::ControllerResigned { broker } => format!("broker {broker} is no longer controller"),
             Event::TopicCreated { topic, partitions, replication_factor } => format!("topic {topic} created: {partitions} partitions, RF {replication_factor}"),
+            Event::InternalTopicRefused { broker, topic, alive_brokers, replication_factor, property } => format!("broker {broker} will not create {topic}: {alive_brokers} alive broker{} < {property}={replication_factor}; clients get COORDINATOR_NOT_AVAILABLE", if *alive_brokers == 1 { "" } else { "s" }),
             Event::PartitionsAdded { topic, from, to } => format!("topic {topic} grew from {from} to {to} partitions: keys may move"),
             Event::TopicDeleted { topic } => format!("topic {topic} deleted"),
             Event::TopicConfigChanged { topic, overrides } if overrides.is_empty() => format!("topic {topic} config: no overrides (broker defaults)"),

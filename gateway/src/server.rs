@@ -52,7 +52,7 @@ pub fn warm_up(sim: &mut Sim) {
     };
     let controller = |sim: &Sim| sim.controller().is_some();
     while sim.now().as_us() < READY_WITHIN_US
-        && !(controller(sim) && (ready(sim) || sim.topics().is_empty()))
+        && !(controller(sim) && sim.started() && (ready(sim) || sim.topics().is_empty()))
     {
         let next = sim.now().plus_us(100_000);
         sim.run_until(next);

@@ -65,6 +65,7 @@ impl Kind {
             Event::ControllerElected { .. }
             | Event::ControllerResigned { .. }
             | Event::TopicCreated { .. }
+            | Event::InternalTopicRefused { .. }
             | Event::PartitionsAdded { .. }
             | Event::TopicConfigChanged { .. }
             | Event::TopicDeleted { .. } => Kind::Controller,

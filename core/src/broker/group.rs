@@ -10,7 +10,11 @@ use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message, NewTopic};
 use crate::sim::ctx::Ctx;
+use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
+
+/// `offsets.topic.segment.bytes` and `transaction.state.log.segment.bytes`: 100 MiB.
+pub(super) const INTERNAL_TOPIC_SEGMENT_BYTES: u64 = 104_857_600;
 
 impl Broker {
     pub(super) fn handle_find_coordinator(
@@ -50,23 +54,49 @@ impl Broker {
         answer(ctx, leader.ok_or(ErrorCode::CoordinatorNotAvailable));
     }
 
-    /// Asks the controller for `__consumer_offsets` (compacted; its replication factor capped
-    /// by the live brokers, as the brief for this simulation asks).
+    /// Asks the controller for `__consumer_offsets` as Kafka creates it: compacted, 100 MiB
+    /// segments (`offsets.topic.segment.bytes`).
     fn create_offsets_topic(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(controller) = self.metadata.controller else {
-            return;
-        };
-        let live = self.metadata.live_brokers.len().max(1) as u32;
-        let correlation = self.correlation();
         let topic = NewTopic {
             name: TopicName::from(OFFSETS_TOPIC),
             partitions: self.config.offsets_topic_num_partitions,
-            replication_factor: self.config.offsets_topic_replication_factor.min(live),
+            replication_factor: self.config.offsets_topic_replication_factor,
             config: TopicConfig {
                 cleanup_policy: Some(CleanupPolicy::Compact),
+                segment_bytes: Some(INTERNAL_TOPIC_SEGMENT_BYTES),
                 ..TopicConfig::default()
             },
         };
+        self.create_internal_topic(topic, "offsets.topic.replication.factor", ctx);
+    }
+
+    /// Asks the controller for an internal topic, unless fewer brokers are alive than its
+    /// replication factor: then Kafka 3.9 refuses ("This error can be ignored if the cluster is
+    /// starting up and not all brokers are up yet", `KafkaApis.createInternalTopic`) and the
+    /// client keeps getting COORDINATOR_NOT_AVAILABLE — the one-broker quickstart trap.
+    pub(super) fn create_internal_topic(
+        &mut self,
+        topic: NewTopic,
+        property: &'static str,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(controller) = self.metadata.controller else {
+            return;
+        };
+        let alive_brokers = self.metadata.live_brokers.len() as u32;
+        if alive_brokers < topic.replication_factor {
+            if self.refused_internal_topics.insert(topic.name.clone()) {
+                ctx.trace(Event::InternalTopicRefused {
+                    broker: self.id,
+                    topic: topic.name,
+                    alive_brokers,
+                    replication_factor: topic.replication_factor,
+                    property,
+                });
+            }
+            return;
+        }
+        let correlation = self.correlation();
         ctx.send(
             NodeId::Broker(controller),
             Message::CreateTopicsRequest {

@@ -7,6 +7,7 @@ mod group;
 mod metadata;
 mod produce;
 pub mod replica;
+mod shutdown;
 mod txn;
 
 pub use metadata::MetadataCache;
@@ -21,7 +22,7 @@ use crate::protocol::{Correlation, Message, PartitionState};
 use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
-use crate::vec_map::VecMap;
+use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::client::{ZkClient, ZkClientEvent, ZkClientTimer};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
@@ -67,6 +68,12 @@ pub enum BrokerTimer {
     TxnExpiry,
     TxnRetryMarkers {
         transactional_id: String,
+    },
+    /// Controlled shutdown: ask the controller (again).
+    ControlledShutdownRetry,
+    /// Controlled shutdown: the controller did not answer in time.
+    ControlledShutdownTimeout {
+        correlation: Correlation,
     },
 }
 
@@ -114,6 +121,10 @@ pub struct Broker {
     next_producer_id: i64,
     /// Logs kept on disk for partitions this broker has not been told about yet.
     dormant_logs: VecMap<TopicPartition, PartitionLog>,
+    /// Internal topics this broker refused to create for want of brokers (said once).
+    refused_internal_topics: VecSet<TopicName>,
+    /// A controlled shutdown under way.
+    shutdown: Option<shutdown::ControlledShutdown>,
 }
 
 impl Broker {
@@ -152,6 +163,8 @@ impl Broker {
             next_correlation: 0,
             next_producer_id: disk.next_producer_id.max(id.0 as i64 * 1_000_000_000),
             dormant_logs: disk.logs,
+            refused_internal_topics: VecSet::new(),
+            shutdown: None,
         }
     }
 
@@ -622,7 +635,15 @@ impl Broker {
             | Message::ElectLeadersRequest { .. }
             | Message::AlterConfigsRequest { .. }
             | Message::AlterBrokerConfigsRequest { .. }
-            | Message::AlterPartition { .. }) => self.on_controller_request(from, request, ctx),
+            | Message::AlterPartition { .. }
+            | Message::ControlledShutdownRequest { .. }) => {
+                self.on_controller_request(from, request, ctx)
+            }
+            Message::ControlledShutdownResponse {
+                correlation,
+                error,
+                remaining,
+            } => self.on_controlled_shutdown_response(correlation, error, remaining, ctx),
             _ => {}
         }
     }
@@ -739,6 +760,10 @@ impl Broker {
             BrokerTimer::TxnExpiry => self.on_txn_expiry_check(ctx),
             BrokerTimer::TxnRetryMarkers { transactional_id } => {
                 self.send_markers(&transactional_id, ctx)
+            }
+            BrokerTimer::ControlledShutdownRetry => self.request_controlled_shutdown(ctx),
+            BrokerTimer::ControlledShutdownTimeout { correlation } => {
+                self.on_controlled_shutdown_timeout(correlation, ctx)
             }
             BrokerTimer::Group(t) => {
                 let writes = self.groups.on_timer(t, ctx);

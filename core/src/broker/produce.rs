@@ -110,6 +110,11 @@ impl Broker {
                     partitions,
                 },
             );
+        } else if answers.iter().any(|(a, _)| a.error.is_some()) {
+            // acks=0 expects no answer, so an error closes the connection: the producer
+            // learns something is wrong and refreshes its metadata (KafkaApis
+            // `handleProduceRequest`).
+            ctx.close_connection(client);
         }
         // Whatever the acks, parked fetches of the partitions just written wake now.
         self.complete_delayed(Watch::Moved, ctx);

@@ -18,32 +18,22 @@ use crate::txn::{Reply, TxnWrite, TRANSACTION_TOPIC, TRANSACTION_TOPIC_PARTITION
 const MARKER_RETRY_MS: u64 = 100;
 
 impl Broker {
-    /// Asks the controller for `__transaction_state` (compacted; RF 3 capped by the live
-    /// brokers; `transaction.state.log.min.isr` 2, capped likewise).
+    /// Asks the controller for `__transaction_state` as Kafka creates it: compacted, 100 MiB
+    /// segments, `min.insync.replicas` = `transaction.state.log.min.isr`.
     pub(super) fn create_transaction_topic(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(controller) = self.metadata.controller else {
-            return;
-        };
-        let live = self.metadata.live_brokers.len().max(1) as u32;
-        let replication_factor = 3.min(live);
-        let correlation = self.correlation();
         let topic = NewTopic {
             name: TopicName::from(TRANSACTION_TOPIC),
             partitions: TRANSACTION_TOPIC_PARTITIONS,
-            replication_factor,
+            replication_factor: self.config.transaction_state_log_replication_factor,
             config: TopicConfig {
                 cleanup_policy: Some(CleanupPolicy::Compact),
-                min_insync_replicas: Some(2.min(replication_factor)),
+                min_insync_replicas: Some(self.config.transaction_state_log_min_isr),
+                segment_bytes: Some(super::group::INTERNAL_TOPIC_SEGMENT_BYTES),
+                unclean_leader_election_enable: Some(false),
                 ..TopicConfig::default()
             },
         };
-        ctx.send(
-            NodeId::Broker(controller),
-            Message::CreateTopicsRequest {
-                correlation,
-                topic: Box::new(topic),
-            },
-        );
+        self.create_internal_topic(topic, "transaction.state.log.replication.factor", ctx);
     }
 
     pub(super) fn handle_txn_request(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {

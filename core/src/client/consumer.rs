@@ -599,8 +599,23 @@ impl Consumer {
             && self.metadata.partitions(&self.topic).is_some()
         {
             if !group.is_cooperative() {
+                // Eager: `onPartitionsRevoked` for everything before rejoining.
+                let generation = group.generation;
                 let revoked = group.revoke_all();
                 self.on_revoked(&revoked, true, ctx);
+                if !revoked.is_empty() {
+                    ctx.trace(Event::ConsumerAssigned {
+                        consumer: self.index,
+                        group: self.group_id().unwrap_or_default().to_string(),
+                        generation,
+                        assigned: Vec::new(),
+                        revoked: revoked
+                            .iter()
+                            .map(|tp| (tp.topic.clone(), tp.partition))
+                            .collect(),
+                        owns: self.partitions.len() as u32,
+                    });
+                }
             }
             let group = self.group.as_mut().expect("checked above");
             group.join(&self.topic.clone(), ctx);
@@ -1062,7 +1077,9 @@ impl Consumer {
                 if !self.finish_request(broker, correlation, ctx) {
                     return;
                 }
-                self.metadata.invalidate();
+                // Kafka closes the connection of a timed-out request; the group's coordinator
+                // connection is a separate one and stays.
+                self.metadata.on_disconnect(broker, ctx.now);
             }
         }
         self.run(ctx);

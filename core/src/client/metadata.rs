@@ -109,11 +109,12 @@ impl ClientMetadata {
         timeout_ms: u64,
         ctx: &mut Ctx<'_>,
     ) -> bool {
-        if let Some((_, _, sent)) = self.in_flight {
+        if let Some((broker, _, sent)) = self.in_flight {
             if ctx.now.since(sent) < timeout_ms * 1_000 {
                 return false;
             }
-            self.in_flight = None;
+            // Kafka closes a connection whose request timed out (`handleTimedOutRequests`).
+            self.on_disconnect(broker, ctx.now);
         }
         let due = self
             .next_refresh(max_age_ms, ctx.now)
@@ -121,11 +122,7 @@ impl ClientMetadata {
         if !due {
             return false;
         }
-        let candidates = self.candidates();
-        let Some(broker) = (0..candidates.len())
-            .map(|i| candidates[(self.next_broker + i) % candidates.len()])
-            .find(|b| self.connectable(*b, ctx.now))
-        else {
+        let Some(broker) = self.least_loaded_node(ctx.now) else {
             return false;
         };
         self.next_broker += 1;
@@ -139,6 +136,27 @@ impl ClientMetadata {
             },
         );
         true
+    }
+
+    /// Where to ask, as Kafka's `leastLoadedNode`: a broker out of reconnect backoff, one whose
+    /// connection has not failed lately before one that has, in turn among equals.
+    fn least_loaded_node(&self, now: SimTime) -> Option<BrokerId> {
+        let candidates = self.candidates();
+        let in_turn = (0..candidates.len())
+            .map(|i| candidates[(self.next_broker + i) % candidates.len()])
+            .filter(|b| self.connectable(*b, now));
+        in_turn
+            .clone()
+            .find(|b| !self.failed_lately(*b, now))
+            .or_else(|| in_turn.clone().next())
+    }
+
+    /// Whether `broker`'s connection failed within the last backoff period and the quiet time
+    /// after it (after which a failure no longer counts, see `on_disconnect`).
+    fn failed_lately(&self, broker: BrokerId, now: SimTime) -> bool {
+        self.backoff
+            .get(&broker)
+            .is_some_and(|(until, _)| now.since(*until) <= 2 * RECONNECT_BACKOFF_MAX_MS * 1_000)
     }
 
     /// Known brokers, or the bootstrap list when none is known.
@@ -190,13 +208,15 @@ impl ClientMetadata {
         self.stale = true;
     }
 
-    /// The connection to `broker` closed or was refused. Refusals of requests sent before the
-    /// backoff started count once; a failure after the backoff doubles it.
+    /// The connection to `broker` closed, was refused or timed out. The metadata may be what
+    /// sent us there, so a refresh is wanted (Kafka's `handleServerDisconnect` always asks
+    /// for one). Refusals of requests sent before the backoff started count once; a failure
+    /// after the backoff doubles it.
     pub fn on_disconnect(&mut self, broker: BrokerId, now: SimTime) {
         if self.in_flight.is_some_and(|f| f.0 == broker) {
             self.in_flight = None;
-            self.stale = true;
         }
+        self.stale = true;
         let (until, failures) = self
             .backoff
             .get(&broker)

@@ -95,13 +95,7 @@ pub struct Producer {
 
 /// Moves `queue`'s open batch to its ready ones (the accumulator closes it: full, or its
 /// linger ran out).
-fn close_open_batch(
-    tp: &TopicPartition,
-    queue: &mut PartitionQueue,
-    metadata: &ClientMetadata,
-    chooser: &mut NullKeyChooser,
-    ctx: &mut Ctx<'_>,
-) {
+fn close_open_batch(tp: &TopicPartition, queue: &mut PartitionQueue) {
     let Some((builder, created_at, first_record_id)) = queue.open.take() else {
         return;
     };
@@ -115,8 +109,14 @@ fn close_open_batch(
         retry_at: created_at,
         sequence_assigned: false,
     });
-    let partitions = metadata.partitions(&tp.topic).map_or(1, |p| p.len() as u32);
-    chooser.on_batch_closed(tp.partition, partitions, ctx.rng);
+}
+
+/// Batches waiting in the producer for a partition (Kafka's deque length, which adaptive
+/// partitioning weighs).
+fn queued_batches(queues: &PartitionMap<PartitionQueue>, tp: &TopicPartition) -> usize {
+    queues
+        .get(tp)
+        .map_or(0, |q| q.ready.len() + usize::from(q.open.is_some()))
 }
 
 /// Value bytes for generated records (their content does not matter, only their size).
@@ -293,12 +293,17 @@ impl Producer {
             };
             let partition = match key_index {
                 Some(i) => partition_for_key(&self.keys[i], num_partitions),
-                None => self.chooser.choose(num_partitions, &available, ctx.rng),
+                None => {
+                    let queues = &self.queues;
+                    let queued = |p| queued_batches(queues, &TopicPartition::new(&topic, p));
+                    self.chooser
+                        .choose(num_partitions, &available, queued, ctx.rng)
+                }
             };
             let key = key_index.map(|i| std::mem::take(&mut self.keys[i]));
             tp.partition = partition;
-            // Records without a key stay on the sticky partition until its batch closes:
-            // append them as one run.
+            // Records without a key stay on the sticky partition until `batch.size` bytes
+            // went to it: append them as one run (`append` stops where it switches).
             let run = if key.is_none() && self.chooser.is_sticky() {
                 due - self.generated
             } else {
@@ -343,7 +348,7 @@ impl Producer {
                 .as_ref()
                 .is_some_and(|(b, _, _)| !b.is_empty() && b.size_bytes() + record > batch_size)
             {
-                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+                close_open_batch(tp, queue);
             }
             let record_id =
                 (index << 48) | ((tp.partition as u64) << 32) | queue.next_record_seq as u64;
@@ -367,11 +372,18 @@ impl Producer {
             builder.push(ctx.now.as_us(), record_id, key, value);
             appended += 1;
             // Full: another such record would not fit (Kafka sends a full batch at once).
-            if builder.size_bytes() + record > batch_size {
-                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+            let full = builder.size_bytes() + record > batch_size;
+            if full {
+                close_open_batch(tp, queue);
+            }
+            if key.is_none()
+                && self
+                    .chooser
+                    .on_append(record as u64, full, batch_size as u64)
+            {
                 break;
             }
-            if appended >= count {
+            if full || appended >= count {
                 break;
             }
         }
@@ -394,7 +406,7 @@ impl Producer {
             self.next_correlation = correlation;
         }
         self.drain_manual(ctx);
-        if self.config.enable_idempotence
+        if self.config.idempotence()
             && self.producer_id.is_none()
             && self.init_pid_in_flight.is_none()
             && ctx.now >= self.init_pid_not_before
@@ -427,7 +439,7 @@ impl Producer {
                 .as_ref()
                 .is_some_and(|(_, created, _)| ctx.now.since(*created) >= linger_us);
             if lingered {
-                close_open_batch(tp, queue, &self.metadata, &mut self.chooser, ctx);
+                close_open_batch(tp, queue);
             }
         }
         self.expire_batches(ctx);
@@ -448,7 +460,11 @@ impl Producer {
                 .collect();
             let partition = match &key {
                 Some(k) => partition_for_key(k, n),
-                None => self.chooser.choose(n, &available, ctx.rng),
+                None => {
+                    let queues = &self.queues;
+                    let queued = |p| queued_batches(queues, &TopicPartition::new(&topic, p));
+                    self.chooser.choose(n, &available, queued, ctx.rng)
+                }
             };
             self.manual.pop_front();
             self.append(
@@ -463,7 +479,7 @@ impl Producer {
 
     /// Groups sendable batches by leader into one Produce request per broker.
     fn send_ready(&mut self, ctx: &mut Ctx<'_>) {
-        if self.config.enable_idempotence && self.producer_id.is_none() {
+        if self.config.idempotence() && self.producer_id.is_none() {
             return;
         }
         let mut per_broker = std::mem::take(&mut self.per_broker);
@@ -533,7 +549,7 @@ impl Producer {
     }
 
     fn expire_batches(&mut self, ctx: &mut Ctx<'_>) {
-        let timeout_us = self.config.delivery_timeout_ms * 1_000;
+        let timeout_us = self.config.delivery_timeout_ms() * 1_000;
         let mut expired = Vec::new();
         for queue in self.queues.values_mut() {
             while queue
@@ -566,7 +582,7 @@ impl Producer {
                 if b.retry_at > ctx.now {
                     consider(b.retry_at);
                 }
-                consider(b.created_at.plus_ms(self.config.delivery_timeout_ms));
+                consider(b.created_at.plus_ms(self.config.delivery_timeout_ms()));
             }
         }
         let Some(at) = next.map(|t| t.max(ctx.now.plus_us(1))) else {
@@ -617,7 +633,7 @@ impl Producer {
             records: b.batch.record_count,
             error,
         });
-        if self.config.enable_idempotence {
+        if self.config.idempotence() {
             // KIP-360: a failed batch leaves a sequence gap; start again with a new producer id.
             self.producer_id = None;
             for q in self.queues.values_mut() {
@@ -631,8 +647,8 @@ impl Producer {
 
     fn retry_or_fail(&mut self, mut b: ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_>) {
         let retriable = error.is_retriable()
-            || (error == ErrorCode::OutOfOrderSequenceNumber && self.config.enable_idempotence);
-        let in_time = ctx.now.since(b.created_at) < self.config.delivery_timeout_ms * 1_000;
+            || (error == ErrorCode::OutOfOrderSequenceNumber && self.config.idempotence());
+        let in_time = ctx.now.since(b.created_at) < self.config.delivery_timeout_ms() * 1_000;
         if error.invalidates_metadata() {
             self.metadata.invalidate();
         }
@@ -755,8 +771,11 @@ impl Producer {
                 }
             }
             ProducerTimer::RequestTimeout { correlation } => {
-                if self.in_flight.contains_key(&correlation) {
-                    self.fail_request(correlation, ErrorCode::RequestTimedOut, ctx);
+                if let Some(request) = self.in_flight.get(&correlation) {
+                    // Kafka closes the connection of a timed-out request: every request in
+                    // flight on it fails, and the metadata is refreshed from another broker.
+                    let broker = request.broker;
+                    return self.connection_closed(broker, ErrorCode::RequestTimedOut, ctx);
                 } else if self
                     .init_pid_in_flight
                     .is_some_and(|(_, c)| c == correlation)
@@ -771,6 +790,12 @@ impl Producer {
 
     /// The connection to a broker closed (its process died): in-flight requests fail.
     pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+        self.connection_closed(broker, ErrorCode::NetworkException, ctx);
+    }
+
+    /// The connection to `broker` is gone, closed by it or by us: what was in flight on it
+    /// fails with `error` (to be retried), and the metadata is refreshed.
+    fn connection_closed(&mut self, broker: BrokerId, error: ErrorCode, ctx: &mut Ctx<'_>) {
         self.metadata.on_disconnect(broker, ctx.now);
         let lost: Vec<Correlation> = self
             .in_flight
@@ -779,7 +804,7 @@ impl Producer {
             .map(|(c, _)| *c)
             .collect();
         for c in lost {
-            self.fail_request(c, ErrorCode::NetworkException, ctx);
+            self.fail_request(c, error, ctx);
         }
         if self.init_pid_in_flight.is_some_and(|(b, _)| b == broker) {
             self.init_pid_in_flight = None;

@@ -7,6 +7,7 @@
 //! `/controller_epoch`, so a deposed controller cannot overwrite its successor (as Kafka does).
 
 pub mod assignment;
+mod shutdown;
 pub mod zk_data;
 
 use crate::config::{BrokerConfig, DynamicBrokerConfig, LogConfig, TopicConfig};
@@ -119,6 +120,10 @@ pub struct Controller {
     /// Brokers that must get everything at the next flush (just elected us, or came back).
     full_update: VecSet<BrokerId>,
     deleted: Vec<TopicName>,
+    /// Brokers in a controlled shutdown: no longer chosen as leaders.
+    shutting_down: VecSet<BrokerId>,
+    /// Controlled shutdowns to answer once their leadership moves are written.
+    pending_shutdowns: Vec<(BrokerId, Requester)>,
 }
 
 /// How an answer about broker settings names what it changed: `broker:1` or
@@ -189,6 +194,13 @@ pub fn not_controller_response(request: &Message) -> Option<Message> {
             tp: tp.clone(),
             result: Err(ErrorCode::NotController),
         }),
+        Message::ControlledShutdownRequest { correlation, .. } => {
+            Some(Message::ControlledShutdownResponse {
+                correlation: *correlation,
+                error: e,
+                remaining: Vec::new(),
+            })
+        }
         _ => None,
     }
 }
@@ -210,6 +222,8 @@ impl Controller {
             dirty_metadata: VecSet::new(),
             full_update: VecSet::new(),
             deleted: Vec::new(),
+            shutting_down: VecSet::new(),
+            pending_shutdowns: Vec::new(),
         }
     }
 
@@ -573,6 +587,7 @@ impl Controller {
         }
         if self.is_active() && self.writes_in_flight == 0 {
             self.flush(ctx);
+            self.answer_shutdowns(ctx);
         }
         false
     }
@@ -617,17 +632,12 @@ impl Controller {
             return;
         }
         self.phase = Phase::Active;
-        let tps: Vec<TopicPartition> = self
-            .topics
-            .iter()
-            .flat_map(|(t, info)| info.assignment.keys().map(|p| TopicPartition::new(t, *p)))
-            .collect();
+        let tps: Vec<TopicPartition> = self.states.keys().cloned().collect();
         for tp in tps {
-            if self.states.contains_key(&tp) {
-                self.repair(&tp, ops);
-            } else {
-                self.init_partition(&tp, ops);
-            }
+            self.repair(&tp, ops);
+        }
+        for tp in self.new_partitions() {
+            self.init_partition(&tp, ops);
         }
         self.full_update = self.live_brokers.clone();
         if self.config.auto_leader_rebalance_enable {
@@ -653,13 +663,20 @@ impl Controller {
     }
 
     /// NewPartition → OnlinePartition: the first live replica leads, live replicas are the ISR.
+    /// With no replica alive the partition stays in NewPartition, unwritten: a broker that
+    /// registers later brings it online (Kafka's `initializeLeaderAndIsrForPartitions` skips
+    /// it, "No assigned replica is alive", and `onBrokerStartup` tries again).
     fn init_partition(&mut self, tp: &TopicPartition, ops: &mut Ops) {
+        debug_assert!(!self.states.contains_key(tp), "{tp} is initialised already");
         let replicas = self.replicas_of(tp);
         let isr: Vec<BrokerId> = replicas
             .iter()
             .copied()
             .filter(|b| self.live_brokers.contains(b))
             .collect();
+        if isr.is_empty() || self.writing.contains(tp) {
+            return;
+        }
         let state = PartitionState {
             tp: tp.clone(),
             leader: isr.first().copied(),
@@ -718,7 +735,7 @@ impl Controller {
         let Some(state) = self.states.get(tp).cloned() else {
             return;
         };
-        let live = |b: &BrokerId| self.live_brokers.contains(b);
+        let live = |b: &BrokerId| self.eligible(*b);
         let clean = state
             .replicas
             .iter()
@@ -796,7 +813,7 @@ impl Controller {
             let result = match self.states.get(&tp).cloned() {
                 None => Some(ErrorCode::UnknownTopicOrPartition),
                 Some(state) => {
-                    let live = |b: &BrokerId| self.live_brokers.contains(b);
+                    let live = |b: &BrokerId| self.eligible(*b);
                     let leader_live = state.leader.is_some_and(|l| live(&l));
                     let pick = if unclean {
                         if leader_live {
@@ -971,10 +988,12 @@ impl Controller {
     fn on_broker_change(&mut self, live: VecSet<BrokerId>, ops: &mut Ops, ctx: &mut Ctx<'_>) {
         let added: Vec<BrokerId> = live.difference(&self.live_brokers).copied().collect();
         let removed = self.live_brokers.difference(&live).count();
+        self.shutting_down.retain(|b| live.contains(b));
         self.live_brokers = live;
         if added.is_empty() && removed == 0 {
             return;
         }
+        let registered = !added.is_empty();
         self.full_update.extend(added);
         // Everyone needs the new list of live brokers.
         self.full_update.extend(self.live_brokers.iter().copied());
@@ -982,9 +1001,24 @@ impl Controller {
         for tp in tps {
             self.repair(&tp, ops);
         }
+        // `triggerOnlinePartitionStateChange` also takes NewPartitions online.
+        if registered {
+            for tp in self.new_partitions() {
+                self.init_partition(&tp, ops);
+            }
+        }
         if self.writes_in_flight == 0 {
             self.flush(ctx);
         }
+    }
+
+    /// Partitions assigned but not yet initialised (Kafka's NewPartition state).
+    fn new_partitions(&self) -> Vec<TopicPartition> {
+        self.topics
+            .iter()
+            .flat_map(|(t, info)| info.assignment.keys().map(|p| TopicPartition::new(t, *p)))
+            .filter(|tp| !self.states.contains_key(tp) && !self.writing.contains(tp))
+            .collect()
     }
 
     pub fn on_watch(&mut self, path: &str, kind: WatchKind, ops: &mut Ops) {
@@ -1071,6 +1105,15 @@ impl Controller {
                         requester: Some((from, correlation)),
                     },
                 );
+            }
+            Message::ControlledShutdownRequest {
+                correlation,
+                broker_id,
+            } => {
+                self.controlled_shutdown(broker_id, (from, correlation), ops);
+                if self.writes_in_flight == 0 && ops.is_empty() {
+                    self.answer_shutdowns(ctx);
+                }
             }
             Message::ElectLeadersRequest {
                 correlation,
@@ -1378,10 +1421,7 @@ impl Controller {
             };
             let entry = preferred.entry(first).or_default();
             entry.0 += 1;
-            if s.leader != Some(first)
-                && self.live_brokers.contains(&first)
-                && s.isr.contains(&first)
-            {
+            if s.leader != Some(first) && self.eligible(first) && s.isr.contains(&first) {
                 entry.1.push(s.tp.clone());
             }
         }

@@ -6,6 +6,22 @@ use crate::ids::{BrokerId, LeaderEpoch};
 use crate::vec_map::VecMap;
 use serde_json::{json, Value};
 
+/// The znodes a fresh ZooKeeper-mode cluster's tree holds before any broker starts: the
+/// persistent paths Kafka's `KafkaZkClient.createTopLevelPaths` makes, with their data.
+pub fn initial_znodes() -> Vec<(&'static str, String)> {
+    [
+        crate::zookeeper::paths::BROKER_IDS,
+        crate::zookeeper::paths::BROKER_TOPICS,
+        crate::zookeeper::paths::CONFIG_TOPICS,
+        crate::zookeeper::paths::CONFIG_BROKERS,
+        "/admin/delete_topics",
+        "/isr_change_notification",
+    ]
+    .into_iter()
+    .map(|path| (path, String::new()))
+    .collect()
+}
+
 pub fn broker_registration(id: BrokerId, timestamp_ms: u64) -> String {
     json!({
         "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},

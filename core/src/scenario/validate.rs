@@ -328,6 +328,21 @@ impl Scenario {
             100,
             86_400_000,
         )?;
+        if let Some(ms) = p.config.delivery_timeout_ms {
+            range(
+                &format!("{what}.config.delivery.timeout.ms"),
+                ms,
+                1,
+                86_400_000,
+            )?;
+        }
+        // What KafkaProducer's constructor refuses, refused with its message.
+        p.config
+            .validate()
+            .map_err(|problem| ScenarioError::Invalid {
+                what: format!("{what}.config"),
+                problem: format!("ConfigException: {problem}"),
+            })?;
         match &p.keys {
             KeySpec::Random { count } | KeySpec::Sequential { count } => {
                 range(&format!("{what}.keys.count"), *count, 1, LIMITS.keys)?
@@ -512,6 +527,7 @@ impl Scenario {
         };
         match command {
             Command::KillBroker { broker: b }
+            | Command::StopBroker { broker: b }
             | Command::RestartBroker { broker: b, .. }
             | Command::IsolateBroker { broker: b } => broker(*b),
             Command::KillZookeeper { server } | Command::RestartZookeeper { server } => {

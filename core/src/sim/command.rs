@@ -11,8 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
-    /// The broker process crashes (its disk survives).
+    /// The broker process crashes (`kill -9`; its disk survives): its ZooKeeper session
+    /// lingers until it times out, and only then does the controller move its leaderships.
     KillBroker {
+        broker: u32,
+    },
+    /// The broker stops cleanly (`kafka-server-stop.sh`): a controlled shutdown moves its
+    /// leaderships first, then it closes its ZooKeeper session and ends.
+    StopBroker {
         broker: u32,
     },
     /// Starts a dead broker again; with `disk_lost` it comes back with empty logs.
@@ -142,6 +148,7 @@ impl Command {
     /// Every `action` tag, for the error that names an unknown one.
     pub const ACTIONS: &'static [&'static str] = &[
         "kill_broker",
+        "stop_broker",
         "restart_broker",
         "kill_zookeeper",
         "restart_zookeeper",
@@ -171,6 +178,9 @@ impl Command {
     pub(crate) fn from_fields(mut f: Fields) -> Result<Command, String> {
         let command = match f.tag() {
             "kill_broker" => Command::KillBroker {
+                broker: f.required("broker")?,
+            },
+            "stop_broker" => Command::StopBroker {
                 broker: f.required("broker")?,
             },
             "restart_broker" => Command::RestartBroker {
@@ -276,6 +286,7 @@ impl Command {
         };
         match self {
             Command::KillBroker { broker } => format!("kill broker {broker}"),
+            Command::StopBroker { broker } => format!("stop broker {broker}"),
             Command::RestartBroker {
                 broker,
                 disk_lost: false,
@@ -432,6 +443,7 @@ mod tests {
         };
         vec![
             Command::KillBroker { broker: 1 },
+            Command::StopBroker { broker: 1 },
             Command::RestartBroker {
                 broker: 2,
                 disk_lost: true,

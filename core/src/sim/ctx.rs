@@ -40,6 +40,8 @@ pub struct Outbox {
     pub crash: bool,
     /// The node shut down cleanly after sending what it queued (a client's `close()`).
     pub closed: bool,
+    /// Peers whose connection the node closes (they hear it, and reconnect to send again).
+    pub closes: Vec<NodeId>,
 }
 
 impl Outbox {
@@ -51,6 +53,7 @@ impl Outbox {
         self.events.clear();
         self.crash = false;
         self.closed = false;
+        self.closes.clear();
     }
 }
 
@@ -103,6 +106,10 @@ impl Ctx<'_> {
     /// Ends this process now; whatever else this handler queued is lost with it.
     pub fn crash_self(&mut self) {
         self.out.crash = true;
+    }
+    /// Closes the connection to `peer` once this handler's messages are sent.
+    pub fn close_connection(&mut self, peer: NodeId) {
+        self.out.closes.push(peer);
     }
     /// Shuts this process down once this handler's messages are sent.
     pub fn close_self(&mut self) {

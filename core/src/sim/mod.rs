@@ -7,11 +7,12 @@ pub mod ctx;
 pub mod network;
 mod nodes;
 pub mod queue;
+mod startup;
 
 use crate::broker::{Broker, BrokerDisk};
 use crate::client::consumer::Consumer;
 use crate::client::producer::Producer;
-use crate::controller::{assignment, zk_data};
+use crate::controller::zk_data;
 use crate::delivery::DeliveryLedger;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::invariants::{Invariants, Violation, World};
@@ -92,6 +93,8 @@ pub struct Sim {
     spare_outbox: Option<Outbox>,
     /// The last `TimerId` handed out.
     timer_ids: u64,
+    /// Creating the scenario's topics and starting its clients once the cluster is up.
+    startup: startup::Startup,
 }
 
 /// What the simulation hands to the connections of real Kafka clients (`kplay serve`).
@@ -130,11 +133,21 @@ impl Sim {
     /// to elect a leader, brokers about to register, topics already defined in ZooKeeper.
     pub fn new(scenario: Scenario) -> Result<Sim, ScenarioError> {
         scenario.validate()?;
-        let mut rng = Rng::new(scenario.seed);
+        let rng = Rng::new(scenario.seed);
         let cluster = &scenario.cluster;
         let broker_ids: Vec<BrokerId> = (1..=cluster.brokers).map(BrokerId).collect();
         let zk_ids: Vec<u32> = (1..=cluster.zookeepers).collect();
-        let tree = initial_tree(&scenario, &broker_ids, &mut rng);
+        let tree = initial_tree();
+        let topics = scenario
+            .topics
+            .iter()
+            .map(|t| NewTopic {
+                name: t.name.as_str().into(),
+                partitions: t.partitions,
+                replication_factor: t.replication_factor,
+                config: t.config.clone(),
+            })
+            .collect();
         let cluster_size = cluster.brokers;
         let mut sim = Sim {
             now: SimTime::ZERO,
@@ -158,6 +171,7 @@ impl Sim {
             client_inbox: Vec::new(),
             spare_outbox: None,
             timer_ids: 0,
+            startup: startup::Startup::new(topics),
             rng,
             scenario,
         };
@@ -174,7 +188,8 @@ impl Sim {
         for (i, spec) in sim.scenario.producers.clone().into_iter().enumerate() {
             let id = NodeId::Producer(i as u32);
             let config = spec.config.clone();
-            sim.spawn(id, |ctx| {
+            // Started with the consumers, once the scenario's topics exist.
+            sim.install(id, |ctx| {
                 Node::Producer(Box::new(Producer::new(
                     i as u32,
                     Some(spec),
@@ -208,8 +223,6 @@ impl Sim {
                     incarnation: 0,
                 },
             );
-            sim.queue
-                .push(SimTime::from_ms(spec.start_ms), Item::Start { node: id });
         }
         for action in sim.scenario.actions.clone() {
             sim.queue.push(
@@ -222,6 +235,11 @@ impl Sim {
 
     pub fn now(&self) -> SimTime {
         self.now
+    }
+    /// Whether start-up is over: the brokers registered, the scenario's topics were created
+    /// and its clients started.
+    pub fn started(&self) -> bool {
+        self.startup.done()
     }
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
@@ -310,12 +328,15 @@ impl Sim {
                     });
                 }
             }
-            Item::Start { node } => self.with_node(node, |n, ctx| {
-                if let Node::Consumer(c) = n {
-                    c.start(ctx);
-                }
+            Item::Start { node } => self.with_node(node, |n, ctx| match n {
+                Node::Producer(p) => p.start(ctx),
+                Node::Consumer(c) => c.start(ctx),
+                Node::ZooKeeper(_) | Node::Broker(_) => {}
             }),
             Item::Action(command) => self.execute(*command),
+        }
+        if !self.startup.done() {
+            self.advance_startup();
         }
         true
     }
@@ -400,6 +421,7 @@ impl Sim {
                 description: describe_admin_response(&msg),
             });
             self.keep_admin_response(&msg);
+            self.startup_answer(&msg);
             return;
         }
         if from != NodeId::Admin {
@@ -417,11 +439,28 @@ impl Sim {
         });
     }
 
+    /// `node` closes its connection to `peer`, which hears it a network delay later (if the
+    /// link still carries anything).
+    fn close_connection(&mut self, node: NodeId, peer: NodeId) {
+        if !self.network.disconnect(node, peer) || self.network.is_cut(node, peer) {
+            return;
+        }
+        match (peer, node) {
+            (NodeId::Client(client), NodeId::Broker(broker)) => self
+                .client_inbox
+                .push(ClientDelivery::Disconnected { client, broker }),
+            _ => self.schedule_disconnect(peer, node),
+        }
+    }
+
     fn schedule_disconnect(&mut self, node: NodeId, peer: NodeId) {
         let Some(incarnation) = self.nodes.get(&node).map(|s| s.incarnation) else {
             return;
         };
-        let at = self.now.plus_us(self.network.base_latency_us(peer, node));
+        let at = self
+            .now
+            .plus_us(self.network.base_latency_us(peer, node))
+            .max(self.network.last_arrival(peer, node));
         self.queue.push(
             at,
             Item::Disconnect {
@@ -454,7 +493,17 @@ impl Sim {
         self.spare_outbox = Some(out);
     }
 
+    /// Creates a node and starts it.
     fn spawn(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
+        self.create_node(id, make, true);
+    }
+
+    /// Creates a node that starts later (an `Item::Start`).
+    fn install(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
+        self.create_node(id, make, false);
+    }
+
+    fn create_node(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node, start: bool) {
         let incarnation = self.nodes.get(&id).map_or(0, |s| s.incarnation);
         let mut out = Outbox::default();
         let mut ctx = Ctx {
@@ -465,11 +514,13 @@ impl Sim {
             timer_ids: &mut self.timer_ids,
         };
         let mut node = make(&mut ctx);
-        match &mut node {
-            Node::ZooKeeper(z) => z.start(&mut ctx),
-            Node::Broker(b) => b.start(&mut ctx),
-            Node::Producer(p) => p.start(&mut ctx),
-            Node::Consumer(c) => c.start(&mut ctx),
+        if start {
+            match &mut node {
+                Node::ZooKeeper(z) => z.start(&mut ctx),
+                Node::Broker(b) => b.start(&mut ctx),
+                Node::Producer(p) => p.start(&mut ctx),
+                Node::Consumer(c) => c.start(&mut ctx),
+            }
         }
         self.nodes.insert(
             id,
@@ -494,6 +545,10 @@ impl Sim {
         while let Some((to, msg)) = out.sends.pop_front() {
             self.transmit(from, to, msg);
         }
+        for i in 0..out.closes.len() {
+            self.close_connection(from, out.closes[i]);
+        }
+        out.closes.clear();
         if out.closed {
             out.clear();
             self.take_down(from, Event::NodeClosed { node: from });
@@ -661,6 +716,11 @@ impl Sim {
         });
         match command {
             Command::KillBroker { broker } => self.crash(NodeId::broker(broker)),
+            Command::StopBroker { broker } => self.with_node(NodeId::broker(broker), |n, ctx| {
+                if let Node::Broker(b) = n {
+                    b.stop(ctx);
+                }
+            }),
             Command::RestartBroker { broker, disk_lost } => {
                 let id = BrokerId(broker);
                 if self
@@ -926,7 +986,9 @@ impl Sim {
     /// any broker who the controller is).
     fn admin_request(&mut self, request: Message) {
         match self.controller() {
-            Some((controller, _)) => self.admin_send(NodeId::Broker(controller), request),
+            Some((controller, _)) => {
+                self.admin_send(NodeId::Broker(controller), request);
+            }
             None => self.record(Event::CommandApplied {
                 description: format!("{} failed: no controller is available", request.api()),
             }),
@@ -934,11 +996,12 @@ impl Sim {
     }
 
     /// Sends an admin client's request, numbered so its answer can be matched to it.
-    fn admin_send(&mut self, to: NodeId, mut request: Message) {
+    fn admin_send(&mut self, to: NodeId, mut request: Message) -> u64 {
         let correlation = self.next_message_id + 1;
         request.set_correlation(correlation);
         self.admin_sent.insert(correlation, self.now);
-        self.transmit(NodeId::Admin, to, request)
+        self.transmit(NodeId::Admin, to, request);
+        correlation
     }
 
     /// Commits offsets for a group from outside it (generation -1, no member id), to the
@@ -966,7 +1029,9 @@ impl Sim {
             offsets,
         };
         match coordinator {
-            Some(c) => self.admin_send(NodeId::Broker(c), request),
+            Some(c) => {
+                self.admin_send(NodeId::Broker(c), request);
+            }
             None => self.record(Event::CommandApplied {
                 description: format!(
                     "reset offsets of {group} failed: its coordinator is not available"
@@ -1288,40 +1353,12 @@ fn new_consumer(index: u32, spec: &ConsumerSpec, brokers: u32) -> Consumer {
 /// ZooKeeper as a cluster that was set up before the simulation starts: Kafka's persistent
 /// paths and the scenario's topics (assignment and config, partition state left for the first
 /// controller to initialise, as for a freshly created topic).
-fn initial_tree(scenario: &Scenario, brokers: &[BrokerId], rng: &mut Rng) -> DataTree {
+/// ZooKeeper's tree at time zero: Kafka's top-level paths, no brokers and no topics yet (the
+/// scenario's topics are created once the brokers have registered, see [`startup`]).
+fn initial_tree() -> DataTree {
     let mut tree = DataTree::default();
-    for path in [
-        paths::BROKER_IDS,
-        paths::BROKER_TOPICS,
-        paths::CONFIG_TOPICS,
-        paths::CONFIG_BROKERS,
-        "/admin/delete_topics",
-        "/isr_change_notification",
-    ] {
-        tree.ensure_path(path, "");
-    }
-    let n = brokers.len() as u64;
-    for topic in &scenario.topics {
-        let (start, shift) = (rng.below(n) as usize, rng.below(n) as usize);
-        let assignment = assignment::assign_replicas(
-            brokers,
-            0,
-            topic.partitions,
-            topic.replication_factor,
-            start,
-            shift,
-        );
-        tree.ensure_path(
-            &paths::topic(&topic.name),
-            &zk_data::topic_assignment(&assignment),
-        );
-        for p in assignment.keys() {
-            tree.ensure_path(&format!("{}/partitions/{p}", paths::topic(&topic.name)), "");
-        }
-        tree.ensure_path(
-            &paths::topic_config(&topic.name),
-            &zk_data::topic_config(&topic.config),
-        );
+    for (path, data) in zk_data::initial_znodes() {
+        tree.ensure_path(path, &data);
     }
     tree
 }

@@ -99,6 +99,14 @@ impl Network {
         }
     }
 
+    /// Forgets the connection between `a` and `b`; returns whether there was one.
+    pub fn disconnect(&mut self, a: NodeId, b: NodeId) -> bool {
+        let was = self.link(a, b).connected;
+        self.link(a, b).connected = false;
+        self.link(b, a).connected = false;
+        was
+    }
+
     /// Forgets every connection of `id`; returns the peers that were on the other end, in
     /// `NodeId` order.
     pub fn drop_connections(&mut self, id: NodeId) -> Vec<NodeId> {
@@ -130,6 +138,12 @@ impl Network {
         let at = now.plus_us(latency as u64).max(link.last_arrival);
         link.last_arrival = at;
         at
+    }
+
+    /// When the last message sent from `from` to `to` arrives (a connection's close comes
+    /// after it, as TCP's FIN follows the data).
+    pub fn last_arrival(&mut self, from: NodeId, to: NodeId) -> SimTime {
+        self.link(from, to).last_arrival
     }
 
     /// The one-way latency without jitter (for a connection reset to travel back).

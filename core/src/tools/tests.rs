@@ -977,8 +977,8 @@ fn a_lesson_with_a_dozen_terminal_actions_shares_in_under_2000_characters() {
         "alice:paid",
         "",
         "kafka-console-consumer.sh BOOT --topic audit --group auditors --from-beginning --max-messages 3",
-        "kill broker 3",
-        "restart broker 3",
+        "kill broker 1",
+        "restart broker 1",
         "kafka-leader-election.sh BOOT --election-type preferred --all-topic-partitions",
         "kafka-topics.sh BOOT --alter --topic audit --partitions 6",
     ];

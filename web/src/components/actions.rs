@@ -92,8 +92,10 @@ pub fn ActionsPanel(props: &PanelProps) -> Html {
                 <small>{ "Watch its partition: a key always maps to the same one (murmur2 hash mod partitions)." }</small>
             </fieldset>
             <fieldset>
-                <legend>{ "Network" }</legend>
+                <legend>{ "Brokers and network" }</legend>
                 <label>{ "broker " }<select onchange={set_number(&broker)}>{ for (1..=brokers).map(|i| html! { <option value={i.to_string()} selected={i == b}>{ i }</option> }) }</select></label>
+                <button onclick={act(Command::StopBroker { broker: b })} title="kafka-server-stop.sh: a controlled shutdown moves its leaderships first">{ "Stop it cleanly" }</button>
+                <button onclick={act(Command::KillBroker { broker: b })} title="kill -9: its partitions wait for its ZooKeeper session to expire">{ "Crash it" }</button>
                 <button onclick={act(Command::IsolateBroker { broker: b })}>{ "Isolate it" }</button>
                 <button onclick={act(Command::CutLinks { between: vec![NodeId::broker(b)], and: (1..=view.zookeepers.len() as u32).map(NodeId::ZooKeeper).collect(), one_way: false })}>{ "Cut it from ZooKeeper" }</button>
                 <button onclick={act(Command::HealAllLinks)}>{ "Heal every link" }</button>

@@ -146,14 +146,14 @@ const PRODUCER: &[Knob] = &[
         path: &["producers", "0", "config", "acks"],
         input: Input::Choice(&["0", "1", "all"]),
         default: "all",
-        note: "all since Kafka 3.0; 1 before",
+        note: "all since Kafka 3.0; 1 before. 0 and 1 turn idempotence off",
     },
     Knob {
         label: "enable.idempotence",
         path: &["producers", "0", "config", "enable.idempotence"],
         input: Input::Bool,
-        default: "true",
-        note: "true since Kafka 3.0; false before",
+        default: "on unless acks is 0 or 1",
+        note: "on since Kafka 3.0, off before; true with acks 0 or 1 is refused",
     },
     Knob {
         label: "linger.ms",
