@@ -1121,3 +1121,245 @@ fn thousands_of_random_command_lines_get_an_answer_never_a_panic() {
         let _ = complete(&sim, &line.join(" "));
     }
 }
+
+/// What `zookeeper-shell.sh localhost:2181 COMMAND` printed after its connection banner.
+fn zk(shell: &mut Shell, sim: &mut Sim, command: &str) -> String {
+    let out = run(
+        shell,
+        sim,
+        &format!("zookeeper-shell.sh localhost:2181 {command}"),
+    );
+    let banner = "WatchedEvent state:SyncConnected type:None path:null\n";
+    let at = out.stdout.find(banner).expect("connected") + banner.len();
+    out.stdout[at..].to_string()
+}
+
+#[test]
+fn config_znodes_hold_kafkas_string_values_and_still_parse() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    assert_eq!(
+        zk(&mut shell, &mut sim, "get /config/topics/orders"),
+        "{\"version\":1,\"config\":{\"min.insync.replicas\":\"2\"}}\n"
+    );
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --topic orders --add-config retention.ms=60000,unclean.leader.election.enable=true,cleanup.policy=compact");
+    settle(&mut shell, &mut sim);
+    assert_eq!(
+        zk(&mut shell, &mut sim, "get /config/topics/orders"),
+        "{\"version\":1,\"config\":{\"cleanup.policy\":\"compact\",\"min.insync.replicas\":\"2\",\"retention.ms\":\"60000\",\"unclean.leader.election.enable\":\"true\"}}\n"
+    );
+    let expected = crate::config::TopicConfig {
+        min_insync_replicas: Some(2),
+        retention_ms: Some(60_000),
+        unclean_leader_election_enable: Some(true),
+        cleanup_policy: Some(crate::config::CleanupPolicy::Compact),
+        ..Default::default()
+    };
+    assert_eq!(sim.topic_overrides("orders"), Some(expected.clone()));
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --entity-type brokers --entity-default --add-config log.retention.ms=120000,min.insync.replicas=2");
+    settle(&mut shell, &mut sim);
+    assert_eq!(
+        zk(&mut shell, &mut sim, "get /config/brokers/<default>"),
+        "{\"version\":1,\"config\":{\"log.retention.ms\":\"120000\",\"min.insync.replicas\":\"2\"}}\n"
+    );
+    assert_eq!(
+        sim.dynamic_broker_config(None).log_retention_ms,
+        Some(120_000)
+    );
+    // Numbers and booleans, as older kplay versions wrote them, still read back.
+    use crate::controller::zk_data;
+    let old = r#"{"config":{"cleanup.policy":"compact","min.insync.replicas":2,"retention.ms":60000,"unclean.leader.election.enable":true},"version":1}"#;
+    assert_eq!(zk_data::parse_topic_config(old), Some(expected.clone()));
+    assert_eq!(
+        zk_data::parse_topic_config(&zk_data::topic_config(&expected)),
+        Some(expected)
+    );
+    let broker = zk_data::parse_broker_config(
+        r#"{"version":1,"config":{"log.retention.ms":"-1","log.roll.ms":3600000}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (broker.log_retention_ms, broker.log_roll_ms),
+        (Some(-1), Some(3_600_000))
+    );
+}
+
+#[test]
+fn zookeeper_shell_shows_kafkas_znodes_in_kafkas_format() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    assert_eq!(
+        zk(&mut shell, &mut sim, "ls /"),
+        "[admin, brokers, cluster, config, consumers, controller, controller_epoch, feature, isr_change_notification, latest_producer_id_block, log_dir_event_notification, zookeeper]\n"
+    );
+    assert_eq!(
+        zk(&mut shell, &mut sim, "ls /brokers"),
+        "[ids, seqid, topics]\n"
+    );
+    assert_eq!(
+        zk(&mut shell, &mut sim, "ls /config"),
+        "[brokers, changes, clients, ips, topics, users]\n"
+    );
+    assert_eq!(
+        zk(&mut shell, &mut sim, "ls /zookeeper"),
+        "[config, quota]\n"
+    );
+    // Kafka's persistent paths hold null; ZooKeeper's own nodes hold empty data.
+    assert_eq!(zk(&mut shell, &mut sim, "get /brokers/ids"), "null\n");
+    assert_eq!(
+        zk(&mut shell, &mut sim, "get /latest_producer_id_block"),
+        "null\n"
+    );
+    assert_eq!(zk(&mut shell, &mut sim, "get /zookeeper"), "\n");
+    assert_eq!(
+        zk(&mut shell, &mut sim, "get /feature"),
+        "{\"features\":{},\"version\":2,\"status\":1}\n"
+    );
+    let cluster_id = zk(&mut shell, &mut sim, "get /cluster/id");
+    let id = cluster_id
+        .strip_prefix("{\"version\":\"1\",\"id\":\"")
+        .and_then(|rest| rest.strip_suffix("\"}\n"))
+        .unwrap_or_else(|| panic!("{cluster_id}"));
+    assert_eq!(id.len(), 22);
+    assert_eq!(
+        zk(&mut Shell::new(), &mut cluster(), "get /cluster/id"),
+        cluster_id,
+        "the same id every run"
+    );
+
+    // /controller: ControllerZNode.encode's key order, an epoch-milliseconds timestamp.
+    let controller = zk(&mut shell, &mut sim, "get /controller");
+    let (broker, _) = sim.controller().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&controller).unwrap();
+    let timestamp = value["timestamp"].as_str().unwrap().to_string();
+    assert_eq!(
+        controller,
+        format!("{{\"version\":2,\"brokerid\":{broker},\"timestamp\":\"{timestamp}\",\"kraftControllerEpoch\":-1}}\n")
+    );
+    let ms: u64 = timestamp.parse().unwrap();
+    let epoch = crate::controller::zk_data::WALL_CLOCK_EPOCH_MS;
+    assert!((epoch..=epoch + sim.now().as_ms()).contains(&ms), "{ms}");
+
+    // The topic znode carries the id kafka-topics.sh prints, in TopicZNode.encode's order.
+    let describe = run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --describe --topic orders",
+    );
+    let topic_id = describe
+        .stdout
+        .split('\t')
+        .find_map(|c| c.strip_prefix("TopicId: "))
+        .unwrap()
+        .to_string();
+    let data = &sim
+        .zookeeper_tree()
+        .unwrap()
+        .get("/brokers/topics/orders")
+        .unwrap()
+        .data;
+    let assignment = crate::controller::zk_data::parse_topic_assignment(data).unwrap();
+    let partitions: Vec<String> = assignment
+        .iter()
+        .map(|(p, r)| {
+            let r: Vec<String> = r.iter().map(|b| b.to_string()).collect();
+            format!("\"{p}\":[{}]", r.join(","))
+        })
+        .collect();
+    let topic = zk(&mut shell, &mut sim, "get /brokers/topics/orders");
+    assert_eq!(
+        topic,
+        format!("{{\"partitions\":{{{}}},\"topic_id\":\"{topic_id}\",\"adding_replicas\":{{}},\"removing_replicas\":{{}},\"version\":3}}\n", partitions.join(","))
+    );
+    assert_eq!(
+        zk(
+            &mut shell,
+            &mut sim,
+            "get /brokers/topics/orders/partitions/0/state"
+        )
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .collect::<Vec<_>>(),
+        [
+            "controller_epoch",
+            "leader",
+            "version",
+            "leader_epoch",
+            "isr"
+        ]
+    );
+    let registration = zk(&mut shell, &mut sim, "get /brokers/ids/1");
+    assert!(
+        registration.starts_with("{\"features\":{},\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"},\"endpoints\":[\"PLAINTEXT://broker1:9092\"],\"jmx_port\":-1,\"port\":9092,\"host\":\"broker1\",\"version\":5,\"timestamp\":\"17672"),
+        "{registration}"
+    );
+
+    // stat: ZooKeeper 3.8's eleven fields, in its order.
+    let stat = zk(&mut shell, &mut sim, "stat /brokers/ids");
+    let fields: Vec<&str> = stat
+        .lines()
+        .map(|l| l.split(" = ").next().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "cZxid",
+            "ctime",
+            "mZxid",
+            "mtime",
+            "pZxid",
+            "cversion",
+            "dataVersion",
+            "aclVersion",
+            "ephemeralOwner",
+            "dataLength",
+            "numChildren"
+        ]
+    );
+    assert!(
+        stat.contains("\nctime = Thu Jan 01 00:00:00 UTC 2026\n"),
+        "{stat}"
+    );
+    assert!(stat.contains("\naclVersion = 0\n") && stat.contains("\ndataLength = 0\n"));
+    assert!(stat.ends_with("numChildren = 3\n"), "{stat}");
+    let topic_stat = zk(&mut shell, &mut sim, "stat /brokers/topics/orders");
+    assert!(
+        topic_stat.contains(&format!("\ndataLength = {}\n", topic.len() - 1)),
+        "dataLength counts what get prints: {topic_stat}"
+    );
+    let with_stat = zk(&mut shell, &mut sim, "get -s /brokers/topics/orders");
+    assert_eq!(with_stat, format!("{topic}{topic_stat}"));
+}
+
+#[test]
+fn stat_prints_java_dates_from_the_trees_clock() {
+    use super::zookeeper_shell::{java_date, stat_text};
+    use crate::zookeeper::messages::{Txn, ZkOp};
+    use crate::zookeeper::tree::DataTree;
+    assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+    assert_eq!(java_date(1_767_225_600_000), "Thu Jan 01 00:00:00 UTC 2026");
+    assert_eq!(java_date(1_772_326_923_000), "Sun Mar 01 01:02:03 UTC 2026");
+    assert_eq!(java_date(1_709_164_800_000), "Thu Feb 29 00:00:00 UTC 2024");
+    let mut tree = DataTree::default();
+    tree.set_time_ms(90_061_001);
+    tree.ensure_path("/a", "x");
+    tree.set_time_ms(90_062_000);
+    let set = Txn::Write {
+        session: 0,
+        op: ZkOp::SetData {
+            path: "/a".into(),
+            data: "yz".into(),
+            version: None,
+        },
+    };
+    tree.apply(0x1_0000_0005, &set).unwrap();
+    let node = tree.get("/a").unwrap();
+    assert_eq!(
+        stat_text(node, Some(&node.data)),
+        "cZxid = 0x0\nctime = Fri Jan 02 01:01:01 UTC 2026\nmZxid = 0x100000005\nmtime = Fri Jan 02 01:01:02 UTC 2026\npZxid = 0x0\ncversion = 0\ndataVersion = 1\naclVersion = 0\nephemeralOwner = 0x0\ndataLength = 2\nnumChildren = 0\n"
+    );
+    assert_eq!(
+        tree.get("/").unwrap().stat.cversion,
+        1,
+        "a child was created"
+    );
+}

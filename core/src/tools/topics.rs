@@ -212,7 +212,9 @@ impl Cluster {
                 })
                 .collect();
             let config = sim.topic_overrides(&name).unwrap_or_default();
-            let id = topic_id(&name, node.stat.czxid);
+            // The id the znode holds, or the one zookeeper-shell shows it with.
+            let id = zk_data::parse_topic_id(&node.data)
+                .unwrap_or_else(|| zk_data::topic_id(&name, node.stat.czxid));
             cluster.topics.insert(
                 name,
                 TopicState {
@@ -244,22 +246,6 @@ impl Cluster {
             .cloned()
             .collect()
     }
-}
-
-/// A 16-byte id shown as Kafka shows a `Uuid`: URL-safe base64 without padding.
-fn topic_id(name: &str, czxid: u64) -> String {
-    use base64::Engine;
-    let hash = |seed: u64| {
-        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-        for b in name.bytes().chain(czxid.to_le_bytes()) {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&hash(1).to_be_bytes());
-    bytes[8..].copy_from_slice(&hash(2).to_be_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn ids(list: &[BrokerId]) -> String {

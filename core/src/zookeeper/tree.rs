@@ -14,6 +14,19 @@ pub struct Stat {
     pub version: i32,
     pub ephemeral_owner: SessionId,
     pub num_children: u32,
+    /// When the node was created, in simulated milliseconds (the tree's clock then, see
+    /// [`DataTree::set_time_ms`]).
+    #[serde(default)]
+    pub ctime: u64,
+    /// When its data last changed, in simulated milliseconds.
+    #[serde(default)]
+    pub mtime: u64,
+    /// How many times its children changed (a child created or deleted).
+    #[serde(default)]
+    pub cversion: i32,
+    /// How many times its ACL changed: never, kplay sets no ACLs.
+    #[serde(default)]
+    pub aversion: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +44,9 @@ pub struct DataTree {
     /// Live sessions and their negotiated timeouts.
     sessions: VecMap<SessionId, u64>,
     last_zxid: Zxid,
+    /// The time the next transactions happen at, in simulated milliseconds: stamped into
+    /// `ctime`/`mtime` as ZooKeeper stamps its transaction header's time.
+    time_ms: u64,
 }
 
 impl Default for DataTree {
@@ -47,6 +63,7 @@ impl Default for DataTree {
             nodes,
             sessions: VecMap::new(),
             last_zxid: 0,
+            time_ms: 0,
         }
     }
 }
@@ -69,6 +86,14 @@ fn child_prefix(path: &str) -> String {
 impl DataTree {
     pub fn last_zxid(&self) -> Zxid {
         self.last_zxid
+    }
+    /// Sets the clock the next transactions are stamped with (`ctime`, `mtime`); the server
+    /// applying them calls it with the simulated time. Until it is called, the tree's time is 0.
+    pub fn set_time_ms(&mut self, ms: u64) {
+        self.time_ms = ms;
+    }
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms
     }
     pub fn get(&self, path: &str) -> Option<&Znode> {
         self.nodes.get(path)
@@ -205,6 +230,7 @@ impl DataTree {
                 node.data = data.clone();
                 node.stat.version += 1;
                 node.stat.mzxid = zxid;
+                node.stat.mtime = self.time_ms;
                 Ok((
                     ZkReply::Stat(node.stat),
                     vec![(path.clone(), WatchKind::NodeDataChanged)],
@@ -248,6 +274,7 @@ impl DataTree {
             return Err(ZkError::NoChildrenForEphemerals);
         }
         parent_node.stat.num_children += 1;
+        parent_node.stat.cversion += 1;
         parent_node.stat.pzxid = zxid;
         let stat = Stat {
             czxid: zxid,
@@ -256,6 +283,10 @@ impl DataTree {
             version: 0,
             ephemeral_owner: owner,
             num_children: 0,
+            ctime: self.time_ms,
+            mtime: self.time_ms,
+            cversion: 0,
+            aversion: 0,
         };
         self.nodes.insert(path.to_string(), Znode { data, stat });
         Ok(vec![
@@ -281,6 +312,7 @@ impl DataTree {
         let parent = parent_of(path).to_string();
         if let Some(p) = self.nodes.get_mut(&parent) {
             p.stat.num_children -= 1;
+            p.stat.cversion += 1;
             p.stat.pzxid = zxid;
         }
         Ok(vec![
