@@ -132,49 +132,166 @@ const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
     "unclean.leader.election.enable",
 ];
 
-/// One setting's line: `name=value sensitive=false synonyms={SOURCE:name=value, …}`, the
-/// value being the first source's. `layers` go from the strongest to `DEFAULT_CONFIG`.
-fn entry(name: &str, layers: &[(&str, String, Option<String>)]) -> Option<String> {
-    let present: Vec<String> = layers
-        .iter()
-        .filter_map(|(source, key, v)| v.as_ref().map(|v| format!("{source}:{key}={v}")))
-        .collect();
-    let value = layers.iter().find_map(|(_, _, v)| v.clone())?;
-    Some(format!(
-        "  {name}={value} sensitive=false synonyms={{{}}}\n",
-        present.join(", ")
-    ))
+/// Kafka's config sources, strongest first, as `ConfigHelper.configSynonyms` walks them.
+const DYNAMIC_TOPIC: &str = "DYNAMIC_TOPIC_CONFIG";
+const DYNAMIC_BROKER: &str = "DYNAMIC_BROKER_CONFIG";
+const DYNAMIC_DEFAULT: &str = "DYNAMIC_DEFAULT_BROKER_CONFIG";
+const STATIC: &str = "STATIC_BROKER_CONFIG";
+const DEFAULT: &str = "DEFAULT_CONFIG";
+const BROKER_SOURCES: [&str; 4] = [DYNAMIC_BROKER, DYNAMIC_DEFAULT, STATIC, DEFAULT];
+
+/// Broker settings kplay keeps in milliseconds whose coarser synonyms Kafka lists too; the
+/// `.ms` ones default to null, so `log.retention.hours=168` and `log.roll.hours=168` are what
+/// a cluster without overrides runs on.
+const HOUR_SYNONYMS: [&str; 3] = [
+    "log.retention.hours",
+    "log.retention.minutes",
+    "log.roll.hours",
+];
+
+/// `DynamicBrokerConfig.brokerConfigSynonyms`: the names a broker setting goes by, strongest
+/// first.
+fn broker_synonyms(name: &str) -> Vec<&str> {
+    match name {
+        "log.roll.ms" | "log.roll.hours" => vec!["log.roll.ms", "log.roll.hours"],
+        "log.retention.ms" | "log.retention.minutes" | "log.retention.hours" => vec![
+            "log.retention.ms",
+            "log.retention.minutes",
+            "log.retention.hours",
+        ],
+        other => vec![other],
+    }
 }
 
-/// A topic setting's layers, strongest first: the topic's override, then the broker's side as
-/// the cluster-wide layers have it (a broker's own dynamic setting shows for that broker).
-fn topic_layers(
+/// Kafka 3.9's default for a broker setting, as `DEFAULT_CONFIG` reports it: none for those
+/// whose default is null (`ConfigDef.convertToStringMapWithPasswordValues` drops them).
+fn kafka_default(name: &str) -> Option<String> {
+    match name {
+        "log.retention.ms" | "log.retention.minutes" | "log.roll.ms" => None,
+        "log.retention.hours" | "log.roll.hours" => Some("168".to_string()),
+        "log.cleaner.delete.retention.ms" => Some("86400000".to_string()),
+        _ => properties(&BrokerConfig::default()).get(name).map(text),
+    }
+}
+
+/// What one source holds for a broker setting: `broker`'s own dynamic value (`None`: no
+/// broker's), the dynamic cluster default, `server.properties` (the scenario's broker config
+/// where it differs from the default), Kafka's default.
+fn source_value(sim: &Sim, source: &str, broker: Option<u32>, name: &str) -> Option<String> {
+    match source {
+        DYNAMIC_BROKER => broker.and_then(|b| {
+            properties(&sim.dynamic_broker_config(Some(b)))
+                .get(name)
+                .map(text)
+        }),
+        DYNAMIC_DEFAULT => properties(&sim.dynamic_broker_config(None))
+            .get(name)
+            .map(text),
+        STATIC => {
+            let configured = properties(&sim.scenario().cluster.broker_config)
+                .get(name)
+                .map(text);
+            let default = properties(&BrokerConfig::default()).get(name).map(text);
+            configured.filter(|v| Some(v) != default.as_ref())
+        }
+        _ => kafka_default(name),
+    }
+}
+
+/// `ConfigHelper.configSynonyms`: each source's value of each of the setting's names (sources
+/// strongest first, then names strongest first), dropping whatever comes before the first
+/// entry for `name` itself, as Kafka does. So `log.retention.ms` with nothing set anywhere
+/// has no synonyms at all: its default is null, and `DEFAULT_CONFIG:log.retention.hours=168`
+/// comes before no `log.retention.ms` entry.
+fn config_synonyms(sim: &Sim, broker: Option<u32>, name: &str) -> Vec<Synonym> {
+    let names = broker_synonyms(name);
+    let mut all = Vec::new();
+    for source in BROKER_SOURCES {
+        for n in &names {
+            if let Some(v) = source_value(sim, source, broker, n) {
+                all.push((source, n.to_string(), v));
+            }
+        }
+    }
+    let first = all
+        .iter()
+        .position(|(_, n, _)| n == name)
+        .unwrap_or(all.len());
+    all.split_off(first)
+}
+
+/// A synonym as `DescribeConfigs` reports it: (Kafka's `ConfigSource` name, the setting's
+/// name in that source, its value there).
+type Synonym = (&'static str, String, String);
+
+/// One setting's line: `name=value sensitive=false synonyms={SOURCE:name=value, …}`.
+fn entry_line(name: &str, value: &str, synonyms: &[Synonym]) -> String {
+    let synonyms: Vec<String> = synonyms
+        .iter()
+        .map(|(source, key, v)| format!("{source}:{key}={v}"))
+        .collect();
+    format!(
+        "  {name}={value} sensitive=false synonyms={{{}}}\n",
+        synonyms.join(", ")
+    )
+}
+
+/// A topic setting as `ConfigHelper.createTopicConfigEntry` reports it: the topic's override,
+/// then the synonyms of the broker setting it falls back to (no broker's own dynamic values:
+/// kplay answers as the cluster, not as one broker).
+fn topic_entry(
     sim: &Sim,
     overrides: &Map<String, Value>,
-    name: &str,
+    name: &'static str,
     broker_name: &str,
-) -> Vec<(&'static str, String, Option<String>)> {
-    let mut layers = vec![(
-        "DYNAMIC_TOPIC_CONFIG",
-        name.to_string(),
-        overrides.get(name).map(text),
-    )];
-    let mut broker = broker_layers(sim, None, broker_name);
-    if let Some(default) = broker.last_mut().filter(|d| d.2.is_none()) {
-        // Not a broker setting kplay has: Kafka's fixed default.
-        default.2 = Some("86400000".to_string());
+) -> ConfigEntry {
+    let mut synonyms = config_synonyms(sim, None, broker_name);
+    if let Some(v) = overrides.get(name) {
+        synonyms.insert(0, (DYNAMIC_TOPIC, name.to_string(), text(v)));
     }
-    layers.extend(broker);
-    layers
+    let value = synonyms
+        .first()
+        .map(|(_, _, v)| v.clone())
+        .unwrap_or_else(|| {
+            // Nothing in any source under the setting's own name (retention.ms, segment.ms with
+            // null defaults): the value the broker's config resolves to.
+            let effective = sim
+                .dynamic_broker_config(None)
+                .apply(&sim.scenario().cluster.broker_config);
+            properties(&effective)
+                .get(broker_name)
+                .map(text)
+                .unwrap_or_default()
+        });
+    let source = synonyms.first().map_or(DEFAULT, |(s, _, _)| *s);
+    let layers = if synonyms.is_empty() {
+        vec![(source, name.to_string(), value.clone())]
+    } else {
+        synonyms.clone()
+    };
+    ConfigEntry {
+        name,
+        value,
+        source,
+        synonyms,
+        layers,
+    }
 }
 
 /// One topic setting as Kafka's `DescribeConfigs` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigEntry {
     pub name: &'static str,
-    /// The layers that set it, strongest first, as (Kafka's `ConfigSource` name, the
-    /// setting's name in that layer, value): the first is the value in force, the rest are
-    /// its synonyms.
+    /// The value in force.
+    pub value: String,
+    /// Where it comes from (Kafka's `ConfigSource` name): the first synonym's source, or
+    /// `DEFAULT_CONFIG` when there is none.
+    pub source: &'static str,
+    /// Kafka's synonyms, strongest first, as (source, the setting's name there, value); may be
+    /// empty (`retention.ms` on a cluster without overrides: Kafka lists none).
+    pub synonyms: Vec<Synonym>,
+    /// The synonyms, or when there are none the value in force as one `(source, name, value)`
+    /// layer: the first layer is always the value in force.
     pub layers: Vec<(&'static str, String, String)>,
 }
 
@@ -185,43 +302,20 @@ pub fn topic_config_entries(sim: &Sim, topic: &str) -> Option<Vec<ConfigEntry>> 
     Some(
         TOPIC_TO_BROKER
             .iter()
-            .map(|(name, broker_name)| ConfigEntry {
-                name,
-                layers: topic_layers(sim, &overrides, name, broker_name)
-                    .into_iter()
-                    .filter_map(|(source, key, value)| Some((source, key, value?)))
-                    .collect(),
-            })
+            .map(|(name, broker_name)| topic_entry(sim, &overrides, name, broker_name))
             .collect(),
     )
 }
 
-/// A broker setting's layers, strongest first: its own dynamic value, the dynamic default,
-/// `server.properties` (when it differs from Kafka's default), Kafka's default.
-fn broker_layers(
-    sim: &Sim,
-    broker: Option<u32>,
-    name: &str,
-) -> Vec<(&'static str, String, Option<String>)> {
-    let get = |map: &Map<String, Value>| map.get(name).map(text);
-    let defaults = properties(&BrokerConfig::default());
-    let default = get(&defaults);
-    let static_value = get(&properties(&sim.scenario().cluster.broker_config))
-        .filter(|v| Some(v) != default.as_ref());
-    vec![
-        (
-            "DYNAMIC_BROKER_CONFIG",
-            name.to_string(),
-            broker.and_then(|b| get(&properties(&sim.dynamic_broker_config(Some(b))))),
-        ),
-        (
-            "DYNAMIC_DEFAULT_BROKER_CONFIG",
-            name.to_string(),
-            get(&properties(&sim.dynamic_broker_config(None))),
-        ),
-        ("STATIC_BROKER_CONFIG", name.to_string(), static_value),
-        ("DEFAULT_CONFIG", name.to_string(), default),
-    ]
+/// A broker setting as `ConfigHelper.createBrokerConfigEntry` reports it for one broker: its
+/// synonyms from every source, the value of the first (or `null`).
+fn broker_entry(sim: &Sim, broker: u32, name: &str) -> (String, &'static str, Vec<Synonym>) {
+    let synonyms = config_synonyms(sim, Some(broker), name);
+    let value = synonyms
+        .first()
+        .map_or_else(|| "null".to_string(), |(_, _, v)| v.clone());
+    let source = synonyms.first().map_or(DEFAULT, |(s, _, _)| *s);
+    (value, source, synonyms)
 }
 
 fn describe_broker_defaults(sim: &Sim) -> Output {
@@ -336,12 +430,13 @@ fn describe_topics(sim: &Sim, name: Option<&str>, all: bool) -> Output {
             if all { "All" } else { "Dynamic" }
         ));
         for (name, broker_name) in TOPIC_TO_BROKER {
-            let layers = topic_layers(sim, &overrides, name, broker_name);
-            if layers[0].2.is_none() && !all {
+            let e = topic_entry(sim, &overrides, name, broker_name);
+            // Without --all, ConfigCommand keeps the entries whose source is the topic's own.
+            if !all && e.source != DYNAMIC_TOPIC {
                 continue;
             }
             out.stdout
-                .push_str(&entry(name, &layers).unwrap_or_default());
+                .push_str(&entry_line(name, &e.value, &e.synonyms));
         }
     }
     out
@@ -360,10 +455,13 @@ fn describe_brokers(sim: &Sim, name: Option<&str>, all: bool) -> Output {
         None => (1..=sim.scenario().cluster.brokers).collect(),
     };
     let names: Vec<String> = if all {
-        properties(&sim.scenario().cluster.broker_config)
+        let mut names: Vec<String> = properties(&sim.scenario().cluster.broker_config)
             .keys()
             .cloned()
-            .collect()
+            .chain(HOUR_SYNONYMS.iter().map(|n| n.to_string()))
+            .collect();
+        crate::sort::sort(&mut names);
+        names
     } else {
         DYNAMIC_BROKER_CONFIGS
             .iter()
@@ -377,12 +475,14 @@ fn describe_brokers(sim: &Sim, name: Option<&str>, all: bool) -> Output {
             if all { "All" } else { "Dynamic" }
         ));
         for n in &names {
-            let layers = broker_layers(sim, Some(*id), n);
-            // Without --all: only what a dynamic setting decides.
-            if !all && layers[..2].iter().all(|(_, _, v)| v.is_none()) {
+            let (value, source, synonyms) = broker_entry(sim, *id, n);
+            // Without --all, ConfigCommand keeps this broker's own dynamic settings only
+            // (`configSourceFilter`): the cluster-wide defaults are listed under the default
+            // entity.
+            if !all && source != DYNAMIC_BROKER {
                 continue;
             }
-            out.push_str(&entry(n, &layers).unwrap_or_default());
+            out.push_str(&entry_line(n, &value, &synonyms));
         }
     }
     if name.is_none() {

@@ -785,7 +785,7 @@ fn dynamic_broker_configs_apply_to_every_broker_or_one_and_survive_a_restart() {
     );
     assert_eq!(
         described.stdout,
-        "Dynamic configs for broker 2 are:\n  log.retention.ms=30000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=30000, DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.ms=604800000}\n  log.segment.bytes=100000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.segment.bytes=100000, DEFAULT_CONFIG:log.segment.bytes=1073741824}\n"
+        "Dynamic configs for broker 2 are:\n  log.retention.ms=30000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=30000, DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.hours=168}\n  log.segment.bytes=100000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.segment.bytes=100000, DEFAULT_CONFIG:log.segment.bytes=1073741824}\n"
     );
     let defaults = run(
         &mut shell,
@@ -798,7 +798,7 @@ fn dynamic_broker_configs_apply_to_every_broker_or_one_and_survive_a_restart() {
         &mut sim,
         "kafka-configs.sh BOOT --describe --topic orders --all",
     );
-    assert!(topic.stdout.contains("  retention.ms=120000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.ms=604800000}\n"), "{}", topic.stdout);
+    assert!(topic.stdout.contains("  retention.ms=120000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=120000, DEFAULT_CONFIG:log.retention.hours=168}\n"), "{}", topic.stdout);
     // A restarted broker reads its dynamic settings back from ZooKeeper.
     run(&mut shell, &mut sim, "kill broker 2");
     sim.run_until(sim.now().plus_ms(1000));
@@ -1132,6 +1132,93 @@ fn zk(shell: &mut Shell, sim: &mut Sim, command: &str) -> String {
     let banner = "WatchedEvent state:SyncConnected type:None path:null\n";
     let at = out.stdout.find(banner).expect("connected") + banner.len();
     out.stdout[at..].to_string()
+}
+
+#[test]
+fn kafka_configs_shows_the_hour_defaults_as_kafka_3_9_and_filters_broker_entries_by_source() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    // log.retention.ms and log.roll.ms default to null: ConfigHelper.configSynonyms drops
+    // everything before the first entry named log.retention.ms, so no synonym is left.
+    let topic = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type topics --entity-name orders --all",
+    );
+    for line in [
+        "  retention.ms=604800000 sensitive=false synonyms={}\n",
+        "  segment.ms=604800000 sensitive=false synonyms={}\n",
+        "  retention.bytes=-1 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.bytes=-1}\n",
+    ] {
+        assert!(topic.stdout.contains(line), "{line}{}", topic.stdout);
+    }
+    let broker = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-name 1 --all",
+    );
+    for line in [
+        "  log.retention.hours=168 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.hours=168}\n",
+        "  log.retention.minutes=null sensitive=false synonyms={}\n",
+        "  log.retention.ms=null sensitive=false synonyms={}\n",
+        "  log.roll.hours=168 sensitive=false synonyms={DEFAULT_CONFIG:log.roll.hours=168}\n",
+        "  log.roll.ms=null sensitive=false synonyms={}\n",
+    ] {
+        assert!(broker.stdout.contains(line), "{line}{}", broker.stdout);
+    }
+    let names: Vec<&str> = broker
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_start().split('=').next().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "ConfigCommand sorts entries by name");
+
+    run(&mut shell, &mut sim, "kafka-configs.sh BOOT --alter --entity-type brokers --entity-default --add-config log.retention.ms=60000,min.insync.replicas=2");
+    settle(&mut shell, &mut sim);
+    // Once a log.retention.ms is set, the hours default follows it.
+    let topic = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --topic orders --all",
+    );
+    assert!(topic.stdout.contains("  retention.ms=60000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000, DEFAULT_CONFIG:log.retention.hours=168}\n"), "{}", topic.stdout);
+    // A broker id lists that broker's own dynamic settings only (configSourceFilter).
+    let one = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-name 1",
+    );
+    assert_eq!(one.stdout, "Dynamic configs for broker 1 are:\n");
+    let defaults = run(
+        &mut shell,
+        &mut sim,
+        "kafka-configs.sh BOOT --describe --entity-type brokers --entity-default",
+    );
+    assert_eq!(
+        defaults.stdout,
+        "Default configs for brokers in the cluster are:\n  log.retention.ms=60000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=60000}\n  min.insync.replicas=2 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=2}\n"
+    );
+    let entries = topic_config_entries(&sim, "orders").unwrap();
+    let retention = entries.iter().find(|e| e.name == "retention.ms").unwrap();
+    assert_eq!(
+        (retention.value.as_str(), retention.source),
+        ("60000", "DYNAMIC_DEFAULT_BROKER_CONFIG")
+    );
+    let segment = entries.iter().find(|e| e.name == "segment.ms").unwrap();
+    assert_eq!(
+        (
+            segment.value.as_str(),
+            segment.source,
+            segment.synonyms.len()
+        ),
+        ("604800000", "DEFAULT_CONFIG", 0)
+    );
+    assert_eq!(
+        segment.layers[0].2, "604800000",
+        "the first layer is the value"
+    );
 }
 
 #[test]
