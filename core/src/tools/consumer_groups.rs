@@ -7,7 +7,7 @@ use crate::group::coordinator::GroupState;
 use crate::ids::NodeId;
 use crate::sim::AdminResponse;
 use crate::sim::Sim;
-use crate::view::GroupView;
+use crate::view::{GroupMemberView, GroupView};
 use crate::Command;
 
 pub(super) const OPTS: &[Opt] = &[
@@ -65,10 +65,56 @@ fn state_name(state: GroupState) -> &'static str {
     }
 }
 
-/// The client id and host a member's client has: kplay's consumers are `consumer-N`.
-fn client(node: NodeId) -> (String, String) {
-    let id = node.to_string().replace(':', "-");
-    (id.clone(), format!("/{id}"))
+/// The client id and host a group member shows with, in Kafka's forms: the consumer's default
+/// `client.id` is `consumer-<group>-<n>` (`ConsumerConfig`: a per-JVM sequence from 1; kplay
+/// numbers its consumer applications as one JVM would), the host is `/<ip>` (kplay gives
+/// consumer N the address 10.0.1.N+1).
+fn client(group: &str, node: NodeId) -> (String, String) {
+    match node {
+        NodeId::Consumer(i) => (
+            format!("consumer-{group}-{}", i + 1),
+            format!("/10.0.{}.{}", 1 + i / 254, 1 + i % 254),
+        ),
+        other => {
+            let id = other.to_string().replace(':', "-");
+            (id.clone(), format!("/{id}"))
+        }
+    }
+}
+
+/// A member id in Kafka's form, `<client.id>-<UUID>` (`<group.instance.id>-<UUID>` for a
+/// static member): the UUID derived from the coordinator's own id for the member, keeping its
+/// random hex digits first.
+fn member_id(m: &GroupMemberView, client_id: &str) -> String {
+    let prefix = m.group_instance_id.as_deref().unwrap_or(client_id);
+    let suffix = m.member_id.rsplit('-').next().unwrap_or_default();
+    let hash = |seed: u64| {
+        m.member_id
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64 ^ seed, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+            })
+    };
+    let (a, b) = (hash(1), hash(2));
+    let first = if suffix.len() == 8 && suffix.bytes().all(|c| c.is_ascii_hexdigit()) {
+        suffix.to_ascii_lowercase()
+    } else {
+        format!("{:08x}", a >> 32)
+    };
+    // java.util.UUID.randomUUID(): version 4, IETF variant.
+    format!(
+        "{prefix}-{first}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | ((b >> 48) & 0x3fff),
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A member's CONSUMER-ID, HOST and CLIENT-ID columns.
+fn member_columns(group: &str, m: &GroupMemberView) -> (String, String, String) {
+    let (client_id, host) = client(group, m.client);
+    (member_id(m, &client_id), host, client_id)
 }
 
 pub fn run(shell: &mut Shell, sim: &mut Sim, argv: &[String]) -> Output {
@@ -159,7 +205,22 @@ fn list(groups: &[GroupView], with_state: bool) -> Output {
     Output::out(out)
 }
 
-/// The warning Kafka prints on stderr before a group's table, if its state calls for one.
+/// A group's table after the note its state calls for: Kafka prints the note on stderr, then
+/// the table (`shouldPrintMemberState`); kplay's terminals print a command's stdout before its
+/// stderr, so a note followed by a table goes at the table's head to read in Kafka's order.
+fn noted(g: &GroupView, table: String) -> Output {
+    let note = state_note(g);
+    if table.is_empty() {
+        Output {
+            stderr: note,
+            ..Output::default()
+        }
+    } else {
+        Output::out(format!("{note}{table}"))
+    }
+}
+
+/// The note Kafka prints (on stderr) before a group's table, if its state calls for one.
 fn state_note(g: &GroupView) -> String {
     match g.state {
         GroupState::Empty => format!("\nConsumer group '{}' has no active members.\n", g.id),
@@ -214,11 +275,11 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
     crate::sort::sort_by_key(&mut members, |m| std::cmp::Reverse(m.assignment.len()));
     let mut rows = Vec::new();
     for m in &members {
-        let (client_id, host) = client(m.client);
+        let (consumer_id, host, client_id) = member_columns(&g.id, m);
         let mut assignment = m.assignment.clone();
         crate::sort::sort_by_key(&mut assignment, |(_, p)| *p);
         for (topic, p) in assignment {
-            rows.push(row(&topic, p, &m.member_id, &host, &client_id));
+            rows.push(row(&topic, p, &consumer_id, &host, &client_id));
         }
     }
     for c in &g.offsets {
@@ -231,13 +292,10 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
             rows.push(row(&c.topic, c.partition, DASH, DASH, DASH));
         }
     }
-    let mut out = Output {
-        stderr: state_note(g),
-        ..Output::default()
-    };
     if rows.is_empty() {
-        return out;
+        return noted(g, String::new());
     }
+    let mut table = String::new();
     let w = |f: &dyn Fn(&Row) -> usize| rows.iter().map(f).max().unwrap_or(0).max(15);
     let (gw, tw, cw, hw) = (
         g.id.len().max(15),
@@ -251,7 +309,7 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
             cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8]
         )
     };
-    out.stdout.push_str(&line([
+    table.push_str(&line([
         "GROUP",
         "TOPIC",
         "PARTITION",
@@ -263,7 +321,7 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
         "CLIENT-ID",
     ]));
     for r in &rows {
-        out.stdout.push_str(&line([
+        table.push_str(&line([
             &g.id,
             &r.topic,
             &r.partition,
@@ -275,21 +333,18 @@ fn offsets(sim: &Sim, g: &GroupView) -> Output {
             &r.client_id,
         ]));
     }
-    out.stdout.push('\n');
-    out
+    table.push('\n');
+    noted(g, table)
 }
 
 fn members(g: &GroupView, verbose: bool) -> Output {
-    let mut out = Output {
-        stderr: state_note(g),
-        ..Output::default()
-    };
-    let clients: Vec<(String, String)> = g.members.iter().map(|m| client(m.client)).collect();
+    let columns: Vec<(String, String, String)> =
+        g.members.iter().map(|m| member_columns(&g.id, m)).collect();
     let width = |values: &mut dyn Iterator<Item = usize>| values.max().unwrap_or(0).max(15);
     let gw = g.id.len().max(15);
-    let cw = width(&mut g.members.iter().map(|m| m.member_id.len()));
-    let hw = width(&mut clients.iter().map(|(_, h)| h.len()));
-    let lw = width(&mut clients.iter().map(|(c, _)| c.len()));
+    let cw = width(&mut columns.iter().map(|(c, _, _)| c.len()));
+    let hw = width(&mut columns.iter().map(|(_, h, _)| h.len()));
+    let lw = width(&mut columns.iter().map(|(_, _, c)| c.len()));
     let with_instance = g.members.iter().any(|m| m.group_instance_id.is_some());
     let iw = width(
         &mut g
@@ -307,8 +362,9 @@ fn members(g: &GroupView, verbose: bool) -> Output {
             format!("{group:<gw$} {consumer:<cw$} {host:<hw$} {client:<lw$} {n:<15} ")
         }
     };
-    out.stdout.push('\n');
-    out.stdout.push_str(&line(
+    // printMembers prints the header even for a group without members.
+    let mut table = String::from("\n");
+    table.push_str(&line(
         "GROUP",
         "CONSUMER-ID",
         "GROUP-INSTANCE-ID",
@@ -317,44 +373,46 @@ fn members(g: &GroupView, verbose: bool) -> Output {
         "#PARTITIONS",
     ));
     if verbose {
-        out.stdout.push_str("ASSIGNMENT");
+        table.push_str("ASSIGNMENT");
     }
-    out.stdout.push('\n');
-    for (m, (client_id, host)) in g.members.iter().zip(&clients) {
-        out.stdout.push_str(&line(
+    table.push('\n');
+    for (m, (consumer_id, host, client_id)) in g.members.iter().zip(&columns) {
+        table.push_str(&line(
             &g.id,
-            &m.member_id,
+            consumer_id,
             m.group_instance_id.as_deref().unwrap_or(""),
             host,
             client_id,
             &m.assignment.len().to_string(),
         ));
         if verbose {
-            out.stdout.push_str(&assignment_text(&m.assignment));
+            table.push_str(&assignment_text(&m.assignment));
         }
-        out.stdout.push('\n');
+        table.push('\n');
     }
-    out
+    noted(g, table)
 }
 
-/// `--verbose`'s ASSIGNMENT column: `topic(0,1), other(2)`, topics sorted.
+/// `--verbose`'s ASSIGNMENT column as Kafka 3.8+'s Java tool prints it: each topic's
+/// partitions as `(0,1)`, without the topic's name (the Scala tool up to 3.7 printed
+/// `orders(0,1)`), partitions and groups sorted as strings, joined with `, `.
 fn assignment_text(assignment: &[(crate::ids::TopicName, u32)]) -> String {
     if assignment.is_empty() {
         return DASH.to_string();
     }
-    let mut by_topic: crate::vec_map::VecMap<&str, Vec<u32>> = Default::default();
+    let mut by_topic: crate::vec_map::VecMap<&str, Vec<String>> = Default::default();
     for (t, p) in assignment {
-        by_topic.entry(t).or_default().push(*p);
+        by_topic.entry(t).or_default().push(p.to_string());
     }
-    by_topic
+    let mut groups: Vec<String> = by_topic
         .into_iter()
-        .map(|(t, mut ps)| {
+        .map(|(_, mut ps)| {
             crate::sort::sort(&mut ps);
-            let list: Vec<String> = ps.iter().map(u32::to_string).collect();
-            format!("{t}({})", list.join(","))
+            format!("({})", ps.join(","))
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    crate::sort::sort(&mut groups);
+    groups.join(", ")
 }
 
 fn state(g: &GroupView) -> Output {
@@ -364,8 +422,9 @@ fn state(g: &GroupView) -> Output {
     let line = |a: &str, b: &str, c: &str, d: &str, e: &str| {
         format!("\n{a:<cw$} {b:<25} {c:<20} {d:<15} {e}")
     };
-    Output {
-        stdout: format!(
+    noted(
+        g,
+        format!(
             "{}{}\n",
             line(
                 "GROUP",
@@ -382,9 +441,7 @@ fn state(g: &GroupView) -> Output {
                 &g.members.len().to_string()
             )
         ),
-        stderr: state_note(g),
-        exit_code: 0,
-    }
+    )
 }
 
 /// The offset a partition's log starts at and the one it ends at (its high watermark: what a

@@ -379,7 +379,7 @@ fn consumer_groups_describe_prints_kafkas_table() {
             row[6].starts_with(&format!("{}-", row[8])),
             "member ids start with the client id"
         );
-        assert_eq!(row[7], format!("/{}", row[8]));
+        assert!(row[7].starts_with("/10.0.1."), "{}", row[7]);
     }
     // Columns line up: every row's PARTITION starts where the header's does.
     let column = lines[1].find("PARTITION").unwrap();
@@ -400,7 +400,9 @@ fn consumer_groups_describe_prints_kafkas_table() {
         lines[1]
     );
     assert_eq!(lines.len(), 4);
-    assert!(lines[2..].iter().all(|l| l.contains("orders(")));
+    assert!(lines[2..]
+        .iter()
+        .all(|l| l.contains(" (") && !l.contains("orders(")));
     let state = run(
         &mut shell,
         &mut sim,
@@ -437,14 +439,15 @@ fn an_empty_group_keeps_its_offsets_and_says_it_has_no_members() {
         &mut sim,
         "kafka-consumer-groups.sh BOOT --describe --group billing",
     );
-    assert_eq!(
-        out.stderr,
-        "\nConsumer group 'billing' has no active members.\n"
+    assert!(
+        out.stdout
+            .starts_with("\nConsumer group 'billing' has no active members.\n\nGROUP "),
+        "the note comes before the table: {out:?}"
     );
     let rows: Vec<Vec<&str>> = out
         .stdout
         .lines()
-        .skip(2)
+        .skip(4)
         .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(rows.len(), 3);
@@ -942,7 +945,11 @@ fn reset_offsets_rewinds_an_inactive_group() {
         &mut sim,
         "kafka-consumer-groups.sh BOOT --describe --group billing",
     );
-    for row in described.stdout.lines().skip(2) {
+    for row in described
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("billing "))
+    {
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(
             cols[3], "0",
@@ -1449,4 +1456,92 @@ fn stat_prints_java_dates_from_the_trees_clock() {
         1,
         "a child was created"
     );
+}
+
+#[test]
+fn consumer_groups_show_kafkas_member_ids_and_the_topicless_assignment() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let members = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --members --verbose",
+    );
+    let rows: Vec<Vec<&str>> = members
+        .stdout
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", members.stdout);
+    let mut clients: Vec<(&str, &str)> = rows.iter().map(|r| (r[3], r[2])).collect();
+    clients.sort_unstable();
+    assert_eq!(
+        clients,
+        [
+            ("consumer-billing-1", "/10.0.1.1"),
+            ("consumer-billing-2", "/10.0.1.2")
+        ]
+    );
+    for r in &rows {
+        // consumer-billing-1-3db3e761-…: the client id, then a java.util.UUID.
+        let uuid = r[1].strip_prefix(&format!("{}-", r[3])).unwrap();
+        let parts: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12],
+            "{uuid}"
+        );
+        assert!(parts
+            .iter()
+            .all(|p| p.bytes().all(|c| c.is_ascii_hexdigit())));
+        assert!(parts[2].starts_with('4'), "{uuid}");
+        // Kafka 3.8+ prints the partitions without the topic's name.
+        assert!(r[5].starts_with('(') && r[5].ends_with(')'), "{r:?}");
+    }
+    let offsets = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing",
+    );
+    for (id, _, _) in rows.iter().map(|r| (r[1], r[2], r[3])) {
+        assert!(offsets.stdout.contains(id), "the same ids in both tables");
+    }
+    let again = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --members --verbose",
+    );
+    assert_eq!(again.stdout, members.stdout, "the ids are stable");
+}
+
+#[test]
+fn an_empty_group_says_so_before_its_tables() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(&mut shell, &mut sim, "close consumer 0");
+    run(&mut shell, &mut sim, "close consumer 1");
+    sim.run_until(SimTime::from_secs(25));
+    let note = "\nConsumer group 'billing' has no active members.\n";
+    // printMembers prints its header even with no member to list.
+    let members = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --members",
+    );
+    assert_eq!(
+        members,
+        Output::out(format!(
+            "{note}\n{:<15} {:<15} {:<15} {:<15} {:<15} \n",
+            "GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"
+        ))
+    );
+    let state = run(
+        &mut shell,
+        &mut sim,
+        "kafka-consumer-groups.sh BOOT --describe --group billing --state",
+    );
+    assert!(
+        state.stdout.starts_with(&format!("{note}\nGROUP ")),
+        "{state:?}"
+    );
+    assert_eq!(state.stderr, "");
 }
