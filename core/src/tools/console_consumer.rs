@@ -19,7 +19,7 @@ pub(super) const OPTS: &[Opt] = &[
     Opt::with_arg("group", "String: consumer group id", "The consumer group id of the consumer."),
     Opt::flag("help", "Print usage information."),
     Opt::with_arg("max-messages", "Integer: num_messages", "The maximum number of messages to consume before exiting. If not set, consumption is continual."),
-    Opt::with_arg("property", "String: prop", "The properties to initialize the message formatter: print.key=true|false, print.partition, print.offset, key.separator=<sep> (default \\t)."),
+    Opt::with_arg("property", "String: prop", "The properties to initialize the message formatter: print.timestamp, print.partition, print.offset, print.headers, print.key, print.value (true|false), key.separator=<sep> (default \\t), line.separator, null.literal."),
     Opt::with_arg("timeout-ms", "Integer: timeout_ms", "If specified, exit if no message is available for consumption for the specified interval."),
     Opt::with_arg("topic", "String: topic", "The topic to consume on."),
 ];
@@ -53,10 +53,7 @@ pub struct ConsoleConsumer {
     consumer: u32,
     max_messages: Option<u64>,
     timeout_us: Option<u64>,
-    print_key: bool,
-    print_partition: bool,
-    print_offset: bool,
-    separator: String,
+    format: Formatter,
     printed: u64,
     last_record_at: SimTime,
     trace_cursor: u64,
@@ -93,7 +90,29 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleConsumer, Output> 
         };
         formatter.insert(k.trim().to_string(), v.to_string());
     }
-    let flag = |name: &str| formatter.get(name).is_some_and(|v| v == "true");
+    // DefaultMessageFormatter.getBoolProperty: "true" in any case, around spaces.
+    let flag = |name: &str, default: bool| {
+        formatter
+            .get(name)
+            .map_or(default, |v| v.trim().eq_ignore_ascii_case("true"))
+    };
+    let text = |name: &str, default: &str| {
+        formatter
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let format = Formatter {
+        print_timestamp: flag("print.timestamp", false),
+        print_partition: flag("print.partition", false),
+        print_offset: flag("print.offset", false),
+        print_headers: flag("print.headers", false),
+        print_key: flag("print.key", false),
+        print_value: flag("print.value", true),
+        key_separator: text("key.separator", "\t"),
+        line_separator: text("line.separator", "\n"),
+        null_literal: text("null.literal", "null"),
+    };
     // ConsoleConsumer: without --group, a throwaway group that commits nothing.
     let group = match o.value("group") {
         Some(g) => g.to_string(),
@@ -131,13 +150,7 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleConsumer, Output> 
         consumer,
         max_messages,
         timeout_us: timeout_ms.map(|ms| ms * 1000),
-        print_key: flag("print.key"),
-        print_partition: flag("print.partition"),
-        print_offset: flag("print.offset"),
-        separator: formatter
-            .get("key.separator")
-            .cloned()
-            .unwrap_or_else(|| "\t".to_string()),
+        format,
         printed: 0,
         last_record_at: sim.now(),
         trace_cursor: sim.trace_events_total(),
@@ -185,13 +198,18 @@ impl ConsoleConsumer {
         }
         self.trace_cursor = sim.trace_events_total();
         for (tp, first, last) in processed {
-            for (offset, key, value) in records(sim, &tp, first, last) {
+            for (offset, timestamp_us, key, value) in records(sim, &tp, first, last) {
                 if self.max_messages.is_some_and(|m| self.printed >= m) {
                     break;
                 }
-                output
-                    .stdout
-                    .push_str(&self.format(&tp, offset, key.as_deref(), &value));
+                let record = Shown {
+                    partition: tp.partition,
+                    offset,
+                    timestamp_ms: crate::controller::zk_data::wall_clock_ms(timestamp_us / 1000),
+                    key: key.as_deref(),
+                    value: &value,
+                };
+                output.stdout.push_str(&self.format.write(&record));
                 self.printed += 1;
                 self.last_record_at = sim.now();
             }
@@ -225,39 +243,92 @@ impl ConsoleConsumer {
             .push_str(&format!("Processed a total of {} messages\n", self.printed));
         out
     }
+}
 
-    /// Kafka's DefaultMessageFormatter: partition, offset, key, value, tab-separated.
-    fn format(
-        &self,
-        tp: &TopicPartition,
-        offset: Offset,
-        key: Option<&[u8]>,
-        value: &[u8],
-    ) -> String {
+/// A record as the formatter gets it.
+struct Shown<'a> {
+    partition: u32,
+    offset: Offset,
+    /// The record's CreateTime: the producer's clock when it was sent, as epoch milliseconds.
+    timestamp_ms: u64,
+    key: Option<&'a [u8]>,
+    value: &'a [u8],
+}
+
+/// Kafka's `DefaultMessageFormatter` and its `--property` settings.
+#[derive(Clone, Debug)]
+struct Formatter {
+    print_timestamp: bool,
+    print_partition: bool,
+    print_offset: bool,
+    print_headers: bool,
+    print_key: bool,
+    print_value: bool,
+    key_separator: String,
+    line_separator: String,
+    null_literal: String,
+}
+
+impl Formatter {
+    /// `writeTo`: timestamp, partition, offset, headers, key, value, each followed by the key
+    /// separator if a column follows it, else by the line separator.
+    fn write(&self, r: &Shown<'_>) -> String {
         let mut line = String::new();
+        let mut column = |text: String, more: bool| {
+            line.push_str(&text);
+            line.push_str(if more {
+                &self.key_separator
+            } else {
+                &self.line_separator
+            });
+        };
+        let bytes = |b: Option<&[u8]>| {
+            b.map_or(self.null_literal.clone(), |b| {
+                String::from_utf8_lossy(b).into_owned()
+            })
+        };
+        let (value, key, headers, offset) = (
+            self.print_value,
+            self.print_key || self.print_value,
+            self.print_headers || self.print_key || self.print_value,
+            self.print_offset || self.print_headers || self.print_key || self.print_value,
+        );
+        if self.print_timestamp {
+            // kplay's records all carry their producer's CreateTime.
+            column(
+                format!("CreateTime:{}", r.timestamp_ms),
+                offset || self.print_partition,
+            );
+        }
         if self.print_partition {
-            line.push_str(&format!("Partition:{}{}", tp.partition, self.separator));
+            column(format!("Partition:{}", r.partition), offset);
         }
         if self.print_offset {
-            line.push_str(&format!("Offset:{offset}{}", self.separator));
+            column(format!("Offset:{}", r.offset), headers);
+        }
+        if self.print_headers {
+            // kplay's records carry no headers.
+            column("NO_HEADERS".to_string(), key);
         }
         if self.print_key {
-            line.push_str(&key.map_or("null".into(), String::from_utf8_lossy));
-            line.push_str(&self.separator);
+            column(bytes(r.key), value);
         }
-        line.push_str(&String::from_utf8_lossy(value));
-        line.push('\n');
+        if self.print_value {
+            column(bytes(Some(r.value)), false);
+        }
         line
     }
 }
 
-/// Records `first..=last` of a partition, from its leader's log (or any replica holding them).
+/// Records `first..=last` of a partition (offset, timestamp in simulated µs, key, value), from
+/// its leader's log (or any replica holding them).
+#[allow(clippy::type_complexity)]
 fn records(
     sim: &Sim,
     tp: &TopicPartition,
     first: Offset,
     last: Offset,
-) -> Vec<(Offset, Option<Vec<u8>>, Vec<u8>)> {
+) -> Vec<(Offset, u64, Option<Vec<u8>>, Vec<u8>)> {
     let log = sim
         .leader_log(&tp.topic, tp.partition)
         .filter(|l| l.log_end_offset() > last)
@@ -272,7 +343,12 @@ fn records(
             for r in batch.iter() {
                 let offset = batch.header.base_offset + r.offset_delta as u64;
                 if (first..=last).contains(&offset) {
-                    out.push((offset, r.key.map(<[u8]>::to_vec), r.value.to_vec()));
+                    out.push((
+                        offset,
+                        r.timestamp_us,
+                        r.key.map(<[u8]>::to_vec),
+                        r.value.to_vec(),
+                    ));
                 }
             }
             batch.header.last_offset() < last

@@ -1545,3 +1545,67 @@ fn an_empty_group_says_so_before_its_tables() {
     );
     assert_eq!(state.stderr, "");
 }
+
+#[test]
+fn leader_election_for_all_partitions_lists_only_what_it_elected() {
+    // Kafka 3.9 in ZooKeeper mode: with no partitions named, KafkaApis.handleElectLeaders drops
+    // the ELECTION_NOT_NEEDED results, so "Valid replica already elected" never shows.
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    let data = sim
+        .zookeeper_tree()
+        .unwrap()
+        .get("/brokers/topics/orders")
+        .unwrap()
+        .data
+        .clone();
+    let first = crate::controller::zk_data::parse_topic_assignment(&data).unwrap()[&0][0];
+    run(&mut shell, &mut sim, &format!("kill broker {first}"));
+    sim.run_until(sim.now().plus_ms(30_000));
+    run(&mut shell, &mut sim, &format!("restart broker {first}"));
+    sim.run_until(sim.now().plus_ms(15_000));
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-leader-election.sh BOOT --election-type preferred --all-topic-partitions",
+    );
+    let out = settle(&mut shell, &mut sim);
+    assert!(
+        out.stdout
+            .starts_with("Successfully completed leader election (PREFERRED) for partitions "),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("orders-0"), "{out:?}");
+    assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
+}
+
+#[test]
+fn console_consumer_prints_the_create_time_first() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(&mut shell, &mut sim, "kafka-console-consumer.sh BOOT --topic orders --from-beginning --max-messages 3 --property print.timestamp=true --property print.offset=true --property print.key=true");
+    let out = settle(&mut shell, &mut sim);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{out:?}");
+    let epoch = crate::controller::zk_data::WALL_CLOCK_EPOCH_MS;
+    for line in lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "{line}");
+        let ms: u64 = cols[0]
+            .strip_prefix("CreateTime:")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((epoch..=epoch + sim.now().as_ms()).contains(&ms), "{line}");
+        assert!(
+            cols[1].starts_with("Offset:") && cols[2].starts_with("key-"),
+            "{line}"
+        );
+    }
+    // Without the value, the key ends the line (DefaultMessageFormatter.writeTo's separators).
+    run(&mut shell, &mut sim, "kafka-console-consumer.sh BOOT --topic orders --from-beginning --max-messages 1 --property print.timestamp=TRUE --property print.key=true --property print.value=false");
+    let out = settle(&mut shell, &mut sim);
+    let cols: Vec<&str> = out.stdout.trim_end_matches('\n').split('\t').collect();
+    assert!(
+        cols.len() == 2 && cols[0].starts_with("CreateTime:") && cols[1].starts_with("key-"),
+        "{out:?}"
+    );
+}
