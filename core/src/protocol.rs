@@ -454,6 +454,14 @@ pub enum Message {
         tp: TopicPartition,
         result: Result<Box<PartitionState>, ErrorCode>,
     },
+    /// A client's first request on a new connection (Kafka's clients send it before anything
+    /// else): the connection is ready once it is answered.
+    ApiVersionsRequest {
+        correlation: Correlation,
+    },
+    ApiVersionsResponse {
+        correlation: Correlation,
+    },
     /// Broker → controller: I am stopping cleanly; move leadership away from me first.
     ControlledShutdownRequest {
         correlation: Correlation,
@@ -597,6 +605,8 @@ macro_rules! with_correlation {
             AlterPartitionResponse,
             ControlledShutdownRequest,
             ControlledShutdownResponse,
+            ApiVersionsRequest,
+            ApiVersionsResponse,
             FindCoordinatorRequest,
             FindCoordinatorResponse,
             JoinGroupRequest,
@@ -671,9 +681,10 @@ impl Message {
             Message::FetchResponse {
                 to_replica: false, ..
             } => MessageKind::ConsumerFetch,
-            Message::ListOffsetsRequest { .. } | Message::ListOffsetsResponse { .. } => {
-                MessageKind::Metadata
-            }
+            Message::ListOffsetsRequest { .. }
+            | Message::ListOffsetsResponse { .. }
+            | Message::ApiVersionsRequest { .. }
+            | Message::ApiVersionsResponse { .. } => MessageKind::Metadata,
             Message::InitProducerIdRequest { .. }
             | Message::InitProducerIdResponse { .. }
             | Message::AddPartitionsToTxnRequest { .. }
@@ -761,6 +772,9 @@ impl Message {
             }
             Message::ControlledShutdownRequest { .. }
             | Message::ControlledShutdownResponse { .. } => "ControlledShutdown",
+            Message::ApiVersionsRequest { .. } | Message::ApiVersionsResponse { .. } => {
+                "ApiVersions"
+            }
             Message::FindCoordinatorRequest { .. } | Message::FindCoordinatorResponse { .. } => {
                 "FindCoordinator"
             }

@@ -639,6 +639,9 @@ impl Broker {
             | Message::ControlledShutdownRequest { .. }) => {
                 self.on_controller_request(from, request, ctx)
             }
+            Message::ApiVersionsRequest { correlation } => {
+                ctx.send(from, Message::ApiVersionsResponse { correlation })
+            }
             Message::ControlledShutdownResponse {
                 correlation,
                 error,

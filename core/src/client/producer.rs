@@ -27,6 +27,27 @@ pub enum ProducerTimer {
     RequestTimeout {
         correlation: Correlation,
     },
+    /// A connection's ApiVersions handshake went unanswered
+    /// (`socket.connection.setup.timeout.ms`).
+    ConnectTimeout {
+        broker: BrokerId,
+        correlation: Correlation,
+    },
+}
+
+/// `socket.connection.setup.timeout.ms`.
+const CONNECTION_SETUP_TIMEOUT_MS: u64 = 10_000;
+
+/// A connection to a broker, as Kafka's `NetworkClient` keeps it: batches go only to a ready
+/// one, so while a leader is unreachable they wait in the accumulator instead of being sent
+/// into the void.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Connection {
+    /// ApiVersions sent, not yet answered.
+    Connecting {
+        correlation: Correlation,
+    },
+    Ready,
 }
 
 /// A closed batch, waiting to be sent or in flight.
@@ -90,6 +111,7 @@ pub struct Producer {
     wake_at: Option<SimTime>,
     /// The sender's batches by leader, emptied after each round (kept for its memory).
     per_broker: VecMap<BrokerId, Vec<ProducerBatch>>,
+    connections: VecMap<BrokerId, Connection>,
     pub stats: ProducerStats,
 }
 
@@ -109,6 +131,21 @@ fn close_open_batch(tp: &TopicPartition, queue: &mut PartitionQueue) {
         retry_at: created_at,
         sequence_assigned: false,
     });
+}
+
+/// Whether the sender would drain a partition's open batch now. Kafka seals a batch when the
+/// sender drains it: while earlier batches wait or the leader's connection is not ready, the
+/// last batch takes records until it is full.
+fn drainable(
+    tp: &TopicPartition,
+    queue: &PartitionQueue,
+    metadata: &ClientMetadata,
+    connections: &VecMap<BrokerId, Connection>,
+) -> bool {
+    queue.ready.is_empty()
+        && metadata
+            .leader_for(tp)
+            .is_some_and(|l| connections.get(&l) == Some(&Connection::Ready))
 }
 
 /// Batches waiting in the producer for a partition (Kafka's deque length, which adaptive
@@ -165,6 +202,7 @@ impl Producer {
             manual: VecDeque::new(),
             wake_at: None,
             per_broker: VecMap::new(),
+            connections: VecMap::new(),
             stats: ProducerStats::default(),
         }
     }
@@ -433,12 +471,13 @@ impl Producer {
             }
         }
         let linger_us = self.config.linger_ms * 1_000;
+        let (metadata, connections) = (&self.metadata, &self.connections);
         for (tp, queue) in self.queues.iter_mut() {
             let lingered = queue
                 .open
                 .as_ref()
                 .is_some_and(|(_, created, _)| ctx.now.since(*created) >= linger_us);
-            if lingered {
+            if lingered && drainable(tp, queue, metadata, connections) {
                 close_open_batch(tp, queue);
             }
         }
@@ -477,24 +516,41 @@ impl Producer {
         }
     }
 
-    /// Groups sendable batches by leader into one Produce request per broker.
+    /// Sends what can be sent: as Kafka's sender loop, drains again while a drain sent
+    /// something (a backlog goes out up to the in-flight limit; with acks=0, all of it).
     fn send_ready(&mut self, ctx: &mut Ctx<'_>) {
+        while self.drain(ctx) {}
+    }
+
+    /// Groups sendable batches by leader into one Produce request per broker (the first ready
+    /// batch of each partition). Returns whether it sent anything.
+    fn drain(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if self.config.idempotence() && self.producer_id.is_none() {
-            return;
+            return false;
         }
         let mut per_broker = std::mem::take(&mut self.per_broker);
+        let mut connect: Vec<BrokerId> = Vec::new();
         let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
         let pid = self.producer_id;
         for (tp, queue) in self.queues.iter_mut() {
-            if queue.ready.is_empty() {
+            if queue.ready.is_empty() && queue.open.is_none() {
                 continue;
             }
             let Some(leader) = self.metadata.leader_for(tp) else {
                 self.metadata.invalidate();
                 continue;
             };
+            if self.connections.get(&leader) != Some(&Connection::Ready) {
+                if !self.connections.contains_key(&leader) {
+                    connect.push(leader);
+                }
+                continue;
+            }
+            if queue.ready.is_empty() {
+                continue;
+            }
             let in_flight = self.in_flight.values().filter(|f| f.broker == leader);
-            if in_flight.count() >= max_in_flight || !self.metadata.connectable(leader, ctx.now) {
+            if in_flight.count() >= max_in_flight {
                 continue;
             }
             if queue.ready.front().is_some_and(|b| b.retry_at <= ctx.now) {
@@ -511,6 +567,7 @@ impl Producer {
                 per_broker.entry(leader).or_default().push(batch);
             }
         }
+        let sent = !per_broker.is_empty();
         for (broker, batches) in per_broker.drain() {
             let correlation = self.correlation();
             let partitions = batches
@@ -546,6 +603,32 @@ impl Producer {
             );
         }
         self.per_broker = per_broker;
+        for broker in connect {
+            self.connect(broker, ctx);
+        }
+        sent
+    }
+
+    /// Opens a connection to `broker` (its ApiVersions handshake), unless it is in reconnect
+    /// backoff or already opening.
+    fn connect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+        if self.connections.contains_key(&broker) || !self.metadata.connectable(broker, ctx.now) {
+            return;
+        }
+        let correlation = self.correlation();
+        self.connections
+            .insert(broker, Connection::Connecting { correlation });
+        ctx.send(
+            NodeId::Broker(broker),
+            Message::ApiVersionsRequest { correlation },
+        );
+        ctx.timer_in_ms(
+            CONNECTION_SETUP_TIMEOUT_MS,
+            Timer::Producer(ProducerTimer::ConnectTimeout {
+                broker,
+                correlation,
+            }),
+        );
     }
 
     fn expire_batches(&mut self, ctx: &mut Ctx<'_>) {
@@ -574,9 +657,13 @@ impl Producer {
         if let Some(t) = self.metadata.next_reconnect(ctx.now) {
             consider(t);
         }
-        for q in self.queues.values() {
+        for (tp, q) in self.queues.iter() {
+            // A batch that cannot be drained yet waits for an answer or a connection, not
+            // for its linger (long over).
             if let Some((_, created, _)) = &q.open {
-                consider(created.plus_us(linger_us));
+                if drainable(tp, q, &self.metadata, &self.connections) {
+                    consider(created.plus_us(linger_us));
+                }
             }
             if let Some(b) = q.ready.front() {
                 if b.retry_at > ctx.now {
@@ -743,6 +830,14 @@ impl Producer {
                 correlation,
                 partitions,
             } => self.on_produce_response(correlation, partitions, ctx),
+            Message::ApiVersionsResponse { correlation } => {
+                let broker = self.connections.iter().find_map(|(b, c)| {
+                    (*c == Connection::Connecting { correlation }).then_some(*b)
+                });
+                if let Some(broker) = broker {
+                    self.connections.insert(broker, Connection::Ready);
+                }
+            }
             Message::InitProducerIdResponse {
                 error,
                 producer_id,
@@ -768,6 +863,14 @@ impl Producer {
             ProducerTimer::Wake => {
                 if self.wake_at == Some(ctx.now) {
                     self.wake_at = None;
+                }
+            }
+            ProducerTimer::ConnectTimeout {
+                broker,
+                correlation,
+            } => {
+                if self.connections.get(&broker) == Some(&Connection::Connecting { correlation }) {
+                    return self.connection_closed(broker, ErrorCode::NetworkException, ctx);
                 }
             }
             ProducerTimer::RequestTimeout { correlation } => {
@@ -796,6 +899,7 @@ impl Producer {
     /// The connection to `broker` is gone, closed by it or by us: what was in flight on it
     /// fails with `error` (to be retried), and the metadata is refreshed.
     fn connection_closed(&mut self, broker: BrokerId, error: ErrorCode, ctx: &mut Ctx<'_>) {
+        self.connections.remove(&broker);
         self.metadata.on_disconnect(broker, ctx.now);
         let lost: Vec<Correlation> = self
             .in_flight

@@ -8,7 +8,7 @@ use crate::sim::Sim;
 
 /// kplay's own first words (see `fault_commands`).
 const VERBS: &[&str] = &[
-    "kill", "restart", "isolate", "cut", "heal", "slow", "crash", "close", "pause", "help",
+    "kill", "stop", "restart", "isolate", "cut", "heal", "slow", "crash", "close", "pause", "help",
 ];
 
 fn options_of(tool: &str) -> &'static [Opt] {

@@ -8,7 +8,8 @@ use crate::Command;
 
 /// One line per command, for `help`.
 pub const USAGE: &[&str] = &[
-    "kill broker N | restart broker N [with an empty disk] | isolate broker N",
+    "kill broker N (a crash) | stop broker N (a clean, controlled shutdown)",
+    "restart broker N [with an empty disk] | isolate broker N",
     "kill zookeeper N | restart zookeeper N",
     "cut links NODES <-> NODES | cut links NODES -> NODES | heal links NODES <-> NODES | heal all links",
     "slow links NODES <-> NODES by MICROSECONDS us",
@@ -23,7 +24,16 @@ pub fn parse(words: &[String]) -> Option<Result<Command, String>> {
     let verb = *w.first()?;
     if !matches!(
         verb,
-        "kill" | "restart" | "isolate" | "cut" | "heal" | "slow" | "crash" | "close" | "pause"
+        "kill"
+            | "stop"
+            | "restart"
+            | "isolate"
+            | "cut"
+            | "heal"
+            | "slow"
+            | "crash"
+            | "close"
+            | "pause"
     ) {
         return None;
     }
@@ -64,6 +74,9 @@ fn parse_known(w: &[&str]) -> Result<Command, String> {
     };
     match (w[0], w.get(1).copied()) {
         ("kill", Some("broker")) => rest_is(3, &[]).and(Ok(Command::KillBroker {
+            broker: n(2, "broker")?,
+        })),
+        ("stop", Some("broker")) => rest_is(3, &[]).and(Ok(Command::StopBroker {
             broker: n(2, "broker")?,
         })),
         ("restart", Some("broker")) => {
@@ -166,6 +179,7 @@ mod tests {
         let b = |n| NodeId::Broker(BrokerId(n));
         let commands = [
             Command::KillBroker { broker: 2 },
+            Command::StopBroker { broker: 2 },
             Command::RestartBroker {
                 broker: 2,
                 disk_lost: false,

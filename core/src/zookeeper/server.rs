@@ -629,6 +629,7 @@ impl ZkServer {
     }
 
     fn apply_committed(&mut self, zxid: Zxid, txn: Txn, origin: Option<Origin>, ctx: &mut Ctx<'_>) {
+        self.tree.set_time_ms(ctx.now.as_ms());
         let result = self.tree.apply(zxid, &txn);
         let is_leader = self.state == PeerState::Leading;
         if let Ok((_, triggers)) = &result {

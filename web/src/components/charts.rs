@@ -56,7 +56,7 @@ pub fn charts(history: &History) -> Html {
             { if lag.is_empty() {
                 html! { <div class="chart"><h3>{ "Consumer lag (records)" }</h3><p class="muted">{ "No consumer group in this scenario." }</p></div> }
             } else { chart("Consumer lag (records)", history, lag) } }
-            { chart("End-to-end latency (ms)", history, vec![
+            { chart("End-to-end latency (ms, histogram bucket floors: up to 12.5 % low)", history, vec![
                 series("p50", &|s| s.e2e_p50_ms),
                 series("p99", &|s| s.e2e_p99_ms),
             ]) }
