@@ -28,6 +28,10 @@ pub const LESSONS: &[(&str, &str)] = &[
         include_str!("../lessons/acks-and-leader-crash.json"),
     ),
     (
+        "controlled-shutdown",
+        include_str!("../lessons/controlled-shutdown.json"),
+    ),
+    (
         "min-insync-replicas",
         include_str!("../lessons/min-insync-replicas.json"),
     ),
@@ -66,6 +70,10 @@ pub const LESSONS: &[(&str, &str)] = &[
     (
         "network-partition",
         include_str!("../lessons/network-partition.json"),
+    ),
+    (
+        "partial-partition",
+        include_str!("../lessons/partial-partition.json"),
     ),
     ("latency", include_str!("../lessons/latency.json")),
 ];

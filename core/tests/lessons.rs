@@ -2,12 +2,27 @@
 
 mod common;
 
-use kplay_core::{lessons, share, Report, Sim, SimTime};
+use kplay_core::{lessons, share, Event, Report, Sim, SimTime};
 
 fn run_lesson(name: &str) -> (Sim, Report) {
-    let scenario = lessons::get(name).unwrap_or_else(|| panic!("lesson {name} loads"));
-    let end = SimTime::from_ms(scenario.duration_ms);
-    let mut sim = Sim::new(scenario).expect("lesson builds");
+    finish(name, lesson_sim(name))
+}
+
+/// A lesson's simulation, not yet run, keeping its whole trace in memory.
+fn lesson_sim(name: &str) -> Sim {
+    let mut scenario = lessons::get(name).unwrap_or_else(|| panic!("lesson {name} loads"));
+    scenario.trace.window = 10_000_000;
+    Sim::new(scenario).expect("lesson builds")
+}
+
+/// Runs to `secs` simulated seconds.
+fn run_to(sim: &mut Sim, secs: f64) {
+    sim.run_until(SimTime::from_ms((secs * 1000.0).round() as u64));
+}
+
+/// Runs the rest of the lesson and checks that no invariant broke.
+fn finish(name: &str, mut sim: Sim) -> (Sim, Report) {
+    let end = SimTime::from_ms(sim.scenario().duration_ms);
     sim.run_until(end);
     let report = sim.report();
     assert!(
@@ -16,6 +31,62 @@ fn run_lesson(name: &str) -> (Sim, Report) {
         report.violations
     );
     (sim, report)
+}
+
+/// The trace as (seconds, event).
+fn events(sim: &Sim) -> impl Iterator<Item = (f64, &Event)> {
+    sim.trace().iter().map(|e| (e.at.as_secs_f64(), &e.event))
+}
+
+/// When the controller last chose a leader for `topic`-`partition` (None: the partition went
+/// offline) between `from` and `to` seconds, and who.
+fn leader_elections(sim: &Sim, topic: &str, p: u32, from: f64, to: f64) -> Vec<(f64, Option<u32>)> {
+    events(sim)
+        .filter(|(t, _)| *t >= from && *t < to)
+        .filter_map(|(t, e)| match e {
+            Event::LeaderElected {
+                topic: tp,
+                partition,
+                leader,
+                ..
+            } if &**tp == topic && *partition == p => Some((t, leader.map(|b| b.0))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records a producer had acknowledged on `topic`-`partition` (any partition: None) between
+/// `from` and `to` seconds.
+fn acked(sim: &Sim, producer: u32, p: Option<u32>, from: f64, to: f64) -> u64 {
+    events(sim)
+        .filter(|(t, _)| *t >= from && *t < to)
+        .map(|(_, e)| match e {
+            Event::ProducerAcked {
+                producer: pr,
+                partition,
+                records,
+                ..
+            } if *pr == producer && p.is_none_or(|p| p == *partition) => *records as u64,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Records consumer application `consumer` processed (of partition `p`, or any) between
+/// `from` and `to` seconds.
+fn processed(sim: &Sim, consumer: u32, p: Option<u32>, from: f64, to: f64) -> u64 {
+    events(sim)
+        .filter(|(t, _)| *t >= from && *t < to)
+        .map(|(_, e)| match e {
+            Event::ConsumerProcessed {
+                consumer: c,
+                partition,
+                records,
+                ..
+            } if *c == consumer && p.is_none_or(|p| p == *partition) => *records as u64,
+            _ => 0,
+        })
+        .sum()
 }
 
 #[test]
@@ -38,32 +109,200 @@ fn every_lesson_is_complete_and_shares_as_a_short_url() {
 }
 
 #[test]
-fn replication_and_isr_moves_leaders_and_loses_nothing() {
-    let (sim, r) = run_lesson("replication-and-isr");
-    for p in 0..3 {
-        let (leader, _, isr) = sim.partition_state("orders", p).unwrap();
-        assert_ne!(
-            leader.map(|b| b.0),
-            Some(1),
-            "orders-{p} moved off broker 1"
+fn replication_and_isr_moves_the_dead_leaders_partition_when_its_session_expires() {
+    let mut sim = lesson_sim("replication-and-isr");
+    run_to(&mut sim, 14.9);
+    let leaders: Vec<Option<u32>> = (0..3)
+        .map(|p| common::leader_of(&sim, "orders", p))
+        .collect();
+    let mut sorted = leaders.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [Some(1), Some(2), Some(3)],
+        "each broker leads one partition: {leaders:?}"
+    );
+    let p = leaders.iter().position(|l| *l == Some(1)).unwrap() as u32;
+    assert_eq!(p, 2, "the text says broker 1 leads orders-2");
+    run_to(&mut sim, 31.0);
+    assert_eq!(
+        common::leader_of(&sim, "orders", p),
+        Some(1),
+        "nothing moves before the ZooKeeper session expires"
+    );
+    let (sim, r) = finish("replication-and-isr", sim);
+    let moved = leader_elections(&sim, "orders", p, 15.0, 60.0);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let (at, leader) = moved[0];
+    assert!(
+        (32.0..36.0).contains(&at) && leader.is_some_and(|b| b != 1),
+        "a new leader about 18 s after the crash: {moved:?}"
+    );
+    assert_eq!(
+        common::leader_of(&sim, "orders", p),
+        Some(3),
+        "the text says broker 3"
+    );
+    // Every partition waits: orders-2 for a leader, the others for broker 1 to leave their ISR.
+    for q in 0..3 {
+        assert_eq!(
+            acked(&sim, 0, Some(q), 15.1, at),
+            0,
+            "orders-{q} acknowledges nothing"
+        );
+        assert_eq!(
+            processed(&sim, 0, Some(q), 15.1, at),
+            0,
+            "orders-{q} gives nothing to read"
         );
         assert!(
+            acked(&sim, 0, Some(q), at, at + 2.0) > 0,
+            "orders-{q} goes on after"
+        );
+    }
+    for q in 0..3 {
+        let (_, _, isr) = sim.partition_state("orders", q).unwrap();
+        assert!(
             !isr.iter().any(|b| b.0 == 1),
-            "broker 1 left the ISR of orders-{p}"
+            "broker 1 left the ISR of orders-{q}"
         );
         assert_eq!(isr.len(), 2);
     }
-    assert!(r.leader_changes >= 1);
+    assert_eq!(r.acked_lost, 0);
+}
+
+#[test]
+fn replication_and_isr_try_this_restart_then_preferred_election_gives_broker_1_its_partition_back()
+{
+    let mut sim = lesson_sim("replication-and-isr");
+    run_to(&mut sim, 40.0);
+    let steps = &sim.scenario().lesson.as_ref().unwrap().steps;
+    let (restart, elect) = (
+        steps[4].action.clone().unwrap(),
+        steps[5].action.clone().unwrap(),
+    );
+    sim.apply(restart).unwrap();
+    run_to(&mut sim, 42.0);
+    for q in 0..3 {
+        let (leader, _, isr) = sim.partition_state("orders", q).unwrap();
+        assert!(
+            isr.iter().any(|b| b.0 == 1),
+            "broker 1 back in the ISR of orders-{q}"
+        );
+        assert_ne!(leader.map(|b| b.0), Some(1), "but it leads nothing");
+    }
+    sim.apply(elect).unwrap();
+    run_to(&mut sim, 43.0);
+    assert_eq!(common::leader_of(&sim, "orders", 2), Some(1));
+    let (_, r) = finish("replication-and-isr", sim);
     assert_eq!(r.acked_lost, 0);
 }
 
 #[test]
 fn acks_zero_and_one_lose_acked_records_acks_all_does_not() {
-    let (_, r) = run_lesson("acks-and-leader-crash");
+    let mut sim = lesson_sim("acks-and-leader-crash");
+    run_to(&mut sim, 9.9);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(1),
+        "broker 1 leads"
+    );
+    let (sim, r) = finish("acks-and-leader-crash", sim);
     let lost = |acks: &str| r.acked_lost_by_acks.get(acks).copied().unwrap_or(0);
-    assert!(lost("0") > 0, "acks=0 loses: {:?}", r.acked_lost_by_acks);
-    assert!(lost("1") > 0, "acks=1 loses: {:?}", r.acked_lost_by_acks);
+    // 300 records/s: the leader's last second alone.
+    assert!(
+        (250..=350).contains(&lost("1")),
+        "acks=1 loses its last second: {:?}",
+        r.acked_lost_by_acks
+    );
+    assert!(
+        lost("0") >= lost("1"),
+        "acks=0 loses at least as much: {:?}",
+        r.acked_lost_by_acks
+    );
     assert_eq!(lost("all"), 0);
+    // Between the cut and the new leader acks=all gets no answer, then its records go through.
+    assert!(
+        acked(&sim, 0, None, 10.1, 11.0) > 200,
+        "acks=0 goes on alone"
+    );
+    assert!(
+        acked(&sim, 1, None, 10.1, 11.0) > 200,
+        "acks=1 goes on alone"
+    );
+    assert_eq!(acked(&sim, 2, None, 10.1, 27.0), 0, "acks=all waits");
+    assert!(
+        acked(&sim, 2, None, 27.0, 35.0) > 3_000,
+        "and gets through on the new leader"
+    );
+    assert_eq!(
+        r.duplicates_in_log, 0,
+        "idempotence: no duplicates from its retries"
+    );
+    assert_eq!(common::leader_of(&sim, "orders", 0), Some(2));
+}
+
+#[test]
+fn a_clean_stop_moves_leaders_at_once_a_crash_waits_for_the_session() {
+    let mut sim = lesson_sim("controlled-shutdown");
+    run_to(&mut sim, 9.9);
+    let leaders: Vec<Option<u32>> = (0..3)
+        .map(|p| common::leader_of(&sim, "orders", p))
+        .collect();
+    assert_eq!(leaders, [Some(1), Some(2), Some(3)], "as the text says");
+    run_to(&mut sim, 39.9);
+    let led_by_2: Vec<u32> = (0..3)
+        .filter(|p| common::leader_of(&sim, "orders", *p) == Some(2))
+        .collect();
+    assert_eq!(led_by_2, [0, 1], "broker 2 took orders-0 from broker 1");
+    let (sim, r) = finish("controlled-shutdown", sim);
+    // The clean stop: orders-0 moved within milliseconds, and nobody waited.
+    let moved = leader_elections(&sim, "orders", 0, 9.0, 11.0);
+    assert!(
+        moved.len() == 1 && moved[0].0 < 10.05 && moved[0].1 == Some(2),
+        "{moved:?}"
+    );
+    for producer in 0..2 {
+        for p in 0..3 {
+            for s in 8..14 {
+                let (from, to) = (s as f64 * 0.5 + 6.0, s as f64 * 0.5 + 6.5);
+                assert!(
+                    acked(&sim, producer, Some(p), from, to) > 0,
+                    "producer {producer}, orders-{p}: acks from {from} to {to} s"
+                );
+            }
+        }
+    }
+    let retried_at_stop = events(&sim)
+        .any(|(t, e)| (10.0..12.0).contains(&t) && matches!(e, Event::ProducerRetry { .. }));
+    assert!(!retried_at_stop, "no error at the clean stop");
+    // The crash: nothing moves until the session expires, and the partitions wait.
+    for p in led_by_2 {
+        let moved = leader_elections(&sim, "orders", p, 39.0, 75.0);
+        assert!(
+            moved.len() == 1 && (56.0..60.0).contains(&moved[0].0),
+            "orders-{p}: {moved:?}"
+        );
+        let at = moved[0].0;
+        for producer in 0..2 {
+            assert_eq!(
+                acked(&sim, producer, Some(p), 40.1, at),
+                0,
+                "orders-{p} waits"
+            );
+            assert!(
+                acked(&sim, producer, Some(p), at, at + 2.0) > 0,
+                "then goes on"
+            );
+        }
+    }
+    assert_eq!(
+        acked(&sim, 1, Some(2), 40.1, 56.0),
+        0,
+        "acks=all waits on orders-2 too"
+    );
+    assert!(acked(&sim, 0, Some(2), 40.1, 56.0) > 500, "acks=1 does not");
+    assert_eq!(r.acked_lost, 0);
 }
 
 fn partition(name: &str, p: u32) -> kplay_core::TopicPartition {
@@ -177,7 +416,14 @@ fn rf3_survives_two_broker_failures_without_loss() {
 
 #[test]
 fn the_controller_moves_with_a_higher_epoch() {
-    let (sim, r) = run_lesson("controller-failover");
+    let mut sim = lesson_sim("controller-failover");
+    run_to(&mut sim, 9.9);
+    assert_eq!(
+        sim.controller().map(|(b, epoch)| (b.0, epoch)),
+        Some((3, 1)),
+        "the lesson kills the controller, broker 3"
+    );
+    let (sim, r) = finish("controller-failover", sim);
     let (controller, epoch) = sim.controller().unwrap();
     assert_ne!(controller.0, 3);
     assert!(epoch >= 2);
@@ -205,26 +451,64 @@ fn a_crashed_members_partition_resumes_from_the_committed_offset() {
 }
 
 #[test]
-fn at_most_once_loses_at_least_once_duplicates_exactly_once_neither() {
-    let (_, r) = run_lesson("at-most-once");
+fn at_most_once_loses_a_batch_at_least_once_processes_it_twice() {
+    let (sim, r) = run_lesson("at-most-once");
     assert!(
-        r.lost_by_consumers > 0 && r.duplicates_consumed == 0,
-        "{:?}",
+        r.lost_by_consumers >= 400 && r.duplicates_consumed == 0,
+        "a whole poll of 500 lost: {:?}",
         r.readers
     );
-    let (_, r) = run_lesson("at-least-once");
+    assert_eq!(
+        processed(&sim, 0, None, 0.0, 40.0),
+        0,
+        "consumer 0 processed nothing"
+    );
+    let (sim, r) = run_lesson("at-least-once");
     assert!(
-        r.lost_by_consumers == 0 && r.duplicates_consumed > 0,
-        "{:?}",
+        r.lost_by_consumers == 0 && r.duplicates_consumed >= 400,
+        "a whole poll of 500 twice: {:?}",
         r.readers
     );
-    let (_, r) = run_lesson("exactly-once");
+    assert!(
+        processed(&sim, 0, None, 0.0, 40.0) >= 400,
+        "consumer 0 processed its batch"
+    );
+}
+
+#[test]
+fn exactly_once_aborts_on_the_coordinators_sweep_and_read_committed_waits() {
+    let (sim, r) = run_lesson("exactly-once");
     let eos = &r.exactly_once[0];
     assert_eq!((eos.duplicates, eos.missing), (0, 0), "{eos:?}");
     assert!(
         eos.aborted_records > 0 && eos.input_records > 3_000,
         "{eos:?}"
     );
+    // transaction.timeout.ms is 5 s, but the coordinator looks every 10 s: the abort comes at 20 s.
+    let aborted_at = events(&sim).find_map(|(t, e)| match e {
+        Event::TransactionEnding {
+            commit: false,
+            reason: Some(_),
+            ..
+        } => Some(t),
+        _ => None,
+    });
+    assert!(
+        aborted_at.is_some_and(|t| (19.5..20.5).contains(&t)),
+        "{aborted_at:?}"
+    );
+    // The read_committed reader (consumer 2) stops at the LSO of the partitions the open
+    // transaction wrote to, and resumes after the abort.
+    let stalled: Vec<u32> = (0..3)
+        .filter(|p| processed(&sim, 2, Some(*p), 12.5, 19.5) == 0)
+        .collect();
+    assert!(!stalled.is_empty());
+    for p in stalled {
+        assert!(
+            processed(&sim, 2, Some(p), 19.5, 22.0) > 0,
+            "results-{p} resumes"
+        );
+    }
 }
 
 #[test]
@@ -264,6 +548,51 @@ fn sticky_null_keys_make_fewer_fuller_batches_than_round_robin() {
         st_batches * 2 < rr_batches,
         "sticky {st_batches} batches, round-robin {rr_batches}"
     );
+    // Runs of consecutive records on one partition, in acknowledgement order.
+    let runs = |producer: u32| -> Vec<u64> {
+        let mut runs: Vec<(u32, u64)> = Vec::new();
+        for (t, e) in events(&sim) {
+            if let Event::ProducerAcked {
+                producer: p,
+                partition,
+                records,
+                ..
+            } = e
+            {
+                if *p != producer || t < 2.0 {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some((last, n)) if last == partition => *n += *records as u64,
+                    _ => runs.push((*partition, *records as u64)),
+                }
+            }
+        }
+        let mut runs: Vec<u64> = runs.into_iter().map(|r| r.1).collect();
+        runs.pop(); // the last run is cut short by the end of the lesson
+        runs.sort();
+        runs
+    };
+    let rr = runs(0);
+    assert!(
+        rr.iter().all(|n| *n <= 3),
+        "round-robin: every batch elsewhere: {rr:?}"
+    );
+    let st = runs(1);
+    let per_batch = st_records / st_batches;
+    let median = st[st.len() / 2];
+    assert!(
+        median >= 200 && median > 20 * per_batch,
+        "sticky stays on a partition for many batches ({per_batch} records each): {st:?}"
+    );
+    // Over time both spread records over every partition.
+    for topic in ["round-robin", "sticky"] {
+        for p in 0..3 {
+            let leader = common::leader_of(&sim, topic, p).unwrap();
+            let n = common::log_of(&sim, leader, topic, p).log_end_offset();
+            assert!(n > 900, "{topic}-{p}: {n} records");
+        }
+    }
 }
 
 #[test]
@@ -284,35 +613,146 @@ fn clients_follow_metadata_to_new_leaders() {
     assert_eq!(r.acked_lost, 0);
 }
 
-#[test]
-fn min_insync_replicas_refuses_acks_all_when_alone() {
-    let (sim, r) = run_lesson("min-insync-replicas");
-    let acks_all = sim.producer(0).unwrap();
-    let acks_one = sim.producer(1).unwrap();
-    assert!(
-        acks_all.stats.failed > 0,
-        "acks=all gave up: {:?}",
-        acks_all.stats.failed
-    );
-    assert!(
-        acks_one.stats.acked > 7_000,
-        "acks=1 kept going: {}",
-        acks_one.stats.acked
-    );
-    let refused = sim.trace().iter().any(|e| {
-        matches!(&e.event, kplay_core::Event::ProducerFailed { producer: 0, error, .. }
-            if matches!(error, kplay_core::protocol::ErrorCode::NotEnoughReplicas | kplay_core::protocol::ErrorCode::DeliveryTimeout))
-    });
-    assert!(refused);
-    assert_eq!(r.acked_lost_by_acks.get("all").copied().unwrap_or(0), 0);
+/// (seconds, ISR) of each ISR change of `topic`-`p` between `from` and `to` seconds.
+fn isr_changes(sim: &Sim, topic: &str, p: u32, from: f64, to: f64) -> Vec<(f64, Vec<u32>)> {
+    events(sim)
+        .filter(|(t, _)| *t >= from && *t < to)
+        .filter_map(|(t, e)| match e {
+            Event::IsrShrunk {
+                topic: tp,
+                partition,
+                isr,
+                ..
+            }
+            | Event::IsrExpanded {
+                topic: tp,
+                partition,
+                isr,
+                ..
+            }
+            | Event::LeaderElected {
+                topic: tp,
+                partition,
+                isr,
+                ..
+            } if &**tp == topic && *partition == p => {
+                let mut isr: Vec<u32> = isr.iter().map(|b| b.0).collect();
+                isr.sort();
+                Some((t, isr))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
-fn unclean_election_comes_back_and_loses_acked_records() {
-    let (sim, r) = run_lesson("unclean-leader-election");
-    assert_eq!(common::leader_of(&sim, "orders", 0), Some(2));
-    assert!(r.unclean_elections >= 1);
-    assert!(r.acked_lost > 0);
+fn min_insync_replicas_a_lagging_follower_leaves_after_30_s_a_dead_one_at_session_expiry() {
+    let mut sim = lesson_sim("min-insync-replicas");
+    run_to(&mut sim, 9.9);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(3),
+        "broker 3 leads"
+    );
+    let (sim, r) = finish("min-insync-replicas", sim);
+    let changes = isr_changes(&sim, "orders", 0, 1.0, 90.0);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    // The live follower cut off at 10 s: the leader drops it after replica.lag.time.max.ms.
+    assert!(
+        (40.0..=46.0).contains(&changes[0].0) && changes[0].1 == [2, 3],
+        "{changes:?}"
+    );
+    // The follower killed at 50 s: the controller drops it when its session expires.
+    assert!(
+        (66.0..=71.0).contains(&changes[1].0) && changes[1].1 == [3],
+        "{changes:?}"
+    );
+    let shrunk_alone = changes[1].0;
+    // acks=all waits while a stuck replica is in the ISR, then is refused below min ISR.
+    assert_eq!(
+        acked(&sim, 0, None, 10.1, changes[0].0),
+        0,
+        "acks=all waits for broker 1"
+    );
+    assert!(
+        acked(&sim, 0, None, changes[0].0, changes[0].0 + 1.0) > 1_000,
+        "then all at once"
+    );
+    assert_eq!(acked(&sim, 0, None, shrunk_alone, 90.0), 0);
+    let refused = events(&sim).any(|(t, e)| {
+        t > shrunk_alone
+            && matches!(e, Event::ProducerRetry { producer: 0, error, .. }
+                if *error == kplay_core::protocol::ErrorCode::NotEnoughReplicas)
+    });
+    assert!(
+        refused,
+        "NOT_ENOUGH_REPLICAS once the ISR is the leader alone"
+    );
+    let acks_all = sim.producer(0).unwrap();
+    assert!(
+        acks_all.stats.failed > 2_500,
+        "gave up: {}",
+        acks_all.stats.failed
+    );
+    // acks=1 is taken throughout.
+    for s in (0..88).step_by(2) {
+        let (from, to) = (s as f64 + 1.0, s as f64 + 3.0);
+        assert!(
+            acked(&sim, 1, None, from, to) > 100,
+            "acks=1 from {from} to {to} s"
+        );
+    }
+    assert_eq!(r.acked_lost, 0);
+}
+
+#[test]
+fn unclean_election_takes_an_offline_partition_back_and_loses_acked_records() {
+    let mut sim = lesson_sim("unclean-leader-election");
+    run_to(&mut sim, 7.9);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(1),
+        "broker 1 leads"
+    );
+    let (mut sim, r) = finish("unclean-leader-election", sim);
+    let elections = leader_elections(&sim, "orders", 0, 1.0, 90.0);
+    assert_eq!(elections.len(), 2, "{elections:?}");
+    // The leader died at 40 s: offline when its session expires, until broker 2 returns at 70 s.
+    assert!(
+        (56.0..60.0).contains(&elections[0].0) && elections[0].1.is_none(),
+        "offline: {elections:?}"
+    );
+    assert!(
+        (70.0..70.5).contains(&elections[1].0) && elections[1].1 == Some(2),
+        "unclean at 70 s: {elections:?}"
+    );
+    assert_eq!(r.unclean_elections, 1);
+    let shrunk = isr_changes(&sim, "orders", 0, 1.0, 40.0);
+    assert!(
+        shrunk.len() == 1 && (26.0..30.0).contains(&shrunk[0].0) && shrunk[0].1 == [1],
+        "the dead follower leaves the ISR at its session expiry: {shrunk:?}"
+    );
+    assert_eq!(
+        acked(&sim, 0, None, 40.1, 70.0),
+        0,
+        "nothing is written while offline"
+    );
+    // 8 s to 40 s at 200 records/s, acknowledged by broker 1 alone.
+    assert!((6_000..=6_800).contains(&r.acked_lost), "{}", r.acked_lost);
+    // Try this: broker 1 returns and truncates them away.
+    let restart = sim.scenario().lesson.as_ref().unwrap().steps[3]
+        .action
+        .clone()
+        .unwrap();
+    sim.apply(restart).unwrap();
+    run_to(&mut sim, 95.0);
+    let truncated = events(&sim).find_map(|(t, e)| match e {
+        Event::LogTruncated {
+            broker, from, to, ..
+        } if t > 90.0 && broker.0 == 1 => Some(from - to),
+        _ => None,
+    });
+    assert!(truncated.is_some_and(|n| n >= 6_000), "{truncated:?}");
 }
 
 #[test]
@@ -336,81 +776,229 @@ fn order_holds_per_partition_only() {
             true
         });
     }
-    assert_eq!(r.consumed, r.acked);
+    // Everything acknowledged is read once (a record acknowledged just after the end may
+    // already be read).
+    assert!(
+        r.consumed >= r.acked && r.consumed <= r.produced && r.duplicates_consumed == 0,
+        "{} acknowledged, {} read",
+        r.acked,
+        r.consumed
+    );
+}
+
+/// The longest time between two batches a group processed, within `from`..`to` seconds:
+/// (start, length).
+fn longest_pause(sim: &Sim, group: &str, from: f64, to: f64) -> (f64, f64) {
+    let mut times: Vec<f64> = events(sim)
+        .filter(|(t, _)| *t >= from && *t < to)
+        .filter(
+            |(_, e)| matches!(e, Event::ConsumerProcessed { group: Some(g), .. } if &**g == group),
+        )
+        .map(|(t, _)| t)
+        .collect();
+    times.insert(0, from);
+    times.push(to);
+    times
+        .windows(2)
+        .map(|w| (w[0], w[1] - w[0]))
+        .fold(
+            (from, 0.0),
+            |best, gap| if gap.1 > best.1 { gap } else { best },
+        )
 }
 
 #[test]
-fn eager_revokes_everything_cooperative_moves_only_what_changes_owner() {
-    let (sim, _) = run_lesson("rebalances");
-    let assigned: Vec<(String, i32, usize, usize)> = sim
-        .trace()
-        .iter()
-        .filter_map(|e| match &e.event {
-            kplay_core::Event::ConsumerAssigned {
+fn eager_stops_the_whole_group_cooperative_keeps_consuming() {
+    let (sim, r) = run_lesson("rebalances");
+    // (group, consumer, generation, assigned, revoked) after the newcomer joins at 12 s.
+    let assigned: Vec<(String, u32, i32, usize, usize)> = events(&sim)
+        .filter(|(t, _)| *t > 11.0)
+        .filter_map(|(_, e)| match e {
+            Event::ConsumerAssigned {
+                consumer,
                 group,
                 generation,
                 assigned,
                 revoked,
                 ..
-            } => Some((group.clone(), *generation, assigned.len(), revoked.len())),
+            } => Some((
+                group.clone(),
+                *consumer,
+                *generation,
+                assigned.len(),
+                revoked.len(),
+            )),
             _ => None,
         })
         .collect();
-    let of = |g: &str| {
+    let of = |g: &str| -> Vec<(u32, i32, usize, usize)> {
         assigned
             .iter()
             .filter(|a| a.0 == g)
-            .map(|a| (a.1, a.2, a.3))
-            .collect::<Vec<_>>()
+            .map(|a| (a.1, a.2, a.3, a.4))
+            .collect()
     };
-    // Eager: generation 2 hands out 3 + 3 after everything was revoked.
-    assert_eq!(
-        of("eager")[1..]
-            .iter()
-            .filter(|(g, n, _)| *g == 2 && *n == 3)
-            .count(),
-        2,
-        "{:?}",
-        of("eager")
-    );
-    // Cooperative: generation 2 revokes 3, generation 3 assigns them.
+    let eager = of("eager");
+    // Each old member gave up its 2 partitions (traced), then generation 2 handed out all 6.
+    let revoked: usize = eager.iter().filter(|a| a.1 == 1).map(|a| a.3).sum();
+    let handed: usize = eager.iter().filter(|a| a.1 == 2).map(|a| a.2).sum();
+    assert_eq!((revoked, handed), (6, 6), "{eager:?}");
+    assert!(eager.iter().all(|a| a.1 <= 2), "one rebalance: {eager:?}");
+    // Cooperative: generation 2 takes one partition from its owner, generation 3 gives it on.
     let coop = of("cooperative");
+    let moved = |generation: i32| -> (usize, usize) {
+        coop.iter()
+            .filter(|a| a.1 == generation)
+            .fold((0, 0), |(n, m), a| (n + a.2, m + a.3))
+    };
+    assert_eq!((moved(2), moved(3)), ((0, 1), (1, 0)), "{coop:?}");
+    // Stop-the-world: the eager group processes nothing from its members' revocation (at
+    // their heartbeat, 12.4 s) until the paused member rejoins (16.1 s).
+    let (start, length) = longest_pause(&sim, "eager", 11.0, 20.0);
     assert!(
-        coop.contains(&(2, 0, 3)) && coop.contains(&(3, 3, 0)),
-        "{coop:?}"
+        length > 3.0 && (12.2..12.6).contains(&start),
+        "eager paused {length} s from {start} s"
     );
+    let (start, length) = longest_pause(&sim, "cooperative", 11.0, 20.0);
+    assert!(length < 0.5, "cooperative paused {length} s from {start} s");
+    for reader in &r.readers {
+        assert_eq!((reader.duplicates, reader.lost), (0, 0), "{reader:?}");
+    }
 }
 
 #[test]
-fn without_a_zookeeper_quorum_metadata_freezes_until_it_returns() {
-    let (sim, r) = run_lesson("zookeeper-quorum");
-    let elected_while_down = sim.trace().iter().any(|e| {
-        e.at.as_secs_f64() > 8.0
-            && e.at.as_secs_f64() < 60.0
-            && matches!(
-                e.event,
-                kplay_core::Event::LeaderElected { .. }
-                    | kplay_core::Event::ControllerElected { .. }
-            )
-    });
-    assert!(!elected_while_down);
-    assert!(sim.zookeeper_leader().is_some());
-    assert_ne!(
+fn without_a_zookeeper_quorum_metadata_freezes_and_acks_all_stops_everywhere() {
+    let mut sim = lesson_sim("zookeeper-quorum");
+    run_to(&mut sim, 7.9);
+    assert_eq!(
         common::leader_of(&sim, "orders", 0),
         Some(2),
-        "moved once quorum returned"
+        "broker 2 leads orders-0"
     );
+    assert_ne!(
+        sim.controller().map(|c| c.0 .0),
+        Some(2),
+        "the controller stays up"
+    );
+    let (sim, r) = finish("zookeeper-quorum", sim);
+    let changed_while_down = events(&sim).any(|(t, e)| {
+        t > 8.0
+            && t < 60.0
+            && matches!(
+                e,
+                Event::LeaderElected { .. }
+                    | Event::ControllerElected { .. }
+                    | Event::IsrShrunk { .. }
+                    | Event::IsrExpanded { .. }
+            )
+    });
+    assert!(!changed_while_down, "no metadata change without a quorum");
+    // acks=all: nothing acknowledged on any partition; the reader gets nothing new.
+    assert_eq!(acked(&sim, 0, None, 10.0, 60.0), 0);
+    assert_eq!(processed(&sim, 0, None, 10.0, 60.0), 0);
+    // acks=1: the live leaders of orders-1 and orders-2 still acknowledge.
+    assert!(acked(&sim, 1, None, 10.0, 60.0) > 4_000);
+    assert_eq!(acked(&sim, 1, Some(0), 8.1, 60.0), 0, "not the dead leader");
+    // Quorum back: the waiting records go through and the reader catches up.
+    assert!(acked(&sim, 0, None, 60.0, 62.0) > 3_000);
+    assert!(processed(&sim, 0, None, 60.0, 62.0) > 8_000);
+    let moved = leader_elections(&sim, "orders", 0, 60.0, 100.0);
+    assert!(
+        moved.len() == 1 && (78.0..82.0).contains(&moved[0].0) && moved[0].1 != Some(2),
+        "orders-0 moves when broker 2's session expires, ~20 s after the quorum: {moved:?}"
+    );
+    assert!(sim.zookeeper_leader().is_some());
     assert_eq!(r.acked_lost, 0);
 }
 
 #[test]
-fn an_isolated_leader_cannot_lose_acks_all_records() {
-    let (sim, r) = run_lesson("network-partition");
+fn an_isolated_leader_acknowledges_nothing_and_loses_nothing() {
+    let mut sim = lesson_sim("network-partition");
+    run_to(&mut sim, 9.9);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(1),
+        "broker 1 leads orders-0"
+    );
+    let (sim, r) = finish("network-partition", sim);
+    // Broker 1 is in every ISR: nothing is acknowledged anywhere until the controller acts.
+    let moved = leader_elections(&sim, "orders", 0, 10.0, 80.0);
+    assert!(
+        moved.len() == 1 && (26.0..30.0).contains(&moved[0].0) && moved[0].1 != Some(1),
+        "{moved:?}"
+    );
+    let at = moved[0].0;
+    assert_eq!(
+        acked(&sim, 0, None, 10.1, at),
+        0,
+        "no partition takes records"
+    );
+    for p in 1..3 {
+        assert!(
+            acked(&sim, 0, Some(p), at, at + 3.0) > 0,
+            "orders-{p} goes on at once"
+        );
+    }
+    // orders-0 waits for the request to broker 1 to time out (request.timeout.ms).
+    assert_eq!(acked(&sim, 0, Some(0), 10.1, 39.0), 0);
+    assert!(acked(&sim, 0, Some(0), 39.0, 45.0) > 0);
     assert_eq!(r.acked_lost, 0);
-    assert!(r.leader_changes >= 1);
     // Healed: broker 1 is back in every ISR.
     for p in 0..3 {
         let (_, _, isr) = sim.partition_state("orders", p).unwrap();
         assert_eq!(isr.len(), 3, "orders-{p}: {isr:?}");
+    }
+}
+
+#[test]
+fn a_leader_the_producers_still_reach_loses_acks_1_records_not_acks_all() {
+    let mut sim = lesson_sim("partial-partition");
+    run_to(&mut sim, 9.9);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(1),
+        "broker 1 leads orders-0"
+    );
+    run_to(&mut sim, 45.0);
+    assert_eq!(
+        common::leader_of(&sim, "orders", 0),
+        Some(2),
+        "the controller moved it"
+    );
+    let zombie = sim
+        .broker(1)
+        .and_then(|b| b.log(&partition("orders", 0)))
+        .map(|l| l.log_end_offset());
+    let (sim, r) = finish("partial-partition", sim);
+    let lost = |acks: &str| r.acked_lost_by_acks.get(acks).copied().unwrap_or(0);
+    // The acks=1 producer kept writing orders-0 to broker 1 from 10 s until about 54 s.
+    assert!(
+        acked(&sim, 0, Some(0), 29.0, 50.0) > 800,
+        "broker 1 still acknowledges"
+    );
+    assert!(lost("1") >= 1_500, "{:?}", r.acked_lost_by_acks);
+    assert_eq!(lost("all"), 0, "{:?}", r.acked_lost_by_acks);
+    assert_eq!(
+        acked(&sim, 1, Some(0), 10.1, 39.0),
+        0,
+        "acks=all: no answer from broker 1"
+    );
+    let truncated = events(&sim).find_map(|(t, e)| match e {
+        Event::LogTruncated {
+            broker,
+            partition: 0,
+            from,
+            to,
+            ..
+        } if t > 50.0 && broker.0 == 1 => Some((*from, *to)),
+        _ => None,
+    });
+    assert!(
+        truncated.is_some_and(|(from, to)| from - to >= 1_500 && zombie.is_some_and(|z| z > to)),
+        "{truncated:?}, broker 1's log end at 45 s: {zombie:?}"
+    );
+    for p in 0..3 {
+        let (_, _, isr) = sim.partition_state("orders", p).unwrap();
+        assert_eq!(isr.len(), 3, "healed: orders-{p}: {isr:?}");
     }
 }
