@@ -979,6 +979,11 @@ fn a_leader_the_producers_still_reach_loses_acks_1_records_not_acks_all() {
     assert!(lost("1") >= 1_500, "{:?}", r.acked_lost_by_acks);
     assert_eq!(lost("all"), 0, "{:?}", r.acked_lost_by_acks);
     assert_eq!(
+        acked(&sim, 1, None, 10.1, 27.0),
+        0,
+        "acks=all: no answer anywhere"
+    );
+    assert_eq!(
         acked(&sim, 1, Some(0), 10.1, 39.0),
         0,
         "acks=all: no answer from broker 1"
