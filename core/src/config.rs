@@ -60,6 +60,13 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: u64,
     #[serde(rename = "offsets.commit.timeout.ms")]
     pub offsets_commit_timeout_ms: u64,
+    /// The log cleaner compacts a log once this share of it is dirty (written since it last
+    /// cleaned it); `min.cleanable.dirty.ratio` per topic in Kafka.
+    #[serde(rename = "log.cleaner.min.cleanable.ratio")]
+    pub log_cleaner_min_cleanable_ratio: f64,
+    /// How long the log cleaner sleeps when no log needs cleaning.
+    #[serde(rename = "log.cleaner.backoff.ms")]
+    pub log_cleaner_backoff_ms: u64,
     /// What `kafka-server-stop.sh` (SIGTERM) does first: move leadership away.
     #[serde(rename = "controlled.shutdown.enable")]
     pub controlled_shutdown_enable: bool,
@@ -100,6 +107,8 @@ impl Default for BrokerConfig {
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
             offsets_commit_timeout_ms: 5_000,
+            log_cleaner_min_cleanable_ratio: 0.5,
+            log_cleaner_backoff_ms: 15_000,
             controlled_shutdown_enable: true,
             controlled_shutdown_max_retries: 3,
             controlled_shutdown_retry_backoff_ms: 5_000,
@@ -209,6 +218,7 @@ pub struct LogConfig {
     pub segment_ms: u64,
     pub cleanup_policy: CleanupPolicy,
     pub delete_retention_ms: u64,
+    pub min_cleanable_dirty_ratio: f64,
 }
 
 impl LogConfig {
@@ -226,6 +236,7 @@ impl LogConfig {
             segment_ms: topic.segment_ms.unwrap_or(broker.log_roll_ms),
             cleanup_policy: topic.cleanup_policy.unwrap_or(broker.log_cleanup_policy),
             delete_retention_ms: topic.delete_retention_ms.unwrap_or(86_400_000),
+            min_cleanable_dirty_ratio: broker.log_cleaner_min_cleanable_ratio,
         }
     }
 }

@@ -47,8 +47,10 @@ pub enum BrokerTimer {
     RetryRegistration,
     /// Every `replica.lag.time.max.ms / 2`: shrink the ISR of lagging followers.
     IsrCheck,
-    /// Every `log.retention.check.interval.ms`: retention and compaction.
+    /// Every `log.retention.check.interval.ms`: retention.
     RetentionCheck,
+    /// Every `log.cleaner.backoff.ms`: compaction of the logs dirty enough.
+    LogCleaner,
     FetchBackoff {
         leader: BrokerId,
     },
@@ -213,6 +215,10 @@ impl Broker {
         ctx.timer_in_ms(
             self.config.log_retention_check_interval_ms,
             Timer::Broker(BrokerTimer::RetentionCheck),
+        );
+        ctx.timer_in_ms(
+            self.config.log_cleaner_backoff_ms,
+            Timer::Broker(BrokerTimer::LogCleaner),
         );
         ctx.timer_in_ms(
             crate::txn::EXPIRY_CHECK_INTERVAL_MS,
@@ -737,6 +743,13 @@ impl Broker {
                 );
                 self.check_isr(ctx);
             }
+            BrokerTimer::LogCleaner => {
+                ctx.timer_in_ms(
+                    self.config.log_cleaner_backoff_ms,
+                    Timer::Broker(BrokerTimer::LogCleaner),
+                );
+                self.clean_logs(ctx);
+            }
             BrokerTimer::RetentionCheck => {
                 ctx.timer_in_ms(
                     self.config.log_retention_check_interval_ms,
@@ -805,7 +818,7 @@ impl Broker {
         }
     }
 
-    /// Retention and compaction on every log (`log.retention.check.interval.ms`).
+    /// Retention on every log (`log.retention.check.interval.ms`).
     fn apply_retention(&mut self, ctx: &mut Ctx<'_>) {
         let mut changed = false;
         for replica in self.replicas.values_mut() {
@@ -820,12 +833,23 @@ impl Broker {
                     log_start_offset: removed.new_log_start_offset,
                 });
             }
+        }
+        if changed {
+            self.recheck_all_parked();
+            self.settle_lazy(None);
+        }
+    }
+
+    /// The log cleaner's pass (every `log.cleaner.backoff.ms`): compacts the logs dirty enough.
+    fn clean_logs(&mut self, ctx: &mut Ctx<'_>) {
+        let mut changed = false;
+        for replica in self.replicas.values_mut() {
             if let Some(removed) = replica.log.compact() {
                 changed = true;
                 ctx.trace(Event::RecordsCompacted {
                     broker: self.id,
-                    topic: tp.topic.clone(),
-                    partition: tp.partition,
+                    topic: replica.tp.topic.clone(),
+                    partition: replica.tp.partition,
                     records: removed.records,
                 });
             }

@@ -1204,8 +1204,12 @@ impl Controller {
                 {
                     return respond_err(ctx, ErrorCode::FencedLeaderEpoch);
                 }
-                // KIP-841: only live brokers may join the ISR.
+                // KIP-841: only live brokers may be in the ISR, and one shutting down may not
+                // join it.
                 if new_isr.iter().any(|b| !self.live_brokers.contains(b))
+                    || new_isr
+                        .iter()
+                        .any(|b| !state.isr.contains(b) && self.shutting_down.contains(b))
                     || !new_isr.contains(&broker_id)
                 {
                     return respond_err(ctx, ErrorCode::FencedLeaderEpoch);

@@ -32,6 +32,9 @@ pub struct PartitionLog {
     /// (epoch, start offset) for each leader epoch that wrote to this log, oldest first.
     epoch_cache: Vec<(LeaderEpoch, Offset)>,
     size_bytes: u64,
+    /// Where the log cleaner stopped last time (its checkpoint): records from here on are
+    /// dirty.
+    first_dirty_offset: Offset,
     pub config: LogConfig,
 }
 
@@ -46,6 +49,7 @@ impl PartitionLog {
             high_watermark: 0,
             epoch_cache: Vec::new(),
             size_bytes: 0,
+            first_dirty_offset: 0,
             config,
         }
     }
@@ -219,6 +223,7 @@ impl PartitionLog {
         self.log_start_offset = offset;
         self.log_end_offset = offset;
         self.high_watermark = offset;
+        self.first_dirty_offset = offset;
         self.epoch_cache.clear();
     }
 
@@ -296,12 +301,30 @@ impl PartitionLog {
         })
     }
 
-    /// Log compaction (`cleanup.policy=compact`): in segments wholly below the HW, keeps only the
-    /// latest record of each key. Offsets stay; the gaps are the compacted records.
+    /// Log compaction (`cleanup.policy=compact`), as Kafka's log cleaner picks a log: when the
+    /// dirty part (written since the last cleaning) of the segments wholly below the HW is more
+    /// than `min.cleanable.dirty.ratio` of them, keeps only the latest record of each key there.
+    /// Offsets stay; the gaps are the compacted records.
     pub fn compact(&mut self) -> Option<Removed> {
         if self.config.cleanup_policy != CleanupPolicy::Compact || self.segments.len() < 2 {
             return None;
         }
+        let hw = self.high_watermark;
+        let cleanable = (0..self.segments.len() - 1)
+            .take_while(|&i| self.segments[i + 1].base_offset <= hw)
+            .count();
+        let (mut total, mut dirty) = (0u64, 0u64);
+        for i in 0..cleanable {
+            let size = self.segments[i].size_bytes();
+            total += size;
+            if self.segments[i + 1].base_offset > self.first_dirty_offset {
+                dirty += size;
+            }
+        }
+        if total == 0 || (dirty as f64) <= self.config.min_cleanable_dirty_ratio * total as f64 {
+            return None;
+        }
+        self.first_dirty_offset = self.segments[cleanable].base_offset;
         let mut latest: VecMap<Vec<u8>, Offset> = VecMap::new();
         self.for_each_batch(self.log_start_offset, self.high_watermark, |b| {
             for r in b.iter().filter(|_| !b.header.is_control) {
@@ -311,13 +334,8 @@ impl PartitionLog {
             }
             true
         });
-        let hw = self.high_watermark;
-        let cleanable = self.segments.len() - 1;
         let mut records = 0;
         for i in 0..cleanable {
-            if self.segments[i + 1].base_offset > hw {
-                break;
-            }
             let before = self.segments[i].size_bytes();
             records += self.segments[i].retain_records(|offset, key| {
                 key.is_some_and(|k| latest.get(k).is_none_or(|&l| l <= offset))
@@ -486,5 +504,19 @@ mod tests {
             "offsets stay increasing"
         );
         assert_eq!(log.log_end_offset(), 16);
+        // Just cleaned: nothing is dirty, so the cleaner leaves it alone
+        // (min.cleanable.dirty.ratio 0.5)...
+        assert!(log.compact().is_none());
+        // ... until more than half of the cleanable bytes were written since.
+        let mut dirty_enough = false;
+        for i in 8..40 {
+            log.append_as_leader(&mut batch(2, 0, i * 2), 0, SimTime::ZERO);
+            log.set_high_watermark(log.log_end_offset());
+            if log.compact().is_some() {
+                dirty_enough = true;
+                break;
+            }
+        }
+        assert!(dirty_enough, "compacted again once the dirty part grew");
     }
 }
