@@ -22,7 +22,7 @@ fn every_partition_comes_online_at_start_and_leaders_spread_over_the_brokers() {
         let (sim, _) = run(lesson, 10);
         let topic = &lesson_topic(&sim);
         let partitions = sim.topics()[topic.as_str()];
-        let mut led = vec![0; 4];
+        let mut led = [0; 4];
         for p in 0..partitions {
             let leader = leader_of(&sim, topic, p)
                 .unwrap_or_else(|| panic!("seed {seed}: {topic}-{p} has no leader"));
@@ -300,4 +300,27 @@ fn without_controlled_shutdown_a_stop_still_deregisters_at_once() {
     sim.run_until(SimTime::from_secs(12));
     assert_ne!(leader_of(&sim, "orders", 0), Some(victim));
     assert!(!events(&sim).any(|(_, e)| matches!(e, Event::ZkSessionExpired { .. })));
+}
+
+#[test]
+fn an_offline_partition_keeps_one_isr_member_the_last_to_go() {
+    // Both replicas of orders-0 die at once: ZooKeeper mode never empties an ISR, so the
+    // offline partition keeps one member (the review found both kept).
+    let mut sim = Sim::new(scenario(
+        6,
+        json!({"topics": [{"name": "orders", "partitions": 1, "replication_factor": 2}],
+               "trace": {"messages": false}}),
+    ))
+    .unwrap();
+    sim.run_until(SimTime::from_secs(10));
+    let (_, _, isr) = sim.partition_state("orders", 0).unwrap();
+    assert_eq!(isr.len(), 2);
+    for b in &isr {
+        sim.apply(Command::KillBroker { broker: b.0 }).unwrap();
+    }
+    sim.run_until(SimTime::from_secs(45));
+    let (leader, _, offline_isr) = sim.partition_state("orders", 0).unwrap();
+    assert_eq!(leader, None, "offline");
+    assert_eq!(offline_isr.len(), 1, "{offline_isr:?}");
+    assert!(isr.contains(&offline_isr[0]));
 }

@@ -755,8 +755,15 @@ impl Controller {
                 .filter(|_| self.topic_config(&tp.topic).unclean_leader_election_enable)
             {
                 Some(l) => (Some(l), vec![l], true),
-                // Offline: no leader, and the ISR keeps the last members so they can return.
-                None => (None, state.isr.clone(), false),
+                // Offline: no leader, and the ISR keeps one member, the last to go (ZK mode's
+                // `removeReplicasFromIsr` never empties an ISR): it may lead cleanly on return.
+                None => {
+                    let last = state
+                        .leader
+                        .filter(|l| state.isr.contains(l))
+                        .or_else(|| state.isr.last().copied());
+                    (None, last.into_iter().collect(), false)
+                }
             },
         };
         if leader == state.leader && isr == state.isr {

@@ -161,9 +161,14 @@ impl ConsoleProducer {
                 } = &e.event
                 {
                     if *producer == self.producer {
-                        out.stderr.push_str(&format!(
-                            "ERROR Error when sending message to topic {topic} (partition {partition}, {records} record(s)) with error: {}\n",
+                        // The broker's own message for the one invalid record kplay refuses.
+                        let exception = if *error == crate::protocol::ErrorCode::InvalidRecord {
+                            format!("org.apache.kafka.common.InvalidRecordException: Compacted topic cannot accept message without key in topic partition {topic}-{partition}.")
+                        } else {
                             super::exception_name(*error)
+                        };
+                        out.stderr.push_str(&format!(
+                            "ERROR Error when sending message to topic {topic} (partition {partition}, {records} record(s)) with error: {exception}\n"
                         ));
                     }
                 }

@@ -1609,3 +1609,32 @@ fn console_consumer_prints_the_create_time_first() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_null_key_to_a_compacted_topic_is_refused_with_the_brokers_message() {
+    let (mut sim, mut shell) = (cluster(), Shell::new());
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-topics.sh BOOT --create --topic users --partitions 1 --replication-factor 3 --config cleanup.policy=compact",
+    );
+    settle(&mut shell, &mut sim);
+    run(
+        &mut shell,
+        &mut sim,
+        "kafka-console-producer.sh BOOT --topic users",
+    );
+    run(&mut shell, &mut sim, "no key here");
+    let mut out = Output::default();
+    for _ in 0..300 {
+        let next = sim.now().plus_ms(10);
+        sim.run_until(next);
+        out.append(shell.poll(&mut sim));
+    }
+    assert!(
+        out.stderr.contains(
+            "org.apache.kafka.common.InvalidRecordException: Compacted topic cannot accept message without key in topic partition users-0."
+        ),
+        "{out:?}"
+    );
+}
