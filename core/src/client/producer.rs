@@ -220,6 +220,20 @@ impl Producer {
         self.producer_id.map(|p| p.0)
     }
 
+    /// The partition for a record without a key: the chooser, weighing each partition's queue.
+    fn choose_null_key(
+        &mut self,
+        topic: &TopicName,
+        num_partitions: u32,
+        available: &[u32],
+        ctx: &mut Ctx<'_>,
+    ) -> u32 {
+        let queues = &self.queues;
+        let queued = |p| queued_batches(queues, &TopicPartition::new(topic, p));
+        self.chooser
+            .choose(num_partitions, available, queued, ctx.rng)
+    }
+
     fn correlation(&mut self) -> Correlation {
         self.next_correlation += 1;
         self.next_correlation
@@ -331,12 +345,7 @@ impl Producer {
             };
             let partition = match key_index {
                 Some(i) => partition_for_key(&self.keys[i], num_partitions),
-                None => {
-                    let queues = &self.queues;
-                    let queued = |p| queued_batches(queues, &TopicPartition::new(&topic, p));
-                    self.chooser
-                        .choose(num_partitions, &available, queued, ctx.rng)
-                }
+                None => self.choose_null_key(&topic, num_partitions, &available, ctx),
             };
             let key = key_index.map(|i| std::mem::take(&mut self.keys[i]));
             tp.partition = partition;
@@ -499,11 +508,7 @@ impl Producer {
                 .collect();
             let partition = match &key {
                 Some(k) => partition_for_key(k, n),
-                None => {
-                    let queues = &self.queues;
-                    let queued = |p| queued_batches(queues, &TopicPartition::new(&topic, p));
-                    self.chooser.choose(n, &available, queued, ctx.rng)
-                }
+                None => self.choose_null_key(&topic, n, &available, ctx),
             };
             self.manual.pop_front();
             self.append(
