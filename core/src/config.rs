@@ -5,6 +5,9 @@
 use crate::group::assignor::Assignor;
 use serde::{Deserialize, Serialize};
 
+/// `transaction.max.timeout.ms`.
+pub const MAX_TRANSACTION_TIMEOUT_MS: u64 = 900_000;
+
 /// Broker-wide settings (`server.properties`); topic settings fall back to these.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -496,4 +499,29 @@ impl ZooKeeperConfig {
     pub fn negotiate_session_timeout_ms(&self, requested_ms: u64) -> u64 {
         requested_ms.clamp(2 * self.tick_time_ms, 20 * self.tick_time_ms)
     }
+}
+
+/// A topic's overrides as `name=value,…`, Kafka's property names, in name order.
+pub fn overrides_text(config: &TopicConfig) -> String {
+    properties_text(config)
+}
+
+/// Dynamic broker settings as `name=value,…`, in name order.
+pub fn dynamic_text(config: &DynamicBrokerConfig) -> String {
+    properties_text(config)
+}
+
+fn properties_text<T: serde::Serialize>(config: &T) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(config) else {
+        return String::new();
+    };
+    let mut pairs: Vec<String> = map
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    crate::sort::sort(&mut pairs);
+    pairs.join(",")
 }

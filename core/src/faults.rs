@@ -6,8 +6,8 @@
 
 use crate::ids::{BrokerId, NodeId};
 use crate::rng::Rng;
+use crate::scenario::command::Command;
 use crate::scenario::{CrashPoint, Scenario, ScheduledAction};
-use crate::sim::command::Command;
 
 /// The most faults one schedule starts.
 pub const MAX_FAULTS: u64 = 6;

@@ -10,9 +10,9 @@
 //! - [`sim::Sim`] owns an event queue ordered by `(time, sequence)`, the [`sim::network`] (links
 //!   with latency, jitter, FIFO order, cuts) and every node (a table by kind and number). It is
 //!   the only thing that moves time. A request's timeout leaves the queue when its answer
-//!   arrives ([`sim::ctx::Ctx::cancel`]); timeouts wait in a heap apart from messages.
+//!   arrives ([`node::Ctx::cancel`]); timeouts wait in a heap apart from messages.
 //! - Nodes are sans-IO state machines. Each handles `on_message`, `on_timer` and `on_disconnect`
-//!   with a [`sim::ctx::Ctx`] and leaves its effects (messages, timers, trace events) in an outbox:
+//!   with a [`node::Ctx`] and leaves its effects (messages, timers, trace events) in an outbox:
 //!   [`zookeeper::server::ZkServer`], [`broker::Broker`] (which also runs the
 //!   [`controller::Controller`] when it wins `/controller`), [`client::producer::Producer`] and
 //!   [`client::consumer::Consumer`] (a group member through [`client::group_member`]).
@@ -63,10 +63,12 @@ pub mod controller;
 pub mod delivery;
 pub mod faults;
 pub mod group;
+pub mod histogram;
 pub mod ids;
 pub mod invariants;
 pub mod lessons;
 pub mod log;
+pub mod node;
 pub mod partition_map;
 pub mod partitioner;
 pub mod protocol;
@@ -86,8 +88,8 @@ pub mod zookeeper;
 
 pub use ids::{BrokerId, NodeId, Offset, TopicPartition};
 pub use report::Report;
+pub use scenario::command::Command;
 pub use scenario::{Scenario, ScenarioError};
-pub use sim::command::Command;
 pub use sim::{ClientDelivery, Sim};
 pub use time::SimTime;
 pub use trace::{Event, TraceEvent};

@@ -9,8 +9,8 @@ use crate::config::BrokerConfig;
 use crate::group::coordinator_partition;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
+use crate::node::Ctx;
 use crate::protocol::{Correlation, ErrorCode, Message};
-use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
@@ -21,8 +21,6 @@ pub const TRANSACTION_TOPIC: &str = "__transaction_state";
 pub const TRANSACTION_TOPIC_PARTITIONS: u32 = 50;
 /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`.
 pub const EXPIRY_CHECK_INTERVAL_MS: u64 = 10_000;
-/// `transaction.max.timeout.ms`.
-pub const MAX_TRANSACTION_TIMEOUT_MS: u64 = 900_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxnState {
@@ -217,7 +215,7 @@ impl TxnCoordinator {
         client: NodeId,
         msg: Message,
         allocate_producer_id: impl FnOnce() -> i64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<TxnWrite>, Option<Message>) {
         match msg {
             Message::InitProducerIdRequest {
@@ -271,10 +269,7 @@ impl TxnCoordinator {
                 group_id,
             } => {
                 let p = coordinator_partition(&group_id, self.offsets_topic_partitions);
-                let tp = TopicPartition::new(
-                    &TopicName::from(crate::group::coordinator::OFFSETS_TOPIC),
-                    p,
-                );
+                let tp = TopicPartition::new(&TopicName::from(crate::group::OFFSETS_TOPIC), p);
                 let reply = Reply::AddOffsets { correlation };
                 self.add_partitions(
                     client,
@@ -313,12 +308,12 @@ impl TxnCoordinator {
         transactional_id: &str,
         timeout_ms: u64,
         allocate: impl FnOnce() -> i64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> Result<Vec<TxnWrite>, (Vec<TxnWrite>, ErrorCode)> {
         let partition = self
             .owned_partition(transactional_id)
             .map_err(|e| (Vec::new(), e))?;
-        if timeout_ms == 0 || timeout_ms > MAX_TRANSACTION_TIMEOUT_MS {
+        if timeout_ms == 0 || timeout_ms > crate::config::MAX_TRANSACTION_TIMEOUT_MS {
             return Err((Vec::new(), ErrorCode::InvalidTxnState));
         }
         let meta = match self.txns.get(transactional_id) {
@@ -387,7 +382,7 @@ impl TxnCoordinator {
         epoch: i16,
         partitions: Vec<TopicPartition>,
         reply: Reply,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<TxnWrite>, Option<Message>) {
         let partition = match self.check_producer(id, producer_id, epoch) {
             Ok(p) => p,
@@ -428,7 +423,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         commit: bool,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<TxnWrite>, Option<Message>) {
         let reply = Reply::EndTxn { correlation };
         let partition = match self.check_producer(id, producer_id, epoch) {
@@ -470,7 +465,7 @@ impl TxnCoordinator {
     }
 
     /// Aborts an open transaction with a bumped epoch (timeout, or a new producer instance).
-    fn begin_abort(&mut self, id: &str, why: &str, ctx: &mut Ctx<'_>) -> Vec<TxnWrite> {
+    fn begin_abort(&mut self, id: &str, why: &str, ctx: &mut Ctx<'_, impl Sized>) -> Vec<TxnWrite> {
         let Some(t) = self.txns.get(id) else {
             return Vec::new();
         };
@@ -560,7 +555,7 @@ impl TxnCoordinator {
         &mut self,
         producer_id: i64,
         results: Vec<(TopicPartition, Option<ErrorCode>)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<TxnWrite>, Vec<String>) {
         let Some((id, t)) = self
             .txns
@@ -601,7 +596,7 @@ impl TxnCoordinator {
     }
 
     /// Aborts transactions open longer than their timeout.
-    pub fn expire(&mut self, ctx: &mut Ctx<'_>) -> Vec<TxnWrite> {
+    pub fn expire(&mut self, ctx: &mut Ctx<'_, impl Sized>) -> Vec<TxnWrite> {
         let now = ctx.now;
         let expired: Vec<String> = self
             .txns

@@ -2,8 +2,8 @@
 //! latency, under-replicated and offline partitions, messages and bytes per Kafka API), and the
 //! faults to mark on the time axis. Bounded: the last `MAX_SAMPLES` seconds.
 
+use kplay_core::histogram::Histogram;
 use kplay_core::protocol::MessageKind;
-use kplay_core::report::Histogram;
 use kplay_core::vec_map::VecMap;
 use kplay_core::{Event, Report, Sim, SimTime, TraceEvent};
 use std::collections::VecDeque;

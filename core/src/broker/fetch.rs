@@ -8,11 +8,11 @@ use super::replica::Replica;
 use super::{Broker, BrokerTimer};
 use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::node::{Ctx, TimerId};
 use crate::partition_map::{PartitionMap, PartitionSet};
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, INVALID_SESSION_ID,
 };
-use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::VecSet;
@@ -108,7 +108,12 @@ pub struct DelayedFetch {
 
 impl Broker {
     /// Answers a `Message::FetchRequest` now, or parks it (anything else is ignored).
-    pub(super) fn handle_fetch(&mut self, client: NodeId, request: Message, ctx: &mut Ctx<'_>) {
+    pub(super) fn handle_fetch(
+        &mut self,
+        client: NodeId,
+        request: Message,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         let Message::FetchRequest {
             correlation,
             replica_id,
@@ -196,10 +201,7 @@ impl Broker {
         };
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
-        let timeout = ctx.timeout_in_ms(
-            max_wait_ms,
-            Timer::Broker(BrokerTimer::DelayedFetchExpired { id }),
-        );
+        let timeout = ctx.timeout_in_ms(max_wait_ms, BrokerTimer::DelayedFetchExpired { id });
         self.delayed_fetches.insert(
             id,
             DelayedFetch {
@@ -224,7 +226,7 @@ impl Broker {
         replica_id: Option<BrokerId>,
         context: &FetchContext,
         partitions: Vec<FetchPartitionResponse>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let session_id = context.session_id();
         self.fetch_sessions.sent(session_id, &partitions);
@@ -249,7 +251,7 @@ impl Broker {
         p: &FetchPartition,
         follower: BrokerId,
         sent: Option<&CachedPartition>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) -> Recorded {
         let FetchPartition {
             tp,
@@ -535,7 +537,11 @@ impl Broker {
         first.chain(idle).any(enough)
     }
 
-    pub(super) fn complete_delayed_fetches(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
+    pub(super) fn complete_delayed_fetches(
+        &mut self,
+        watch: Watch,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         let moved = std::mem::take(&mut self.moved);
         let watched = |d: &DelayedFetch| match watch {
             Watch::All => true,
@@ -584,7 +590,7 @@ impl Broker {
     }
 
     /// Answers a parked fetch with whatever is there now.
-    pub(super) fn expire_delayed_fetch(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+    pub(super) fn expire_delayed_fetch(&mut self, id: u64, ctx: &mut Ctx<'_, BrokerTimer>) {
         let Some(d) = self.delayed_fetches.remove(&id) else {
             return;
         };
@@ -631,7 +637,7 @@ impl Broker {
 
     /// Sends the next fetch to `leader` for the partitions followed from it: all of them in
     /// a full fetch, those whose position moved in an incremental one.
-    pub(super) fn maybe_fetch(&mut self, leader: BrokerId, ctx: &mut Ctx<'_>) {
+    pub(super) fn maybe_fetch(&mut self, leader: BrokerId, ctx: &mut Ctx<'_, BrokerTimer>) {
         let idle = |f: &Fetcher| f.in_flight.is_none() && !f.partitions.is_empty();
         if !self.fetchers.get(&leader).is_some_and(idle) {
             return;
@@ -663,10 +669,10 @@ impl Broker {
         );
         let timeout = ctx.timeout_in_ms(
             REPLICA_FETCH_TIMEOUT_MS,
-            Timer::Broker(BrokerTimer::FetchTimeout {
+            BrokerTimer::FetchTimeout {
                 leader,
                 correlation,
-            }),
+            },
         );
         fetcher.in_flight = Some((correlation, timeout));
     }
@@ -676,7 +682,7 @@ impl Broker {
         leader: BrokerId,
         correlation: Correlation,
         response: (Option<ErrorCode>, u32, Vec<FetchPartitionResponse>),
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let (error, session_id, partitions) = response;
         let Some(fetcher) = self.fetchers.get_mut(&leader) else {
@@ -768,7 +774,7 @@ impl Broker {
         if back_off {
             ctx.timer_in_ms(
                 self.config.replica_fetch_backoff_ms,
-                Timer::Broker(BrokerTimer::FetchBackoff { leader }),
+                BrokerTimer::FetchBackoff { leader },
             );
         } else {
             self.maybe_fetch(leader, ctx);
@@ -777,7 +783,12 @@ impl Broker {
 }
 
 /// Answers a follower's fetch whose session is unknown or out of step: it starts a new one.
-fn session_error(client: NodeId, correlation: Correlation, error: ErrorCode, ctx: &mut Ctx<'_>) {
+fn session_error(
+    client: NodeId,
+    correlation: Correlation,
+    error: ErrorCode,
+    ctx: &mut Ctx<'_, BrokerTimer>,
+) {
     ctx.send(
         client,
         Message::FetchResponse {

@@ -4,12 +4,13 @@
 
 use super::produce::{Origin, Waiter};
 use super::Broker;
+use super::BrokerTimer;
 use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::{CoordinatorWrite, OFFSETS_TOPIC};
 use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
+use crate::node::Ctx;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message, NewTopic};
-use crate::sim::ctx::Ctx;
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 
@@ -23,9 +24,10 @@ impl Broker {
         correlation: Correlation,
         key: &str,
         key_type: CoordinatorType,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let answer = |ctx: &mut Ctx<'_>, result: Result<crate::ids::BrokerId, ErrorCode>| {
+        let answer = |ctx: &mut Ctx<'_, BrokerTimer>,
+                      result: Result<crate::ids::BrokerId, ErrorCode>| {
             let (error, coordinator) = match result {
                 Ok(b) => (None, Some(b)),
                 Err(e) => (Some(e), None),
@@ -56,7 +58,7 @@ impl Broker {
 
     /// Asks the controller for `__consumer_offsets` as Kafka creates it: compacted, 100 MiB
     /// segments (`offsets.topic.segment.bytes`).
-    fn create_offsets_topic(&mut self, ctx: &mut Ctx<'_>) {
+    fn create_offsets_topic(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let topic = NewTopic {
             name: TopicName::from(OFFSETS_TOPIC),
             partitions: self.config.offsets_topic_num_partitions,
@@ -78,7 +80,7 @@ impl Broker {
         &mut self,
         topic: NewTopic,
         property: &'static str,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let Some(controller) = self.metadata.controller else {
             return;
@@ -107,7 +109,7 @@ impl Broker {
     }
 
     /// Loads or unloads groups as leadership of `__consumer_offsets` partitions changes.
-    pub(super) fn update_coordinator(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn update_coordinator(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let leading: Vec<u32> = self
             .replicas
             .iter()
@@ -117,13 +119,15 @@ impl Broker {
         let loaded: Vec<u32> = self.groups.partitions.iter().copied().collect();
         for p in loaded {
             if !leading.contains(&p) {
-                self.groups.unload(p, ctx);
+                ctx.scoped(BrokerTimer::Group, |ctx| self.groups.unload(p, ctx));
             }
         }
         for p in leading {
             let tp = TopicPartition::new(&TopicName::from(OFFSETS_TOPIC), p);
             if let Some(replica) = self.replicas.get(&tp) {
-                self.groups.load(p, &replica.log, ctx);
+                ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.load(p, &replica.log, ctx)
+                });
             }
         }
     }
@@ -133,7 +137,7 @@ impl Broker {
     pub(super) fn write_to_offsets_topic(
         &mut self,
         writes: Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         for write in writes {
             let tp = TopicPartition::new(&TopicName::from(OFFSETS_TOPIC), write.partition);
@@ -151,8 +155,12 @@ impl Broker {
                 }
             };
             match self.append_as_leader(&tp, &mut batch, Acks::All, Origin::Coordinator, ctx) {
-                Err(e) => self.groups.on_write_done(write.then, Some(e), ctx),
-                Ok((_, None)) => self.groups.on_write_done(write.then, None, ctx),
+                Err(e) => ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.on_write_done(write.then, Some(e), ctx)
+                }),
+                Ok((_, None)) => ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.on_write_done(write.then, None, ctx)
+                }),
                 Ok((base_offset, Some(required))) => {
                     self.delay(
                         tp,

@@ -17,9 +17,9 @@ use crate::controller::{zk_data, Controller, ControllerTag, ControllerTimer};
 use crate::group::coordinator::{GroupCoordinator, GroupTimer, OFFSETS_TOPIC};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
+use crate::node::Ctx;
 use crate::partition_map::PartitionMap;
 use crate::protocol::{Correlation, Message, PartitionState};
-use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
 use crate::vec_map::{VecMap, VecSet};
@@ -205,42 +205,36 @@ impl Broker {
         self.next_correlation
     }
 
-    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn start(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let t = self.zk.connect(ctx);
         self.set_zk_timer(t, ctx);
         ctx.timer_in_ms(
             self.config.replica_lag_time_max_ms / 2,
-            Timer::Broker(BrokerTimer::IsrCheck),
+            BrokerTimer::IsrCheck,
         );
         ctx.timer_in_ms(
             self.config.log_retention_check_interval_ms,
-            Timer::Broker(BrokerTimer::RetentionCheck),
+            BrokerTimer::RetentionCheck,
         );
-        ctx.timer_in_ms(
-            self.config.log_cleaner_backoff_ms,
-            Timer::Broker(BrokerTimer::LogCleaner),
-        );
-        ctx.timer_in_ms(
-            crate::txn::EXPIRY_CHECK_INTERVAL_MS,
-            Timer::Broker(BrokerTimer::TxnExpiry),
-        );
+        ctx.timer_in_ms(self.config.log_cleaner_backoff_ms, BrokerTimer::LogCleaner);
+        ctx.timer_in_ms(crate::txn::EXPIRY_CHECK_INTERVAL_MS, BrokerTimer::TxnExpiry);
     }
 
-    fn set_zk_timer(&mut self, timer: ZkClientTimer, ctx: &mut Ctx<'_>) {
+    fn set_zk_timer(&mut self, timer: ZkClientTimer, ctx: &mut Ctx<'_, BrokerTimer>) {
         let delay = match timer {
             ZkClientTimer::Ping { .. } => self.zk.ping_interval_ms(),
             ZkClientTimer::Reconnect { .. } => self.zk.reconnect_delay_ms(),
         };
-        ctx.timer_in_ms(delay, Timer::Broker(BrokerTimer::Zk(timer)));
+        ctx.timer_in_ms(delay, BrokerTimer::Zk(timer));
     }
 
-    pub fn zk_submit(&mut self, op: ZkOp, tag: ZkTag, ctx: &mut Ctx<'_>) {
+    pub fn zk_submit(&mut self, op: ZkOp, tag: ZkTag, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.zk.submit(op, tag, ctx);
     }
 
     // ---- ZooKeeper: registration and the controller race ----
 
-    fn on_zk_events(&mut self, events: Vec<ZkClientEvent<ZkTag>>, ctx: &mut Ctx<'_>) {
+    fn on_zk_events(&mut self, events: Vec<ZkClientEvent<ZkTag>>, ctx: &mut Ctx<'_, BrokerTimer>) {
         for event in events {
             match event {
                 ZkClientEvent::Connected { new_session: true } => self.register(ctx),
@@ -255,7 +249,7 @@ impl Broker {
         }
     }
 
-    fn register(&mut self, ctx: &mut Ctx<'_>) {
+    fn register(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let data = zk_data::broker_registration(self.id, ctx.now.as_ms());
         self.zk.submit(
             ZkOp::Create {
@@ -268,7 +262,7 @@ impl Broker {
         );
     }
 
-    fn elect_controller(&mut self, ctx: &mut Ctx<'_>) {
+    fn elect_controller(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.zk.submit(
             ZkOp::Exists {
                 path: paths::CONTROLLER.into(),
@@ -279,7 +273,7 @@ impl Broker {
         );
     }
 
-    fn on_watch(&mut self, path: &str, kind: WatchKind, ctx: &mut Ctx<'_>) {
+    fn on_watch(&mut self, path: &str, kind: WatchKind, ctx: &mut Ctx<'_, BrokerTimer>) {
         if path == paths::CONTROLLER {
             // Deleted: race to take over. Created or changed: keep watching.
             if kind == WatchKind::NodeDeleted {
@@ -293,7 +287,12 @@ impl Broker {
         }
     }
 
-    fn on_zk_response(&mut self, tag: ZkTag, result: Result<ZkReply, ZkError>, ctx: &mut Ctx<'_>) {
+    fn on_zk_response(
+        &mut self,
+        tag: ZkTag,
+        result: Result<ZkReply, ZkError>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         match tag {
             ZkTag::RegisterBroker => match result {
                 Ok(_) => {
@@ -302,7 +301,7 @@ impl Broker {
                 }
                 // The previous session's node is still there (a quick restart): Kafka refuses
                 // to start; we retry until ZooKeeper expires the old session.
-                Err(_) => ctx.timer_in_ms(1_000, Timer::Broker(BrokerTimer::RetryRegistration)),
+                Err(_) => ctx.timer_in_ms(1_000, BrokerTimer::RetryRegistration),
             },
             ZkTag::WatchController => {
                 if let Ok(ZkReply::Exists(None)) = result {
@@ -333,7 +332,9 @@ impl Broker {
                     return;
                 };
                 let mut ops = Vec::new();
-                let resign = controller.on_zk_response(*tag, result, &mut ops, ctx);
+                let resign = ctx.scoped(BrokerTimer::Controller, |ctx| {
+                    controller.on_zk_response(*tag, result, &mut ops, ctx)
+                });
                 self.submit_controller_ops(ops, ctx);
                 if resign {
                     self.resign_controller(ctx);
@@ -342,13 +343,17 @@ impl Broker {
         }
     }
 
-    fn submit_controller_ops(&mut self, ops: Vec<(ZkOp, ControllerTag)>, ctx: &mut Ctx<'_>) {
+    fn submit_controller_ops(
+        &mut self,
+        ops: Vec<(ZkOp, ControllerTag)>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         for (op, tag) in ops {
             self.zk.submit(op, ZkTag::Controller(Box::new(tag)), ctx);
         }
     }
 
-    fn resign_controller(&mut self, ctx: &mut Ctx<'_>) {
+    fn resign_controller(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         if self.controller.take().is_some() {
             ctx.trace(Event::ControllerResigned { broker: self.id });
         }
@@ -361,7 +366,7 @@ impl Broker {
         controller_epoch: u32,
         partitions: Vec<PartitionState>,
         configs: Vec<(TopicName, TopicConfig)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         if controller_epoch < self.controller_epoch_seen {
             return;
@@ -453,7 +458,7 @@ impl Broker {
         &mut self,
         controller_epoch: u32,
         partitions: Vec<TopicPartition>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         if controller_epoch < self.controller_epoch_seen {
             return;
@@ -461,7 +466,9 @@ impl Broker {
         self.settle_lazy(None);
         for tp in partitions {
             if &*tp.topic == OFFSETS_TOPIC {
-                self.groups.unload(tp.partition, ctx);
+                ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.unload(tp.partition, ctx)
+                });
             }
             if &*tp.topic == TRANSACTION_TOPIC {
                 self.txns.unload(tp.partition);
@@ -479,7 +486,7 @@ impl Broker {
         }
     }
 
-    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_, BrokerTimer>) {
         match msg {
             Message::ZooKeeper(m) => {
                 let NodeId::ZooKeeper(server) = from else {
@@ -623,7 +630,9 @@ impl Broker {
             | Message::OffsetCommitRequest { .. }
             | Message::TxnOffsetCommitRequest { .. }
             | Message::OffsetFetchRequest { .. }) => {
-                let writes = self.groups.handle(from, request, ctx);
+                let writes = ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.handle(from, request, ctx)
+                });
                 self.write_to_offsets_topic(writes, ctx);
             }
             Message::AlterPartitionResponse { tp, result, .. } => {
@@ -709,11 +718,18 @@ impl Broker {
         self.topic_configs.insert(topic, config);
     }
 
-    fn on_controller_request(&mut self, from: NodeId, request: Message, ctx: &mut Ctx<'_>) {
+    fn on_controller_request(
+        &mut self,
+        from: NodeId,
+        request: Message,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         match self.controller.as_mut() {
             Some(controller) => {
                 let mut ops = Vec::new();
-                controller.on_request(from, request, &mut ops, ctx);
+                ctx.scoped(BrokerTimer::Controller, |ctx| {
+                    controller.on_request(from, request, &mut ops, ctx)
+                });
                 self.submit_controller_ops(ops, ctx);
             }
             None => {
@@ -724,7 +740,7 @@ impl Broker {
         }
     }
 
-    pub fn on_timer(&mut self, timer: BrokerTimer, ctx: &mut Ctx<'_>) {
+    pub fn on_timer(&mut self, timer: BrokerTimer, ctx: &mut Ctx<'_, BrokerTimer>) {
         match timer {
             BrokerTimer::Zk(t) => {
                 if let Some(next) = self.zk.on_timer(t, ctx) {
@@ -739,21 +755,18 @@ impl Broker {
             BrokerTimer::IsrCheck => {
                 ctx.timer_in_ms(
                     self.config.replica_lag_time_max_ms / 2,
-                    Timer::Broker(BrokerTimer::IsrCheck),
+                    BrokerTimer::IsrCheck,
                 );
                 self.check_isr(ctx);
             }
             BrokerTimer::LogCleaner => {
-                ctx.timer_in_ms(
-                    self.config.log_cleaner_backoff_ms,
-                    Timer::Broker(BrokerTimer::LogCleaner),
-                );
+                ctx.timer_in_ms(self.config.log_cleaner_backoff_ms, BrokerTimer::LogCleaner);
                 self.clean_logs(ctx);
             }
             BrokerTimer::RetentionCheck => {
                 ctx.timer_in_ms(
                     self.config.log_retention_check_interval_ms,
-                    Timer::Broker(BrokerTimer::RetentionCheck),
+                    BrokerTimer::RetentionCheck,
                 );
                 self.apply_retention(ctx);
             }
@@ -782,13 +795,15 @@ impl Broker {
                 self.on_controlled_shutdown_timeout(correlation, ctx)
             }
             BrokerTimer::Group(t) => {
-                let writes = self.groups.on_timer(t, ctx);
+                let writes = ctx.scoped(BrokerTimer::Group, |ctx| self.groups.on_timer(t, ctx));
                 self.write_to_offsets_topic(writes, ctx);
             }
             BrokerTimer::Controller(t) => {
                 if let Some(controller) = self.controller.as_mut() {
                     let mut ops = Vec::new();
-                    controller.on_timer(t, &mut ops, ctx);
+                    ctx.scoped(BrokerTimer::Controller, |ctx| {
+                        controller.on_timer(t, &mut ops, ctx)
+                    });
                     self.submit_controller_ops(ops, ctx);
                 }
             }
@@ -796,7 +811,7 @@ impl Broker {
     }
 
     /// A connection closed because the peer's process died.
-    pub fn on_disconnect(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
+    pub fn on_disconnect(&mut self, peer: NodeId, ctx: &mut Ctx<'_, BrokerTimer>) {
         match peer {
             NodeId::ZooKeeper(server) => {
                 if let Some(t) = self.zk.on_disconnect(server) {
@@ -809,7 +824,7 @@ impl Broker {
                         ctx.cancel(timeout);
                         ctx.timer_in_ms(
                             self.config.replica_fetch_backoff_ms,
-                            Timer::Broker(BrokerTimer::FetchBackoff { leader }),
+                            BrokerTimer::FetchBackoff { leader },
                         );
                     }
                 }
@@ -819,7 +834,7 @@ impl Broker {
     }
 
     /// Retention on every log (`log.retention.check.interval.ms`).
-    fn apply_retention(&mut self, ctx: &mut Ctx<'_>) {
+    fn apply_retention(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let mut changed = false;
         for replica in self.replicas.values_mut() {
             let tp = &replica.tp;
@@ -841,7 +856,7 @@ impl Broker {
     }
 
     /// The log cleaner's pass (every `log.cleaner.backoff.ms`): compacts the logs dirty enough.
-    fn clean_logs(&mut self, ctx: &mut Ctx<'_>) {
+    fn clean_logs(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let mut changed = false;
         for replica in self.replicas.values_mut() {
             if let Some(removed) = replica.log.compact() {

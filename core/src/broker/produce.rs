@@ -9,10 +9,10 @@ use crate::config::{Acks, CleanupPolicy};
 use crate::group::coordinator::AfterWrite;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::record::RecordBatch;
+use crate::node::{Ctx, TimerId};
 use crate::protocol::{
     Correlation, ErrorCode, Message, OffsetSpec, PartitionState, ProducePartitionResponse,
 };
-use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::trace::Event;
 
 /// An acks=all answer waiting for replication.
@@ -83,7 +83,7 @@ impl Broker {
         acks: Acks,
         timeout_ms: u64,
         partitions: Vec<(TopicPartition, RecordBatch)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let mut answers = Vec::with_capacity(partitions.len());
         let mut waiting = false;
@@ -126,14 +126,11 @@ impl Broker {
         waiter: Waiter,
         partitions: Vec<(ProducePartitionResponse, Option<Offset>)>,
         timeout_ms: u64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         self.next_delayed_id += 1;
         let id = self.next_delayed_id;
-        let timeout = ctx.timeout_in_ms(
-            timeout_ms,
-            Timer::Broker(BrokerTimer::DelayedProduceExpired { id }),
-        );
+        let timeout = ctx.timeout_in_ms(timeout_ms, BrokerTimer::DelayedProduceExpired { id });
         let parked = DelayedProduce {
             waiter,
             partitions,
@@ -148,7 +145,7 @@ impl Broker {
         tp: &TopicPartition,
         batch: &mut RecordBatch,
         acks: Acks,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) -> Result<(Offset, Option<Offset>), ErrorCode> {
         self.append_as_leader(tp, batch, acks, Origin::Client, ctx)
     }
@@ -161,7 +158,7 @@ impl Broker {
         batch: &mut RecordBatch,
         acks: Acks,
         origin: Origin,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) -> Result<(Offset, Option<Offset>), ErrorCode> {
         let Some(replica) = self.replicas.get_mut(tp) else {
             return Err(if self.metadata.topics.contains_key(&tp.topic) {
@@ -218,7 +215,11 @@ impl Broker {
     }
 
     /// Recomputes a leader's HW; answers whatever was waiting on it.
-    pub(super) fn advance_high_watermark(&mut self, tp: &TopicPartition, ctx: &mut Ctx<'_>) {
+    pub(super) fn advance_high_watermark(
+        &mut self,
+        tp: &TopicPartition,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         if let Some(replica) = self.replicas.get_mut(tp) {
             if advance_high_watermark(self.id, replica, ctx) {
                 self.moved.push(tp.clone());
@@ -229,7 +230,7 @@ impl Broker {
 
     /// Answers delayed produces and fetches that can be answered now: parked fetches of the
     /// partitions that `moved`, or with `Watch::All` every one (leadership changed).
-    pub(super) fn complete_delayed(&mut self, watch: Watch, ctx: &mut Ctx<'_>) {
+    pub(super) fn complete_delayed(&mut self, watch: Watch, ctx: &mut Ctx<'_, BrokerTimer>) {
         let mut done = std::mem::take(&mut self.completed);
         for (id, delayed) in self.delayed_produces.iter_mut() {
             let mut all = true;
@@ -264,7 +265,7 @@ impl Broker {
         self.complete_delayed_fetches(watch, ctx);
     }
 
-    pub(super) fn expire_delayed_produce(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+    pub(super) fn expire_delayed_produce(&mut self, id: u64, ctx: &mut Ctx<'_, BrokerTimer>) {
         let Some(d) = self.delayed_produces.remove(&id) else {
             return;
         };
@@ -277,7 +278,7 @@ impl Broker {
         self.answer_produce(d, ctx);
     }
 
-    fn answer_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx<'_>) {
+    fn answer_produce(&mut self, d: DelayedProduce, ctx: &mut Ctx<'_, BrokerTimer>) {
         ctx.cancel(d.timeout);
         let partitions: Vec<ProducePartitionResponse> =
             d.partitions.into_iter().map(|(a, _)| a).collect();
@@ -294,7 +295,9 @@ impl Broker {
             ),
             Waiter::Coordinator(then) => {
                 let error = partitions.iter().find_map(|p| p.error);
-                self.groups.on_write_done(then, error, ctx);
+                ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups.on_write_done(then, error, ctx)
+                });
             }
             Waiter::TxnCoordinator { reply, markers_for } => {
                 let error = partitions.iter().find_map(|p| p.error);
@@ -316,7 +319,7 @@ impl Broker {
     }
 
     /// Kafka's `maybeShrinkIsr` and `maybeExpandIsr`, sent to the controller as AlterPartition.
-    pub(super) fn check_isr(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn check_isr(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         // The followers' progress is read here: lazily recorded fetches count.
         self.settle_lazy(None);
         let lag_max_ms = self.config.replica_lag_time_max_ms;
@@ -356,7 +359,7 @@ impl Broker {
         &mut self,
         tp: &TopicPartition,
         new_isr: Vec<BrokerId>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let Some(controller) = self.metadata.controller else {
             return;
@@ -383,7 +386,7 @@ impl Broker {
         &mut self,
         tp: TopicPartition,
         result: Result<PartitionState, ErrorCode>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         self.settle_lazy(Some(&tp));
         let Some(replica) = self.replicas.get_mut(&tp) else {
@@ -422,7 +425,7 @@ impl Broker {
         client: NodeId,
         correlation: Correlation,
         partitions: Vec<(TopicPartition, OffsetSpec)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let partitions = partitions
             .into_iter()
@@ -458,7 +461,7 @@ impl Broker {
 pub(super) fn advance_high_watermark(
     me: BrokerId,
     replica: &mut Replica,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, BrokerTimer>,
 ) -> bool {
     let Some(hw) = replica.maybe_advance_high_watermark(me) else {
         return false;

@@ -7,8 +7,8 @@
 
 use super::{Broker, BrokerTimer};
 use crate::ids::{NodeId, TopicPartition};
+use crate::node::Ctx;
 use crate::protocol::{Correlation, ErrorCode, Message};
-use crate::sim::ctx::{Ctx, Timer};
 
 /// How long the broker waits for the controller's answer (`controller.socket.timeout.ms`).
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
@@ -22,7 +22,7 @@ pub(super) struct ControlledShutdown {
 
 impl Broker {
     /// A clean stop: the controlled shutdown, then the process ends.
-    pub fn stop(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn stop(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         if self.shutdown.is_some() {
             return;
         }
@@ -38,7 +38,7 @@ impl Broker {
         self.shutdown.is_some()
     }
 
-    pub(super) fn request_controlled_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn request_controlled_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let max = self.config.controlled_shutdown_max_retries;
         let controller = self.metadata.controller;
         let Some(state) = self.shutdown.as_mut() else {
@@ -66,17 +66,17 @@ impl Broker {
         );
         ctx.timer_in_ms(
             CONTROLLED_SHUTDOWN_TIMEOUT_MS,
-            Timer::Broker(BrokerTimer::ControlledShutdownTimeout { correlation }),
+            BrokerTimer::ControlledShutdownTimeout { correlation },
         );
     }
 
-    fn retry_controlled_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+    fn retry_controlled_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         if let Some(state) = self.shutdown.as_mut() {
             state.in_flight = None;
         }
         ctx.timer_in_ms(
             self.config.controlled_shutdown_retry_backoff_ms,
-            Timer::Broker(BrokerTimer::ControlledShutdownRetry),
+            BrokerTimer::ControlledShutdownRetry,
         );
     }
 
@@ -85,7 +85,7 @@ impl Broker {
         correlation: Correlation,
         error: Option<ErrorCode>,
         remaining: Vec<TopicPartition>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         if self.shutdown.as_ref().and_then(|s| s.in_flight) != Some(correlation) {
             return;
@@ -100,7 +100,7 @@ impl Broker {
     pub(super) fn on_controlled_shutdown_timeout(
         &mut self,
         correlation: Correlation,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         if self.shutdown.as_ref().and_then(|s| s.in_flight) == Some(correlation) {
             self.retry_controlled_shutdown(ctx);
@@ -109,7 +109,7 @@ impl Broker {
 
     /// Closes the ZooKeeper session (its ephemeral registration, and `/controller` if this
     /// broker holds it, go at once) and ends the process.
-    fn finish_shutdown(&mut self, ctx: &mut Ctx<'_>) {
+    fn finish_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.zk.close(ctx);
         ctx.close_self();
     }

@@ -10,8 +10,8 @@ use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::group::coordinator::OFFSETS_TOPIC;
 use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
+use crate::node::Ctx;
 use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse};
-use crate::sim::ctx::{Ctx, Timer};
 use crate::txn::{Reply, TxnWrite, TRANSACTION_TOPIC, TRANSACTION_TOPIC_PARTITIONS};
 
 /// How long before markers that found no leader are tried again.
@@ -20,7 +20,7 @@ const MARKER_RETRY_MS: u64 = 100;
 impl Broker {
     /// Asks the controller for `__transaction_state` as Kafka creates it: compacted, 100 MiB
     /// segments, `min.insync.replicas` = `transaction.state.log.min.isr`.
-    pub(super) fn create_transaction_topic(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn create_transaction_topic(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let topic = NewTopic {
             name: TopicName::from(TRANSACTION_TOPIC),
             partitions: TRANSACTION_TOPIC_PARTITIONS,
@@ -36,7 +36,12 @@ impl Broker {
         self.create_internal_topic(topic, "transaction.state.log.replication.factor", ctx);
     }
 
-    pub(super) fn handle_txn_request(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
+    pub(super) fn handle_txn_request(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         let next = &mut self.next_producer_id;
         let (writes, reply) = self.txns.handle(
             from,
@@ -54,7 +59,11 @@ impl Broker {
     }
 
     /// Appends transaction-state records with acks=all.
-    pub(super) fn write_txn_records(&mut self, writes: Vec<TxnWrite>, ctx: &mut Ctx<'_>) {
+    pub(super) fn write_txn_records(
+        &mut self,
+        writes: Vec<TxnWrite>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         for write in writes {
             let tp = TopicPartition::new(&TopicName::from(TRANSACTION_TOPIC), write.partition);
             let (key, value) = write.record.encode();
@@ -85,7 +94,7 @@ impl Broker {
         base_offset: u64,
         required: u64,
         waiter: Waiter,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let answer = ProducePartitionResponse {
             tp,
@@ -102,7 +111,7 @@ impl Broker {
         reply: Option<(NodeId, Reply)>,
         markers_for: Option<String>,
         error: Option<ErrorCode>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         if let Some((client, reply)) = reply {
             let error = error.map(|e| match e {
@@ -121,7 +130,7 @@ impl Broker {
     }
 
     /// Sends WriteTxnMarkers to the leaders of a preparing transaction's partitions.
-    pub(super) fn send_markers(&mut self, transactional_id: &str, ctx: &mut Ctx<'_>) {
+    pub(super) fn send_markers(&mut self, transactional_id: &str, ctx: &mut Ctx<'_, BrokerTimer>) {
         let metadata = &self.metadata;
         let batches = self.txns.markers(transactional_id, |tp| {
             metadata.topics.get(&tp.topic)?.get(&tp.partition)?.leader
@@ -144,9 +153,9 @@ impl Broker {
         if pending && covered == 0 {
             ctx.timer_in_ms(
                 MARKER_RETRY_MS,
-                Timer::Broker(BrokerTimer::TxnRetryMarkers {
+                BrokerTimer::TxnRetryMarkers {
                     transactional_id: transactional_id.to_string(),
-                }),
+                },
             );
         }
     }
@@ -155,16 +164,16 @@ impl Broker {
         &mut self,
         producer_id: i64,
         partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let (writes, retry) = self.txns.on_markers_written(producer_id, partitions, ctx);
         self.write_txn_records(writes, ctx);
         for id in retry {
             ctx.timer_in_ms(
                 MARKER_RETRY_MS,
-                Timer::Broker(BrokerTimer::TxnRetryMarkers {
+                BrokerTimer::TxnRetryMarkers {
                     transactional_id: id,
-                }),
+                },
             );
         }
     }
@@ -179,7 +188,7 @@ impl Broker {
         producer_epoch: i16,
         commit: bool,
         partitions: Vec<TopicPartition>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
         let mut answers = Vec::new();
         for tp in partitions {
@@ -187,8 +196,10 @@ impl Broker {
             let result =
                 self.append_as_leader(&tp, &mut marker, Acks::All, Origin::Coordinator, ctx);
             if result.is_ok() && &*tp.topic == OFFSETS_TOPIC {
-                self.groups
-                    .on_txn_marker(tp.partition, producer_id, commit, ctx);
+                ctx.scoped(BrokerTimer::Group, |ctx| {
+                    self.groups
+                        .on_txn_marker(tp.partition, producer_id, commit, ctx)
+                });
             }
             answers.push(pending_answer(tp, result));
         }
@@ -204,17 +215,14 @@ impl Broker {
 
     /// Every `transaction.abort.timed.out.transaction.cleanup.interval.ms`: abort expired
     /// transactions and retry markers that are still owed.
-    pub(super) fn on_txn_expiry_check(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.timer_in_ms(
-            crate::txn::EXPIRY_CHECK_INTERVAL_MS,
-            Timer::Broker(BrokerTimer::TxnExpiry),
-        );
+    pub(super) fn on_txn_expiry_check(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+        ctx.timer_in_ms(crate::txn::EXPIRY_CHECK_INTERVAL_MS, BrokerTimer::TxnExpiry);
         let writes = self.txns.expire(ctx);
         self.write_txn_records(writes, ctx);
     }
 
     /// Loads or unloads transactions as leadership of `__transaction_state` partitions moves.
-    pub(super) fn update_txn_coordinator(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn update_txn_coordinator(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let leading: Vec<u32> = self
             .replicas
             .iter()

@@ -13,14 +13,14 @@ use super::metadata::ClientMetadata;
 use super::transactional::{GroupContext, TxnOutcome, TxnProducer};
 use crate::config::IsolationLevel;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
+use crate::histogram::Histogram;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
+use crate::node::{Ctx, TimerId};
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, OffsetSpec,
     FINAL_EPOCH, INVALID_SESSION_ID,
 };
-use crate::report::Histogram;
 use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
-use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
@@ -229,13 +229,13 @@ impl Consumer {
         self.pause_at = Some((point, ms));
     }
 
-    pub fn pause(&mut self, ms: u64, ctx: &mut Ctx<'_>) {
+    pub fn pause(&mut self, ms: u64, ctx: &mut Ctx<'_, ConsumerTimer>) {
         self.paused_until = ctx.now.plus_ms(ms);
         self.wake(self.paused_until, ctx);
     }
 
     /// `close()`: commit what was processed (with auto-commit), leave the group, shut down.
-    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn close(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         if self.auto_commit() {
             self.commit_positions(None, ctx);
         }
@@ -250,25 +250,22 @@ impl Consumer {
         self.next_correlation
     }
 
-    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn start(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         self.last_poll = ctx.now;
         self.next_auto_commit = ctx.now.plus_ms(self.config.auto_commit_interval_ms);
         if self.group.is_some() && !self.heartbeat_running {
             self.heartbeat_running = true;
-            ctx.timer_in_ms(
-                self.config.heartbeat_interval_ms,
-                Timer::Consumer(ConsumerTimer::Heartbeat),
-            );
+            ctx.timer_in_ms(self.config.heartbeat_interval_ms, ConsumerTimer::Heartbeat);
         }
         self.run(ctx);
     }
 
-    fn wake(&mut self, at: SimTime, ctx: &mut Ctx<'_>) {
+    fn wake(&mut self, at: SimTime, ctx: &mut Ctx<'_, ConsumerTimer>) {
         if self.wake_at.is_some_and(|w| w <= at && w > ctx.now) {
             return;
         }
         self.wake_at = Some(at);
-        ctx.timer_at(at, Timer::Consumer(ConsumerTimer::Poll));
+        ctx.timer_at(at, ConsumerTimer::Poll);
     }
 
     fn auto_commit(&self) -> bool {
@@ -277,7 +274,7 @@ impl Consumer {
 
     /// Reaching a crash point: returns true if the consumer crashed.
     /// Reaching a point where a crash or a pause may be armed.
-    fn stop_here(&mut self, point: CrashPoint, ctx: &mut Ctx<'_>) -> Option<Stop> {
+    fn stop_here(&mut self, point: CrashPoint, ctx: &mut Ctx<'_, ConsumerTimer>) -> Option<Stop> {
         if self.crash_at == Some(point) {
             self.crash_at = None;
             ctx.crash_self();
@@ -295,7 +292,7 @@ impl Consumer {
 
     // ---- The application loop ----
 
-    fn run(&mut self, ctx: &mut Ctx<'_>) {
+    fn run(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         self.refresh_metadata(ctx);
         self.drive_group(ctx);
         self.send_fetches(ctx);
@@ -370,7 +367,7 @@ impl Consumer {
 
     /// Kafka's `poll()`: group work, auto-commit, then hand buffered records to the
     /// application. Returns whether the application has something to do.
-    fn poll(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    fn poll(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) -> bool {
         self.last_poll = ctx.now;
         if let Some(txn) = self.txn.as_mut() {
             if !txn.is_ready() {
@@ -408,7 +405,7 @@ impl Consumer {
         self.start_processing(polled, ctx)
     }
 
-    fn start_processing(&mut self, records: Polled, ctx: &mut Ctx<'_>) -> bool {
+    fn start_processing(&mut self, records: Polled, ctx: &mut Ctx<'_, ConsumerTimer>) -> bool {
         let start = match self.stop_here(CrashPoint::BeforeProcess, ctx) {
             Some(Stop::Crashed) => return false,
             Some(Stop::Paused) => self.paused_until,
@@ -424,7 +421,7 @@ impl Consumer {
     }
 
     /// Exactly-once: one transaction for the outputs of these records and their offsets.
-    fn begin_transaction(&mut self, records: &Polled, ctx: &mut Ctx<'_>) {
+    fn begin_transaction(&mut self, records: &Polled, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let outputs = self
             .output_topic
             .as_ref()
@@ -462,7 +459,7 @@ impl Consumer {
         }
     }
 
-    fn drive_transaction(&mut self, ctx: &mut Ctx<'_>) {
+    fn drive_transaction(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let (Some(txn), Some(member)) = (self.txn.as_mut(), self.group.as_ref()) else {
             return;
         };
@@ -525,7 +522,7 @@ impl Consumer {
         self.spare = records;
     }
 
-    fn finish_processing(&mut self, records: &Polled, ctx: &mut Ctx<'_>) {
+    fn finish_processing(&mut self, records: &Polled, ctx: &mut Ctx<'_, ConsumerTimer>) {
         for &ts in &records.timestamps {
             self.stats
                 .end_to_end_latency_us
@@ -549,7 +546,7 @@ impl Consumer {
     fn commit_positions(
         &mut self,
         only: Option<&[TopicPartition]>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ConsumerTimer>,
     ) -> Option<Correlation> {
         let offsets: Vec<(TopicPartition, Offset)> = self
             .partitions
@@ -570,7 +567,7 @@ impl Consumer {
 
     // ---- Group membership ----
 
-    fn drive_group(&mut self, ctx: &mut Ctx<'_>) {
+    fn drive_group(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let brokers = &self.metadata.brokers;
         let Some(group) = self.group.as_mut() else {
             return;
@@ -624,7 +621,12 @@ impl Consumer {
     }
 
     /// Revoked partitions: commit their progress (if this application commits), drop buffers.
-    fn on_revoked(&mut self, revoked: &[TopicPartition], commit: bool, ctx: &mut Ctx<'_>) {
+    fn on_revoked(
+        &mut self,
+        revoked: &[TopicPartition],
+        commit: bool,
+        ctx: &mut Ctx<'_, ConsumerTimer>,
+    ) {
         if revoked.is_empty() {
             return;
         }
@@ -644,7 +646,7 @@ impl Consumer {
         }
     }
 
-    fn fetch_committed_offsets(&mut self, ctx: &mut Ctx<'_>) {
+    fn fetch_committed_offsets(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let wanted: Vec<TopicPartition> = self
             .partitions
             .iter()
@@ -658,7 +660,7 @@ impl Consumer {
         }
     }
 
-    fn on_member_events(&mut self, events: Vec<MemberEvent>, ctx: &mut Ctx<'_>) {
+    fn on_member_events(&mut self, events: Vec<MemberEvent>, ctx: &mut Ctx<'_, ConsumerTimer>) {
         for event in events {
             match event {
                 MemberEvent::Assigned {
@@ -730,7 +732,7 @@ impl Consumer {
 
     // ---- Fetching ----
 
-    fn refresh_metadata(&mut self, ctx: &mut Ctx<'_>) {
+    fn refresh_metadata(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let correlation = self.next_correlation + 1;
         // Called at every poll: the topics are borrowed, not collected into a new list.
         let both;
@@ -772,7 +774,7 @@ impl Consumer {
     }
 
     /// Fetches every owned partition whose buffer is empty, one request per leader.
-    fn send_fetches(&mut self, ctx: &mut Ctx<'_>) {
+    fn send_fetches(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         if self.group.as_ref().is_some_and(|g| !g.can_consume()) {
             return;
         }
@@ -875,14 +877,14 @@ impl Consumer {
         broker: BrokerId,
         correlation: Correlation,
         ms: u64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ConsumerTimer>,
     ) {
         let timeout = ctx.timeout_in_ms(
             ms,
-            Timer::Consumer(ConsumerTimer::RequestTimeout {
+            ConsumerTimer::RequestTimeout {
                 broker,
                 correlation,
-            }),
+            },
         );
         self.in_flight.insert(broker, (correlation, timeout));
     }
@@ -893,7 +895,7 @@ impl Consumer {
         &mut self,
         broker: BrokerId,
         correlation: Correlation,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ConsumerTimer>,
     ) -> bool {
         if self
             .in_flight
@@ -972,7 +974,7 @@ impl Consumer {
 
     // ---- Events ----
 
-    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_>) {
+    pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let NodeId::Broker(broker) = from else { return };
         match msg {
             Message::MetadataResponse {
@@ -1056,7 +1058,7 @@ impl Consumer {
         self.run(ctx);
     }
 
-    pub fn on_timer(&mut self, timer: ConsumerTimer, ctx: &mut Ctx<'_>) {
+    pub fn on_timer(&mut self, timer: ConsumerTimer, ctx: &mut Ctx<'_, ConsumerTimer>) {
         match timer {
             ConsumerTimer::Poll => {
                 if self.wake_at.is_some_and(|w| w <= ctx.now) {
@@ -1064,10 +1066,7 @@ impl Consumer {
                 }
             }
             ConsumerTimer::Heartbeat => {
-                ctx.timer_in_ms(
-                    self.config.heartbeat_interval_ms,
-                    Timer::Consumer(ConsumerTimer::Heartbeat),
-                );
+                ctx.timer_in_ms(self.config.heartbeat_interval_ms, ConsumerTimer::Heartbeat);
                 self.heartbeat_thread(ctx);
             }
             ConsumerTimer::RequestTimeout {
@@ -1087,7 +1086,7 @@ impl Consumer {
 
     /// Kafka's heartbeat thread: keeps the session alive, and leaves the group when the
     /// application has not polled within `max.poll.interval.ms`.
-    fn heartbeat_thread(&mut self, ctx: &mut Ctx<'_>) {
+    fn heartbeat_thread(&mut self, ctx: &mut Ctx<'_, ConsumerTimer>) {
         let stalled = ctx.now.since(self.last_poll) > self.config.max_poll_interval_ms * 1_000;
         let Some(group) = self.group.as_mut() else {
             return;
@@ -1107,7 +1106,7 @@ impl Consumer {
         self.on_member_events(events, ctx);
     }
 
-    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_, ConsumerTimer>) {
         self.metadata.on_disconnect(broker, ctx.now);
         if let Some((_, timeout)) = self.in_flight.remove(&broker) {
             ctx.cancel(timeout);

@@ -8,8 +8,8 @@ use super::{find_coordinator, random_correlation};
 use crate::config::{ConsumerConfig, IsolationLevel};
 use crate::group::assignor::{self, Assignor, Subscription};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
+use crate::node::Ctx;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
-use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::vec_map::VecMap;
 
@@ -101,7 +101,11 @@ impl GroupMember {
     }
 
     /// Finds the coordinator when it is unknown. Returns whether one is known.
-    pub fn ensure_coordinator(&mut self, brokers: &[BrokerId], ctx: &mut Ctx<'_>) -> bool {
+    pub fn ensure_coordinator(
+        &mut self,
+        brokers: &[BrokerId],
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) -> bool {
         if self.coordinator.is_some() {
             return true;
         }
@@ -116,11 +120,11 @@ impl GroupMember {
         self.next_try
     }
 
-    fn backoff(&mut self, ctx: &Ctx<'_>) {
+    fn backoff(&mut self, ctx: &Ctx<'_, impl Sized>) {
         self.next_try = ctx.now.plus_ms(self.config.retry_backoff_ms);
     }
 
-    fn coordinator_lost(&mut self, ctx: &Ctx<'_>) {
+    fn coordinator_lost(&mut self, ctx: &Ctx<'_, impl Sized>) {
         self.coordinator = None;
         self.finding = None;
         self.heartbeat_in_flight = None;
@@ -146,7 +150,7 @@ impl GroupMember {
     }
 
     /// Sends JoinGroup. For an eager assignor the caller has revoked everything first.
-    pub fn join(&mut self, topic: &TopicName, ctx: &mut Ctx<'_>) {
+    pub fn join(&mut self, topic: &TopicName, ctx: &mut Ctx<'_, impl Sized>) {
         let Some(coordinator) = self.coordinator else {
             return;
         };
@@ -178,7 +182,7 @@ impl GroupMember {
         std::mem::take(&mut self.owned)
     }
 
-    pub fn heartbeat(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn heartbeat(&mut self, ctx: &mut Ctx<'_, impl Sized>) {
         let Some(coordinator) = self.coordinator else {
             return;
         };
@@ -207,7 +211,7 @@ impl GroupMember {
     }
 
     /// Leaves the group (poll timeout). Static members stay and let their session expire.
-    pub fn leave(&mut self, reason: &str, ctx: &mut Ctx<'_>) -> Vec<TopicPartition> {
+    pub fn leave(&mut self, reason: &str, ctx: &mut Ctx<'_, impl Sized>) -> Vec<TopicPartition> {
         if let Some(coordinator) = self.coordinator {
             if self.config.group_instance_id.is_none() && !self.member_id.is_empty() {
                 let correlation = random_correlation(ctx);
@@ -235,7 +239,7 @@ impl GroupMember {
     pub fn commit(
         &mut self,
         offsets: Vec<(TopicPartition, Offset)>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> Option<Correlation> {
         let coordinator = self.coordinator?;
         if offsets.is_empty() || self.generation < 0 {
@@ -257,7 +261,11 @@ impl GroupMember {
     }
 
     /// Asks for the committed offsets of partitions with no position yet.
-    pub fn fetch_offsets(&mut self, partitions: Vec<TopicPartition>, ctx: &mut Ctx<'_>) {
+    pub fn fetch_offsets(
+        &mut self,
+        partitions: Vec<TopicPartition>,
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) {
         let Some(coordinator) = self.coordinator else {
             return;
         };
@@ -278,7 +286,7 @@ impl GroupMember {
     }
 
     /// Requests unanswered for longer than `request.timeout.ms` mean the coordinator is gone.
-    pub fn check_timeouts(&mut self, ctx: &mut Ctx<'_>) -> Vec<MemberEvent> {
+    pub fn check_timeouts(&mut self, ctx: &mut Ctx<'_, impl Sized>) -> Vec<MemberEvent> {
         let timeout_us = self.config.request_timeout_ms * 1_000;
         let expired: Vec<Correlation> = self
             .commits_in_flight
@@ -300,7 +308,11 @@ impl GroupMember {
         events
     }
 
-    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) -> Vec<MemberEvent> {
+    pub fn on_disconnect(
+        &mut self,
+        broker: BrokerId,
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) -> Vec<MemberEvent> {
         if self.coordinator != Some(broker) {
             if self.finding.is_some() {
                 self.finding = None;
@@ -327,7 +339,7 @@ impl GroupMember {
         from: BrokerId,
         msg: Message,
         partitions_per_topic: &VecMap<TopicName, u32>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> Vec<MemberEvent> {
         let mut events = Vec::new();
         match msg {
@@ -455,7 +467,11 @@ impl GroupMember {
     }
 
     /// Kafka's reactions to group errors.
-    fn on_group_error(&mut self, error: ErrorCode, ctx: &mut Ctx<'_>) -> Vec<MemberEvent> {
+    fn on_group_error(
+        &mut self,
+        error: ErrorCode,
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) -> Vec<MemberEvent> {
         match error {
             e if e.needs_coordinator_lookup() => {
                 self.coordinator_lost(ctx);

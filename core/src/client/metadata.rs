@@ -5,8 +5,8 @@
 //! so a dead broker is not hammered.
 
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::node::Ctx;
 use crate::protocol::{Correlation, Message, PartitionMetadata, TopicMetadata};
-use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::vec_map::VecMap;
 
@@ -107,7 +107,7 @@ impl ClientMetadata {
         correlation: Correlation,
         max_age_ms: u64,
         timeout_ms: u64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> bool {
         if let Some((broker, _, sent)) = self.in_flight {
             if ctx.now.since(sent) < timeout_ms * 1_000 {

@@ -7,12 +7,12 @@ pub mod producer;
 pub mod transactional;
 
 use crate::ids::{BrokerId, NodeId};
+use crate::node::Ctx;
 use crate::protocol::{CoordinatorType, Correlation, Message};
-use crate::sim::ctx::Ctx;
 
 /// A correlation id for group and transaction requests, unique per client: drawn from the
 /// shared random source rather than a counter threaded through every call.
-pub(crate) fn random_correlation(ctx: &mut Ctx<'_>) -> Correlation {
+pub(crate) fn random_correlation(ctx: &mut Ctx<'_, impl Sized>) -> Correlation {
     ctx.rng.next_u64() >> 1
 }
 
@@ -22,7 +22,7 @@ pub(crate) fn find_coordinator(
     key: &str,
     key_type: CoordinatorType,
     brokers: &[BrokerId],
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_, impl Sized>,
 ) -> Option<Correlation> {
     if brokers.is_empty() {
         return None;

@@ -5,14 +5,14 @@
 
 use super::metadata::ClientMetadata;
 use crate::config::{Acks, ProducerConfig};
+use crate::histogram::Histogram;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID, RECORD_HEADER_BYTES};
+use crate::node::{Ctx, TimerId};
 use crate::partition_map::PartitionMap;
 use crate::partitioner::{partition_for_key, NullKeyChooser};
 use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
-use crate::report::Histogram;
 use crate::scenario::{KeySpec, ProducerSpec};
-use crate::sim::ctx::{Ctx, Timer, TimerId};
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::VecMap;
@@ -169,7 +169,7 @@ impl Producer {
         spec: Option<ProducerSpec>,
         config: ProducerConfig,
         bootstrap: Vec<BrokerId>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
     ) -> Producer {
         let keys = match spec.as_ref().map(|s| &s.keys) {
             Some(KeySpec::Random { count } | KeySpec::Sequential { count }) => (0..*count)
@@ -226,7 +226,7 @@ impl Producer {
         topic: &TopicName,
         num_partitions: u32,
         available: &[u32],
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
     ) -> u32 {
         let queues = &self.queues;
         let queued = |p| queued_batches(queues, &TopicPartition::new(topic, p));
@@ -239,10 +239,10 @@ impl Producer {
         self.next_correlation
     }
 
-    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn start(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         if let Some(spec) = &self.spec {
             self.load_start = ctx.now.max(SimTime::from_ms(spec.start_ms));
-            ctx.timer_at(self.load_start, Timer::Producer(ProducerTimer::Generate));
+            ctx.timer_at(self.load_start, ProducerTimer::Generate);
         }
         self.poll(ctx);
     }
@@ -253,7 +253,7 @@ impl Producer {
         topic: TopicName,
         key: Option<Vec<u8>>,
         value: Vec<u8>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
     ) {
         if !self.topics.contains(&topic) {
             self.topics.push(topic.clone());
@@ -273,7 +273,7 @@ impl Producer {
         }
     }
 
-    fn generate(&mut self, ctx: &mut Ctx<'_>) {
+    fn generate(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         let Some(spec) = &self.spec else {
             return;
         };
@@ -366,7 +366,7 @@ impl Producer {
             self.load_start
                 .plus_us(next_us)
                 .max(ctx.now.plus_us(GENERATE_TICK_US)),
-            Timer::Producer(ProducerTimer::Generate),
+            ProducerTimer::Generate,
         );
         self.poll(ctx);
     }
@@ -379,7 +379,7 @@ impl Producer {
         key: Option<&[u8]>,
         value: &[u8],
         count: u64,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
     ) -> u64 {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
@@ -441,7 +441,7 @@ impl Producer {
     // ---- Sending ----
 
     /// Runs the sender: metadata, producer id, batches whose linger ran out, retries.
-    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+    fn poll(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         let correlation = self.next_correlation + 1;
         if self.metadata.maybe_refresh(
             &self.topics,
@@ -475,7 +475,7 @@ impl Producer {
                 );
                 ctx.timer_in_ms(
                     self.config.request_timeout_ms,
-                    Timer::Producer(ProducerTimer::RequestTimeout { correlation }),
+                    ProducerTimer::RequestTimeout { correlation },
                 );
             }
         }
@@ -495,7 +495,7 @@ impl Producer {
         self.schedule_wake(ctx);
     }
 
-    fn drain_manual(&mut self, ctx: &mut Ctx<'_>) {
+    fn drain_manual(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         while let Some((topic, key, value)) = self.manual.front().cloned() {
             let Some(partitions) = self.metadata.partitions(&topic) else {
                 return;
@@ -523,13 +523,13 @@ impl Producer {
 
     /// Sends what can be sent: as Kafka's sender loop, drains again while a drain sent
     /// something (a backlog goes out up to the in-flight limit; with acks=0, all of it).
-    fn send_ready(&mut self, ctx: &mut Ctx<'_>) {
+    fn send_ready(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         while self.drain(ctx) {}
     }
 
     /// Groups sendable batches by leader into one Produce request per broker (the first ready
     /// batch of each partition). Returns whether it sent anything.
-    fn drain(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    fn drain(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) -> bool {
         if self.config.idempotence() && self.producer_id.is_none() {
             return false;
         }
@@ -596,7 +596,7 @@ impl Producer {
             }
             let timeout = ctx.timeout_in_ms(
                 self.config.request_timeout_ms,
-                Timer::Producer(ProducerTimer::RequestTimeout { correlation }),
+                ProducerTimer::RequestTimeout { correlation },
             );
             self.in_flight.insert(
                 correlation,
@@ -616,7 +616,7 @@ impl Producer {
 
     /// Opens a connection to `broker` (its ApiVersions handshake), unless it is in reconnect
     /// backoff or already opening.
-    fn connect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+    fn connect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_, ProducerTimer>) {
         if self.connections.contains_key(&broker) || !self.metadata.connectable(broker, ctx.now) {
             return;
         }
@@ -629,14 +629,14 @@ impl Producer {
         );
         ctx.timer_in_ms(
             CONNECTION_SETUP_TIMEOUT_MS,
-            Timer::Producer(ProducerTimer::ConnectTimeout {
+            ProducerTimer::ConnectTimeout {
                 broker,
                 correlation,
-            }),
+            },
         );
     }
 
-    fn expire_batches(&mut self, ctx: &mut Ctx<'_>) {
+    fn expire_batches(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         let timeout_us = self.config.delivery_timeout_ms() * 1_000;
         let mut expired = Vec::new();
         for queue in self.queues.values_mut() {
@@ -653,7 +653,7 @@ impl Producer {
         }
     }
 
-    fn schedule_wake(&mut self, ctx: &mut Ctx<'_>) {
+    fn schedule_wake(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         let linger_us = self.config.linger_ms * 1_000;
         let mut next: Option<SimTime> = self
             .metadata
@@ -682,11 +682,16 @@ impl Producer {
         };
         if self.wake_at.is_none_or(|w| w <= ctx.now || at < w) {
             self.wake_at = Some(at);
-            ctx.timer_at(at, Timer::Producer(ProducerTimer::Wake));
+            ctx.timer_at(at, ProducerTimer::Wake);
         }
     }
 
-    fn acked(&mut self, b: &ProducerBatch, base_offset: Option<u64>, ctx: &mut Ctx<'_>) {
+    fn acked(
+        &mut self,
+        b: &ProducerBatch,
+        base_offset: Option<u64>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
+    ) {
         self.stats.acked += b.batch.record_count as u64;
         // Records generated together share a timestamp: one histogram update per run of them.
         let latency = &mut self.stats.ack_latency_us;
@@ -716,7 +721,7 @@ impl Producer {
         });
     }
 
-    fn failed(&mut self, b: &ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_>) {
+    fn failed(&mut self, b: &ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_, ProducerTimer>) {
         self.stats.failed += b.batch.record_count as u64;
         ctx.trace(Event::ProducerFailed {
             producer: self.index,
@@ -737,7 +742,12 @@ impl Producer {
         }
     }
 
-    fn retry_or_fail(&mut self, mut b: ProducerBatch, error: ErrorCode, ctx: &mut Ctx<'_>) {
+    fn retry_or_fail(
+        &mut self,
+        mut b: ProducerBatch,
+        error: ErrorCode,
+        ctx: &mut Ctx<'_, ProducerTimer>,
+    ) {
         let retriable = error.is_retriable()
             || (error == ErrorCode::OutOfOrderSequenceNumber && self.config.idempotence());
         let in_time = ctx.now.since(b.created_at) < self.config.delivery_timeout_ms() * 1_000;
@@ -781,7 +791,7 @@ impl Producer {
         &mut self,
         correlation: Correlation,
         partitions: Vec<ProducePartitionResponse>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ProducerTimer>,
     ) {
         let Some(request) = self.in_flight.remove(&correlation) else {
             return;
@@ -803,7 +813,12 @@ impl Producer {
         }
     }
 
-    fn fail_request(&mut self, correlation: Correlation, error: ErrorCode, ctx: &mut Ctx<'_>) {
+    fn fail_request(
+        &mut self,
+        correlation: Correlation,
+        error: ErrorCode,
+        ctx: &mut Ctx<'_, ProducerTimer>,
+    ) {
         if let Some(request) = self.in_flight.remove(&correlation) {
             ctx.cancel(request.timeout);
             for b in request.batches {
@@ -812,7 +827,7 @@ impl Producer {
         }
     }
 
-    pub fn on_message(&mut self, msg: Message, ctx: &mut Ctx<'_>) {
+    pub fn on_message(&mut self, msg: Message, ctx: &mut Ctx<'_, ProducerTimer>) {
         match msg {
             Message::MetadataResponse {
                 correlation,
@@ -860,7 +875,7 @@ impl Producer {
         self.poll(ctx);
     }
 
-    pub fn on_timer(&mut self, timer: ProducerTimer, ctx: &mut Ctx<'_>) {
+    pub fn on_timer(&mut self, timer: ProducerTimer, ctx: &mut Ctx<'_, ProducerTimer>) {
         match timer {
             ProducerTimer::Generate => return self.generate(ctx),
             // Only the wake-up `wake_at` names is pending still: forgetting it on an earlier,
@@ -897,13 +912,18 @@ impl Producer {
     }
 
     /// The connection to a broker closed (its process died): in-flight requests fail.
-    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_, ProducerTimer>) {
         self.connection_closed(broker, ErrorCode::NetworkException, ctx);
     }
 
     /// The connection to `broker` is gone, closed by it or by us: what was in flight on it
     /// fails with `error` (to be retried), and the metadata is refreshed.
-    fn connection_closed(&mut self, broker: BrokerId, error: ErrorCode, ctx: &mut Ctx<'_>) {
+    fn connection_closed(
+        &mut self,
+        broker: BrokerId,
+        error: ErrorCode,
+        ctx: &mut Ctx<'_, ProducerTimer>,
+    ) {
         self.connections.remove(&broker);
         self.metadata.on_disconnect(broker, ctx.now);
         let lost: Vec<Correlation> = self
@@ -923,12 +943,9 @@ impl Producer {
     }
 
     /// A failed InitProducerId is tried again after `retry.backoff.ms`, with fresh metadata.
-    fn init_pid_backoff(&mut self, ctx: &mut Ctx<'_>) {
+    fn init_pid_backoff(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
         self.init_pid_not_before = ctx.now.plus_ms(self.config.retry_backoff_ms);
         self.metadata.invalidate();
-        ctx.timer_at(
-            self.init_pid_not_before,
-            Timer::Producer(ProducerTimer::Wake),
-        );
+        ctx.timer_at(self.init_pid_not_before, ProducerTimer::Wake);
     }
 }

@@ -7,8 +7,8 @@
 use super::{find_coordinator, random_correlation};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch};
+use crate::node::Ctx;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
-use crate::sim::ctx::Ctx;
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
@@ -107,11 +107,11 @@ impl TxnProducer {
         self.next_try
     }
 
-    fn backoff(&mut self, ctx: &Ctx<'_>) {
+    fn backoff(&mut self, ctx: &Ctx<'_, impl Sized>) {
         self.next_try = ctx.now.plus_ms(self.retry_backoff_ms);
     }
 
-    fn lost_coordinator(&mut self, ctx: &Ctx<'_>) {
+    fn lost_coordinator(&mut self, ctx: &Ctx<'_, impl Sized>) {
         self.coordinator = None;
         self.finding = None;
         self.backoff(ctx);
@@ -119,7 +119,7 @@ impl TxnProducer {
 
     /// Finds the transaction coordinator and gets a producer id and epoch (which fences any
     /// earlier instance with the same transactional id).
-    pub fn prepare(&mut self, brokers: &[BrokerId], ctx: &mut Ctx<'_>) {
+    pub fn prepare(&mut self, brokers: &[BrokerId], ctx: &mut Ctx<'_, impl Sized>) {
         if ctx.now < self.next_try {
             return;
         }
@@ -155,7 +155,7 @@ impl TxnProducer {
         records: &[(u32, u64, u64)],
         offsets: Vec<(TopicPartition, Offset)>,
         group: &GroupContext,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) {
         let Some((pid, epoch)) = self.producer else {
             return;
@@ -194,7 +194,7 @@ impl TxnProducer {
         &mut self,
         leader_of: impl Fn(&TopicPartition) -> Option<BrokerId>,
         group: &GroupContext,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) {
         if ctx.now < self.next_try {
             return;
@@ -307,7 +307,7 @@ impl TxnProducer {
     }
 
     /// A fenced producer can do nothing more: start again with a new epoch.
-    fn fenced(&mut self, ctx: &mut Ctx<'_>) -> Option<TxnOutcome> {
+    fn fenced(&mut self, ctx: &mut Ctx<'_, impl Sized>) -> Option<TxnOutcome> {
         ctx.trace(Event::ProducerFenced {
             transactional_id: self.transactional_id.clone(),
         });
@@ -321,7 +321,11 @@ impl TxnProducer {
     }
 
     /// Handles a response; returns the transaction's outcome when it ends.
-    pub fn on_message(&mut self, msg: &Message, ctx: &mut Ctx<'_>) -> Option<TxnOutcome> {
+    pub fn on_message(
+        &mut self,
+        msg: &Message,
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) -> Option<TxnOutcome> {
         match msg {
             Message::FindCoordinatorResponse {
                 correlation,
@@ -498,7 +502,7 @@ impl TxnProducer {
 
     /// Sends AddPartitionsToTxn and AddOffsetsToTxn for a transaction at its first step with
     /// nothing in flight (when it begins, and again after a coordinator error).
-    pub fn send_adds(&mut self, group: &GroupContext, ctx: &mut Ctx<'_>) {
+    pub fn send_adds(&mut self, group: &GroupContext, ctx: &mut Ctx<'_, impl Sized>) {
         let (Some((pid, epoch)), Some(coordinator)) = (self.producer, self.coordinator) else {
             return;
         };
@@ -539,7 +543,7 @@ impl TxnProducer {
     }
 
     /// A broker connection closed: requests to it are lost.
-    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_>) {
+    pub fn on_disconnect(&mut self, broker: BrokerId, ctx: &mut Ctx<'_, impl Sized>) {
         if self.coordinator == Some(broker) {
             self.lost_coordinator(ctx);
             self.init = None;

@@ -12,8 +12,8 @@ pub mod zk_data;
 
 use crate::config::{BrokerConfig, DynamicBrokerConfig, LogConfig, TopicConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::node::Ctx;
 use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, PartitionState};
-use crate::sim::ctx::{Ctx, Timer};
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
@@ -278,7 +278,7 @@ impl Controller {
         tag: ControllerTag,
         result: Result<ZkReply, ZkError>,
         ops: &mut Ops,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ControllerTimer>,
     ) -> bool {
         match tag {
             ControllerTag::ReadEpoch => match result {
@@ -525,7 +525,7 @@ impl Controller {
                     }
                     ctx.trace(Event::TopicConfigChanged {
                         topic: topic.clone(),
-                        overrides: zk_data::overrides_text(&config),
+                        overrides: crate::config::overrides_text(&config),
                     });
                 }
                 let notice = Message::TopicConfigChanged {
@@ -598,7 +598,13 @@ impl Controller {
         }
     }
 
-    fn on_epoch(&mut self, epoch: u32, version: i32, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    fn on_epoch(
+        &mut self,
+        epoch: u32,
+        version: i32,
+        ops: &mut Ops,
+        ctx: &mut Ctx<'_, ControllerTimer>,
+    ) {
         self.epoch = epoch;
         self.epoch_zk_version = version;
         ctx.trace(Event::ControllerElected {
@@ -623,7 +629,7 @@ impl Controller {
     }
 
     /// One load answer arrived; when all have, take charge (`onControllerFailover`).
-    fn loaded(&mut self, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    fn loaded(&mut self, ops: &mut Ops, ctx: &mut Ctx<'_, ControllerTimer>) {
         let Phase::Loading { outstanding } = &mut self.phase else {
             return;
         };
@@ -644,9 +650,7 @@ impl Controller {
             // Kafka's `onControllerFailover` runs the first check 5 s after taking over.
             ctx.timer_in_ms(
                 5_000,
-                Timer::Broker(crate::broker::BrokerTimer::Controller(
-                    ControllerTimer::PreferredLeaderCheck { epoch: self.epoch },
-                )),
+                ControllerTimer::PreferredLeaderCheck { epoch: self.epoch },
             );
         }
         if self.writes_in_flight == 0 {
@@ -786,7 +790,7 @@ impl Controller {
         notice: Message,
         (client, correlation): Requester,
         resource: TopicName,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ControllerTimer>,
     ) {
         if written {
             for &broker in &self.live_brokers {
@@ -892,7 +896,12 @@ impl Controller {
         );
     }
 
-    fn on_state_written(&mut self, state: PartitionState, change: StateChange, ctx: &mut Ctx<'_>) {
+    fn on_state_written(
+        &mut self,
+        state: PartitionState,
+        change: StateChange,
+        ctx: &mut Ctx<'_, ControllerTimer>,
+    ) {
         let tp = state.tp.clone();
         match &change {
             StateChange::Init | StateChange::Election { .. } => ctx.trace(Event::LeaderElected {
@@ -930,7 +939,7 @@ impl Controller {
 
     /// Sends what changed: LeaderAndIsr to the replicas of changed partitions, UpdateMetadata
     /// to every live broker.
-    fn flush(&mut self, ctx: &mut Ctx<'_>) {
+    fn flush(&mut self, ctx: &mut Ctx<'_, ControllerTimer>) {
         let dirty = std::mem::take(&mut self.dirty);
         let dirty_metadata = std::mem::take(&mut self.dirty_metadata);
         let full = std::mem::take(&mut self.full_update);
@@ -992,7 +1001,12 @@ impl Controller {
     }
 
     /// `/brokers/ids` changed: brokers died or came back.
-    fn on_broker_change(&mut self, live: VecSet<BrokerId>, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    fn on_broker_change(
+        &mut self,
+        live: VecSet<BrokerId>,
+        ops: &mut Ops,
+        ctx: &mut Ctx<'_, ControllerTimer>,
+    ) {
         let added: Vec<BrokerId> = live.difference(&self.live_brokers).copied().collect();
         let removed = self.live_brokers.difference(&live).count();
         self.shutting_down.retain(|b| live.contains(b));
@@ -1048,7 +1062,13 @@ impl Controller {
         }
     }
 
-    pub fn on_request(&mut self, from: NodeId, request: Message, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    pub fn on_request(
+        &mut self,
+        from: NodeId,
+        request: Message,
+        ops: &mut Ops,
+        ctx: &mut Ctx<'_, ControllerTimer>,
+    ) {
         if !self.is_active() {
             if let Some(response) = not_controller_response(&request) {
                 ctx.send(from, response);
@@ -1191,7 +1211,7 @@ impl Controller {
                 new_isr,
                 partition_epoch,
             } => {
-                let respond_err = |ctx: &mut Ctx<'_>, e| {
+                let respond_err = |ctx: &mut Ctx<'_, ControllerTimer>, e| {
                     ctx.send(
                         from,
                         Message::AlterPartitionResponse {
@@ -1236,7 +1256,7 @@ impl Controller {
         topic: NewTopic,
         requester: Option<Requester>,
         ops: &mut Ops,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ControllerTimer>,
     ) {
         let config = topic.config.clone();
         let error = if self.topics.contains_key(&topic.name) {
@@ -1316,7 +1336,7 @@ impl Controller {
         count: u32,
         requester: Option<Requester>,
         ops: &mut Ops,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ControllerTimer>,
     ) {
         let Some(info) = self.topics.get(&topic) else {
             if let Some((client, correlation)) = requester {
@@ -1385,7 +1405,7 @@ impl Controller {
         );
     }
 
-    fn delete_topic_state(&mut self, topic: &TopicName, ctx: &mut Ctx<'_>) {
+    fn delete_topic_state(&mut self, topic: &TopicName, ctx: &mut Ctx<'_, ControllerTimer>) {
         let Some(info) = self.topics.remove(topic) else {
             return;
         };
@@ -1415,14 +1435,19 @@ impl Controller {
         });
     }
 
-    pub fn on_timer(&mut self, timer: ControllerTimer, ops: &mut Ops, ctx: &mut Ctx<'_>) {
+    pub fn on_timer(
+        &mut self,
+        timer: ControllerTimer,
+        ops: &mut Ops,
+        ctx: &mut Ctx<'_, ControllerTimer>,
+    ) {
         let ControllerTimer::PreferredLeaderCheck { epoch } = timer;
         if epoch != self.epoch || !self.is_active() {
             return;
         }
         ctx.timer_in_ms(
             self.config.leader_imbalance_check_interval_seconds * 1_000,
-            Timer::Broker(crate::broker::BrokerTimer::Controller(timer)),
+            timer,
         );
         // Per preferred broker: the share of its partitions led by someone else.
         let mut preferred: VecMap<BrokerId, (u32, Vec<TopicPartition>)> = VecMap::new();

@@ -4,10 +4,10 @@
 //! leader; it leaves the ISR of the partitions it follows; and it answers with the partitions
 //! it still leads once those writes are done.
 
-use super::{Controller, Ops, PartitionState, Requester, StateChange};
+use super::{Controller, ControllerTimer, Ops, PartitionState, Requester, StateChange};
 use crate::ids::{BrokerId, TopicPartition};
+use crate::node::Ctx;
 use crate::protocol::Message;
-use crate::sim::ctx::Ctx;
 
 impl Controller {
     /// A ControlledShutdown request from `broker`.
@@ -66,7 +66,7 @@ impl Controller {
 
     /// Answers the shutdowns whose leadership moves are written: with the partitions the broker
     /// still leads (none moved for want of another in-sync replica, or a write failed).
-    pub(super) fn answer_shutdowns(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn answer_shutdowns(&mut self, ctx: &mut Ctx<'_, ControllerTimer>) {
         let pending = std::mem::take(&mut self.pending_shutdowns);
         for (broker, (client, correlation)) in pending {
             let busy = self

@@ -307,31 +307,6 @@ fn typed_config(data: &str) -> Option<Value> {
     Some(Value::Object(typed))
 }
 
-/// A topic's overrides as `name=value,…`, Kafka's property names, in name order.
-pub fn overrides_text(config: &TopicConfig) -> String {
-    properties_text(config)
-}
-
-/// Dynamic broker settings as `name=value,…`, in name order.
-pub fn dynamic_text(config: &DynamicBrokerConfig) -> String {
-    properties_text(config)
-}
-
-fn properties_text<T: serde::Serialize>(config: &T) -> String {
-    let Ok(Value::Object(map)) = serde_json::to_value(config) else {
-        return String::new();
-    };
-    let mut pairs: Vec<String> = map
-        .into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}={s}"),
-            other => format!("{k}={other}"),
-        })
-        .collect();
-    crate::sort::sort(&mut pairs);
-    pairs.join(",")
-}
-
 /// `/config/brokers/…`: dynamic broker settings, in the same envelope as topic configs.
 pub fn broker_config(config: &DynamicBrokerConfig) -> String {
     config_entity(config)

@@ -12,14 +12,14 @@ use super::records::{self, OffsetsRecord};
 use crate::config::BrokerConfig;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::PartitionLog;
+use crate::node::Ctx;
 use crate::protocol::{Correlation, ErrorCode, Message};
-use crate::sim::ctx::{Ctx, Timer};
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
 use serde::Serialize;
 
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use super::OFFSETS_TOPIC;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum GroupState {
@@ -233,7 +233,7 @@ impl GroupCoordinator {
     // ---- Becoming and ceasing to be a coordinator ----
 
     /// This broker now leads `__consumer_offsets-partition`: load its groups from the log.
-    pub fn load(&mut self, partition: u32, log: &PartitionLog, ctx: &mut Ctx<'_>) {
+    pub fn load(&mut self, partition: u32, log: &PartitionLog, ctx: &mut Ctx<'_, GroupTimer>) {
         if !self.partitions.insert(partition) {
             return;
         }
@@ -327,7 +327,7 @@ impl GroupCoordinator {
     }
 
     /// This broker no longer leads `__consumer_offsets-partition`: its groups go elsewhere.
-    pub fn unload(&mut self, partition: u32, ctx: &mut Ctx<'_>) {
+    pub fn unload(&mut self, partition: u32, ctx: &mut Ctx<'_, GroupTimer>) {
         if !self.partitions.remove(&partition) {
             return;
         }
@@ -368,7 +368,7 @@ impl GroupCoordinator {
         &mut self,
         from: NodeId,
         msg: Message,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) -> Vec<CoordinatorWrite> {
         let mut writes = Vec::new();
         match msg {
@@ -536,10 +536,10 @@ impl GroupCoordinator {
         protocols: Vec<Assignor>,
         subscription: Subscription,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let member_id = subscription.member_id.clone();
-        let fail = |ctx: &mut Ctx<'_>, e: ErrorCode| {
+        let fail = |ctx: &mut Ctx<'_, GroupTimer>, e: ErrorCode| {
             ctx.send(from, join_error(correlation, e, &member_id));
         };
         let partition = match self.owned_partition(group_id) {
@@ -707,7 +707,7 @@ impl GroupCoordinator {
         session_timeout_ms: u64,
         rebalance_timeout_ms: u64,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         self.next_join_seq += 1;
         let member_id = subscription.member_id.clone();
@@ -738,7 +738,7 @@ impl GroupCoordinator {
         &mut self,
         group_id: &str,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let state = self.groups[group_id].state;
         match state {
@@ -752,7 +752,7 @@ impl GroupCoordinator {
         group_id: &str,
         reason: &str,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let initial_delay_ms = self.config.group_initial_rebalance_delay_ms;
         let Some(group) = self.groups.get_mut(group_id) else {
@@ -792,12 +792,10 @@ impl GroupCoordinator {
         });
         ctx.timer_in_ms(
             delay_ms,
-            Timer::Broker(crate::broker::BrokerTimer::Group(
-                GroupTimer::JoinDeadline {
-                    group: group_id.to_string(),
-                    rebalance_id: group.rebalance_id,
-                },
-            )),
+            GroupTimer::JoinDeadline {
+                group: group_id.to_string(),
+                rebalance_id: group.rebalance_id,
+            },
         );
         self.try_complete_join(group_id, writes, ctx);
     }
@@ -808,7 +806,7 @@ impl GroupCoordinator {
         &mut self,
         group_id: &str,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let Some(group) = self.groups.get(group_id) else {
             return;
@@ -825,7 +823,7 @@ impl GroupCoordinator {
         &mut self,
         group_id: &str,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let Some(group) = self.groups.get_mut(group_id) else {
             return;
@@ -927,7 +925,7 @@ impl GroupCoordinator {
         member_id: &str,
         assignments: Vec<(String, Vec<TopicPartition>)>,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         if let Err(e) = self.owned_partition(group_id) {
             return ctx.send(from, sync_error(correlation, e));
@@ -1015,7 +1013,7 @@ impl GroupCoordinator {
         group_id: &str,
         generation: i32,
         member_id: &str,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) -> Option<ErrorCode> {
         if let Err(e) = self.owned_partition(group_id) {
             return Some(e);
@@ -1044,9 +1042,11 @@ impl GroupCoordinator {
         offsets: Vec<(TopicPartition, Offset)>,
         txn: Option<(i64, i16)>,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
-        let answer = |ctx: &mut Ctx<'_>, e: ErrorCode, offsets: Vec<(TopicPartition, Offset)>| {
+        let answer = |ctx: &mut Ctx<'_, GroupTimer>,
+                      e: ErrorCode,
+                      offsets: Vec<(TopicPartition, Offset)>| {
             let partitions = offsets.into_iter().map(|(tp, _)| (tp, Some(e))).collect();
             ctx.send(
                 from,
@@ -1110,7 +1110,12 @@ impl GroupCoordinator {
     }
 
     /// A write to `__consumer_offsets` was replicated (or failed).
-    pub fn on_write_done(&mut self, then: AfterWrite, error: Option<ErrorCode>, ctx: &mut Ctx<'_>) {
+    pub fn on_write_done(
+        &mut self,
+        then: AfterWrite,
+        error: Option<ErrorCode>,
+        ctx: &mut Ctx<'_, GroupTimer>,
+    ) {
         let (client, correlation, group, offsets, txn) = match then {
             AfterWrite::Nothing => return,
             AfterWrite::OffsetCommit {
@@ -1171,7 +1176,7 @@ impl GroupCoordinator {
         partition: u32,
         producer_id: i64,
         commit: bool,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         for g in self
             .groups
@@ -1193,17 +1198,27 @@ impl GroupCoordinator {
 
     // ---- Membership over time ----
 
-    fn schedule_session(&self, group: &str, member: &str, timeout_ms: u64, ctx: &mut Ctx<'_>) {
+    fn schedule_session(
+        &self,
+        group: &str,
+        member: &str,
+        timeout_ms: u64,
+        ctx: &mut Ctx<'_, GroupTimer>,
+    ) {
         ctx.timer_in_ms(
             timeout_ms,
-            Timer::Broker(crate::broker::BrokerTimer::Group(GroupTimer::Session {
+            GroupTimer::Session {
                 group: group.to_string(),
                 member: member.to_string(),
-            })),
+            },
         );
     }
 
-    pub fn on_timer(&mut self, timer: GroupTimer, ctx: &mut Ctx<'_>) -> Vec<CoordinatorWrite> {
+    pub fn on_timer(
+        &mut self,
+        timer: GroupTimer,
+        ctx: &mut Ctx<'_, GroupTimer>,
+    ) -> Vec<CoordinatorWrite> {
         let mut writes = Vec::new();
         match timer {
             GroupTimer::Session { group, member } => {
@@ -1251,12 +1266,10 @@ impl GroupCoordinator {
                         g.rebalance_id += 1;
                         ctx.timer_in_ms(
                             extra,
-                            Timer::Broker(crate::broker::BrokerTimer::Group(
-                                GroupTimer::JoinDeadline {
-                                    group: group.clone(),
-                                    rebalance_id: g.rebalance_id,
-                                },
-                            )),
+                            GroupTimer::JoinDeadline {
+                                group: group.clone(),
+                                rebalance_id: g.rebalance_id,
+                            },
                         );
                         return writes;
                     }
@@ -1273,7 +1286,7 @@ impl GroupCoordinator {
         member_id: &str,
         reason: &str,
         writes: &mut Vec<CoordinatorWrite>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, GroupTimer>,
     ) {
         let Some(group) = self.groups.get_mut(group_id) else {
             return;

@@ -5,6 +5,9 @@ pub mod assignor;
 pub mod coordinator;
 pub mod records;
 
+/// The internal topic holding committed offsets and group metadata.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
 /// Java's `String.hashCode`: `h = 31·h + c` over UTF-16 code units, wrapping at 32 bits.
 pub fn java_string_hash(s: &str) -> i32 {
     s.encode_utf16()

@@ -11,12 +11,25 @@
 
 use super::{log_holds, World};
 use crate::config::Acks;
-use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::log::PartitionLog;
 use crate::partition_map::PartitionMap;
-use crate::report::LostRecord;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
+use serde::Serialize;
+
+/// An acknowledged record that is not in the partition's final log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LostRecord {
+    pub topic: TopicName,
+    pub partition: u32,
+    pub offset: Option<Offset>,
+    pub record_id: u64,
+    pub producer: u32,
+    pub acks: &'static str,
+    /// Why it could be lost: an unclean election, a lost disk, or acks below `all`.
+    pub why: String,
+}
 
 pub const NAME: &str = "acked_records_survive";
 

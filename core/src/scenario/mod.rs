@@ -1,13 +1,14 @@
 //! A scenario: everything needed to reproduce a run (cluster, topics, clients, scheduled
 //! faults, seed). JSON on disk; every field has a default so older scenarios keep loading.
 
+pub mod command;
 pub(crate) mod tagged;
 mod validate;
 
 pub use validate::{valid_topic_name, ScenarioError, LIMITS};
 
 use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, ZooKeeperConfig};
-use crate::sim::command::Command;
+use crate::scenario::command::Command;
 use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use super::{ConsumerSpec, KeySpec, ProducerSpec, Scenario};
 use crate::config::TopicConfig;
-use crate::sim::command::Command;
+use crate::scenario::command::Command;
 use crate::vec_map::VecSet;
 use thiserror::Error;
 
@@ -483,7 +483,7 @@ impl Scenario {
             &format!("{what}.transaction_timeout_ms"),
             c.transaction_timeout_ms,
             1,
-            crate::txn::MAX_TRANSACTION_TIMEOUT_MS,
+            crate::config::MAX_TRANSACTION_TIMEOUT_MS,
         )?;
         if c.config.group_id.is_none() && c.commit != crate::scenario::CommitMode::Auto {
             return Err(ScenarioError::Invalid {

@@ -2,23 +2,26 @@
 //! that advances time. Nodes react to messages, timers and closed connections and return
 //! effects; `Sim` turns those into queue entries and trace events.
 
-pub mod command;
-pub mod ctx;
 pub mod network;
 mod nodes;
 pub mod queue;
 mod startup;
 
+use crate::broker::BrokerTimer;
 use crate::broker::{Broker, BrokerDisk};
 use crate::client::consumer::Consumer;
+use crate::client::consumer::ConsumerTimer;
 use crate::client::producer::Producer;
+use crate::client::producer::ProducerTimer;
 use crate::controller::zk_data;
 use crate::delivery::DeliveryLedger;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
+use crate::node::{Ctx, Outbox, TimerId};
 use crate::protocol::{Message, NewTopic};
 use crate::rng::Rng;
+use crate::scenario::command::Command;
 use crate::scenario::ConsumerSpec;
 use crate::scenario::{CrashPoint, Scenario, ScenarioError, ScheduledAction};
 use crate::time::SimTime;
@@ -27,11 +30,10 @@ use crate::vec_map::VecMap;
 use crate::zookeeper::server::ZkServer;
 use crate::zookeeper::tree::DataTree;
 use crate::zookeeper::{messages::PeerState, paths};
-use command::Command;
-use ctx::{Ctx, Outbox, Timer};
 use network::Network;
 use nodes::Nodes;
-use queue::{Item, Queue};
+use queue::{Item, Queue, Timer};
+use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -39,6 +41,25 @@ pub(crate) enum Node {
     Broker(Box<Broker>),
     Producer(Box<Producer>),
     Consumer(Box<Consumer>),
+}
+
+impl Node {
+    /// A node's first moves once it runs: connecting, registering, setting its timers.
+    fn start(&mut self, ctx: &mut Ctx<'_, Timer>) {
+        match self {
+            Node::ZooKeeper(z) => ctx.scoped(Timer::ZooKeeper, |ctx| z.start(ctx)),
+            Node::Broker(b) => ctx.scoped(Timer::Broker, |ctx| b.start(ctx)),
+            Node::Producer(p) => ctx.scoped(Timer::Producer, |ctx| p.start(ctx)),
+            Node::Consumer(c) => ctx.scoped(Timer::Consumer, |ctx| c.start(ctx)),
+        }
+    }
+}
+
+/// A handler's effects: the node API's outbox and the timers it set, as the queue's `Timer`s.
+#[derive(Debug, Default)]
+struct Effects {
+    out: Outbox,
+    timers: VecDeque<(SimTime, Timer, Option<TimerId>)>,
 }
 
 #[derive(Debug)]
@@ -90,7 +111,7 @@ pub struct Sim {
     /// An emptied outbox kept for the next handler, so handling an event allocates nothing
     /// for its effects. (An `Option`: putting it back then drops a `None`, not four vectors
     /// the compiler cannot tell are empty.)
-    spare_outbox: Option<Outbox>,
+    spare_effects: Option<Effects>,
     /// The last `TimerId` handed out.
     timer_ids: u64,
     /// Creating the scenario's topics and starting its clients once the cluster is up.
@@ -169,7 +190,7 @@ impl Sim {
             admin_sent: VecMap::new(),
             admin_responses: Default::default(),
             client_inbox: Vec::new(),
-            spare_outbox: None,
+            spare_effects: None,
             timer_ids: 0,
             startup: startup::Startup::new(topics),
             rng,
@@ -190,25 +211,23 @@ impl Sim {
             let config = spec.config.clone();
             // Started with the consumers, once the scenario's topics exist.
             sim.install(id, |ctx| {
-                Node::Producer(Box::new(Producer::new(
-                    i as u32,
-                    Some(spec),
-                    config,
-                    broker_ids.clone(),
-                    ctx,
-                )))
+                Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
+                    Producer::new(i as u32, Some(spec), config, broker_ids.clone(), ctx)
+                })))
             });
         }
         let console = NodeId::Producer(sim.console_producer);
         let console_index = sim.console_producer;
         sim.spawn(console, |ctx| {
-            Node::Producer(Box::new(Producer::new(
-                console_index,
-                None,
-                Default::default(),
-                broker_ids.clone(),
-                ctx,
-            )))
+            Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
+                Producer::new(
+                    console_index,
+                    None,
+                    Default::default(),
+                    broker_ids.clone(),
+                    ctx,
+                )
+            })))
         });
         for (i, spec) in sim.scenario.consumers.clone().into_iter().enumerate() {
             let id = NodeId::Consumer(i as u32);
@@ -301,11 +320,21 @@ impl Sim {
                     .is_some_and(|s| s.incarnation == incarnation && s.node.is_some())
                 {
                     self.with_node(node, |n, ctx| match (n, timer) {
-                        (Node::ZooKeeper(z), Timer::ZooKeeper(t)) => z.on_timer(t, ctx),
-                        (Node::Broker(b), Timer::Broker(t)) => b.on_timer(t, ctx),
-                        (Node::Producer(p), Timer::Producer(t)) => p.on_timer(t, ctx),
-                        (Node::Consumer(c), Timer::Consumer(t)) => c.on_timer(t, ctx),
-                        _ => {}
+                        (Node::ZooKeeper(z), Timer::ZooKeeper(t)) => {
+                            ctx.scoped(Timer::ZooKeeper, |ctx| z.on_timer(t, ctx))
+                        }
+                        (Node::Broker(b), Timer::Broker(t)) => {
+                            ctx.scoped(Timer::Broker, |ctx| b.on_timer(t, ctx))
+                        }
+                        (Node::Producer(p), Timer::Producer(t)) => {
+                            ctx.scoped(Timer::Producer, |ctx| p.on_timer(t, ctx))
+                        }
+                        (Node::Consumer(c), Timer::Consumer(t)) => {
+                            ctx.scoped(Timer::Consumer, |ctx| c.on_timer(t, ctx))
+                        }
+                        (n, timer) => {
+                            unreachable!("{timer:?} set by another kind of node than {n:?}")
+                        }
                     });
                 }
             }
@@ -320,18 +349,28 @@ impl Sim {
                     .is_some_and(|s| s.incarnation == incarnation)
                 {
                     self.with_node(node, |n, ctx| match (n, peer) {
-                        (Node::ZooKeeper(z), _) => z.on_disconnect(peer, ctx),
-                        (Node::Broker(b), _) => b.on_disconnect(peer, ctx),
-                        (Node::Producer(p), NodeId::Broker(b)) => p.on_disconnect(b, ctx),
-                        (Node::Consumer(c), NodeId::Broker(b)) => c.on_disconnect(b, ctx),
-                        _ => {}
+                        (Node::ZooKeeper(z), _) => {
+                            ctx.scoped(Timer::ZooKeeper, |ctx| z.on_disconnect(peer, ctx))
+                        }
+                        (Node::Broker(b), _) => {
+                            ctx.scoped(Timer::Broker, |ctx| b.on_disconnect(peer, ctx))
+                        }
+                        (Node::Producer(p), NodeId::Broker(b)) => {
+                            ctx.scoped(Timer::Producer, |ctx| p.on_disconnect(b, ctx))
+                        }
+                        (Node::Consumer(c), NodeId::Broker(b)) => {
+                            ctx.scoped(Timer::Consumer, |ctx| c.on_disconnect(b, ctx))
+                        }
+                        // Clients only ever connect to brokers.
+                        (Node::Producer(_) | Node::Consumer(_), _) => {}
                     });
                 }
             }
             Item::Start { node } => self.with_node(node, |n, ctx| match n {
-                Node::Producer(p) => p.start(ctx),
-                Node::Consumer(c) => c.start(ctx),
-                Node::ZooKeeper(_) | Node::Broker(_) => {}
+                Node::Producer(_) | Node::Consumer(_) => n.start(ctx),
+                Node::ZooKeeper(_) | Node::Broker(_) => {
+                    debug_assert!(false, "servers start as they are created")
+                }
             }),
             Item::Action(command) => self.execute(*command),
         }
@@ -428,14 +467,15 @@ impl Sim {
             self.network.connect(from, to);
         }
         self.with_node(to, |n, ctx| match n {
-            Node::ZooKeeper(z) => {
-                if let Message::ZooKeeper(m) = msg {
-                    z.on_message(from, *m, ctx);
+            Node::ZooKeeper(z) => match msg {
+                Message::ZooKeeper(m) => {
+                    ctx.scoped(Timer::ZooKeeper, |ctx| z.on_message(from, *m, ctx))
                 }
-            }
-            Node::Broker(b) => b.on_message(from, msg, ctx),
-            Node::Producer(p) => p.on_message(msg, ctx),
-            Node::Consumer(c) => c.on_message(from, msg, ctx),
+                other => debug_assert!(false, "ZooKeeper server got {other:?}"),
+            },
+            Node::Broker(b) => ctx.scoped(Timer::Broker, |ctx| b.on_message(from, msg, ctx)),
+            Node::Producer(p) => ctx.scoped(Timer::Producer, |ctx| p.on_message(msg, ctx)),
+            Node::Consumer(c) => ctx.scoped(Timer::Consumer, |ctx| c.on_message(from, msg, ctx)),
         });
     }
 
@@ -472,7 +512,7 @@ impl Sim {
     }
 
     /// Runs `f` against a live node with a fresh outbox, then applies the outbox.
-    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut Node, &mut Ctx<'_>)) {
+    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut Node, &mut Ctx<'_, Timer>)) {
         let Some(slot) = self.nodes.get_mut(&id) else {
             return;
         };
@@ -480,47 +520,81 @@ impl Sim {
             return;
         };
         let incarnation = slot.incarnation;
-        let mut out = self.spare_outbox.take().unwrap_or_default();
-        let mut ctx = Ctx {
-            now: self.now,
-            me: id,
-            rng: &mut self.rng,
-            out: &mut out,
-            timer_ids: &mut self.timer_ids,
-        };
+        let mut fx = self.spare_effects.take().unwrap_or_default();
+        let mut ctx = Ctx::new(
+            self.now,
+            id,
+            &mut self.rng,
+            &mut fx.out,
+            &mut fx.timers,
+            &mut self.timer_ids,
+        );
         f(node, &mut ctx);
-        self.flush(id, incarnation, &mut out);
-        self.spare_outbox = Some(out);
+        self.flush(id, incarnation, &mut fx);
+        self.spare_effects = Some(fx);
+    }
+
+    fn with_broker(&mut self, id: NodeId, f: impl FnOnce(&mut Broker, &mut Ctx<'_, BrokerTimer>)) {
+        self.with_node(id, |n, ctx| {
+            if let Node::Broker(b) = n {
+                ctx.scoped(Timer::Broker, |ctx| f(b, ctx));
+            }
+        });
+    }
+
+    fn with_producer(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut Producer, &mut Ctx<'_, ProducerTimer>),
+    ) {
+        self.with_node(id, |n, ctx| {
+            if let Node::Producer(p) = n {
+                ctx.scoped(Timer::Producer, |ctx| f(p, ctx));
+            }
+        });
+    }
+
+    fn with_consumer(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut Consumer, &mut Ctx<'_, ConsumerTimer>),
+    ) {
+        self.with_node(id, |n, ctx| {
+            if let Node::Consumer(c) = n {
+                ctx.scoped(Timer::Consumer, |ctx| f(c, ctx));
+            }
+        });
     }
 
     /// Creates a node and starts it.
-    fn spawn(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
+    fn spawn(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_, Timer>) -> Node) {
         self.create_node(id, make, true);
     }
 
     /// Creates a node that starts later (an `Item::Start`).
-    fn install(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node) {
+    fn install(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_, Timer>) -> Node) {
         self.create_node(id, make, false);
     }
 
-    fn create_node(&mut self, id: NodeId, make: impl FnOnce(&mut Ctx<'_>) -> Node, start: bool) {
+    fn create_node(
+        &mut self,
+        id: NodeId,
+        make: impl FnOnce(&mut Ctx<'_, Timer>) -> Node,
+        start: bool,
+    ) {
         let incarnation = self.nodes.get(&id).map_or(0, |s| s.incarnation);
-        let mut out = Outbox::default();
-        let mut ctx = Ctx {
-            now: self.now,
-            me: id,
-            rng: &mut self.rng,
-            out: &mut out,
-            timer_ids: &mut self.timer_ids,
-        };
+        let mut fx = Effects::default();
+        let mut ctx = Ctx::new(
+            self.now,
+            id,
+            &mut self.rng,
+            &mut fx.out,
+            &mut fx.timers,
+            &mut self.timer_ids,
+        );
         let mut node = make(&mut ctx);
         if start {
-            match &mut node {
-                Node::ZooKeeper(z) => z.start(&mut ctx),
-                Node::Broker(b) => b.start(&mut ctx),
-                Node::Producer(p) => p.start(&mut ctx),
-                Node::Consumer(c) => c.start(&mut ctx),
-            }
+            node.start(&mut ctx);
         }
         self.nodes.insert(
             id,
@@ -529,16 +603,18 @@ impl Sim {
                 incarnation,
             },
         );
-        self.flush(id, incarnation, &mut out);
+        self.flush(id, incarnation, &mut fx);
     }
 
     /// Carries out a handler's effects, leaving `out` empty.
-    fn flush(&mut self, from: NodeId, incarnation: u64, out: &mut Outbox) {
+    fn flush(&mut self, from: NodeId, incarnation: u64, fx: &mut Effects) {
+        let Effects { out, timers } = fx;
         for event in out.events.drain(..) {
             self.record(event);
         }
         if out.crash {
             out.clear();
+            timers.clear();
             self.crash(from);
             return;
         }
@@ -551,10 +627,11 @@ impl Sim {
         out.closes.clear();
         if out.closed {
             out.clear();
+            timers.clear();
             self.take_down(from, Event::NodeClosed { node: from });
             return;
         }
-        while let Some((at, timer, id)) = out.timers.pop_front() {
+        while let Some((at, timer, id)) = timers.pop_front() {
             let item = Item::Timer {
                 node: from,
                 incarnation,
@@ -716,11 +793,9 @@ impl Sim {
         });
         match command {
             Command::KillBroker { broker } => self.crash(NodeId::broker(broker)),
-            Command::StopBroker { broker } => self.with_node(NodeId::broker(broker), |n, ctx| {
-                if let Node::Broker(b) = n {
-                    b.stop(ctx);
-                }
-            }),
+            Command::StopBroker { broker } => {
+                self.with_broker(NodeId::broker(broker), |b, ctx| b.stop(ctx))
+            }
             Command::RestartBroker { broker, disk_lost } => {
                 let id = BrokerId(broker);
                 if self
@@ -833,11 +908,7 @@ impl Sim {
                 }
             }
             Command::CloseConsumer { consumer } => {
-                self.with_node(NodeId::Consumer(consumer), |n, ctx| {
-                    if let Node::Consumer(c) = n {
-                        c.close(ctx);
-                    }
-                });
+                self.with_consumer(NodeId::Consumer(consumer), |c, ctx| c.close(ctx));
             }
             Command::RestartConsumer { consumer } => {
                 let id = NodeId::Consumer(consumer);
@@ -855,13 +926,11 @@ impl Sim {
                 }
             }
             Command::PauseConsumer { consumer, ms, at } => {
-                self.with_node(NodeId::Consumer(consumer), |n, ctx| {
-                    if let Node::Consumer(c) = n {
-                        if at == CrashPoint::Now {
-                            c.pause(ms, ctx);
-                        } else {
-                            c.arm_pause(at, ms);
-                        }
+                self.with_consumer(NodeId::Consumer(consumer), |c, ctx| {
+                    if at == CrashPoint::Now {
+                        c.pause(ms, ctx);
+                    } else {
+                        c.arm_pause(at, ms);
                     }
                 });
             }
@@ -872,15 +941,13 @@ impl Sim {
                 producer,
             } => {
                 let by = NodeId::Producer(producer.unwrap_or(self.console_producer));
-                self.with_node(by, |n, ctx| {
-                    if let Node::Producer(p) = n {
-                        p.produce(
-                            topic.as_str().into(),
-                            key.map(String::into_bytes),
-                            value.into_bytes(),
-                            ctx,
-                        );
-                    }
+                self.with_producer(by, |p, ctx| {
+                    p.produce(
+                        topic.as_str().into(),
+                        key.map(String::into_bytes),
+                        value.into_bytes(),
+                        ctx,
+                    );
                 });
             }
             Command::CreateTopic {
@@ -949,13 +1016,9 @@ impl Sim {
                 });
                 self.spawn(id, |ctx| {
                     let config = producer.config.clone();
-                    Node::Producer(Box::new(Producer::new(
-                        index,
-                        Some(producer),
-                        config,
-                        brokers,
-                        ctx,
-                    )))
+                    Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
+                        Producer::new(index, Some(producer), config, brokers, ctx)
+                    })))
                 });
             }
             Command::StopProducer { producer } => {

@@ -3,13 +3,26 @@
 //! person's actions run first at their time, so an action scheduled while the simulation runs
 //! lands exactly where the same action in a replayed scenario does.
 
-use super::command::Command;
-use super::ctx::{Timer, TimerId};
+use crate::broker::BrokerTimer;
+use crate::client::consumer::ConsumerTimer;
+use crate::client::producer::ProducerTimer;
 use crate::ids::NodeId;
+use crate::node::TimerId;
 use crate::protocol::Message;
+use crate::scenario::command::Command;
 use crate::time::SimTime;
 use crate::trace::DropReason;
 use crate::vec_map::VecMap;
+use crate::zookeeper::server::ZkServerTimer;
+
+/// A node's timer; each kind of node has its own variant, and sets only its own timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    ZooKeeper(ZkServerTimer),
+    Broker(BrokerTimer),
+    Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
+}
 
 #[derive(Debug)]
 pub enum Item {
@@ -290,7 +303,7 @@ impl Heap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::ctx::TimerId;
+    use crate::node::TimerId;
 
     fn start(n: u32) -> Item {
         Item::Start {

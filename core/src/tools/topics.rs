@@ -267,7 +267,7 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
     let mut out = String::new();
     for name in names {
         let topic = &cluster.topics[&name];
-        let configs = zk_data::overrides_text(&topic.config);
+        let configs = crate::config::overrides_text(&topic.config);
         let min_isr = topic
             .config
             .min_insync_replicas

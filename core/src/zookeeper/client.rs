@@ -4,7 +4,7 @@
 
 use super::messages::{SessionId, WatchKind, ZkError, ZkMessage, ZkOp, ZkReply, Zxid};
 use crate::ids::NodeId;
-use crate::sim::ctx::Ctx;
+use crate::node::Ctx;
 use crate::vec_map::{VecMap, VecSet};
 
 /// How long to wait before trying the next server after a failed connect.
@@ -102,7 +102,7 @@ impl<T: Clone> ZkClient<T> {
     }
 
     /// Connects to the next server in the list; the owner wraps the timer it asks for.
-    pub fn connect(&mut self, ctx: &mut Ctx<'_>) -> ZkClientTimer {
+    pub fn connect(&mut self, ctx: &mut Ctx<'_, impl Sized>) -> ZkClientTimer {
         let server = self.servers[self.next_server];
         self.next_server = (self.next_server + 1) % self.servers.len();
         self.connection += 1;
@@ -121,7 +121,7 @@ impl<T: Clone> ZkClient<T> {
     }
 
     /// Sends (or queues until connected) a request; its answer comes back with `tag`.
-    pub fn submit(&mut self, op: ZkOp, tag: T, ctx: &mut Ctx<'_>) {
+    pub fn submit(&mut self, op: ZkOp, tag: T, ctx: &mut Ctx<'_, impl Sized>) {
         let xid = self.next_xid;
         self.next_xid += 1;
         self.remember_watch(&op);
@@ -150,7 +150,7 @@ impl<T: Clone> ZkClient<T> {
     }
 
     /// Ends the session cleanly: the server deletes its ephemeral nodes at once.
-    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn close(&mut self, ctx: &mut Ctx<'_, impl Sized>) {
         if let State::Connected { server } = self.state {
             ctx.send_zk(NodeId::ZooKeeper(server), ZkMessage::CloseSession);
         }
@@ -163,7 +163,7 @@ impl<T: Clone> ZkClient<T> {
         &mut self,
         from: u32,
         msg: ZkMessage,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<ZkClientEvent<T>>, Option<ZkClientTimer>) {
         let current = match self.state {
             State::Connected { server } | State::Connecting { server } => server,
@@ -249,7 +249,7 @@ impl<T: Clone> ZkClient<T> {
         (events, None)
     }
 
-    fn connect_to(&mut self, server: u32, ctx: &mut Ctx<'_>) -> ZkClientTimer {
+    fn connect_to(&mut self, server: u32, ctx: &mut Ctx<'_, impl Sized>) -> ZkClientTimer {
         if let Some(i) = self.servers.iter().position(|s| *s == server) {
             self.next_server = i;
         }
@@ -278,7 +278,11 @@ impl<T: Clone> ZkClient<T> {
         self.session.map_or(self.requested_timeout_ms, |s| s.1) / 3
     }
 
-    pub fn on_timer(&mut self, timer: ZkClientTimer, ctx: &mut Ctx<'_>) -> Option<ZkClientTimer> {
+    pub fn on_timer(
+        &mut self,
+        timer: ZkClientTimer,
+        ctx: &mut Ctx<'_, impl Sized>,
+    ) -> Option<ZkClientTimer> {
         match timer {
             ZkClientTimer::Reconnect { connection } if connection == self.connection => {
                 Some(self.connect(ctx))

@@ -12,7 +12,7 @@ use super::messages::{
 use super::tree::{DataTree, WatchTrigger};
 use crate::config::ZooKeeperConfig;
 use crate::ids::NodeId;
-use crate::sim::ctx::{Ctx, Timer};
+use crate::node::Ctx;
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::{VecMap, VecSet};
@@ -182,14 +182,14 @@ impl ZkServer {
         self.config.tick_time_ms
     }
 
-    pub fn start(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.timer_in_ms(self.tick_ms(), Timer::ZooKeeper(ZkServerTimer::Tick));
+    pub fn start(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
+        ctx.timer_in_ms(self.tick_ms(), ZkServerTimer::Tick);
         self.look_for_leader(ctx);
     }
 
     // ---- Leader election (FastLeaderElection) ----
 
-    fn look_for_leader(&mut self, ctx: &mut Ctx<'_>) {
+    fn look_for_leader(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let was_serving = self.state != PeerState::Looking;
         self.state = PeerState::Looking;
         self.generation += 1;
@@ -208,9 +208,9 @@ impl ZkServer {
         self.broadcast_vote(ctx);
         ctx.timer_in_ms(
             self.resend_ms,
-            Timer::ZooKeeper(ZkServerTimer::ElectionResend {
+            ZkServerTimer::ElectionResend {
                 generation: self.generation,
-            }),
+            },
         );
         // A lone server (ensemble of one) has its quorum already.
         self.check_election_quorum(ctx);
@@ -224,7 +224,7 @@ impl ZkServer {
         }
     }
 
-    fn broadcast_vote(&self, ctx: &mut Ctx<'_>) {
+    fn broadcast_vote(&self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         for peer in self.peers() {
             ctx.send_zk(NodeId::ZooKeeper(peer), self.notification());
         }
@@ -244,7 +244,7 @@ impl ZkServer {
         vote: Vote,
         round: u64,
         state: PeerState,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
     ) {
         if self.state != PeerState::Looking {
             // Tell a looking peer who leads (this is how a restarted server joins).
@@ -306,7 +306,7 @@ impl ZkServer {
         }
     }
 
-    fn check_election_quorum(&mut self, ctx: &mut Ctx<'_>) {
+    fn check_election_quorum(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let agree = self
             .received_votes
             .values()
@@ -320,12 +320,12 @@ impl ZkServer {
             if self.ensemble.len() == 1 {
                 self.decide(ctx);
             } else {
-                ctx.timer_in_ms(FINALIZE_WAIT_MS, Timer::ZooKeeper(timer));
+                ctx.timer_in_ms(FINALIZE_WAIT_MS, timer);
             }
         }
     }
 
-    fn decide(&mut self, ctx: &mut Ctx<'_>) {
+    fn decide(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         if self.vote.leader == self.sid {
             self.become_leader(ctx);
         } else {
@@ -335,7 +335,7 @@ impl ZkServer {
 
     // ---- Discovery and synchronisation ----
 
-    fn become_leader(&mut self, ctx: &mut Ctx<'_>) {
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         self.state = PeerState::Leading;
         self.generation += 1;
         let mut follower_info = VecMap::new();
@@ -356,14 +356,14 @@ impl ZkServer {
         });
         ctx.timer_in_ms(
             self.tick_ms() * self.config.init_limit as u64,
-            Timer::ZooKeeper(ZkServerTimer::SyncDeadline {
+            ZkServerTimer::SyncDeadline {
                 generation: self.generation,
-            }),
+            },
         );
         self.maybe_choose_epoch(ctx);
     }
 
-    fn become_follower(&mut self, leader: u32, ctx: &mut Ctx<'_>) {
+    fn become_follower(&mut self, leader: u32, ctx: &mut Ctx<'_, ZkServerTimer>) {
         self.state = PeerState::Following;
         self.generation += 1;
         self.follower = Some(FollowerState {
@@ -375,13 +375,13 @@ impl ZkServer {
         self.send_follower_info(leader, ctx);
         ctx.timer_in_ms(
             self.tick_ms() * self.config.init_limit as u64,
-            Timer::ZooKeeper(ZkServerTimer::SyncDeadline {
+            ZkServerTimer::SyncDeadline {
                 generation: self.generation,
-            }),
+            },
         );
     }
 
-    fn send_follower_info(&self, leader: u32, ctx: &mut Ctx<'_>) {
+    fn send_follower_info(&self, leader: u32, ctx: &mut Ctx<'_, ZkServerTimer>) {
         ctx.send_zk(
             NodeId::ZooKeeper(leader),
             ZkMessage::FollowerInfo {
@@ -392,11 +392,16 @@ impl ZkServer {
         let generation = self.generation;
         ctx.timer_in_ms(
             RESEND_MIN_MS,
-            Timer::ZooKeeper(ZkServerTimer::FollowerInfoRetry { generation }),
+            ZkServerTimer::FollowerInfoRetry { generation },
         );
     }
 
-    fn on_follower_info(&mut self, from: u32, accepted_epoch: u32, ctx: &mut Ctx<'_>) {
+    fn on_follower_info(
+        &mut self,
+        from: u32,
+        accepted_epoch: u32,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         let Some(lead) = self.leader.as_mut() else {
             return;
         };
@@ -409,7 +414,7 @@ impl ZkServer {
         }
     }
 
-    fn maybe_choose_epoch(&mut self, ctx: &mut Ctx<'_>) {
+    fn maybe_choose_epoch(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let quorum = self.quorum();
         let Some(lead) = self.leader.as_mut() else {
             return;
@@ -432,7 +437,7 @@ impl ZkServer {
         self.maybe_establish(ctx);
     }
 
-    fn send_new_leader(&mut self, follower: u32, epoch: u32, ctx: &mut Ctx<'_>) {
+    fn send_new_leader(&mut self, follower: u32, epoch: u32, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let Some(lead) = self.leader.as_mut() else {
             return;
         };
@@ -457,7 +462,7 @@ impl ZkServer {
         }
     }
 
-    fn on_ack_new_leader(&mut self, from: u32, epoch: u32, ctx: &mut Ctx<'_>) {
+    fn on_ack_new_leader(&mut self, from: u32, epoch: u32, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let Some(lead) = self.leader.as_mut() else {
             return;
         };
@@ -469,7 +474,7 @@ impl ZkServer {
         self.maybe_establish(ctx);
     }
 
-    fn maybe_establish(&mut self, ctx: &mut Ctx<'_>) {
+    fn maybe_establish(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let quorum = self.quorum();
         let Some(lead) = self.leader.as_mut() else {
             return;
@@ -490,7 +495,13 @@ impl ZkServer {
         });
     }
 
-    fn on_new_leader(&mut self, from: u32, epoch: u32, snapshot: DataTree, ctx: &mut Ctx<'_>) {
+    fn on_new_leader(
+        &mut self,
+        from: u32,
+        epoch: u32,
+        snapshot: DataTree,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         let Some(f) = self.follower.as_mut() else {
             return;
         };
@@ -508,7 +519,7 @@ impl ZkServer {
 
     // ---- Broadcast (ZAB) ----
 
-    fn propose(&mut self, mut txn: Txn, origin: Option<Origin>, ctx: &mut Ctx<'_>) {
+    fn propose(&mut self, mut txn: Txn, origin: Option<Origin>, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let sid = self.sid;
         let quorum = self.quorum();
         let Some(lead) = self.leader.as_mut().filter(|l| l.established) else {
@@ -560,7 +571,7 @@ impl ZkServer {
         }
     }
 
-    fn on_ack(&mut self, from: u32, zxid: Zxid, ctx: &mut Ctx<'_>) {
+    fn on_ack(&mut self, from: u32, zxid: Zxid, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let Some(lead) = self.leader.as_mut() else {
             return;
         };
@@ -572,7 +583,7 @@ impl ZkServer {
     }
 
     /// Commits outstanding proposals in zxid order while the oldest has a quorum of acks.
-    fn commit_ready(&mut self, ctx: &mut Ctx<'_>) {
+    fn commit_ready(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let quorum = self.quorum();
         loop {
             let Some(lead) = self.leader.as_mut() else {
@@ -598,7 +609,7 @@ impl ZkServer {
         zxid: Zxid,
         txn: Txn,
         origin: Option<Origin>,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
     ) {
         let Some(f) = self
             .follower
@@ -612,7 +623,7 @@ impl ZkServer {
         ctx.send_zk(NodeId::ZooKeeper(from), ZkMessage::Ack { zxid });
     }
 
-    fn on_commit(&mut self, from: u32, zxid: Zxid, ctx: &mut Ctx<'_>) {
+    fn on_commit(&mut self, from: u32, zxid: Zxid, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let Some(f) = self.follower.as_mut().filter(|f| f.leader == from) else {
             return;
         };
@@ -628,7 +639,13 @@ impl ZkServer {
         }
     }
 
-    fn apply_committed(&mut self, zxid: Zxid, txn: Txn, origin: Option<Origin>, ctx: &mut Ctx<'_>) {
+    fn apply_committed(
+        &mut self,
+        zxid: Zxid,
+        txn: Txn,
+        origin: Option<Origin>,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         self.tree.set_time_ms(ctx.now.as_ms());
         let result = self.tree.apply(zxid, &txn);
         let is_leader = self.state == PeerState::Leading;
@@ -684,7 +701,12 @@ impl ZkServer {
         }
     }
 
-    fn trace_changes(&self, txn: &Txn, triggers: &[WatchTrigger], ctx: &mut Ctx<'_>) {
+    fn trace_changes(
+        &self,
+        txn: &Txn,
+        triggers: &[WatchTrigger],
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         if let Txn::CloseSession { session } = txn {
             let expired = self
                 .leader
@@ -712,7 +734,7 @@ impl ZkServer {
         }
     }
 
-    fn fail_write(&mut self, origin: Origin, error: ZkError, ctx: &mut Ctx<'_>) {
+    fn fail_write(&mut self, origin: Origin, error: ZkError, ctx: &mut Ctx<'_, ZkServerTimer>) {
         if origin.server == self.sid {
             self.answer_failed_write(origin, error, ctx);
         } else {
@@ -723,7 +745,12 @@ impl ZkServer {
         }
     }
 
-    fn answer_failed_write(&mut self, origin: Origin, error: ZkError, ctx: &mut Ctx<'_>) {
+    fn answer_failed_write(
+        &mut self,
+        origin: Origin,
+        error: ZkError,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         if origin.xid == 0 {
             // A session that could not be created.
             ctx.send_zk(
@@ -743,7 +770,12 @@ impl ZkServer {
 
     // ---- Clients ----
 
-    fn on_client_message(&mut self, client: NodeId, msg: ZkMessage, ctx: &mut Ctx<'_>) {
+    fn on_client_message(
+        &mut self,
+        client: NodeId,
+        msg: ZkMessage,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
+    ) {
         if !self.is_serving() {
             ctx.send_zk(client, ZkMessage::ConnectionClosed);
             return;
@@ -833,7 +865,7 @@ impl ZkServer {
         }
     }
 
-    fn submit(&mut self, txn: Txn, origin: Origin, ctx: &mut Ctx<'_>) {
+    fn submit(&mut self, txn: Txn, origin: Origin, ctx: &mut Ctx<'_, ZkServerTimer>) {
         match self.state {
             PeerState::Leading => self.propose(txn, Some(origin), ctx),
             PeerState::Following => {
@@ -889,7 +921,7 @@ impl ZkServer {
         data: Vec<String>,
         child: Vec<String>,
         last_zxid: Zxid,
-        ctx: &mut Ctx<'_>,
+        ctx: &mut Ctx<'_, ZkServerTimer>,
     ) {
         for path in data {
             let fired = match self.tree.get(&path) {
@@ -928,7 +960,7 @@ impl ZkServer {
         }
     }
 
-    fn fire_watches(&mut self, triggers: &[WatchTrigger], ctx: &mut Ctx<'_>) {
+    fn fire_watches(&mut self, triggers: &[WatchTrigger], ctx: &mut Ctx<'_, ZkServerTimer>) {
         for (path, kind) in triggers {
             let watchers = match kind {
                 WatchKind::NodeChildrenChanged => self.child_watches.remove(path),
@@ -951,7 +983,7 @@ impl ZkServer {
         }
     }
 
-    fn close_client_connections(&mut self, ctx: &mut Ctx<'_>) {
+    fn close_client_connections(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         for client in std::mem::take(&mut self.clients).into_keys() {
             ctx.send_zk(client, ZkMessage::ConnectionClosed);
         }
@@ -961,7 +993,7 @@ impl ZkServer {
 
     // ---- Entry points ----
 
-    pub fn on_message(&mut self, from: NodeId, msg: ZkMessage, ctx: &mut Ctx<'_>) {
+    pub fn on_message(&mut self, from: NodeId, msg: ZkMessage, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let NodeId::ZooKeeper(peer) = from else {
             self.on_client_message(from, msg, ctx);
             return;
@@ -1013,19 +1045,16 @@ impl ZkServer {
         }
     }
 
-    pub fn on_timer(&mut self, timer: ZkServerTimer, ctx: &mut Ctx<'_>) {
+    pub fn on_timer(&mut self, timer: ZkServerTimer, ctx: &mut Ctx<'_, ZkServerTimer>) {
         match timer {
             ZkServerTimer::Tick => {
-                ctx.timer_in_ms(self.tick_ms(), Timer::ZooKeeper(ZkServerTimer::Tick));
+                ctx.timer_in_ms(self.tick_ms(), ZkServerTimer::Tick);
                 self.on_tick(ctx);
             }
             ZkServerTimer::ElectionResend { generation } if generation == self.generation => {
                 self.broadcast_vote(ctx);
                 self.resend_ms = (self.resend_ms * 2).min(RESEND_MAX_MS);
-                ctx.timer_in_ms(
-                    self.resend_ms,
-                    Timer::ZooKeeper(ZkServerTimer::ElectionResend { generation }),
-                );
+                ctx.timer_in_ms(self.resend_ms, ZkServerTimer::ElectionResend { generation });
             }
             ZkServerTimer::Finalize { generation, round }
                 if generation == self.generation && round == self.round =>
@@ -1053,7 +1082,7 @@ impl ZkServer {
         }
     }
 
-    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+    fn on_tick(&mut self, ctx: &mut Ctx<'_, ZkServerTimer>) {
         let sync_limit_us = self.tick_ms() * self.config.sync_limit as u64 * 1_000;
         match self.state {
             PeerState::Leading => {
@@ -1115,7 +1144,7 @@ impl ZkServer {
     }
 
     /// A TCP connection closed: a client went away, or a peer server died.
-    pub fn on_disconnect(&mut self, peer: NodeId, ctx: &mut Ctx<'_>) {
+    pub fn on_disconnect(&mut self, peer: NodeId, ctx: &mut Ctx<'_, ZkServerTimer>) {
         match peer {
             NodeId::ZooKeeper(sid) => {
                 if self.follower.as_ref().is_some_and(|f| f.leader == sid) {

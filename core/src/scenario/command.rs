@@ -389,11 +389,11 @@ impl Command {
             Command::AlterBrokerConfig { broker, config } => format!(
                 "set {}'s dynamic config to {{{}}}",
                 broker.map_or("every broker".to_string(), |b| format!("broker {b}")),
-                crate::controller::zk_data::dynamic_text(config)
+                crate::config::dynamic_text(config)
             ),
             Command::AlterTopicConfig { topic, config } => format!(
                 "set topic {topic}'s config to {{{}}}",
-                crate::controller::zk_data::overrides_text(config)
+                crate::config::overrides_text(config)
             ),
             Command::ResetOffsets { group, offsets } => format!(
                 "reset group {group}'s offsets: {}",
