@@ -6,6 +6,7 @@ use crate::histogram::Histogram;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName};
 pub use crate::invariants::acked_records_survive::LostRecord;
 use crate::invariants::Violation;
+use crate::sim::Sim;
 use serde::Serialize;
 
 /// Latency quantiles from histograms of 8 buckets per power of two: each figure is a bucket,
@@ -122,22 +123,32 @@ pub struct ExactlyOnceReport {
     pub open_records: u64,
 }
 
-impl crate::sim::Sim {
+impl Sim {
+    /// The report of the run so far.
+    pub fn report(&self) -> Report {
+        Report::of(self)
+    }
+}
+
+impl Report {
     /// A partition's final log: the leader's, or for an offline partition the longest replica.
-    fn final_log(&self, tp: &crate::ids::TopicPartition) -> Option<&crate::log::PartitionLog> {
-        let leader = self.partition_state(&tp.topic, tp.partition)?.0;
-        let brokers = self.brokers_and_disks();
+    fn final_log<'a>(
+        sim: &'a Sim,
+        tp: &crate::ids::TopicPartition,
+    ) -> Option<&'a crate::log::PartitionLog> {
+        let leader = sim.partition_state(&tp.topic, tp.partition)?.0;
+        let brokers = sim.brokers_and_disks();
         leader.and_then(|l| brokers.log(l, tp)).or_else(|| {
-            (1..=self.scenario.cluster.brokers)
+            (1..=sim.scenario().cluster.brokers)
                 .filter_map(|b| brokers.log(crate::ids::BrokerId(b), tp))
                 .max_by_key(|l| l.log_end_offset())
         })
     }
 
-    fn exactly_once_reports(&self, readers: &[ReaderReport]) -> Vec<ExactlyOnceReport> {
+    fn exactly_once_reports(sim: &Sim, readers: &[ReaderReport]) -> Vec<ExactlyOnceReport> {
         use crate::vec_map::{VecMap, VecSet};
-        let apps: VecSet<(String, String, String)> = self
-            .scenario
+        let apps: VecSet<(String, String, String)> = sim
+            .scenario()
             .consumers
             .iter()
             .filter(|c| c.commit == crate::scenario::CommitMode::Transactional)
@@ -149,7 +160,7 @@ impl crate::sim::Sim {
                 ))
             })
             .collect();
-        let topics = self.topics();
+        let topics = sim.topics();
         apps.into_iter()
             .map(|(group, input, output)| {
                 let reader = crate::delivery::reader_name(Some(&group), 0);
@@ -161,7 +172,7 @@ impl crate::sim::Sim {
                 let mut inputs: VecSet<u64> = VecSet::new();
                 for (topic, p, offset) in committed.iter().filter(|(t, _, _)| **t == *input) {
                     let tp = crate::ids::TopicPartition::new(topic, *p);
-                    if let Some(log) = self.final_log(&tp) {
+                    if let Some(log) = Report::final_log(sim, &tp) {
                         inputs.extend(log.records_below(*offset).into_iter().map(|(_, id)| id));
                     }
                 }
@@ -170,7 +181,7 @@ impl crate::sim::Sim {
                 let out_name: TopicName = output.as_str().into();
                 for p in 0..topics.get(&out_name).copied().unwrap_or(0) {
                     let tp = crate::ids::TopicPartition::new(&out_name, p);
-                    let Some(log) = self.final_log(&tp) else {
+                    let Some(log) = Report::final_log(sim, &tp) else {
                         continue;
                     };
                     let mut pending: VecMap<i64, Vec<u64>> = VecMap::new();
@@ -220,39 +231,39 @@ impl crate::sim::Sim {
 
     /// Every live client's latencies so far, in µs: (produce → ack, produce → consumed).
     /// The UI charts a window by subtracting an earlier copy ([`Histogram::since`]).
-    pub fn latency_histograms(&self) -> (Histogram, Histogram) {
+    pub fn latency_histograms(sim: &Sim) -> (Histogram, Histogram) {
         let mut ack_latency = Histogram::default();
         let mut e2e = Histogram::default();
-        for p in self.producers() {
+        for p in sim.producers() {
             ack_latency.merge(&p.stats.ack_latency_us);
         }
-        for c in self.consumers() {
+        for c in sim.consumers() {
             e2e.merge(&c.stats.end_to_end_latency_us);
         }
         (ack_latency, e2e)
     }
 
     /// The report of the run so far.
-    pub fn report(&self) -> Report {
+    pub fn of(sim: &Sim) -> Report {
         use crate::invariants::acked_records_survive::loss_reason;
         use crate::vec_map::VecSet;
-        let (ack_latency, e2e) = self.latency_histograms();
+        let (ack_latency, e2e) = Report::latency_histograms(sim);
         let (mut produced, mut acked, mut failed, mut retries) = (0, 0, 0, 0);
-        for p in self.producers() {
+        for p in sim.producers() {
             produced += p.stats.produced;
             acked += p.stats.acked;
             failed += p.stats.failed;
             retries += p.stats.retries;
         }
-        let mut readers = self.delivery.reports();
+        let mut readers = sim.delivery().reports();
         let consumed = readers.iter().map(|r| r.processed).sum();
-        let duplicates_consumed = self.delivery.duplicates();
+        let duplicates_consumed = sim.delivery().duplicates();
         let lost_by_consumers = readers.iter().map(|r| r.lost).sum();
         let mut partitions = Vec::new();
-        let mut losses = self.invariants.acked.lost.clone();
-        let any_non_idempotent = self.producers().any(|p| !p.config.idempotence());
+        let mut losses = sim.acked_records().lost.clone();
+        let any_non_idempotent = sim.producers().any(|p| !p.config.idempotence());
         let mut duplicates_in_log = 0;
-        for (topic, count) in self.topics() {
+        for (topic, count) in sim.topics() {
             // Internal topics (__consumer_offsets) are the groups' business: see `readers`.
             if topic.starts_with("__") {
                 continue;
@@ -260,9 +271,9 @@ impl crate::sim::Sim {
             for p in 0..count {
                 let tp = crate::ids::TopicPartition::new(&topic, p);
                 let (leader, leader_epoch, isr) =
-                    self.partition_state(&topic, p)
+                    sim.partition_state(&topic, p)
                         .unwrap_or((None, 0, Vec::new()));
-                let Some(log) = self.final_log(&tp) else {
+                let Some(log) = Report::final_log(sim, &tp) else {
                     continue;
                 };
                 partitions.push(PartitionReport {
@@ -286,7 +297,7 @@ impl crate::sim::Sim {
                 }
                 // Elections already moved what their new leaders lacked into `lost`, and the
                 // ledger placed every other acknowledgement it could: check the rest.
-                let ledger = &self.invariants.acked;
+                let ledger = &sim.acked_records();
                 let tainted = ledger.tainted.get(&tp);
                 let mut ids = None;
                 for b in ledger.acked.get(&tp).iter().flat_map(|l| &l.unchecked) {
@@ -308,8 +319,8 @@ impl crate::sim::Sim {
                 .sum();
         }
         Report {
-            seed: self.scenario.seed,
-            sim_seconds: self.now.as_secs_f64(),
+            seed: sim.scenario().seed,
+            sim_seconds: sim.now().as_secs_f64(),
             produced,
             acked,
             acked_lost: losses.total(),
@@ -320,19 +331,19 @@ impl crate::sim::Sim {
             consumed,
             duplicates_consumed,
             lost_by_consumers,
-            exactly_once: self.exactly_once_reports(&readers),
+            exactly_once: Report::exactly_once_reports(sim, &readers),
             readers,
             duplicates_in_log,
-            leader_changes: self.counters.leader_changes,
-            unclean_elections: self.counters.unclean_elections,
-            controller_elections: self.counters.controller_elections,
-            zookeeper_elections: self.counters.zookeeper_elections,
-            messages_sent: self.counters.messages_sent,
-            messages_dropped: self.counters.messages_dropped,
+            leader_changes: sim.counters().leader_changes,
+            unclean_elections: sim.counters().unclean_elections,
+            controller_elections: sim.counters().controller_elections,
+            zookeeper_elections: sim.counters().zookeeper_elections,
+            messages_sent: sim.counters().messages_sent,
+            messages_dropped: sim.counters().messages_dropped,
             latency: Latency::from_histograms(&ack_latency, &e2e),
             partitions,
-            violations: self.violations.clone(),
-            trace_hash: format!("{:016x}", self.trace_hash()),
+            violations: sim.violations().to_vec(),
+            trace_hash: format!("{:016x}", sim.trace_hash()),
         }
     }
 }

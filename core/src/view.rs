@@ -6,7 +6,6 @@ use crate::group::assignor::Assignor;
 use crate::group::coordinator::GroupState;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName};
 use crate::protocol::MessageKind;
-use crate::sim::queue::Item;
 use crate::sim::Sim;
 use crate::time::SimTime;
 use crate::txn::TxnState;
@@ -176,10 +175,17 @@ pub struct MessageView {
 }
 
 impl Sim {
+    /// A snapshot of everything the UI draws.
     pub fn view(&self) -> View {
-        let cluster = &self.scenario.cluster;
+        View::of(self)
+    }
+}
+
+impl View {
+    pub fn of(sim: &Sim) -> View {
+        let cluster = &sim.scenario().cluster;
         let zookeepers = (1..=cluster.zookeepers)
-            .map(|id| match self.zookeeper(id) {
+            .map(|id| match sim.zookeeper(id) {
                 Some(z) => ZooKeeperView {
                     id,
                     alive: true,
@@ -202,9 +208,9 @@ impl Sim {
                 },
             })
             .collect();
-        let controller = self.controller();
+        let controller = sim.controller();
         let brokers = (1..=cluster.brokers)
-            .map(|id| match self.broker(id) {
+            .map(|id| match sim.broker(id) {
                 Some(b) => BrokerView {
                     id: BrokerId(id),
                     alive: true,
@@ -241,19 +247,19 @@ impl Sim {
                 },
             })
             .collect();
-        let live = |b: &BrokerId| self.broker(b.0).is_some();
-        let topics = self
+        let live = |b: &BrokerId| sim.broker(b.0).is_some();
+        let topics = sim
             .topics()
             .into_iter()
             .map(|(name, count)| {
-                let assignment = self
+                let assignment = sim
                     .zookeeper_tree()
                     .and_then(|t| t.get(&crate::zookeeper::paths::topic(&name)))
                     .and_then(|n| crate::controller::zk_data::parse_topic_assignment(&n.data))
                     .unwrap_or_default();
                 let partitions = (0..count)
                     .map(|p| {
-                        let (leader, leader_epoch, isr) = self
+                        let (leader, leader_epoch, isr) = sim
                             .partition_state(&name, p)
                             .unwrap_or((None, 0, Vec::new()));
                         let replicas = assignment.get(&p).cloned().unwrap_or_default();
@@ -271,14 +277,9 @@ impl Sim {
                 TopicView { name, partitions }
             })
             .collect();
-        let producers = self
-            .nodes
-            .keys()
-            .filter_map(|id| match id {
-                NodeId::Producer(i) => Some(*i),
-                _ => None,
-            })
-            .map(|i| match self.producer(i) {
+        let producers = sim
+            .producer_indices()
+            .map(|i| match sim.producer(i) {
                 Some(p) => ProducerView {
                     index: i,
                     alive: true,
@@ -301,8 +302,8 @@ impl Sim {
                 },
             })
             .collect();
-        let consumers = (0..self.consumer_specs().len() as u32)
-            .map(|i| match self.consumer(i) {
+        let consumers = (0..sim.consumer_specs().len() as u32)
+            .map(|i| match sim.consumer(i) {
                 Some(c) => {
                     let member = c.group.as_ref();
                     ConsumerView {
@@ -331,7 +332,7 @@ impl Sim {
                     }
                 }
                 None => {
-                    let spec = &self.consumer_specs()[i as usize];
+                    let spec = &sim.consumer_specs()[i as usize];
                     ConsumerView {
                         index: i,
                         alive: false,
@@ -351,33 +352,23 @@ impl Sim {
                 }
             })
             .collect();
-        let groups = self.group_views();
-        let mut messages_in_flight: Vec<MessageView> = self
-            .queue_in_flight()
-            .filter_map(|(arrives_at, item)| match item {
-                Item::Deliver {
-                    id,
-                    from,
-                    to,
-                    msg,
-                    sent_at,
-                    dropped,
-                } => Some(MessageView {
-                    id: *id,
-                    from: *from,
-                    to: *to,
-                    kind: msg.kind(),
-                    api: msg.api(),
-                    sent_at: *sent_at,
-                    arrives_at,
-                    dropped: dropped.is_some(),
-                }),
-                _ => None,
+        let groups = GroupView::all(sim);
+        let mut messages_in_flight: Vec<MessageView> = sim
+            .messages_in_flight()
+            .map(|m| MessageView {
+                id: m.id,
+                from: m.from,
+                to: m.to,
+                kind: m.msg.kind(),
+                api: m.msg.api(),
+                sent_at: m.sent_at,
+                arrives_at: m.arrives_at,
+                dropped: m.dropped,
             })
             .collect();
         crate::sort::sort_by_key(&mut messages_in_flight, |m| m.id);
         View {
-            now: self.now,
+            now: sim.now(),
             zookeepers,
             brokers,
             controller: controller.map(|c| c.0),
@@ -386,10 +377,10 @@ impl Sim {
             producers,
             consumers,
             groups,
-            transactions: self.transaction_views(),
-            cut_links: self.network.cut_links().copied().collect(),
-            slow_links: self
-                .network
+            transactions: TransactionView::all(sim),
+            cut_links: sim.network().cut_links().copied().collect(),
+            slow_links: sim
+                .network()
                 .slow_links()
                 .map(|(&(a, b), &us)| (a, b, us))
                 .collect(),
@@ -398,10 +389,10 @@ impl Sim {
     }
 }
 
-impl Sim {
+impl TransactionView {
     /// Every transactional id a live coordinator has loaded.
-    pub fn transaction_views(&self) -> Vec<TransactionView> {
-        let mut out: Vec<TransactionView> = self
+    pub fn all(sim: &Sim) -> Vec<TransactionView> {
+        let mut out: Vec<TransactionView> = sim
             .brokers()
             .flat_map(|b| {
                 b.txns.transactions().map(move |t| TransactionView {
@@ -421,49 +412,13 @@ impl Sim {
         crate::sort::sort_by(&mut out, |a, b| a.transactional_id.cmp(&b.transactional_id));
         out
     }
+}
 
-    /// A partition's log on its live leader, as ZooKeeper names the leader.
-    pub fn leader_log(&self, topic: &str, partition: u32) -> Option<&crate::log::PartitionLog> {
-        let (leader, _, _) = self.partition_state(topic, partition)?;
-        let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
-        self.broker(leader?.0)?.log(&tp)
-    }
-
-    /// A partition's high watermark on its live leader (what `ListOffsets` for the latest
-    /// offset answers a read_uncommitted client).
-    pub fn high_watermark(&self, topic: &str, partition: u32) -> Option<Offset> {
-        Some(self.leader_log(topic, partition)?.high_watermark())
-    }
-
-    /// A topic's config overrides as `/config/topics/T` holds them; `None` if the topic does
-    /// not exist.
-    pub fn topic_overrides(&self, topic: &str) -> Option<crate::config::TopicConfig> {
-        use crate::controller::zk_data;
-        use crate::zookeeper::paths;
-        let tree = self.zookeeper_tree()?;
-        tree.get(&paths::topic(topic))?;
-        Some(
-            tree.get(&paths::topic_config(topic))
-                .and_then(|n| zk_data::parse_topic_config(&n.data))
-                .unwrap_or_default(),
-        )
-    }
-
-    /// Dynamic settings of one broker, or (`None`) the cluster-wide default, as
-    /// `/config/brokers/…` holds them.
-    pub fn dynamic_broker_config(&self, broker: Option<u32>) -> crate::config::DynamicBrokerConfig {
-        use crate::controller::zk_data;
-        use crate::zookeeper::paths;
-        self.zookeeper_tree()
-            .and_then(|t| t.get(&paths::broker_config(broker)))
-            .and_then(|n| zk_data::parse_broker_config(&n.data))
-            .unwrap_or_default()
-    }
-
+impl GroupView {
     /// Every group a live coordinator has loaded (the one with the group's partition).
-    pub fn group_views(&self) -> Vec<GroupView> {
+    pub fn all(sim: &Sim) -> Vec<GroupView> {
         let mut out: Vec<GroupView> = Vec::new();
-        for b in self.brokers() {
+        for b in sim.brokers() {
             for g in b.groups.groups.values() {
                 if !b.groups.partitions.contains(&g.partition) {
                     continue;
@@ -472,7 +427,7 @@ impl Sim {
                     .offsets
                     .iter()
                     .map(|(tp, &committed)| {
-                        let high_watermark = self
+                        let high_watermark = sim
                             .high_watermark(&tp.topic, tp.partition)
                             .unwrap_or(committed);
                         CommittedOffsetView {
@@ -557,15 +512,10 @@ pub enum CellKind {
 
 const KEY_CHARS: usize = 24;
 
-impl Sim {
+impl PartitionLogView {
     /// The last `max_cells` offsets of a partition's log. None when no live broker holds it.
-    pub fn partition_log(
-        &self,
-        topic: &str,
-        partition: u32,
-        max_cells: u64,
-    ) -> Option<PartitionLogView> {
-        let (source, replica) = self
+    pub fn of(sim: &Sim, topic: &str, partition: u32, max_cells: u64) -> Option<PartitionLogView> {
+        let (source, replica) = sim
             .brokers()
             .filter_map(|b| {
                 b.replicas

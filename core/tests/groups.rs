@@ -42,7 +42,7 @@ fn debug_events(sim: &Sim) -> String {
 #[test]
 fn a_group_shares_partitions_and_rebalances_as_members_join() {
     let (sim, report) = run(group_scenario(1, 3, json!({})), 60);
-    let groups = sim.group_views();
+    let groups = kplay_core::view::GroupView::all(&sim);
     assert_eq!(groups.len(), 1, "{}", debug_events(&sim));
     let g = &groups[0];
     assert_eq!(g.id, "billing");

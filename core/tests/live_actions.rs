@@ -5,6 +5,7 @@ mod common;
 
 use common::{leader_of, scenario};
 use kplay_core::view::CellKind;
+use kplay_core::view::PartitionLogView;
 use kplay_core::{Command, Sim, SimTime};
 use serde_json::json;
 
@@ -132,7 +133,7 @@ fn the_partition_log_view_shows_keys_expired_records_and_markers() {
     ))
     .unwrap();
     sim.run_until(SimTime::from_secs(15));
-    let log = sim.partition_log("orders", 0, 400).unwrap();
+    let log = PartitionLogView::of(&sim, "orders", 0, 400).unwrap();
     assert_eq!(Some(log.source.0), leader_of(&sim, "orders", 0));
     assert!(log.log_start_offset > 0, "retention deleted segments");
     assert_eq!(
@@ -154,7 +155,7 @@ fn the_partition_log_view_shows_keys_expired_records_and_markers() {
             assert!(key == "alice" || key == "bob", "{key}");
         }
     }
-    assert!(sim.partition_log("nope", 0, 10).is_none());
+    assert!(PartitionLogView::of(&sim, "nope", 0, 10).is_none());
 }
 
 #[test]
@@ -170,7 +171,7 @@ fn transaction_markers_show_in_the_log_view() {
     ))
     .unwrap();
     sim.run_until(SimTime::from_secs(15));
-    let log = sim.partition_log("out", 0, 10_000).unwrap();
+    let log = PartitionLogView::of(&sim, "out", 0, 10_000).unwrap();
     let markers = log
         .cells
         .iter()

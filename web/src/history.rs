@@ -69,7 +69,7 @@ impl History {
         let produced: u64 = view.producers.iter().map(|p| p.produced).sum();
         let acked: u64 = view.producers.iter().map(|p| p.acked).sum();
         let consumed: u64 = view.consumers.iter().map(|c| c.consumed).sum();
-        let (_, e2e) = sim.latency_histograms();
+        let (_, e2e) = kplay_core::Report::latency_histograms(sim);
         let window = e2e.since(&self.e2e);
         let ms = |q| window.quantile(q).map(|us| us as f64 / 1_000.0);
         let seconds = self

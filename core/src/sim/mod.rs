@@ -15,7 +15,8 @@ use crate::client::producer::Producer;
 use crate::client::producer::ProducerTimer;
 use crate::controller::zk_data;
 use crate::delivery::DeliveryLedger;
-use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
+use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
+use crate::invariants::acked_records_survive::AckedRecordsSurvive;
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
 use crate::node::{Ctx, Outbox, TimerId};
@@ -71,7 +72,7 @@ pub(crate) struct Slot {
 
 /// Running totals the report needs, kept as events happen (the trace is windowed).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Counters {
+pub struct Counters {
     pub messages_sent: u64,
     pub messages_dropped: u64,
     pub leader_changes: u64,
@@ -82,20 +83,20 @@ pub(crate) struct Counters {
 
 #[derive(Debug)]
 pub struct Sim {
-    pub(crate) scenario: Scenario,
-    pub(crate) now: SimTime,
+    scenario: Scenario,
+    now: SimTime,
     queue: Queue,
     rng: Rng,
-    pub(crate) nodes: Nodes,
-    pub(crate) network: Network,
-    pub(crate) trace: Trace,
+    nodes: Nodes,
+    network: Network,
+    trace: Trace,
     next_message_id: u64,
-    pub(crate) broker_disks: VecMap<BrokerId, BrokerDisk>,
+    broker_disks: VecMap<BrokerId, BrokerDisk>,
     zk_disks: VecMap<u32, (DataTree, u32)>,
-    pub(crate) invariants: Invariants,
-    pub(crate) violations: Vec<Violation>,
-    pub(crate) counters: Counters,
-    pub(crate) delivery: DeliveryLedger,
+    invariants: Invariants,
+    violations: Vec<Violation>,
+    counters: Counters,
+    delivery: DeliveryLedger,
     console_producer: u32,
     /// The scenario's consumers, then those added while running (`add_consumer`).
     consumer_specs: Vec<ConsumerSpec>,
@@ -116,6 +117,19 @@ pub struct Sim {
     timer_ids: u64,
     /// Creating the scenario's topics and starting its clients once the cluster is up.
     startup: startup::Startup,
+}
+
+/// A message on the wire, as an observer sees it.
+#[derive(Debug)]
+pub struct InFlight<'a> {
+    pub id: u64,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub msg: &'a Message,
+    pub sent_at: SimTime,
+    pub arrives_at: SimTime,
+    /// It will not arrive (its link is cut): it is drawn failing half-way.
+    pub dropped: bool,
 }
 
 /// What the simulation hands to the connections of real Kafka clients (`kplay serve`).
@@ -287,8 +301,44 @@ impl Sim {
     pub fn pending_events(&self) -> usize {
         self.queue.len()
     }
-    pub(crate) fn queue_in_flight(&self) -> impl Iterator<Item = (SimTime, &queue::Item)> {
-        self.queue.in_flight()
+    /// Messages on the wire: sent, not yet delivered or dropped.
+    pub fn messages_in_flight(&self) -> impl Iterator<Item = InFlight<'_>> {
+        self.queue
+            .in_flight()
+            .filter_map(|(arrives_at, item)| match item {
+                Item::Deliver {
+                    id,
+                    from,
+                    to,
+                    msg,
+                    sent_at,
+                    dropped,
+                } => Some(InFlight {
+                    id: *id,
+                    from: *from,
+                    to: *to,
+                    msg,
+                    sent_at: *sent_at,
+                    arrives_at,
+                    dropped: dropped.is_some(),
+                }),
+                _ => None,
+            })
+    }
+    /// The network's links: which are cut, which slowed.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    /// What each consumer group and reader processed, twice or never.
+    pub fn delivery(&self) -> &DeliveryLedger {
+        &self.delivery
+    }
+    /// The acknowledged-records ledger of the invariant that checks they survive.
+    pub fn acked_records(&self) -> &AckedRecordsSurvive {
+        &self.invariants.acked
     }
 
     // ---- Running ----
@@ -1284,6 +1334,13 @@ impl Sim {
     pub fn brokers(&self) -> impl Iterator<Item = &Broker> {
         self.brokers_and_disks().live()
     }
+    /// Every producer started so far, running or not.
+    pub fn producer_indices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.nodes.keys().filter_map(|id| match id {
+            NodeId::Producer(i) => Some(*i),
+            _ => None,
+        })
+    }
     pub fn producers(&self) -> impl Iterator<Item = &Producer> {
         self.nodes.values().filter_map(|s| match s.node.as_ref()? {
             Node::Producer(p) => Some(p.as_ref()),
@@ -1330,6 +1387,44 @@ impl Sim {
         leader
             .or_else(|| (1..=self.scenario.cluster.zookeepers).find_map(|s| self.zookeeper(s)))
             .map(|z| z.tree())
+    }
+
+    /// A partition's log on its live leader, as ZooKeeper names the leader.
+    pub fn leader_log(&self, topic: &str, partition: u32) -> Option<&crate::log::PartitionLog> {
+        let (leader, _, _) = self.partition_state(topic, partition)?;
+        let tp = crate::ids::TopicPartition::new(&topic.into(), partition);
+        self.broker(leader?.0)?.log(&tp)
+    }
+
+    /// A partition's high watermark on its live leader (what `ListOffsets` for the latest
+    /// offset answers a read_uncommitted client).
+    pub fn high_watermark(&self, topic: &str, partition: u32) -> Option<Offset> {
+        Some(self.leader_log(topic, partition)?.high_watermark())
+    }
+
+    /// A topic's config overrides as `/config/topics/T` holds them; `None` if the topic does
+    /// not exist.
+    pub fn topic_overrides(&self, topic: &str) -> Option<crate::config::TopicConfig> {
+        use crate::controller::zk_data;
+        use crate::zookeeper::paths;
+        let tree = self.zookeeper_tree()?;
+        tree.get(&paths::topic(topic))?;
+        Some(
+            tree.get(&paths::topic_config(topic))
+                .and_then(|n| zk_data::parse_topic_config(&n.data))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Dynamic settings of one broker, or (`None`) the cluster-wide default, as
+    /// `/config/brokers/…` holds them.
+    pub fn dynamic_broker_config(&self, broker: Option<u32>) -> crate::config::DynamicBrokerConfig {
+        use crate::controller::zk_data;
+        use crate::zookeeper::paths;
+        self.zookeeper_tree()
+            .and_then(|t| t.get(&paths::broker_config(broker)))
+            .and_then(|n| zk_data::parse_broker_config(&n.data))
+            .unwrap_or_default()
     }
 
     /// A partition's state as ZooKeeper has it: (leader, leader epoch, ISR).

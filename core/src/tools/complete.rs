@@ -47,7 +47,10 @@ pub fn complete(sim: &Sim, line: &str) -> Vec<String> {
             } else if matches!(previous, Some("--topic")) {
                 sim.topics().keys().map(|t| t.to_string()).collect()
             } else if matches!(previous, Some("--group")) {
-                sim.group_views().into_iter().map(|g| g.id).collect()
+                crate::view::GroupView::all(sim)
+                    .into_iter()
+                    .map(|g| g.id)
+                    .collect()
             } else if tool == "zookeeper-shell" && done.len() >= 3 {
                 znodes(sim, last)
             } else {

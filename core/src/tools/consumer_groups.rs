@@ -155,7 +155,7 @@ pub fn run(shell: &mut Shell, sim: &mut Sim, argv: &[String]) -> Output {
             ..Output::default()
         };
     }
-    let groups = sim.group_views();
+    let groups = crate::view::GroupView::all(sim);
     if o.has("list") {
         return list(&groups, o.has("state"));
     }

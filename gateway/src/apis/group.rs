@@ -545,9 +545,7 @@ fn state_name(state: GroupState) -> &'static str {
 /// Answered from the coordinators' state in the simulation, as the coordinator would.
 pub(crate) fn list_groups(r: ListGroupsRequest, ctx: &Context<'_>) -> Plan {
     let mut response = ListGroupsResponse::default();
-    response.groups = ctx
-        .sim
-        .group_views()
+    response.groups = kplay_core::view::GroupView::all(ctx.sim)
         .into_iter()
         .filter(|g| {
             r.states_filter.is_empty()
@@ -568,7 +566,7 @@ pub(crate) fn list_groups(r: ListGroupsRequest, ctx: &Context<'_>) -> Plan {
 }
 
 pub(crate) fn describe_groups(r: DescribeGroupsRequest, ctx: &Context<'_>) -> Plan {
-    let groups = ctx.sim.group_views();
+    let groups = kplay_core::view::GroupView::all(ctx.sim);
     let mut response = DescribeGroupsResponse::default();
     response.groups = r
         .groups

@@ -39,7 +39,7 @@ pub fn partitions(inner: &Inner, view: &View) -> Html {
     html! {
         <div class="partitions">
             { for shown.iter().take(MAX_PARTITIONS).map(|(topic, p)| {
-                match inner.sim.partition_log(topic, *p, CELLS) {
+                match kplay_core::view::PartitionLogView::of(&inner.sim, topic, *p, CELLS) {
                     Some(log) => strip(view, &log),
                     None => html! {
                         <div class="strip offline"><div class="strip-title"><b>{ format!("{topic}-{p}") }</b>{ " — no live replica holds it" }</div></div>
