@@ -8,12 +8,12 @@
 //!
 //! A controller goes through three phases, and each ZooKeeper request it makes is tagged with
 //! the phase's own tag, so an answer goes back to the file that asked:
-//! - electing: [`election`] bumps the controller epoch (`KafkaController.elect`);
-//! - loading: [`loading`] reads brokers, topics and partition states
+//! - electing: `election.rs` bumps the controller epoch (`KafkaController.elect`);
+//! - loading: `loading.rs` reads brokers, topics and partition states
 //!   (`initializeControllerContext`), and reads them again when a watch fires;
-//! - active: fenced writes of [`partition_state`] (the partition and replica state machines),
-//!   [`topics`] (create, add partitions, delete) and [`configs`], and the elections of
-//!   [`preferred`] leaders and of [`shutdown`].
+//! - active: fenced writes of `partition_state.rs` (the partition and replica state machines),
+//!   `topics.rs` (create, add partitions, delete) and `configs.rs`, and the elections of
+//!   `preferred.rs` leaders and of `shutdown.rs`.
 
 pub mod assignment;
 mod configs;

@@ -4,13 +4,13 @@
 //!
 //! This file holds the server's state and routes what arrives by the server's peer state, as
 //! QuorumPeer runs FastLeaderElection while looking and a Leader or Follower otherwise:
-//! - [`election`]: FastLeaderElection (votes, rounds, the finalize wait);
-//! - [`sync`]: Zab's discovery and synchronisation (a new epoch, a follower synced with a
+//! - `election.rs`: FastLeaderElection (votes, rounds, the finalize wait);
+//! - `sync.rs`: Zab's discovery and synchronisation (a new epoch, a follower synced with a
 //!   snapshot) and the pings that keep a quorum;
-//! - [`broadcast`]: Zab's atomic broadcast (proposals, acks, commits in zxid order);
-//! - [`sessions`]: the leader's session tracker (touches, expiry);
-//! - [`requests`]: clients' connections and requests;
-//! - [`watches`]: one-shot watches, set by reads and fired by commits.
+//! - `broadcast.rs`: Zab's atomic broadcast (proposals, acks, commits in zxid order);
+//! - `sessions.rs`: the leader's session tracker (touches, expiry);
+//! - `requests.rs`: clients' connections and requests;
+//! - `watches.rs`: one-shot watches, set by reads and fired by commits.
 //!
 //! Simplifications, each invisible to a Kafka broker: a new follower is always synced with a
 //! full snapshot (ZooKeeper may send a DIFF), and transaction logs are not modelled separately
