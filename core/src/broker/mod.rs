@@ -662,7 +662,10 @@ impl Broker {
                 error,
                 remaining,
             } => self.on_controlled_shutdown_response(correlation, error, remaining, ctx),
-            _ => {}
+            // The answer to creating an internal topic (or auto-creating one): the topic itself
+            // arrives as UpdateMetadata and LeaderAndIsr.
+            Message::CreateTopicsResponse { .. } => {}
+            other => debug_assert!(false, "broker {} got {other:?}", self.id),
         }
     }
 
@@ -829,7 +832,8 @@ impl Broker {
                     }
                 }
             }
-            _ => {}
+            // Clients and the admin reconnect on their own; a broker keeps no state for them.
+            NodeId::Producer(_) | NodeId::Consumer(_) | NodeId::Client(_) | NodeId::Admin => {}
         }
     }
 

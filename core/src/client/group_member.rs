@@ -461,6 +461,8 @@ impl GroupMember {
                     Some(e) => events.extend(self.on_group_error(e, ctx)),
                 }
             }
+            // The consumer's own answers (fetches, metadata), and group answers that a newer
+            // request, a rejoin or a lost coordinator made stale.
             _ => {}
         }
         events

@@ -870,7 +870,7 @@ impl Producer {
                     Some(_) => self.init_pid_backoff(ctx),
                 }
             }
-            _ => {}
+            other => debug_assert!(false, "producer {} got {other:?}", self.index),
         }
         self.poll(ctx);
     }
