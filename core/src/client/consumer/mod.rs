@@ -279,8 +279,6 @@ impl Consumer {
         }
     }
 
-    /// Fetches every owned partition whose buffer is empty, one request per leader.
-
     // ---- Events ----
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_, ConsumerTimer>) {
