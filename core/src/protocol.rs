@@ -217,352 +217,544 @@ pub enum CoordinatorType {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {
-    MetadataRequest {
-        correlation: Correlation,
-        topics: Vec<TopicName>,
-        allow_auto_topic_creation: bool,
-    },
-    MetadataResponse {
-        correlation: Correlation,
-        brokers: Vec<BrokerId>,
-        controller: Option<BrokerId>,
-        topics: Vec<TopicMetadata>,
-    },
-    ProduceRequest {
-        correlation: Correlation,
-        acks: Acks,
-        timeout_ms: u64,
-        partitions: Vec<(TopicPartition, RecordBatch)>,
-    },
-    ProduceResponse {
-        correlation: Correlation,
-        partitions: Vec<ProducePartitionResponse>,
-    },
-    FetchRequest {
-        correlation: Correlation,
+    MetadataRequest(msg::MetadataRequest),
+    MetadataResponse(msg::MetadataResponse),
+    ProduceRequest(msg::ProduceRequest),
+    ProduceResponse(msg::ProduceResponse),
+    FetchRequest(msg::FetchRequest),
+    FetchResponse(msg::FetchResponse),
+    ListOffsetsRequest(msg::ListOffsetsRequest),
+    ListOffsetsResponse(msg::ListOffsetsResponse),
+    InitProducerIdRequest(msg::InitProducerIdRequest),
+    InitProducerIdResponse(msg::InitProducerIdResponse),
+    AddPartitionsToTxnRequest(msg::AddPartitionsToTxnRequest),
+    AddPartitionsToTxnResponse(msg::AddPartitionsToTxnResponse),
+    AddOffsetsToTxnRequest(msg::AddOffsetsToTxnRequest),
+    AddOffsetsToTxnResponse(msg::AddOffsetsToTxnResponse),
+    EndTxnRequest(msg::EndTxnRequest),
+    EndTxnResponse(msg::EndTxnResponse),
+    /// Transaction coordinator → partition leaders: write a COMMIT or ABORT marker.
+    WriteTxnMarkersRequest(msg::WriteTxnMarkersRequest),
+    WriteTxnMarkersResponse(msg::WriteTxnMarkersResponse),
+    /// Offsets committed inside a transaction: they count once the transaction commits.
+    TxnOffsetCommitRequest(msg::TxnOffsetCommitRequest),
+    TxnOffsetCommitResponse(msg::TxnOffsetCommitResponse),
+    CreateTopicsRequest(msg::CreateTopicsRequest),
+    /// KIP-460: elect the preferred replica, or (unclean) any live replica of a leaderless
+    /// partition. `None`: every partition.
+    ElectLeadersRequest(msg::ElectLeadersRequest),
+    ElectLeadersResponse(msg::ElectLeadersResponse),
+    /// A topic's new set of config overrides (`kafka-configs.sh --alter`).
+    AlterConfigsRequest(msg::AlterConfigsRequest),
+    AlterConfigsResponse(msg::AlterConfigsResponse),
+    /// Dynamic broker settings for one broker (`Some`) or every broker (`None`: the default).
+    AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest),
+    /// Controller → brokers: dynamic broker settings changed (Kafka's brokers watch
+    /// `/config/changes`).
+    BrokerConfigChanged(msg::BrokerConfigChanged),
+    /// Controller → brokers: a topic's configs changed. (Kafka's brokers watch
+    /// `/config/changes` and re-read `/config/topics/T`; kplay's controller tells them.)
+    TopicConfigChanged(msg::TopicConfigChanged),
+    CreateTopicsResponse(msg::CreateTopicsResponse),
+    CreatePartitionsRequest(msg::CreatePartitionsRequest),
+    CreatePartitionsResponse(msg::CreatePartitionsResponse),
+    DeleteTopicsRequest(msg::DeleteTopicsRequest),
+    DeleteTopicsResponse(msg::DeleteTopicsResponse),
+    /// Controller → replicas: become leader or follower of these partitions.
+    LeaderAndIsr(msg::LeaderAndIsr),
+    /// Controller → replicas: stop serving and delete these partitions (topic deletion).
+    StopReplica(msg::StopReplica),
+    /// Controller → every broker: the cluster's metadata for their caches.
+    UpdateMetadata(msg::UpdateMetadata),
+    /// Leader → controller: please change the ISR (KIP-497).
+    AlterPartition(msg::AlterPartition),
+    AlterPartitionResponse(msg::AlterPartitionResponse),
+    /// A client's first request on a new connection (Kafka's clients send it before anything
+    /// else): the connection is ready once it is answered.
+    ApiVersionsRequest(msg::ApiVersionsRequest),
+    ApiVersionsResponse(msg::ApiVersionsResponse),
+    /// Broker → controller: I am stopping cleanly; move leadership away from me first.
+    ControlledShutdownRequest(msg::ControlledShutdownRequest),
+    /// The partitions the broker still leads (none when every one found another leader).
+    ControlledShutdownResponse(msg::ControlledShutdownResponse),
+    FindCoordinatorRequest(msg::FindCoordinatorRequest),
+    FindCoordinatorResponse(msg::FindCoordinatorResponse),
+    JoinGroupRequest(msg::JoinGroupRequest),
+    JoinGroupResponse(msg::JoinGroupResponse),
+    SyncGroupRequest(msg::SyncGroupRequest),
+    SyncGroupResponse(msg::SyncGroupResponse),
+    HeartbeatRequest(msg::HeartbeatRequest),
+    HeartbeatResponse(msg::HeartbeatResponse),
+    LeaveGroupRequest(msg::LeaveGroupRequest),
+    LeaveGroupResponse(msg::LeaveGroupResponse),
+    OffsetCommitRequest(msg::OffsetCommitRequest),
+    OffsetCommitResponse(msg::OffsetCommitResponse),
+    OffsetFetchRequest(msg::OffsetFetchRequest),
+    OffsetFetchResponse(msg::OffsetFetchResponse),
+    ZooKeeper(Box<ZkMessage>),
+}
+
+/// The requests and responses a `Message` carries, one struct per Kafka API and direction, so a
+/// handler takes the message it handles.
+pub mod msg {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct MetadataRequest {
+        pub correlation: Correlation,
+        pub topics: Vec<TopicName>,
+        pub allow_auto_topic_creation: bool,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct MetadataResponse {
+        pub correlation: Correlation,
+        pub brokers: Vec<BrokerId>,
+        pub controller: Option<BrokerId>,
+        pub topics: Vec<TopicMetadata>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ProduceRequest {
+        pub correlation: Correlation,
+        pub acks: Acks,
+        pub timeout_ms: u64,
+        pub partitions: Vec<(TopicPartition, RecordBatch)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ProduceResponse {
+        pub correlation: Correlation,
+        pub partitions: Vec<ProducePartitionResponse>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct FetchRequest {
+        pub correlation: Correlation,
         /// `Some` for a follower replica, `None` for a consumer.
-        replica_id: Option<BrokerId>,
-        isolation_level: IsolationLevel,
-        max_wait_ms: u64,
-        min_bytes: u32,
-        max_bytes: u32,
+        pub replica_id: Option<BrokerId>,
+        pub isolation_level: IsolationLevel,
+        pub max_wait_ms: u64,
+        pub min_bytes: u32,
+        pub max_bytes: u32,
         /// KIP-227: the fetch session (`INVALID_SESSION_ID` for none) and this request's
         /// place in it (`INITIAL_EPOCH` opens one, `FINAL_EPOCH` fetches without one).
-        session_id: u32,
-        session_epoch: i32,
+        pub session_id: u32,
+        pub session_epoch: i32,
         /// A full fetch names every partition; an incremental one only those whose fetch
         /// position changed, and lists in `forgotten` those the session should drop.
-        partitions: Vec<FetchPartition>,
-        forgotten: Vec<TopicPartition>,
-    },
-    FetchResponse {
-        correlation: Correlation,
+        pub partitions: Vec<FetchPartition>,
+        pub forgotten: Vec<TopicPartition>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct FetchResponse {
+        pub correlation: Correlation,
         /// Answers a follower replica (replication traffic) rather than a consumer.
-        to_replica: bool,
+        pub to_replica: bool,
         /// A session error: the fetcher starts over with a full fetch.
-        error: Option<ErrorCode>,
+        pub error: Option<ErrorCode>,
         /// The session the leader keeps for the fetcher (`INVALID_SESSION_ID` for none). An
         /// incremental answer lists only partitions with records, a new HW or log start, or an
         /// error.
-        session_id: u32,
-        partitions: Vec<FetchPartitionResponse>,
-    },
-    ListOffsetsRequest {
-        correlation: Correlation,
-        partitions: Vec<(TopicPartition, OffsetSpec)>,
-    },
-    ListOffsetsResponse {
-        correlation: Correlation,
-        partitions: Vec<(TopicPartition, Result<Offset, ErrorCode>)>,
-    },
-    InitProducerIdRequest {
-        correlation: Correlation,
+        pub session_id: u32,
+        pub partitions: Vec<FetchPartitionResponse>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListOffsetsRequest {
+        pub correlation: Correlation,
+        pub partitions: Vec<(TopicPartition, OffsetSpec)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ListOffsetsResponse {
+        pub correlation: Correlation,
+        pub partitions: Vec<(TopicPartition, Result<Offset, ErrorCode>)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct InitProducerIdRequest {
+        pub correlation: Correlation,
         /// Set for a transactional producer: its coordinator answers, bumping the epoch.
-        transactional_id: Option<String>,
-        transaction_timeout_ms: u64,
-    },
-    InitProducerIdResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        producer_id: i64,
-        producer_epoch: i16,
-    },
-    AddPartitionsToTxnRequest {
-        correlation: Correlation,
-        transactional_id: String,
-        producer_id: i64,
-        producer_epoch: i16,
-        partitions: Vec<TopicPartition>,
-    },
-    AddPartitionsToTxnResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-    },
-    AddOffsetsToTxnRequest {
-        correlation: Correlation,
-        transactional_id: String,
-        producer_id: i64,
-        producer_epoch: i16,
-        group_id: String,
-    },
-    AddOffsetsToTxnResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-    },
-    EndTxnRequest {
-        correlation: Correlation,
-        transactional_id: String,
-        producer_id: i64,
-        producer_epoch: i16,
-        commit: bool,
-    },
-    EndTxnResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-    },
+        pub transactional_id: Option<String>,
+        pub transaction_timeout_ms: u64,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct InitProducerIdResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AddPartitionsToTxnRequest {
+        pub correlation: Correlation,
+        pub transactional_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub partitions: Vec<TopicPartition>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AddPartitionsToTxnResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AddOffsetsToTxnRequest {
+        pub correlation: Correlation,
+        pub transactional_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub group_id: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AddOffsetsToTxnResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct EndTxnRequest {
+        pub correlation: Correlation,
+        pub transactional_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub commit: bool,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct EndTxnResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+    }
+
     /// Transaction coordinator → partition leaders: write a COMMIT or ABORT marker.
-    WriteTxnMarkersRequest {
-        correlation: Correlation,
-        producer_id: i64,
-        producer_epoch: i16,
-        commit: bool,
-        partitions: Vec<TopicPartition>,
-    },
-    WriteTxnMarkersResponse {
-        correlation: Correlation,
-        producer_id: i64,
-        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct WriteTxnMarkersRequest {
+        pub correlation: Correlation,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub commit: bool,
+        pub partitions: Vec<TopicPartition>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct WriteTxnMarkersResponse {
+        pub correlation: Correlation,
+        pub producer_id: i64,
+        pub partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+    }
+
     /// Offsets committed inside a transaction: they count once the transaction commits.
-    TxnOffsetCommitRequest {
-        correlation: Correlation,
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct TxnOffsetCommitRequest {
+        pub correlation: Correlation,
         // Boxed strs: this rare message would otherwise set the size of every message.
-        transactional_id: Box<str>,
-        group_id: String,
-        producer_id: i64,
-        producer_epoch: i16,
-        generation: i32,
-        member_id: Box<str>,
-        offsets: Vec<(TopicPartition, Offset)>,
-    },
-    TxnOffsetCommitResponse {
-        correlation: Correlation,
-        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
-    },
-    CreateTopicsRequest {
-        correlation: Correlation,
-        topic: Box<NewTopic>,
-    },
+        pub transactional_id: Box<str>,
+        pub group_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub generation: i32,
+        pub member_id: Box<str>,
+        pub offsets: Vec<(TopicPartition, Offset)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct TxnOffsetCommitResponse {
+        pub correlation: Correlation,
+        pub partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreateTopicsRequest {
+        pub correlation: Correlation,
+        pub topic: Box<NewTopic>,
+    }
+
     /// KIP-460: elect the preferred replica, or (unclean) any live replica of a leaderless
     /// partition. `None`: every partition.
-    ElectLeadersRequest {
-        correlation: Correlation,
-        unclean: bool,
-        partitions: Option<Vec<TopicPartition>>,
-    },
-    ElectLeadersResponse {
-        correlation: Correlation,
-        results: Vec<(TopicPartition, Option<ErrorCode>)>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ElectLeadersRequest {
+        pub correlation: Correlation,
+        pub unclean: bool,
+        pub partitions: Option<Vec<TopicPartition>>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ElectLeadersResponse {
+        pub correlation: Correlation,
+        pub results: Vec<(TopicPartition, Option<ErrorCode>)>,
+    }
+
     /// A topic's new set of config overrides (`kafka-configs.sh --alter`).
-    AlterConfigsRequest {
-        correlation: Correlation,
-        topic: TopicName,
-        config: Box<TopicConfig>,
-    },
-    AlterConfigsResponse {
-        correlation: Correlation,
-        topic: TopicName,
-        error: Option<ErrorCode>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlterConfigsRequest {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub config: Box<TopicConfig>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlterConfigsResponse {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub error: Option<ErrorCode>,
+    }
+
     /// Dynamic broker settings for one broker (`Some`) or every broker (`None`: the default).
-    AlterBrokerConfigsRequest {
-        correlation: Correlation,
-        broker: Option<BrokerId>,
-        config: Box<DynamicBrokerConfig>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlterBrokerConfigsRequest {
+        pub correlation: Correlation,
+        pub broker: Option<BrokerId>,
+        pub config: Box<DynamicBrokerConfig>,
+    }
+
     /// Controller → brokers: dynamic broker settings changed (Kafka's brokers watch
     /// `/config/changes`).
-    BrokerConfigChanged {
-        broker: Option<BrokerId>,
-        config: Box<DynamicBrokerConfig>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct BrokerConfigChanged {
+        pub broker: Option<BrokerId>,
+        pub config: Box<DynamicBrokerConfig>,
+    }
+
     /// Controller → brokers: a topic's configs changed. (Kafka's brokers watch
     /// `/config/changes` and re-read `/config/topics/T`; kplay's controller tells them.)
-    TopicConfigChanged {
-        topic: TopicName,
-        config: Box<TopicConfig>,
-    },
-    CreateTopicsResponse {
-        correlation: Correlation,
-        topic: TopicName,
-        error: Option<ErrorCode>,
-    },
-    CreatePartitionsRequest {
-        correlation: Correlation,
-        topic: TopicName,
-        count: u32,
-    },
-    CreatePartitionsResponse {
-        correlation: Correlation,
-        topic: TopicName,
-        error: Option<ErrorCode>,
-    },
-    DeleteTopicsRequest {
-        correlation: Correlation,
-        topic: TopicName,
-    },
-    DeleteTopicsResponse {
-        correlation: Correlation,
-        topic: TopicName,
-        error: Option<ErrorCode>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct TopicConfigChanged {
+        pub topic: TopicName,
+        pub config: Box<TopicConfig>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreateTopicsResponse {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreatePartitionsRequest {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub count: u32,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreatePartitionsResponse {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct DeleteTopicsRequest {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct DeleteTopicsResponse {
+        pub correlation: Correlation,
+        pub topic: TopicName,
+        pub error: Option<ErrorCode>,
+    }
+
     /// Controller → replicas: become leader or follower of these partitions.
-    LeaderAndIsr {
-        controller_id: BrokerId,
-        controller_epoch: u32,
-        partitions: Vec<PartitionState>,
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LeaderAndIsr {
+        pub controller_id: BrokerId,
+        pub controller_epoch: u32,
+        pub partitions: Vec<PartitionState>,
         /// Settings of the partitions' topics. (Kafka's brokers read them from
         /// `/config/topics`; shipping them here saves a ZooKeeper round trip.)
-        topic_configs: Vec<(TopicName, TopicConfig)>,
-    },
+        pub topic_configs: Vec<(TopicName, TopicConfig)>,
+    }
+
     /// Controller → replicas: stop serving and delete these partitions (topic deletion).
-    StopReplica {
-        controller_id: BrokerId,
-        controller_epoch: u32,
-        partitions: Vec<TopicPartition>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct StopReplica {
+        pub controller_id: BrokerId,
+        pub controller_epoch: u32,
+        pub partitions: Vec<TopicPartition>,
+    }
+
     /// Controller → every broker: the cluster's metadata for their caches.
-    UpdateMetadata {
-        controller_id: BrokerId,
-        controller_epoch: u32,
-        live_brokers: Vec<BrokerId>,
-        partitions: Vec<PartitionState>,
-        deleted_topics: Vec<TopicName>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct UpdateMetadata {
+        pub controller_id: BrokerId,
+        pub controller_epoch: u32,
+        pub live_brokers: Vec<BrokerId>,
+        pub partitions: Vec<PartitionState>,
+        pub deleted_topics: Vec<TopicName>,
+    }
+
     /// Leader → controller: please change the ISR (KIP-497).
-    AlterPartition {
-        correlation: Correlation,
-        broker_id: BrokerId,
-        tp: TopicPartition,
-        leader_epoch: LeaderEpoch,
-        new_isr: Vec<BrokerId>,
-        partition_epoch: u32,
-    },
-    AlterPartitionResponse {
-        correlation: Correlation,
-        tp: TopicPartition,
-        result: Result<Box<PartitionState>, ErrorCode>,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlterPartition {
+        pub correlation: Correlation,
+        pub broker_id: BrokerId,
+        pub tp: TopicPartition,
+        pub leader_epoch: LeaderEpoch,
+        pub new_isr: Vec<BrokerId>,
+        pub partition_epoch: u32,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AlterPartitionResponse {
+        pub correlation: Correlation,
+        pub tp: TopicPartition,
+        pub result: Result<Box<PartitionState>, ErrorCode>,
+    }
+
     /// A client's first request on a new connection (Kafka's clients send it before anything
     /// else): the connection is ready once it is answered.
-    ApiVersionsRequest {
-        correlation: Correlation,
-    },
-    ApiVersionsResponse {
-        correlation: Correlation,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ApiVersionsRequest {
+        pub correlation: Correlation,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ApiVersionsResponse {
+        pub correlation: Correlation,
+    }
+
     /// Broker → controller: I am stopping cleanly; move leadership away from me first.
-    ControlledShutdownRequest {
-        correlation: Correlation,
-        broker_id: BrokerId,
-    },
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ControlledShutdownRequest {
+        pub correlation: Correlation,
+        pub broker_id: BrokerId,
+    }
+
     /// The partitions the broker still leads (none when every one found another leader).
-    ControlledShutdownResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        remaining: Vec<TopicPartition>,
-    },
-    FindCoordinatorRequest {
-        correlation: Correlation,
-        key: String,
-        key_type: CoordinatorType,
-    },
-    FindCoordinatorResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        coordinator: Option<BrokerId>,
-    },
-    JoinGroupRequest {
-        correlation: Correlation,
-        group_id: String,
-        session_timeout_ms: u64,
-        rebalance_timeout_ms: u64,
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ControlledShutdownResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub remaining: Vec<TopicPartition>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct FindCoordinatorRequest {
+        pub correlation: Correlation,
+        pub key: String,
+        pub key_type: CoordinatorType,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct FindCoordinatorResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub coordinator: Option<BrokerId>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct JoinGroupRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
+        pub session_timeout_ms: u64,
+        pub rebalance_timeout_ms: u64,
         /// The assignors this member supports, preferred first.
-        protocols: Vec<Assignor>,
+        pub protocols: Vec<Assignor>,
         /// Member id ("" for a new member), instance id, topics and owned partitions.
-        subscription: Box<Subscription>,
-    },
-    JoinGroupResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        generation: i32,
-        protocol: Option<Assignor>,
-        leader: String,
-        member_id: String,
+        pub subscription: Box<Subscription>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct JoinGroupResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub generation: i32,
+        pub protocol: Option<Assignor>,
+        pub leader: String,
+        pub member_id: String,
         /// Every member's subscription, for the leader only.
-        members: Vec<Subscription>,
-    },
-    SyncGroupRequest {
-        correlation: Correlation,
-        group_id: String,
-        generation: i32,
-        member_id: String,
+        pub members: Vec<Subscription>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SyncGroupRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
+        pub generation: i32,
+        pub member_id: String,
         /// The leader's assignment for every member; empty from the others.
-        assignments: Vec<(String, Vec<TopicPartition>)>,
-    },
-    SyncGroupResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        assignment: Vec<TopicPartition>,
-    },
-    HeartbeatRequest {
-        correlation: Correlation,
-        group_id: String,
-        generation: i32,
-        member_id: String,
-    },
-    HeartbeatResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-    },
-    LeaveGroupRequest {
-        correlation: Correlation,
-        group_id: String,
-        member_id: String,
-        reason: String,
-    },
-    LeaveGroupResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-    },
-    OffsetCommitRequest {
-        correlation: Correlation,
-        group_id: String,
+        pub assignments: Vec<(String, Vec<TopicPartition>)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SyncGroupResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub assignment: Vec<TopicPartition>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct HeartbeatRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
+        pub generation: i32,
+        pub member_id: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct HeartbeatResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LeaveGroupRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
+        pub member_id: String,
+        pub reason: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LeaveGroupResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct OffsetCommitRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
         /// -1 with an empty member id: a commit from outside the group protocol.
-        generation: i32,
-        member_id: String,
-        offsets: Vec<(TopicPartition, Offset)>,
-    },
-    OffsetCommitResponse {
-        correlation: Correlation,
-        partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
-    },
-    OffsetFetchRequest {
-        correlation: Correlation,
-        group_id: String,
+        pub generation: i32,
+        pub member_id: String,
+        pub offsets: Vec<(TopicPartition, Offset)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct OffsetCommitResponse {
+        pub correlation: Correlation,
+        pub partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct OffsetFetchRequest {
+        pub correlation: Correlation,
+        pub group_id: String,
         /// Empty: every partition the group has an offset for.
-        partitions: Vec<TopicPartition>,
+        pub partitions: Vec<TopicPartition>,
         /// KIP-447: refuse (UNSTABLE_OFFSET_COMMIT) while a transaction holds offsets for one
         /// of these partitions. `read_committed` consumers ask for this.
-        require_stable: bool,
-    },
-    OffsetFetchResponse {
-        correlation: Correlation,
-        error: Option<ErrorCode>,
-        offsets: Vec<(TopicPartition, Option<Offset>)>,
-    },
-    ZooKeeper(Box<ZkMessage>),
+        pub require_stable: bool,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct OffsetFetchResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub offsets: Vec<(TopicPartition, Option<Offset>)>,
+    }
 }
 
 /// Every message that carries a correlation id, for [`Message::correlation`] and
@@ -624,7 +816,7 @@ macro_rules! with_correlation {
     };
     (@arms $msg:expr, $c:ident, $found:expr, $otherwise:expr, $($v:ident),*) => {
         match $msg {
-            $(Message::$v { correlation: $c, .. })|* => $found,
+            $(Message::$v(msg::$v { correlation: $c, .. }))|* => $found,
             _ => $otherwise,
         }
     };
@@ -663,74 +855,72 @@ impl Message {
 
     pub fn kind(&self) -> MessageKind {
         match self {
-            Message::MetadataRequest { .. } | Message::MetadataResponse { .. } => {
-                MessageKind::Metadata
-            }
-            Message::ProduceRequest { .. } => MessageKind::Produce,
-            Message::ProduceResponse { .. } => MessageKind::ProduceAck,
-            Message::FetchRequest {
+            Message::MetadataRequest(..) | Message::MetadataResponse(..) => MessageKind::Metadata,
+            Message::ProduceRequest(..) => MessageKind::Produce,
+            Message::ProduceResponse(..) => MessageKind::ProduceAck,
+            Message::FetchRequest(msg::FetchRequest {
                 replica_id: Some(_),
                 ..
-            } => MessageKind::Replication,
-            Message::FetchRequest {
+            }) => MessageKind::Replication,
+            Message::FetchRequest(msg::FetchRequest {
                 replica_id: None, ..
-            } => MessageKind::ConsumerFetch,
-            Message::FetchResponse {
+            }) => MessageKind::ConsumerFetch,
+            Message::FetchResponse(msg::FetchResponse {
                 to_replica: true, ..
-            } => MessageKind::Replication,
-            Message::FetchResponse {
+            }) => MessageKind::Replication,
+            Message::FetchResponse(msg::FetchResponse {
                 to_replica: false, ..
-            } => MessageKind::ConsumerFetch,
-            Message::ListOffsetsRequest { .. }
-            | Message::ListOffsetsResponse { .. }
-            | Message::ApiVersionsRequest { .. }
-            | Message::ApiVersionsResponse { .. } => MessageKind::Metadata,
-            Message::InitProducerIdRequest { .. }
-            | Message::InitProducerIdResponse { .. }
-            | Message::AddPartitionsToTxnRequest { .. }
-            | Message::AddPartitionsToTxnResponse { .. }
-            | Message::AddOffsetsToTxnRequest { .. }
-            | Message::AddOffsetsToTxnResponse { .. }
-            | Message::EndTxnRequest { .. }
-            | Message::EndTxnResponse { .. }
-            | Message::WriteTxnMarkersRequest { .. }
-            | Message::WriteTxnMarkersResponse { .. }
-            | Message::TxnOffsetCommitRequest { .. }
-            | Message::TxnOffsetCommitResponse { .. } => MessageKind::Transaction,
-            Message::CreateTopicsRequest { .. }
-            | Message::CreateTopicsResponse { .. }
-            | Message::ElectLeadersRequest { .. }
-            | Message::ElectLeadersResponse { .. }
-            | Message::AlterConfigsRequest { .. }
-            | Message::AlterConfigsResponse { .. }
-            | Message::AlterBrokerConfigsRequest { .. }
-            | Message::CreatePartitionsRequest { .. }
-            | Message::CreatePartitionsResponse { .. }
-            | Message::DeleteTopicsRequest { .. }
-            | Message::DeleteTopicsResponse { .. } => MessageKind::Admin,
-            Message::LeaderAndIsr { .. }
-            | Message::StopReplica { .. }
-            | Message::TopicConfigChanged { .. }
-            | Message::BrokerConfigChanged { .. }
-            | Message::UpdateMetadata { .. }
-            | Message::AlterPartition { .. }
-            | Message::AlterPartitionResponse { .. }
-            | Message::ControlledShutdownRequest { .. }
-            | Message::ControlledShutdownResponse { .. } => MessageKind::Controller,
-            Message::FindCoordinatorRequest { .. }
-            | Message::FindCoordinatorResponse { .. }
-            | Message::JoinGroupRequest { .. }
-            | Message::JoinGroupResponse { .. }
-            | Message::SyncGroupRequest { .. }
-            | Message::SyncGroupResponse { .. }
-            | Message::HeartbeatRequest { .. }
-            | Message::HeartbeatResponse { .. }
-            | Message::LeaveGroupRequest { .. }
-            | Message::LeaveGroupResponse { .. }
-            | Message::OffsetCommitRequest { .. }
-            | Message::OffsetCommitResponse { .. }
-            | Message::OffsetFetchRequest { .. }
-            | Message::OffsetFetchResponse { .. } => MessageKind::Group,
+            }) => MessageKind::ConsumerFetch,
+            Message::ListOffsetsRequest(..)
+            | Message::ListOffsetsResponse(..)
+            | Message::ApiVersionsRequest(..)
+            | Message::ApiVersionsResponse(..) => MessageKind::Metadata,
+            Message::InitProducerIdRequest(..)
+            | Message::InitProducerIdResponse(..)
+            | Message::AddPartitionsToTxnRequest(..)
+            | Message::AddPartitionsToTxnResponse(..)
+            | Message::AddOffsetsToTxnRequest(..)
+            | Message::AddOffsetsToTxnResponse(..)
+            | Message::EndTxnRequest(..)
+            | Message::EndTxnResponse(..)
+            | Message::WriteTxnMarkersRequest(..)
+            | Message::WriteTxnMarkersResponse(..)
+            | Message::TxnOffsetCommitRequest(..)
+            | Message::TxnOffsetCommitResponse(..) => MessageKind::Transaction,
+            Message::CreateTopicsRequest(..)
+            | Message::CreateTopicsResponse(..)
+            | Message::ElectLeadersRequest(..)
+            | Message::ElectLeadersResponse(..)
+            | Message::AlterConfigsRequest(..)
+            | Message::AlterConfigsResponse(..)
+            | Message::AlterBrokerConfigsRequest(..)
+            | Message::CreatePartitionsRequest(..)
+            | Message::CreatePartitionsResponse(..)
+            | Message::DeleteTopicsRequest(..)
+            | Message::DeleteTopicsResponse(..) => MessageKind::Admin,
+            Message::LeaderAndIsr(..)
+            | Message::StopReplica(..)
+            | Message::TopicConfigChanged(..)
+            | Message::BrokerConfigChanged(..)
+            | Message::UpdateMetadata(..)
+            | Message::AlterPartition(..)
+            | Message::AlterPartitionResponse(..)
+            | Message::ControlledShutdownRequest(..)
+            | Message::ControlledShutdownResponse(..) => MessageKind::Controller,
+            Message::FindCoordinatorRequest(..)
+            | Message::FindCoordinatorResponse(..)
+            | Message::JoinGroupRequest(..)
+            | Message::JoinGroupResponse(..)
+            | Message::SyncGroupRequest(..)
+            | Message::SyncGroupResponse(..)
+            | Message::HeartbeatRequest(..)
+            | Message::HeartbeatResponse(..)
+            | Message::LeaveGroupRequest(..)
+            | Message::LeaveGroupResponse(..)
+            | Message::OffsetCommitRequest(..)
+            | Message::OffsetCommitResponse(..)
+            | Message::OffsetFetchRequest(..)
+            | Message::OffsetFetchResponse(..) => MessageKind::Group,
             Message::ZooKeeper(_) => MessageKind::ZooKeeper,
         }
     }
@@ -738,68 +928,54 @@ impl Message {
     /// The Kafka API (or ZooKeeper operation) this message belongs to.
     pub fn api(&self) -> &'static str {
         match self {
-            Message::MetadataRequest { .. } | Message::MetadataResponse { .. } => "Metadata",
-            Message::ProduceRequest { .. } | Message::ProduceResponse { .. } => "Produce",
-            Message::FetchRequest { .. } | Message::FetchResponse { .. } => "Fetch",
-            Message::ListOffsetsRequest { .. } | Message::ListOffsetsResponse { .. } => {
-                "ListOffsets"
-            }
-            Message::InitProducerIdRequest { .. } | Message::InitProducerIdResponse { .. } => {
+            Message::MetadataRequest(..) | Message::MetadataResponse(..) => "Metadata",
+            Message::ProduceRequest(..) | Message::ProduceResponse(..) => "Produce",
+            Message::FetchRequest(..) | Message::FetchResponse(..) => "Fetch",
+            Message::ListOffsetsRequest(..) | Message::ListOffsetsResponse(..) => "ListOffsets",
+            Message::InitProducerIdRequest(..) | Message::InitProducerIdResponse(..) => {
                 "InitProducerId"
             }
-            Message::CreateTopicsRequest { .. } | Message::CreateTopicsResponse { .. } => {
-                "CreateTopics"
-            }
-            Message::ElectLeadersRequest { .. } | Message::ElectLeadersResponse { .. } => {
-                "ElectLeaders"
-            }
-            Message::AlterConfigsRequest { .. }
-            | Message::AlterConfigsResponse { .. }
-            | Message::AlterBrokerConfigsRequest { .. } => "AlterConfigs",
-            Message::BrokerConfigChanged { .. } => "BrokerConfigChanged",
-            Message::TopicConfigChanged { .. } => "TopicConfigChanged",
-            Message::CreatePartitionsRequest { .. } | Message::CreatePartitionsResponse { .. } => {
+            Message::CreateTopicsRequest(..) | Message::CreateTopicsResponse(..) => "CreateTopics",
+            Message::ElectLeadersRequest(..) | Message::ElectLeadersResponse(..) => "ElectLeaders",
+            Message::AlterConfigsRequest(..)
+            | Message::AlterConfigsResponse(..)
+            | Message::AlterBrokerConfigsRequest(..) => "AlterConfigs",
+            Message::BrokerConfigChanged(..) => "BrokerConfigChanged",
+            Message::TopicConfigChanged(..) => "TopicConfigChanged",
+            Message::CreatePartitionsRequest(..) | Message::CreatePartitionsResponse(..) => {
                 "CreatePartitions"
             }
-            Message::DeleteTopicsRequest { .. } | Message::DeleteTopicsResponse { .. } => {
-                "DeleteTopics"
+            Message::DeleteTopicsRequest(..) | Message::DeleteTopicsResponse(..) => "DeleteTopics",
+            Message::LeaderAndIsr(..) => "LeaderAndIsr",
+            Message::StopReplica(..) => "StopReplica",
+            Message::UpdateMetadata(..) => "UpdateMetadata",
+            Message::AlterPartition(..) | Message::AlterPartitionResponse(..) => "AlterPartition",
+            Message::ControlledShutdownRequest(..) | Message::ControlledShutdownResponse(..) => {
+                "ControlledShutdown"
             }
-            Message::LeaderAndIsr { .. } => "LeaderAndIsr",
-            Message::StopReplica { .. } => "StopReplica",
-            Message::UpdateMetadata { .. } => "UpdateMetadata",
-            Message::AlterPartition { .. } | Message::AlterPartitionResponse { .. } => {
-                "AlterPartition"
-            }
-            Message::ControlledShutdownRequest { .. }
-            | Message::ControlledShutdownResponse { .. } => "ControlledShutdown",
-            Message::ApiVersionsRequest { .. } | Message::ApiVersionsResponse { .. } => {
-                "ApiVersions"
-            }
-            Message::FindCoordinatorRequest { .. } | Message::FindCoordinatorResponse { .. } => {
+            Message::ApiVersionsRequest(..) | Message::ApiVersionsResponse(..) => "ApiVersions",
+            Message::FindCoordinatorRequest(..) | Message::FindCoordinatorResponse(..) => {
                 "FindCoordinator"
             }
-            Message::AddPartitionsToTxnRequest { .. }
-            | Message::AddPartitionsToTxnResponse { .. } => "AddPartitionsToTxn",
-            Message::AddOffsetsToTxnRequest { .. } | Message::AddOffsetsToTxnResponse { .. } => {
+            Message::AddPartitionsToTxnRequest(..) | Message::AddPartitionsToTxnResponse(..) => {
+                "AddPartitionsToTxn"
+            }
+            Message::AddOffsetsToTxnRequest(..) | Message::AddOffsetsToTxnResponse(..) => {
                 "AddOffsetsToTxn"
             }
-            Message::EndTxnRequest { .. } | Message::EndTxnResponse { .. } => "EndTxn",
-            Message::WriteTxnMarkersRequest { .. } | Message::WriteTxnMarkersResponse { .. } => {
+            Message::EndTxnRequest(..) | Message::EndTxnResponse(..) => "EndTxn",
+            Message::WriteTxnMarkersRequest(..) | Message::WriteTxnMarkersResponse(..) => {
                 "WriteTxnMarkers"
             }
-            Message::TxnOffsetCommitRequest { .. } | Message::TxnOffsetCommitResponse { .. } => {
+            Message::TxnOffsetCommitRequest(..) | Message::TxnOffsetCommitResponse(..) => {
                 "TxnOffsetCommit"
             }
-            Message::JoinGroupRequest { .. } | Message::JoinGroupResponse { .. } => "JoinGroup",
-            Message::SyncGroupRequest { .. } | Message::SyncGroupResponse { .. } => "SyncGroup",
-            Message::HeartbeatRequest { .. } | Message::HeartbeatResponse { .. } => "Heartbeat",
-            Message::LeaveGroupRequest { .. } | Message::LeaveGroupResponse { .. } => "LeaveGroup",
-            Message::OffsetCommitRequest { .. } | Message::OffsetCommitResponse { .. } => {
-                "OffsetCommit"
-            }
-            Message::OffsetFetchRequest { .. } | Message::OffsetFetchResponse { .. } => {
-                "OffsetFetch"
-            }
+            Message::JoinGroupRequest(..) | Message::JoinGroupResponse(..) => "JoinGroup",
+            Message::SyncGroupRequest(..) | Message::SyncGroupResponse(..) => "SyncGroup",
+            Message::HeartbeatRequest(..) | Message::HeartbeatResponse(..) => "Heartbeat",
+            Message::LeaveGroupRequest(..) | Message::LeaveGroupResponse(..) => "LeaveGroup",
+            Message::OffsetCommitRequest(..) | Message::OffsetCommitResponse(..) => "OffsetCommit",
+            Message::OffsetFetchRequest(..) | Message::OffsetFetchResponse(..) => "OffsetFetch",
             Message::ZooKeeper(m) => m.api(),
         }
     }
@@ -808,47 +984,53 @@ impl Message {
     pub fn wire_bytes(&self) -> u32 {
         const HEADER: usize = 24;
         let body = match self {
-            Message::ProduceRequest { partitions, .. } => partitions
+            Message::ProduceRequest(msg::ProduceRequest { partitions, .. }) => partitions
                 .iter()
                 .map(|(tp, b)| tp.topic.len() + 8 + b.size_bytes())
                 .sum(),
-            Message::FetchResponse { partitions, .. } => partitions
+            Message::FetchResponse(msg::FetchResponse { partitions, .. }) => partitions
                 .iter()
                 .map(|p| {
                     p.tp.topic.len() + 40 + p.batches.iter().map(|b| b.size_bytes()).sum::<usize>()
                 })
                 .sum(),
-            Message::FetchRequest {
+            Message::FetchRequest(msg::FetchRequest {
                 partitions,
                 forgotten,
                 ..
-            } => {
+            }) => {
                 partitions
                     .iter()
                     .map(|p| p.tp.topic.len() + 24)
                     .sum::<usize>()
                     + forgotten.iter().map(|tp| tp.topic.len() + 8).sum::<usize>()
             }
-            Message::ProduceResponse { partitions, .. } => partitions.len() * 32,
-            Message::MetadataResponse {
+            Message::ProduceResponse(msg::ProduceResponse { partitions, .. }) => {
+                partitions.len() * 32
+            }
+            Message::MetadataResponse(msg::MetadataResponse {
                 topics, brokers, ..
-            } => {
+            }) => {
                 brokers.len() * 24
                     + topics
                         .iter()
                         .map(|t| t.name.len() + t.partitions.len() * 40)
                         .sum::<usize>()
             }
-            Message::LeaderAndIsr { partitions, .. }
-            | Message::UpdateMetadata { partitions, .. } => partitions.len() * 48,
-            Message::JoinGroupResponse { members, .. } => members
+            Message::LeaderAndIsr(msg::LeaderAndIsr { partitions, .. })
+            | Message::UpdateMetadata(msg::UpdateMetadata { partitions, .. }) => {
+                partitions.len() * 48
+            }
+            Message::JoinGroupResponse(msg::JoinGroupResponse { members, .. }) => members
                 .iter()
                 .map(|m| m.member_id.len() + 16 + m.owned_partitions.len() * 8)
                 .sum(),
-            Message::SyncGroupRequest { assignments, .. } => {
+            Message::SyncGroupRequest(msg::SyncGroupRequest { assignments, .. }) => {
                 assignments.iter().map(|(m, a)| m.len() + a.len() * 8).sum()
             }
-            Message::OffsetCommitRequest { offsets, .. } => offsets.len() * 16,
+            Message::OffsetCommitRequest(msg::OffsetCommitRequest { offsets, .. }) => {
+                offsets.len() * 16
+            }
             Message::ZooKeeper(m) => m.wire_bytes(),
             _ => 32,
         };

@@ -10,6 +10,7 @@ use crate::group::coordinator_partition;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::time::SimTime;
 use crate::trace::Event;
@@ -93,19 +94,27 @@ impl Reply {
                 correlation,
                 producer_id,
                 producer_epoch,
-            } => Message::InitProducerIdResponse {
+            } => Message::InitProducerIdResponse(msg::InitProducerIdResponse {
                 correlation,
                 error,
                 producer_id: if error.is_none() { producer_id } else { -1 },
                 producer_epoch: if error.is_none() { producer_epoch } else { -1 },
-            },
+            }),
             Reply::AddPartitions { correlation } => {
-                Message::AddPartitionsToTxnResponse { correlation, error }
+                Message::AddPartitionsToTxnResponse(msg::AddPartitionsToTxnResponse {
+                    correlation,
+                    error,
+                })
             }
             Reply::AddOffsets { correlation } => {
-                Message::AddOffsetsToTxnResponse { correlation, error }
+                Message::AddOffsetsToTxnResponse(msg::AddOffsetsToTxnResponse {
+                    correlation,
+                    error,
+                })
             }
-            Reply::EndTxn { correlation } => Message::EndTxnResponse { correlation, error },
+            Reply::EndTxn { correlation } => {
+                Message::EndTxnResponse(msg::EndTxnResponse { correlation, error })
+            }
         }
     }
 }
@@ -218,11 +227,11 @@ impl TxnCoordinator {
         ctx: &mut Ctx<'_, impl Sized>,
     ) -> (Vec<TxnWrite>, Option<Message>) {
         match msg {
-            Message::InitProducerIdRequest {
+            Message::InitProducerIdRequest(msg::InitProducerIdRequest {
                 correlation,
                 transactional_id: Some(id),
                 transaction_timeout_ms,
-            } => {
+            }) => {
                 let reply = |e| {
                     Reply::InitProducerId {
                         correlation,
@@ -243,13 +252,13 @@ impl TxnCoordinator {
                     Err((writes, e)) => (writes, Some(reply(e))),
                 }
             }
-            Message::AddPartitionsToTxnRequest {
+            Message::AddPartitionsToTxnRequest(msg::AddPartitionsToTxnRequest {
                 correlation,
                 transactional_id,
                 producer_id,
                 producer_epoch,
                 partitions,
-            } => {
+            }) => {
                 let reply = Reply::AddPartitions { correlation };
                 self.add_partitions(
                     client,
@@ -261,13 +270,13 @@ impl TxnCoordinator {
                     ctx,
                 )
             }
-            Message::AddOffsetsToTxnRequest {
+            Message::AddOffsetsToTxnRequest(msg::AddOffsetsToTxnRequest {
                 correlation,
                 transactional_id,
                 producer_id,
                 producer_epoch,
                 group_id,
-            } => {
+            }) => {
                 let p = coordinator_partition(&group_id, self.offsets_topic_partitions);
                 let tp = TopicPartition::new(&TopicName::from(crate::group::OFFSETS_TOPIC), p);
                 let reply = Reply::AddOffsets { correlation };
@@ -281,13 +290,13 @@ impl TxnCoordinator {
                     ctx,
                 )
             }
-            Message::EndTxnRequest {
+            Message::EndTxnRequest(msg::EndTxnRequest {
                 correlation,
                 transactional_id,
                 producer_id,
                 producer_epoch,
                 commit,
-            } => self.end_txn(
+            }) => self.end_txn(
                 client,
                 correlation,
                 &transactional_id,

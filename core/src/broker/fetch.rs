@@ -10,6 +10,7 @@ use crate::config::IsolationLevel;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::{Ctx, TimerId};
 use crate::partition_map::{PartitionMap, PartitionSet};
+use crate::protocol::msg;
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, INVALID_SESSION_ID,
 };
@@ -111,10 +112,10 @@ impl Broker {
     pub(super) fn handle_fetch(
         &mut self,
         client: NodeId,
-        request: Message,
+        request: msg::FetchRequest,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let Message::FetchRequest {
+        let msg::FetchRequest {
             correlation,
             replica_id,
             isolation_level: isolation,
@@ -125,10 +126,7 @@ impl Broker {
             session_epoch,
             partitions,
             forgotten,
-        } = request
-        else {
-            return;
-        };
+        } = request;
         let partitions = self.canonical(partitions);
         let replicas = &mut self.replicas;
         let context = match self.fetch_sessions.new_context(
@@ -232,13 +230,13 @@ impl Broker {
         self.fetch_sessions.sent(session_id, &partitions);
         ctx.send(
             client,
-            Message::FetchResponse {
+            Message::FetchResponse(msg::FetchResponse {
                 correlation,
                 to_replica: replica_id.is_some(),
                 error: None,
                 session_id,
                 partitions,
-            },
+            }),
         );
     }
 
@@ -654,7 +652,7 @@ impl Broker {
         });
         ctx.send(
             NodeId::Broker(leader),
-            Message::FetchRequest {
+            Message::FetchRequest(msg::FetchRequest {
                 correlation,
                 replica_id: Some(self.id),
                 isolation_level: IsolationLevel::ReadUncommitted,
@@ -665,7 +663,7 @@ impl Broker {
                 session_epoch: next.session_epoch,
                 partitions: next.partitions,
                 forgotten: next.forgotten,
-            },
+            }),
         );
         let timeout = ctx.timeout_in_ms(
             REPLICA_FETCH_TIMEOUT_MS,
@@ -791,13 +789,13 @@ fn session_error(
 ) {
     ctx.send(
         client,
-        Message::FetchResponse {
+        Message::FetchResponse(msg::FetchResponse {
             correlation,
             to_replica: true,
             error: Some(error),
             session_id: INVALID_SESSION_ID,
             partitions: Vec::new(),
-        },
+        }),
     );
 }
 

@@ -10,6 +10,7 @@ use crate::group::coordinator::{CoordinatorWrite, OFFSETS_TOPIC};
 use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, NO_PRODUCER_ID};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message, NewTopic};
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
@@ -34,11 +35,11 @@ impl Broker {
             };
             ctx.send(
                 from,
-                Message::FindCoordinatorResponse {
+                Message::FindCoordinatorResponse(msg::FindCoordinatorResponse {
                     correlation,
                     error,
                     coordinator,
-                },
+                }),
             );
         };
         let (topic, partition) = match key_type {
@@ -101,10 +102,10 @@ impl Broker {
         let correlation = self.correlation();
         ctx.send(
             NodeId::Broker(controller),
-            Message::CreateTopicsRequest {
+            Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                 correlation,
                 topic: Box::new(topic),
-            },
+            }),
         );
     }
 

@@ -3,6 +3,7 @@
 //! briefly stale, as in Kafka.
 
 use crate::ids::{BrokerId, TopicName};
+use crate::protocol::msg;
 use crate::protocol::{
     Correlation, ErrorCode, Message, PartitionMetadata, PartitionState, TopicMetadata,
 };
@@ -99,12 +100,12 @@ impl MetadataCache {
                 }
             })
             .collect();
-        let response = Message::MetadataResponse {
+        let response = Message::MetadataResponse(msg::MetadataResponse {
             correlation,
             brokers: self.live_brokers.clone(),
             controller: self.controller,
             topics,
-        };
+        });
         (response, to_create)
     }
 }

@@ -19,6 +19,7 @@ use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::log::PartitionLog;
 use crate::node::Ctx;
 use crate::partition_map::PartitionMap;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, Message, PartitionState};
 use crate::trace::Event;
 use crate::txn::{TxnCoordinator, TRANSACTION_TOPIC};
@@ -498,35 +499,35 @@ impl Broker {
                 }
                 self.on_zk_events(events, ctx);
             }
-            Message::LeaderAndIsr {
+            Message::LeaderAndIsr(msg::LeaderAndIsr {
                 controller_epoch,
                 partitions,
                 topic_configs,
                 ..
-            } => self.on_leader_and_isr(controller_epoch, partitions, topic_configs, ctx),
-            Message::StopReplica {
+            }) => self.on_leader_and_isr(controller_epoch, partitions, topic_configs, ctx),
+            Message::StopReplica(msg::StopReplica {
                 controller_epoch,
                 partitions,
                 ..
-            } => self.on_stop_replica(controller_epoch, partitions, ctx),
-            Message::UpdateMetadata {
+            }) => self.on_stop_replica(controller_epoch, partitions, ctx),
+            Message::UpdateMetadata(msg::UpdateMetadata {
                 controller_id,
                 controller_epoch,
                 live_brokers,
                 partitions,
                 deleted_topics,
-            } => {
+            }) => {
                 if controller_epoch >= self.controller_epoch_seen {
                     self.controller_epoch_seen = controller_epoch;
                     self.metadata
                         .update(controller_id, live_brokers, partitions, deleted_topics);
                 }
             }
-            Message::MetadataRequest {
+            Message::MetadataRequest(msg::MetadataRequest {
                 correlation,
                 topics,
                 allow_auto_topic_creation,
-            } => {
+            }) => {
                 let (response, to_create) = self.metadata.respond(
                     correlation,
                     &topics,
@@ -544,67 +545,62 @@ impl Broker {
                         };
                         ctx.send(
                             NodeId::Broker(controller),
-                            Message::CreateTopicsRequest {
+                            Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                                 correlation,
                                 topic: Box::new(topic),
-                            },
+                            }),
                         );
                     }
                 }
             }
-            Message::ProduceRequest {
-                correlation,
-                acks,
-                timeout_ms,
-                partitions,
-            } => self.handle_produce(from, correlation, acks, timeout_ms, partitions, ctx),
-            request @ Message::FetchRequest { .. } => self.handle_fetch(from, request, ctx),
-            Message::FetchResponse {
+            Message::ProduceRequest(request) => self.handle_produce(from, request, ctx),
+            Message::FetchRequest(request) => self.handle_fetch(from, request, ctx),
+            Message::FetchResponse(msg::FetchResponse {
                 correlation,
                 error,
                 session_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 if let NodeId::Broker(leader) = from {
                     let response = (error, session_id, partitions);
                     self.on_fetch_response(leader, correlation, response, ctx);
                 }
             }
-            Message::ListOffsetsRequest {
+            Message::ListOffsetsRequest(msg::ListOffsetsRequest {
                 correlation,
                 partitions,
-            } => self.handle_list_offsets(from, correlation, partitions, ctx),
-            Message::InitProducerIdRequest {
+            }) => self.handle_list_offsets(from, correlation, partitions, ctx),
+            Message::InitProducerIdRequest(msg::InitProducerIdRequest {
                 correlation,
                 transactional_id: None,
                 ..
-            } => {
+            }) => {
                 self.next_producer_id += 1;
                 ctx.send(
                     from,
-                    Message::InitProducerIdResponse {
+                    Message::InitProducerIdResponse(msg::InitProducerIdResponse {
                         correlation,
                         error: None,
                         producer_id: self.next_producer_id,
                         producer_epoch: 0,
-                    },
+                    }),
                 );
             }
-            request @ (Message::InitProducerIdRequest {
+            request @ (Message::InitProducerIdRequest(msg::InitProducerIdRequest {
                 transactional_id: Some(_),
                 ..
-            }
-            | Message::AddPartitionsToTxnRequest { .. }
-            | Message::AddOffsetsToTxnRequest { .. }
-            | Message::EndTxnRequest { .. }) => self.handle_txn_request(from, request, ctx),
-            Message::WriteTxnMarkersRequest {
+            })
+            | Message::AddPartitionsToTxnRequest(..)
+            | Message::AddOffsetsToTxnRequest(..)
+            | Message::EndTxnRequest(..)) => self.handle_txn_request(from, request, ctx),
+            Message::WriteTxnMarkersRequest(msg::WriteTxnMarkersRequest {
                 correlation,
                 producer_id,
                 producer_epoch,
                 commit,
                 partitions,
-            } => self.handle_write_markers(
+            }) => self.handle_write_markers(
                 from,
                 correlation,
                 producer_id,
@@ -613,58 +609,59 @@ impl Broker {
                 partitions,
                 ctx,
             ),
-            Message::WriteTxnMarkersResponse {
+            Message::WriteTxnMarkersResponse(msg::WriteTxnMarkersResponse {
                 producer_id,
                 partitions,
                 ..
-            } => self.on_markers_response(producer_id, partitions, ctx),
-            Message::FindCoordinatorRequest {
+            }) => self.on_markers_response(producer_id, partitions, ctx),
+            Message::FindCoordinatorRequest(msg::FindCoordinatorRequest {
                 correlation,
                 key,
                 key_type,
-            } => self.handle_find_coordinator(from, correlation, &key, key_type, ctx),
-            request @ (Message::JoinGroupRequest { .. }
-            | Message::SyncGroupRequest { .. }
-            | Message::HeartbeatRequest { .. }
-            | Message::LeaveGroupRequest { .. }
-            | Message::OffsetCommitRequest { .. }
-            | Message::TxnOffsetCommitRequest { .. }
-            | Message::OffsetFetchRequest { .. }) => {
+            }) => self.handle_find_coordinator(from, correlation, &key, key_type, ctx),
+            request @ (Message::JoinGroupRequest(..)
+            | Message::SyncGroupRequest(..)
+            | Message::HeartbeatRequest(..)
+            | Message::LeaveGroupRequest(..)
+            | Message::OffsetCommitRequest(..)
+            | Message::TxnOffsetCommitRequest(..)
+            | Message::OffsetFetchRequest(..)) => {
                 let writes = ctx.scoped(BrokerTimer::Group, |ctx| {
                     self.groups.handle(from, request, ctx)
                 });
                 self.write_to_offsets_topic(writes, ctx);
             }
-            Message::AlterPartitionResponse { tp, result, .. } => {
+            Message::AlterPartitionResponse(msg::AlterPartitionResponse { tp, result, .. }) => {
                 self.on_alter_partition_response(tp, result.map(|s| *s), ctx)
             }
-            Message::TopicConfigChanged { topic, config } => {
+            Message::TopicConfigChanged(msg::TopicConfigChanged { topic, config }) => {
                 self.on_topic_config_changed(topic, *config)
             }
-            Message::BrokerConfigChanged { broker, config } => {
+            Message::BrokerConfigChanged(msg::BrokerConfigChanged { broker, config }) => {
                 self.on_broker_config_changed(broker, *config)
             }
-            request @ (Message::CreateTopicsRequest { .. }
-            | Message::CreatePartitionsRequest { .. }
-            | Message::DeleteTopicsRequest { .. }
-            | Message::ElectLeadersRequest { .. }
-            | Message::AlterConfigsRequest { .. }
-            | Message::AlterBrokerConfigsRequest { .. }
-            | Message::AlterPartition { .. }
-            | Message::ControlledShutdownRequest { .. }) => {
+            request @ (Message::CreateTopicsRequest(..)
+            | Message::CreatePartitionsRequest(..)
+            | Message::DeleteTopicsRequest(..)
+            | Message::ElectLeadersRequest(..)
+            | Message::AlterConfigsRequest(..)
+            | Message::AlterBrokerConfigsRequest(..)
+            | Message::AlterPartition(..)
+            | Message::ControlledShutdownRequest(..)) => {
                 self.on_controller_request(from, request, ctx)
             }
-            Message::ApiVersionsRequest { correlation } => {
-                ctx.send(from, Message::ApiVersionsResponse { correlation })
-            }
-            Message::ControlledShutdownResponse {
+            Message::ApiVersionsRequest(msg::ApiVersionsRequest { correlation }) => ctx.send(
+                from,
+                Message::ApiVersionsResponse(msg::ApiVersionsResponse { correlation }),
+            ),
+            Message::ControlledShutdownResponse(msg::ControlledShutdownResponse {
                 correlation,
                 error,
                 remaining,
-            } => self.on_controlled_shutdown_response(correlation, error, remaining, ctx),
+            }) => self.on_controlled_shutdown_response(correlation, error, remaining, ctx),
             // The answer to creating an internal topic (or auto-creating one): the topic itself
             // arrives as UpdateMetadata and LeaderAndIsr.
-            Message::CreateTopicsResponse { .. } => {}
+            Message::CreateTopicsResponse(..) => {}
             other => debug_assert!(false, "broker {} got {other:?}", self.id),
         }
     }

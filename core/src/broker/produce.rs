@@ -10,6 +10,7 @@ use crate::group::coordinator::AfterWrite;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::log::record::RecordBatch;
 use crate::node::{Ctx, TimerId};
+use crate::protocol::msg;
 use crate::protocol::{
     Correlation, ErrorCode, Message, OffsetSpec, PartitionState, ProducePartitionResponse,
 };
@@ -79,12 +80,15 @@ impl Broker {
     pub(super) fn handle_produce(
         &mut self,
         client: NodeId,
-        correlation: Correlation,
-        acks: Acks,
-        timeout_ms: u64,
-        partitions: Vec<(TopicPartition, RecordBatch)>,
+        request: msg::ProduceRequest,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
+        let msg::ProduceRequest {
+            correlation,
+            acks,
+            timeout_ms,
+            partitions,
+        } = request;
         let mut answers = Vec::with_capacity(partitions.len());
         let mut waiting = false;
         for (mut tp, mut batch) in partitions {
@@ -105,10 +109,10 @@ impl Broker {
             let partitions = answers.into_iter().map(|(a, _)| a).collect();
             ctx.send(
                 client,
-                Message::ProduceResponse {
+                Message::ProduceResponse(msg::ProduceResponse {
                     correlation,
                     partitions,
-                },
+                }),
             );
         } else if answers.iter().any(|(a, _)| a.error.is_some()) {
             // acks=0 expects no answer, so an error closes the connection: the producer
@@ -288,10 +292,10 @@ impl Broker {
                 correlation,
             } => ctx.send(
                 client,
-                Message::ProduceResponse {
+                Message::ProduceResponse(msg::ProduceResponse {
                     correlation,
                     partitions,
-                },
+                }),
             ),
             Waiter::Coordinator(then) => {
                 let error = partitions.iter().find_map(|p| p.error);
@@ -309,11 +313,11 @@ impl Broker {
                 producer_id,
             } => ctx.send(
                 client,
-                Message::WriteTxnMarkersResponse {
+                Message::WriteTxnMarkersResponse(msg::WriteTxnMarkersResponse {
                     correlation,
                     producer_id,
                     partitions: partitions.into_iter().map(|p| (p.tp, p.error)).collect(),
-                },
+                }),
             ),
         }
     }
@@ -371,14 +375,14 @@ impl Broker {
         replica.pending_isr = Some((new_isr.clone(), ctx.now));
         ctx.send(
             NodeId::Broker(controller),
-            Message::AlterPartition {
+            Message::AlterPartition(msg::AlterPartition {
                 correlation,
                 broker_id: self.id,
                 tp: tp.clone(),
                 leader_epoch: replica.leader_epoch,
                 new_isr,
                 partition_epoch: replica.partition_epoch,
-            },
+            }),
         );
     }
 
@@ -442,10 +446,10 @@ impl Broker {
             .collect();
         ctx.send(
             client,
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(msg::ListOffsetsResponse {
                 correlation,
                 partitions,
-            },
+            }),
         );
     }
 

@@ -8,6 +8,7 @@
 use super::{Broker, BrokerTimer};
 use crate::ids::{NodeId, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 
 /// How long the broker waits for the controller's answer (`controller.socket.timeout.ms`).
@@ -59,10 +60,10 @@ impl Broker {
         }
         ctx.send(
             NodeId::Broker(controller),
-            Message::ControlledShutdownRequest {
+            Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
                 correlation,
                 broker_id: self.id,
-            },
+            }),
         );
         ctx.timer_in_ms(
             CONTROLLED_SHUTDOWN_TIMEOUT_MS,

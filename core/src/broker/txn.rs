@@ -11,6 +11,7 @@ use crate::group::coordinator::OFFSETS_TOPIC;
 use crate::ids::{NodeId, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message, NewTopic, ProducePartitionResponse};
 use crate::txn::{Reply, TxnWrite, TRANSACTION_TOPIC, TRANSACTION_TOPIC_PARTITIONS};
 
@@ -141,13 +142,13 @@ impl Broker {
             let correlation = self.correlation();
             ctx.send(
                 NodeId::Broker(b.leader),
-                Message::WriteTxnMarkersRequest {
+                Message::WriteTxnMarkersRequest(msg::WriteTxnMarkersRequest {
                     correlation,
                     producer_id: b.producer_id,
                     producer_epoch: b.producer_epoch,
                     commit: b.commit,
                     partitions: b.partitions,
-                },
+                }),
             );
         }
         if pending && covered == 0 {

@@ -9,6 +9,7 @@ use crate::config::{ConsumerConfig, IsolationLevel};
 use crate::group::assignor::{self, Assignor, Subscription};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
 use crate::time::SimTime;
 use crate::vec_map::VecMap;
@@ -166,14 +167,14 @@ impl GroupMember {
         };
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::JoinGroupRequest {
+            Message::JoinGroupRequest(msg::JoinGroupRequest {
                 correlation,
                 group_id: self.group_id.clone(),
                 session_timeout_ms: self.config.session_timeout_ms,
                 rebalance_timeout_ms: self.config.max_poll_interval_ms,
                 protocols: vec![self.assignor],
                 subscription: Box::new(subscription),
-            },
+            }),
         );
     }
 
@@ -201,12 +202,12 @@ impl GroupMember {
         self.heartbeat_in_flight = Some((correlation, ctx.now));
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::HeartbeatRequest {
+            Message::HeartbeatRequest(msg::HeartbeatRequest {
                 correlation,
                 group_id: self.group_id.clone(),
                 generation: self.generation,
                 member_id: self.member_id.clone(),
-            },
+            }),
         );
     }
 
@@ -217,12 +218,12 @@ impl GroupMember {
                 let correlation = random_correlation(ctx);
                 ctx.send(
                     NodeId::Broker(coordinator),
-                    Message::LeaveGroupRequest {
+                    Message::LeaveGroupRequest(msg::LeaveGroupRequest {
                         correlation,
                         group_id: self.group_id.clone(),
                         member_id: self.member_id.clone(),
                         reason: reason.to_string(),
-                    },
+                    }),
                 );
             }
         }
@@ -249,13 +250,13 @@ impl GroupMember {
         self.commits_in_flight.insert(correlation, ctx.now);
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::OffsetCommitRequest {
+            Message::OffsetCommitRequest(msg::OffsetCommitRequest {
                 correlation,
                 group_id: self.group_id.clone(),
                 generation: self.generation,
                 member_id: self.member_id.clone(),
                 offsets,
-            },
+            }),
         );
         Some(correlation)
     }
@@ -276,12 +277,12 @@ impl GroupMember {
         self.offset_fetch_in_flight = Some(correlation);
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::OffsetFetchRequest {
+            Message::OffsetFetchRequest(msg::OffsetFetchRequest {
                 correlation,
                 group_id: self.group_id.clone(),
                 partitions,
                 require_stable: self.config.isolation_level == IsolationLevel::ReadCommitted,
-            },
+            }),
         );
     }
 
@@ -343,18 +344,18 @@ impl GroupMember {
     ) -> Vec<MemberEvent> {
         let mut events = Vec::new();
         match msg {
-            Message::FindCoordinatorResponse {
+            Message::FindCoordinatorResponse(msg::FindCoordinatorResponse {
                 correlation,
                 error,
                 coordinator,
-            } if self.finding == Some(correlation) => {
+            }) if self.finding == Some(correlation) => {
                 self.finding = None;
                 match (error, coordinator) {
                     (None, Some(b)) => self.coordinator = Some(b),
                     _ => self.backoff(ctx),
                 }
             }
-            Message::JoinGroupResponse {
+            Message::JoinGroupResponse(msg::JoinGroupResponse {
                 correlation,
                 error,
                 generation,
@@ -362,7 +363,7 @@ impl GroupMember {
                 leader,
                 member_id,
                 members,
-            } if self.state == MemberState::Joining(correlation) => match error {
+            }) if self.state == MemberState::Joining(correlation) => match error {
                 None => {
                     self.member_id = member_id;
                     self.generation = generation;
@@ -379,13 +380,13 @@ impl GroupMember {
                     self.state = MemberState::Syncing(correlation);
                     ctx.send(
                         NodeId::Broker(from),
-                        Message::SyncGroupRequest {
+                        Message::SyncGroupRequest(msg::SyncGroupRequest {
                             correlation,
                             group_id: self.group_id.clone(),
                             generation,
                             member_id: self.member_id.clone(),
                             assignments,
-                        },
+                        }),
                     );
                 }
                 Some(ErrorCode::MemberIdRequired) => {
@@ -395,11 +396,11 @@ impl GroupMember {
                 }
                 Some(e) => events.extend(self.on_group_error(e, ctx)),
             },
-            Message::SyncGroupResponse {
+            Message::SyncGroupResponse(msg::SyncGroupResponse {
                 correlation,
                 error,
                 assignment,
-            } if self.state == MemberState::Syncing(correlation) => match error {
+            }) if self.state == MemberState::Syncing(correlation) => match error {
                 None => {
                     let added: Vec<TopicPartition> = assignment
                         .iter()
@@ -426,7 +427,7 @@ impl GroupMember {
                 }
                 Some(e) => events.extend(self.on_group_error(e, ctx)),
             },
-            Message::HeartbeatResponse { correlation, error }
+            Message::HeartbeatResponse(msg::HeartbeatResponse { correlation, error })
                 if self.heartbeat_in_flight.map(|h| h.0) == Some(correlation) =>
             {
                 self.heartbeat_in_flight = None;
@@ -436,10 +437,10 @@ impl GroupMember {
                     Some(e) => events.extend(self.on_group_error(e, ctx)),
                 }
             }
-            Message::OffsetCommitResponse {
+            Message::OffsetCommitResponse(msg::OffsetCommitResponse {
                 correlation,
                 partitions,
-            } if self.commits_in_flight.contains_key(&correlation) => {
+            }) if self.commits_in_flight.contains_key(&correlation) => {
                 self.commits_in_flight.remove(&correlation);
                 let error = partitions.iter().find_map(|(_, e)| *e);
                 events.push(MemberEvent::Committed {
@@ -450,11 +451,11 @@ impl GroupMember {
                     events.extend(self.on_group_error(e, ctx));
                 }
             }
-            Message::OffsetFetchResponse {
+            Message::OffsetFetchResponse(msg::OffsetFetchResponse {
                 correlation,
                 error,
                 offsets,
-            } if self.offset_fetch_in_flight == Some(correlation) => {
+            }) if self.offset_fetch_in_flight == Some(correlation) => {
                 self.offset_fetch_in_flight = None;
                 match error {
                     None => events.push(MemberEvent::OffsetsFetched(offsets)),

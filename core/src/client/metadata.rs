@@ -6,6 +6,7 @@
 
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, Message, PartitionMetadata, TopicMetadata};
 use crate::time::SimTime;
 use crate::vec_map::VecMap;
@@ -129,11 +130,11 @@ impl ClientMetadata {
         self.in_flight = Some((broker, correlation, ctx.now));
         ctx.send(
             NodeId::Broker(broker),
-            Message::MetadataRequest {
+            Message::MetadataRequest(msg::MetadataRequest {
                 correlation,
                 topics: topics.to_vec(),
                 allow_auto_topic_creation: true,
-            },
+            }),
         );
         true
     }

@@ -8,6 +8,7 @@ pub mod transactional;
 
 use crate::ids::{BrokerId, NodeId};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{CoordinatorType, Correlation, Message};
 
 /// A correlation id for group and transaction requests, unique per client: drawn from the
@@ -31,11 +32,11 @@ pub(crate) fn find_coordinator(
     let broker = brokers[ctx.rng.below(brokers.len() as u64) as usize];
     ctx.send(
         NodeId::Broker(broker),
-        Message::FindCoordinatorRequest {
+        Message::FindCoordinatorRequest(msg::FindCoordinatorRequest {
             correlation,
             key: key.to_string(),
             key_type,
-        },
+        }),
     );
     Some(correlation)
 }

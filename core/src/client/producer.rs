@@ -11,6 +11,7 @@ use crate::log::record::{BatchBuilder, RecordBatch, NO_PRODUCER_ID, RECORD_HEADE
 use crate::node::{Ctx, TimerId};
 use crate::partition_map::PartitionMap;
 use crate::partitioner::{partition_for_key, NullKeyChooser};
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message, ProducePartitionResponse};
 use crate::scenario::{KeySpec, ProducerSpec};
 use crate::time::SimTime;
@@ -467,11 +468,11 @@ impl Producer {
                 self.init_pid_in_flight = Some((broker, correlation));
                 ctx.send(
                     NodeId::Broker(broker),
-                    Message::InitProducerIdRequest {
+                    Message::InitProducerIdRequest(msg::InitProducerIdRequest {
                         correlation,
                         transactional_id: None,
                         transaction_timeout_ms: 0,
-                    },
+                    }),
                 );
                 ctx.timer_in_ms(
                     self.config.request_timeout_ms,
@@ -581,12 +582,12 @@ impl Producer {
                 .collect();
             ctx.send(
                 NodeId::Broker(broker),
-                Message::ProduceRequest {
+                Message::ProduceRequest(msg::ProduceRequest {
                     correlation,
                     acks: self.config.acks,
                     timeout_ms: self.config.request_timeout_ms,
                     partitions,
-                },
+                }),
             );
             if self.config.acks == Acks::None {
                 for b in batches {
@@ -625,7 +626,7 @@ impl Producer {
             .insert(broker, Connection::Connecting { correlation });
         ctx.send(
             NodeId::Broker(broker),
-            Message::ApiVersionsRequest { correlation },
+            Message::ApiVersionsRequest(msg::ApiVersionsRequest { correlation }),
         );
         ctx.timer_in_ms(
             CONNECTION_SETUP_TIMEOUT_MS,
@@ -829,12 +830,12 @@ impl Producer {
 
     pub fn on_message(&mut self, msg: Message, ctx: &mut Ctx<'_, ProducerTimer>) {
         match msg {
-            Message::MetadataResponse {
+            Message::MetadataResponse(msg::MetadataResponse {
                 correlation,
                 brokers,
                 topics,
                 ..
-            } => {
+            }) => {
                 if self.metadata.on_response(
                     correlation,
                     brokers,
@@ -846,11 +847,11 @@ impl Producer {
                     self.generate(ctx);
                 }
             }
-            Message::ProduceResponse {
+            Message::ProduceResponse(msg::ProduceResponse {
                 correlation,
                 partitions,
-            } => self.on_produce_response(correlation, partitions, ctx),
-            Message::ApiVersionsResponse { correlation } => {
+            }) => self.on_produce_response(correlation, partitions, ctx),
+            Message::ApiVersionsResponse(msg::ApiVersionsResponse { correlation }) => {
                 let broker = self.connections.iter().find_map(|(b, c)| {
                     (*c == Connection::Connecting { correlation }).then_some(*b)
                 });
@@ -858,12 +859,12 @@ impl Producer {
                     self.connections.insert(broker, Connection::Ready);
                 }
             }
-            Message::InitProducerIdResponse {
+            Message::InitProducerIdResponse(msg::InitProducerIdResponse {
                 error,
                 producer_id,
                 producer_epoch,
                 ..
-            } => {
+            }) => {
                 self.init_pid_in_flight = None;
                 match error {
                     None => self.producer_id = Some((producer_id, producer_epoch)),

@@ -8,6 +8,7 @@ use super::{find_coordinator, random_correlation};
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::log::record::{BatchBuilder, RecordBatch};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{CoordinatorType, Correlation, ErrorCode, Message};
 use crate::time::SimTime;
 use crate::trace::Event;
@@ -137,11 +138,11 @@ impl TxnProducer {
                 self.init = Some(correlation);
                 ctx.send(
                     NodeId::Broker(coordinator),
-                    Message::InitProducerIdRequest {
+                    Message::InitProducerIdRequest(msg::InitProducerIdRequest {
                         correlation,
                         transactional_id: Some(self.transactional_id.clone()),
                         transaction_timeout_ms: self.timeout_ms,
-                    },
+                    }),
                 );
             }
             _ => {}
@@ -229,12 +230,12 @@ impl TxnProducer {
                     in_flight.insert(c, parts);
                     ctx.send(
                         NodeId::Broker(leader),
-                        Message::ProduceRequest {
+                        Message::ProduceRequest(msg::ProduceRequest {
                             correlation: c,
                             acks: crate::config::Acks::All,
                             timeout_ms: 30_000,
                             partitions,
-                        },
+                        }),
                     );
                 }
                 if in_flight.is_empty() && run.produced.len() == run.batches.len() {
@@ -245,7 +246,7 @@ impl TxnProducer {
                     run.step = Step::CommittingOffsets(c);
                     ctx.send(
                         NodeId::Broker(coordinator),
-                        Message::TxnOffsetCommitRequest {
+                        Message::TxnOffsetCommitRequest(msg::TxnOffsetCommitRequest {
                             correlation: c,
                             transactional_id: self.transactional_id.as_str().into(),
                             group_id: group.group_id.clone(),
@@ -254,7 +255,7 @@ impl TxnProducer {
                             generation: group.generation,
                             member_id: group.member_id.as_str().into(),
                             offsets: run.offsets.clone(),
-                        },
+                        }),
                     );
                 }
             }
@@ -273,13 +274,13 @@ impl TxnProducer {
                 };
                 ctx.send(
                     NodeId::Broker(coordinator),
-                    Message::EndTxnRequest {
+                    Message::EndTxnRequest(msg::EndTxnRequest {
                         correlation: c,
                         transactional_id: self.transactional_id.clone(),
                         producer_id: pid,
                         producer_epoch: epoch,
                         commit,
-                    },
+                    }),
                 );
             }
             Step::Ending { .. } => {}
@@ -327,11 +328,11 @@ impl TxnProducer {
         ctx: &mut Ctx<'_, impl Sized>,
     ) -> Option<TxnOutcome> {
         match msg {
-            Message::FindCoordinatorResponse {
+            Message::FindCoordinatorResponse(msg::FindCoordinatorResponse {
                 correlation,
                 error,
                 coordinator,
-            } if self.finding == Some(*correlation) => {
+            }) if self.finding == Some(*correlation) => {
                 self.finding = None;
                 match (error, coordinator) {
                     (None, Some(b)) => self.coordinator = Some(*b),
@@ -339,12 +340,12 @@ impl TxnProducer {
                 }
                 None
             }
-            Message::InitProducerIdResponse {
+            Message::InitProducerIdResponse(msg::InitProducerIdResponse {
                 correlation,
                 error,
                 producer_id,
                 producer_epoch,
-            } if self.init == Some(*correlation) => {
+            }) if self.init == Some(*correlation) => {
                 self.init = None;
                 match error {
                     None => {
@@ -356,8 +357,14 @@ impl TxnProducer {
                 }
                 None
             }
-            Message::AddPartitionsToTxnResponse { correlation, error }
-            | Message::AddOffsetsToTxnResponse { correlation, error } => {
+            Message::AddPartitionsToTxnResponse(msg::AddPartitionsToTxnResponse {
+                correlation,
+                error,
+            })
+            | Message::AddOffsetsToTxnResponse(msg::AddOffsetsToTxnResponse {
+                correlation,
+                error,
+            }) => {
                 let run = self.run.as_mut()?;
                 let Step::Adding(waiting) = &mut run.step else {
                     return None;
@@ -385,10 +392,10 @@ impl TxnProducer {
                 }
                 None
             }
-            Message::ProduceResponse {
+            Message::ProduceResponse(msg::ProduceResponse {
                 correlation,
                 partitions,
-            } => {
+            }) => {
                 let run = self.run.as_mut()?;
                 let Step::Producing(in_flight) = &mut run.step else {
                     return None;
@@ -411,10 +418,10 @@ impl TxnProducer {
                 }
                 None
             }
-            Message::TxnOffsetCommitResponse {
+            Message::TxnOffsetCommitResponse(msg::TxnOffsetCommitResponse {
                 correlation,
                 partitions,
-            } => {
+            }) => {
                 let run = self.run.as_mut()?;
                 if run.step != Step::CommittingOffsets(*correlation) {
                     return None;
@@ -440,7 +447,7 @@ impl TxnProducer {
                 }
                 None
             }
-            Message::EndTxnResponse { correlation, error } => {
+            Message::EndTxnResponse(msg::EndTxnResponse { correlation, error }) => {
                 let run = self.run.as_ref()?;
                 let Step::Ending {
                     correlation: Some(waiting),
@@ -522,23 +529,23 @@ impl TxnProducer {
         run.step = Step::Adding([add, add_offsets].into());
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::AddPartitionsToTxnRequest {
+            Message::AddPartitionsToTxnRequest(msg::AddPartitionsToTxnRequest {
                 correlation: add,
                 transactional_id: self.transactional_id.clone(),
                 producer_id: pid,
                 producer_epoch: epoch,
                 partitions,
-            },
+            }),
         );
         ctx.send(
             NodeId::Broker(coordinator),
-            Message::AddOffsetsToTxnRequest {
+            Message::AddOffsetsToTxnRequest(msg::AddOffsetsToTxnRequest {
                 correlation: add_offsets,
                 transactional_id: self.transactional_id.clone(),
                 producer_id: pid,
                 producer_epoch: epoch,
                 group_id: group.group_id.clone(),
-            },
+            }),
         );
     }
 

@@ -7,6 +7,7 @@ use super::{zk_data, Controller, ControllerTimer, Ops, Requester, WriteTag};
 use crate::config::{DynamicBrokerConfig, LogConfig, TopicConfig};
 use crate::ids::{BrokerId, NodeId, TopicName};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{ErrorCode, Message};
 use crate::trace::Event;
 use crate::zookeeper::messages::{ZkError, ZkOp, ZkReply};
@@ -59,11 +60,11 @@ impl Controller {
         if !self.topics.contains_key(&topic) {
             ctx.send(
                 from,
-                Message::AlterConfigsResponse {
+                Message::AlterConfigsResponse(msg::AlterConfigsResponse {
                     correlation,
                     topic,
                     error: Some(ErrorCode::UnknownTopicOrPartition),
-                },
+                }),
             );
             return;
         }
@@ -127,10 +128,10 @@ impl Controller {
                         overrides: crate::config::overrides_text(&config),
                     });
                 }
-                let notice = Message::TopicConfigChanged {
+                let notice = Message::TopicConfigChanged(msg::TopicConfigChanged {
                     topic: topic.clone(),
                     config: Box::new(config),
-                };
+                });
                 self.announce_config(result.is_ok(), notice, requester, topic, ctx);
             }
             ConfigWrite::Broker {
@@ -155,10 +156,10 @@ impl Controller {
                     );
                     return;
                 }
-                let notice = Message::BrokerConfigChanged {
+                let notice = Message::BrokerConfigChanged(msg::BrokerConfigChanged {
                     broker,
                     config: Box::new(config),
-                };
+                });
                 let resource = broker_resource(broker).into();
                 self.announce_config(result.is_ok(), notice, requester, resource, ctx);
             }
@@ -182,11 +183,11 @@ impl Controller {
         }
         ctx.send(
             client,
-            Message::AlterConfigsResponse {
+            Message::AlterConfigsResponse(msg::AlterConfigsResponse {
                 correlation,
                 topic: resource,
                 error: (!written).then_some(ErrorCode::RequestTimedOut),
-            },
+            }),
         );
     }
 }

@@ -34,6 +34,7 @@ pub use topics::TopicWrite;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message, PartitionState};
 use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
@@ -115,69 +116,77 @@ pub struct Controller {
 pub fn not_controller_response(request: &Message) -> Option<Message> {
     let e = Some(ErrorCode::NotController);
     match request {
-        Message::CreateTopicsRequest { correlation, topic } => {
-            Some(Message::CreateTopicsResponse {
+        Message::CreateTopicsRequest(msg::CreateTopicsRequest { correlation, topic }) => {
+            Some(Message::CreateTopicsResponse(msg::CreateTopicsResponse {
                 correlation: *correlation,
                 topic: topic.name.clone(),
                 error: e,
-            })
+            }))
         }
-        Message::CreatePartitionsRequest {
-            correlation, topic, ..
-        } => Some(Message::CreatePartitionsResponse {
-            correlation: *correlation,
-            topic: topic.clone(),
-            error: e,
-        }),
-        Message::ElectLeadersRequest {
+        Message::CreatePartitionsRequest(msg::CreatePartitionsRequest {
+            correlation,
+            topic,
+            ..
+        }) => Some(Message::CreatePartitionsResponse(
+            msg::CreatePartitionsResponse {
+                correlation: *correlation,
+                topic: topic.clone(),
+                error: e,
+            },
+        )),
+        Message::ElectLeadersRequest(msg::ElectLeadersRequest {
             correlation,
             partitions,
             ..
-        } => Some(Message::ElectLeadersResponse {
+        }) => Some(Message::ElectLeadersResponse(msg::ElectLeadersResponse {
             correlation: *correlation,
             results: partitions
                 .iter()
                 .flatten()
                 .map(|tp| (tp.clone(), e))
                 .collect(),
-        }),
-        Message::AlterConfigsRequest {
+        })),
+        Message::AlterConfigsRequest(msg::AlterConfigsRequest {
             correlation, topic, ..
-        } => Some(Message::AlterConfigsResponse {
+        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
             correlation: *correlation,
             topic: topic.clone(),
             error: e,
-        }),
-        Message::AlterBrokerConfigsRequest {
+        })),
+        Message::AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest {
             correlation,
             broker,
             ..
-        } => Some(Message::AlterConfigsResponse {
+        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
             correlation: *correlation,
             topic: broker_resource(*broker).into(),
             error: e,
-        }),
-        Message::DeleteTopicsRequest { correlation, topic } => {
-            Some(Message::DeleteTopicsResponse {
+        })),
+        Message::DeleteTopicsRequest(msg::DeleteTopicsRequest { correlation, topic }) => {
+            Some(Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
                 correlation: *correlation,
                 topic: topic.clone(),
                 error: e,
-            })
+            }))
         }
-        Message::AlterPartition {
+        Message::AlterPartition(msg::AlterPartition {
             correlation, tp, ..
-        } => Some(Message::AlterPartitionResponse {
-            correlation: *correlation,
-            tp: tp.clone(),
-            result: Err(ErrorCode::NotController),
-        }),
-        Message::ControlledShutdownRequest { correlation, .. } => {
-            Some(Message::ControlledShutdownResponse {
+        }) => Some(Message::AlterPartitionResponse(
+            msg::AlterPartitionResponse {
+                correlation: *correlation,
+                tp: tp.clone(),
+                result: Err(ErrorCode::NotController),
+            },
+        )),
+        Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
+            correlation, ..
+        }) => Some(Message::ControlledShutdownResponse(
+            msg::ControlledShutdownResponse {
                 correlation: *correlation,
                 error: e,
                 remaining: Vec::new(),
-            })
-        }
+            },
+        )),
         _ => None,
     }
 }
@@ -286,58 +295,58 @@ impl Controller {
             return;
         }
         match request {
-            Message::CreateTopicsRequest { correlation, topic } => {
+            Message::CreateTopicsRequest(msg::CreateTopicsRequest { correlation, topic }) => {
                 self.create_topic(*topic, Some((from, correlation)), ops, ctx)
             }
-            Message::CreatePartitionsRequest {
+            Message::CreatePartitionsRequest(msg::CreatePartitionsRequest {
                 correlation,
                 topic,
                 count,
-            } => self.add_partitions(topic, count, Some((from, correlation)), ops, ctx),
-            Message::DeleteTopicsRequest { correlation, topic } => {
+            }) => self.add_partitions(topic, count, Some((from, correlation)), ops, ctx),
+            Message::DeleteTopicsRequest(msg::DeleteTopicsRequest { correlation, topic }) => {
                 self.delete_topic(topic, (from, correlation), ops, ctx)
             }
-            Message::ControlledShutdownRequest {
+            Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
                 correlation,
                 broker_id,
-            } => {
+            }) => {
                 self.controlled_shutdown(broker_id, (from, correlation), ops);
                 if self.writes_in_flight == 0 && ops.is_empty() {
                     self.answer_shutdowns(ctx);
                 }
             }
-            Message::ElectLeadersRequest {
+            Message::ElectLeadersRequest(msg::ElectLeadersRequest {
                 correlation,
                 unclean,
                 partitions,
-            } => {
+            }) => {
                 let results = self.elect_leaders(unclean, partitions, ops);
                 ctx.send(
                     from,
-                    Message::ElectLeadersResponse {
+                    Message::ElectLeadersResponse(msg::ElectLeadersResponse {
                         correlation,
                         results,
-                    },
+                    }),
                 );
             }
-            Message::AlterConfigsRequest {
+            Message::AlterConfigsRequest(msg::AlterConfigsRequest {
                 correlation,
                 topic,
                 config,
-            } => self.alter_topic_config(topic, *config, (from, correlation), ops, ctx),
-            Message::AlterBrokerConfigsRequest {
+            }) => self.alter_topic_config(topic, *config, (from, correlation), ops, ctx),
+            Message::AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest {
                 correlation,
                 broker,
                 config,
-            } => self.alter_broker_config(broker, *config, (from, correlation), ops),
-            Message::AlterPartition {
+            }) => self.alter_broker_config(broker, *config, (from, correlation), ops),
+            Message::AlterPartition(msg::AlterPartition {
                 correlation,
                 broker_id,
                 tp,
                 leader_epoch,
                 new_isr,
                 partition_epoch,
-            } => {
+            }) => {
                 let proposal = partition_state::IsrProposal {
                     leader: broker_id,
                     tp,

@@ -8,6 +8,7 @@
 use super::{zk_data, Controller, ControllerTimer, Ops, Requester, WriteTag};
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, TopicName, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{ErrorCode, Message, PartitionState};
 use crate::trace::Event;
 use crate::vec_map::VecSet;
@@ -202,11 +203,11 @@ impl Controller {
                 if let StateChange::AlterPartition((client, correlation)) = change {
                     ctx.send(
                         client,
-                        Message::AlterPartitionResponse {
+                        Message::AlterPartitionResponse(msg::AlterPartitionResponse {
                             correlation,
                             tp: state.tp.clone(),
                             result: Err(ErrorCode::FencedLeaderEpoch),
-                        },
+                        }),
                     );
                 }
                 if error == ZkError::BadVersion {
@@ -241,11 +242,11 @@ impl Controller {
             StateChange::AlterPartition((client, correlation)) => {
                 ctx.send(
                     *client,
-                    Message::AlterPartitionResponse {
+                    Message::AlterPartitionResponse(msg::AlterPartitionResponse {
                         correlation: *correlation,
                         tp: tp.clone(),
                         result: Ok(Box::new(state.clone())),
-                    },
+                    }),
                 );
             }
         }
@@ -276,11 +277,11 @@ impl Controller {
         let respond_err = |ctx: &mut Ctx<'_, ControllerTimer>, e| {
             ctx.send(
                 from,
-                Message::AlterPartitionResponse {
+                Message::AlterPartitionResponse(msg::AlterPartitionResponse {
                     correlation,
                     tp: tp.clone(),
                     result: Err(e),
-                },
+                }),
             )
         };
         let Some(state) = self.states.get(&tp).cloned() else {
@@ -388,12 +389,12 @@ impl Controller {
                     .collect();
                 ctx.send(
                     NodeId::Broker(broker),
-                    Message::LeaderAndIsr {
+                    Message::LeaderAndIsr(msg::LeaderAndIsr {
                         controller_id: self.me,
                         controller_epoch: self.epoch,
                         partitions: leader_and_isr,
                         topic_configs,
-                    },
+                    }),
                 );
             }
             let partitions: Vec<PartitionState> = self
@@ -404,13 +405,13 @@ impl Controller {
                 .collect();
             ctx.send(
                 NodeId::Broker(broker),
-                Message::UpdateMetadata {
+                Message::UpdateMetadata(msg::UpdateMetadata {
                     controller_id: self.me,
                     controller_epoch: self.epoch,
                     live_brokers: live.clone(),
                     partitions,
                     deleted_topics: deleted.clone(),
-                },
+                }),
             );
         }
     }

@@ -7,6 +7,7 @@
 use super::{Controller, ControllerTimer, Ops, PartitionState, Requester, StateChange};
 use crate::ids::{BrokerId, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::Message;
 
 impl Controller {
@@ -85,11 +86,11 @@ impl Controller {
                 .collect();
             ctx.send(
                 client,
-                Message::ControlledShutdownResponse {
+                Message::ControlledShutdownResponse(msg::ControlledShutdownResponse {
                     correlation,
                     error: None,
                     remaining,
-                },
+                }),
             );
         }
     }

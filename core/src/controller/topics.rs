@@ -9,6 +9,7 @@ use super::{
 use crate::config::TopicConfig;
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{ErrorCode, Message, NewTopic};
 use crate::trace::Event;
 use crate::vec_map::VecMap;
@@ -59,11 +60,11 @@ impl Controller {
             if let Some((client, correlation)) = requester {
                 ctx.send(
                     client,
-                    Message::CreateTopicsResponse {
+                    Message::CreateTopicsResponse(msg::CreateTopicsResponse {
                         correlation,
                         topic: topic.name,
                         error: Some(error),
-                    },
+                    }),
                 );
             }
             return;
@@ -127,11 +128,11 @@ impl Controller {
             if let Some((client, correlation)) = requester {
                 ctx.send(
                     client,
-                    Message::CreatePartitionsResponse {
+                    Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
                         correlation,
                         topic,
                         error: Some(ErrorCode::UnknownTopicOrPartition),
-                    },
+                    }),
                 );
             }
             return;
@@ -141,11 +142,11 @@ impl Controller {
             if let Some((client, correlation)) = requester {
                 ctx.send(
                     client,
-                    Message::CreatePartitionsResponse {
+                    Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
                         correlation,
                         topic,
                         error: Some(ErrorCode::InvalidPartitions),
-                    },
+                    }),
                 );
             }
             return;
@@ -201,11 +202,11 @@ impl Controller {
         if !self.topics.contains_key(&topic) {
             ctx.send(
                 from,
-                Message::DeleteTopicsResponse {
+                Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
                     correlation,
                     topic,
                     error: Some(ErrorCode::UnknownTopicOrPartition),
-                },
+                }),
             );
             return;
         }
@@ -286,11 +287,11 @@ impl Controller {
                 if let Some((client, correlation)) = requester {
                     ctx.send(
                         client,
-                        Message::CreateTopicsResponse {
+                        Message::CreateTopicsResponse(msg::CreateTopicsResponse {
                             correlation,
                             topic: topic.name,
                             error,
-                        },
+                        }),
                     );
                 }
             }
@@ -324,11 +325,11 @@ impl Controller {
                 if let Some((client, correlation)) = requester {
                     ctx.send(
                         client,
-                        Message::CreatePartitionsResponse {
+                        Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
                             correlation,
                             topic,
                             error,
-                        },
+                        }),
                     );
                 }
             }
@@ -343,11 +344,11 @@ impl Controller {
                 if let Some((client, correlation)) = requester {
                     ctx.send(
                         client,
-                        Message::DeleteTopicsResponse {
+                        Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
                             correlation,
                             topic,
                             error,
-                        },
+                        }),
                     );
                 }
             }
@@ -370,11 +371,11 @@ impl Controller {
             if self.live_brokers.contains(&broker) {
                 ctx.send(
                     NodeId::Broker(broker),
-                    Message::StopReplica {
+                    Message::StopReplica(msg::StopReplica {
                         controller_id: self.me,
                         controller_epoch: self.epoch,
                         partitions,
-                    },
+                    }),
                 );
             }
         }

@@ -2,6 +2,7 @@
 //! requests to the controller, with the answers tools wait for.
 
 use super::*;
+use crate::protocol::msg;
 
 impl Sim {
     /// Runs a command: a fault (processes and links), a client's action, or an admin request.
@@ -257,7 +258,7 @@ impl Sim {
                 replication_factor,
                 config,
             } => {
-                self.admin_request(Message::CreateTopicsRequest {
+                self.admin_request(Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                     correlation: 0,
                     topic: Box::new(NewTopic {
                         name: name.as_str().into(),
@@ -265,23 +266,27 @@ impl Sim {
                         replication_factor,
                         config,
                     }),
-                });
+                }));
             }
             Command::AddPartitions { topic, partitions } => {
-                self.admin_request(Message::CreatePartitionsRequest {
+                self.admin_request(Message::CreatePartitionsRequest(
+                    msg::CreatePartitionsRequest {
+                        correlation: 0,
+                        topic: topic.as_str().into(),
+                        count: partitions,
+                    },
+                ));
+            }
+            Command::DeleteTopic { topic } => {
+                self.admin_request(Message::DeleteTopicsRequest(msg::DeleteTopicsRequest {
                     correlation: 0,
                     topic: topic.as_str().into(),
-                    count: partitions,
-                });
+                }))
             }
-            Command::DeleteTopic { topic } => self.admin_request(Message::DeleteTopicsRequest {
-                correlation: 0,
-                topic: topic.as_str().into(),
-            }),
             Command::ElectLeaders {
                 unclean,
                 partitions,
-            } => self.admin_request(Message::ElectLeadersRequest {
+            } => self.admin_request(Message::ElectLeadersRequest(msg::ElectLeadersRequest {
                 correlation: 0,
                 unclean,
                 partitions: partitions.map(|ps| {
@@ -289,20 +294,20 @@ impl Sim {
                         .map(|(t, p)| TopicPartition::new(&t.as_str().into(), *p))
                         .collect()
                 }),
-            }),
-            Command::AlterBrokerConfig { broker, config } => {
-                self.admin_request(Message::AlterBrokerConfigsRequest {
+            })),
+            Command::AlterBrokerConfig { broker, config } => self.admin_request(
+                Message::AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest {
                     correlation: 0,
                     broker: broker.map(BrokerId),
                     config: Box::new(config),
-                })
-            }
+                }),
+            ),
             Command::AlterTopicConfig { topic, config } => {
-                self.admin_request(Message::AlterConfigsRequest {
+                self.admin_request(Message::AlterConfigsRequest(msg::AlterConfigsRequest {
                     correlation: 0,
                     topic: topic.as_str().into(),
                     config: Box::new(config),
-                })
+                }))
             }
             Command::ResetOffsets { group, offsets } => self.reset_offsets(group, offsets),
             other => unreachable!("{other:?} is not a admin command"),
@@ -348,13 +353,13 @@ impl Sim {
             .iter()
             .map(|(t, p, o)| (TopicPartition::new(&t.as_str().into(), *p), *o))
             .collect();
-        let request = Message::OffsetCommitRequest {
+        let request = Message::OffsetCommitRequest(msg::OffsetCommitRequest {
             correlation: 0,
             group_id: group.clone(),
             generation: -1,
             member_id: String::new(),
             offsets,
-        };
+        });
         match coordinator {
             Some(c) => {
                 self.admin_send(NodeId::Broker(c), request);
@@ -369,34 +374,34 @@ impl Sim {
 
     pub(super) fn keep_admin_response(&mut self, msg: &Message) {
         let (correlation, topic, error, partitions) = match msg {
-            Message::CreateTopicsResponse {
+            Message::CreateTopicsResponse(msg::CreateTopicsResponse {
                 correlation,
                 topic,
                 error,
-            }
-            | Message::CreatePartitionsResponse {
+            })
+            | Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
                 correlation,
                 topic,
                 error,
-            }
-            | Message::DeleteTopicsResponse {
+            })
+            | Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
                 correlation,
                 topic,
                 error,
-            }
-            | Message::AlterConfigsResponse {
+            })
+            | Message::AlterConfigsResponse(msg::AlterConfigsResponse {
                 correlation,
                 topic,
                 error,
-            } => (correlation, topic.to_string(), *error, Vec::new()),
-            Message::ElectLeadersResponse {
+            }) => (correlation, topic.to_string(), *error, Vec::new()),
+            Message::ElectLeadersResponse(msg::ElectLeadersResponse {
                 correlation,
                 results,
-            } => (correlation, String::new(), None, results.clone()),
-            Message::OffsetCommitResponse {
+            }) => (correlation, String::new(), None, results.clone()),
+            Message::OffsetCommitResponse(msg::OffsetCommitResponse {
                 correlation,
                 partitions,
-            } => (correlation, String::new(), None, partitions.clone()),
+            }) => (correlation, String::new(), None, partitions.clone()),
             _ => return,
         };
         let Some(sent_at) = self.admin_sent.remove(correlation) else {

@@ -21,6 +21,7 @@ use crate::invariants::acked_records_survive::AckedRecordsSurvive;
 use crate::invariants::{Invariants, Violation, World};
 use crate::log::PartitionLog;
 use crate::node::{Ctx, Outbox, TimerId};
+use crate::protocol::msg;
 use crate::protocol::{Message, NewTopic};
 use crate::rng::Rng;
 use crate::scenario::command::Command;
@@ -1157,20 +1158,24 @@ fn describe_admin_response(msg: &Message) -> String {
             ),
         };
     match msg {
-        Message::CreateTopicsResponse { topic, error, .. } => outcome("create topic", topic, error),
-        Message::CreatePartitionsResponse { topic, error, .. } => {
-            outcome("add partitions to", topic, error)
+        Message::CreateTopicsResponse(msg::CreateTopicsResponse { topic, error, .. }) => {
+            outcome("create topic", topic, error)
         }
-        Message::DeleteTopicsResponse { topic, error, .. } => outcome("delete topic", topic, error),
-        Message::AlterConfigsResponse { topic, error, .. } => {
+        Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
+            topic, error, ..
+        }) => outcome("add partitions to", topic, error),
+        Message::DeleteTopicsResponse(msg::DeleteTopicsResponse { topic, error, .. }) => {
+            outcome("delete topic", topic, error)
+        }
+        Message::AlterConfigsResponse(msg::AlterConfigsResponse { topic, error, .. }) => {
             outcome("alter the config of", topic, error)
         }
-        Message::ElectLeadersResponse { results, .. } => format!(
+        Message::ElectLeadersResponse(msg::ElectLeadersResponse { results, .. }) => format!(
             "leader election: {} elected, {} not",
             results.iter().filter(|(_, e)| e.is_none()).count(),
             results.iter().filter(|(_, e)| e.is_some()).count()
         ),
-        Message::OffsetCommitResponse { partitions, .. } => format!(
+        Message::OffsetCommitResponse(msg::OffsetCommitResponse { partitions, .. }) => format!(
             "offsets reset: {} partitions committed, {} refused",
             partitions.iter().filter(|(_, e)| e.is_none()).count(),
             partitions.iter().filter(|(_, e)| e.is_some()).count()

@@ -6,6 +6,7 @@
 
 use super::{Item, Sim};
 use crate::ids::{NodeId, TopicName};
+use crate::protocol::msg;
 use crate::protocol::{ErrorCode, Message, NewTopic};
 use crate::time::SimTime;
 use crate::vec_map::VecMap;
@@ -60,10 +61,10 @@ impl Sim {
             let name = topic.name.clone();
             let correlation = self.admin_send(
                 NodeId::Broker(controller),
-                Message::CreateTopicsRequest {
+                Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                     correlation: 0,
                     topic: Box::new(topic),
-                },
+                }),
             );
             self.startup.in_flight.insert(correlation, (name, now));
         }
@@ -81,9 +82,9 @@ impl Sim {
     /// The admin client's CreateTopics answer during start-up: a topic that exists is done
     /// (whoever made it); any other error leaves it to be asked again.
     pub(super) fn startup_answer(&mut self, msg: &Message) {
-        let Message::CreateTopicsResponse {
+        let Message::CreateTopicsResponse(msg::CreateTopicsResponse {
             correlation, error, ..
-        } = msg
+        }) = msg
         else {
             return;
         };

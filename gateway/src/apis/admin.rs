@@ -14,6 +14,7 @@ use kafka_protocol::messages::{
     DeleteTopicsRequest, DeleteTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
     ResponseKind,
 };
+use kplay_core::protocol::msg;
 use kplay_core::protocol::{Message, NewTopic};
 
 /// A topic's partitions and replication factor as sent, or the error code and message it got
@@ -54,7 +55,7 @@ pub(crate) fn plan_create_topics(r: CreateTopicsRequest, ctx: &mut Context<'_>) 
                         -1 => defaults.default_replication_factor,
                         n => n.max(0) as u32,
                     };
-                    requests.push(Message::CreateTopicsRequest {
+                    requests.push(Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                         correlation: 0,
                         topic: Box::new(NewTopic {
                             name: topic(&name),
@@ -62,7 +63,7 @@ pub(crate) fn plan_create_topics(r: CreateTopicsRequest, ctx: &mut Context<'_>) 
                             replication_factor: replication,
                             config,
                         }),
-                    });
+                    }));
                     Ok((partitions, replication))
                 }
             }
@@ -92,7 +93,10 @@ pub(crate) fn respond_create_topics(p: PendingCreate, answers: Vec<Message>) -> 
                     out.error_message = Some(text(&message));
                 }
                 Ok((partitions, replication)) => match answers.next() {
-                    Some(Message::CreateTopicsResponse { error, .. }) => {
+                    Some(Message::CreateTopicsResponse(msg::CreateTopicsResponse {
+                        error,
+                        ..
+                    })) => {
                         out.error_code = crate::errors::code(error);
                         if error.is_none() {
                             out.num_partitions = partitions as i32;
@@ -112,9 +116,11 @@ pub(crate) fn plan_delete_topics(r: DeleteTopicsRequest) -> Plan {
     let requests = r
         .topic_names
         .iter()
-        .map(|t| Message::DeleteTopicsRequest {
-            correlation: 0,
-            topic: topic(&t.0),
+        .map(|t| {
+            Message::DeleteTopicsRequest(msg::DeleteTopicsRequest {
+                correlation: 0,
+                topic: topic(&t.0),
+            })
         })
         .collect();
     Plan::Ask {
@@ -128,7 +134,7 @@ pub(crate) fn respond_delete_topics(answers: Vec<Message>) -> ResponseKind {
     response.responses = answers
         .into_iter()
         .filter_map(|a| match a {
-            Message::DeleteTopicsResponse { topic, error, .. } => {
+            Message::DeleteTopicsResponse(msg::DeleteTopicsResponse { topic, error, .. }) => {
                 let mut out = DeletableTopicResult::default();
                 out.name = Some(kafka_topic(&topic));
                 out.error_code = crate::errors::code(error);
@@ -144,10 +150,12 @@ pub(crate) fn plan_create_partitions(r: CreatePartitionsRequest) -> Plan {
     let requests = r
         .topics
         .iter()
-        .map(|t| Message::CreatePartitionsRequest {
-            correlation: 0,
-            topic: topic(&t.name.0),
-            count: t.count.max(0) as u32,
+        .map(|t| {
+            Message::CreatePartitionsRequest(msg::CreatePartitionsRequest {
+                correlation: 0,
+                topic: topic(&t.name.0),
+                count: t.count.max(0) as u32,
+            })
         })
         .collect();
     Plan::Ask {
@@ -161,7 +169,11 @@ pub(crate) fn respond_create_partitions(answers: Vec<Message>) -> ResponseKind {
     response.results = answers
         .into_iter()
         .filter_map(|a| match a {
-            Message::CreatePartitionsResponse { topic, error, .. } => {
+            Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
+                topic,
+                error,
+                ..
+            }) => {
                 let mut out = CreatePartitionsTopicResult::default();
                 out.name = kafka_topic(&topic);
                 out.error_code = crate::errors::code(error);

@@ -17,6 +17,7 @@ use kafka_protocol::messages::{
 };
 use kplay_core::config::IsolationLevel;
 use kplay_core::ids::TopicPartition;
+use kplay_core::protocol::msg;
 use kplay_core::protocol::{FetchPartition, Message, OffsetSpec, FINAL_EPOCH, INVALID_SESSION_ID};
 
 #[derive(Debug)]
@@ -44,7 +45,7 @@ pub(crate) fn plan_fetch(r: FetchRequest, version: i16) -> Plan {
             }
         }
     }
-    let request = Message::FetchRequest {
+    let request = Message::FetchRequest(msg::FetchRequest {
         correlation: 0,
         replica_id: None,
         isolation_level: if read_committed {
@@ -64,7 +65,7 @@ pub(crate) fn plan_fetch(r: FetchRequest, version: i16) -> Plan {
         session_epoch: FINAL_EPOCH,
         partitions: wanted,
         forgotten: Vec::new(),
-    };
+    });
     Plan::Ask {
         requests: vec![request],
         pending: Pending::Fetch(PendingFetch {
@@ -80,7 +81,7 @@ pub(crate) fn respond_fetch(
     ctx: &Context<'_>,
 ) -> ResponseKind {
     let mut results = match answers.into_iter().next() {
-        Some(Message::FetchResponse { partitions, .. }) => partitions,
+        Some(Message::FetchResponse(msg::FetchResponse { partitions, .. })) => partitions,
         _ => Vec::new(),
     };
     let items = p
@@ -168,17 +169,19 @@ pub(crate) fn plan_list_offsets(r: ListOffsetsRequest) -> Plan {
         }
     }
     Plan::Ask {
-        requests: vec![Message::ListOffsetsRequest {
+        requests: vec![Message::ListOffsetsRequest(msg::ListOffsetsRequest {
             correlation: 0,
             partitions: asked,
-        }],
+        })],
         pending: Pending::ListOffsets(PendingListOffsets { partitions }),
     }
 }
 
 pub(crate) fn respond_list_offsets(p: PendingListOffsets, answers: Vec<Message>) -> ResponseKind {
     let results = match answers.into_iter().next() {
-        Some(Message::ListOffsetsResponse { partitions, .. }) => partitions,
+        Some(Message::ListOffsetsResponse(msg::ListOffsetsResponse { partitions, .. })) => {
+            partitions
+        }
         _ => Vec::new(),
     };
     let items = p

@@ -32,6 +32,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use kplay_core::group::assignor::{Assignor, Subscription};
 use kplay_core::group::coordinator::GroupState;
 use kplay_core::ids::TopicPartition;
+use kplay_core::protocol::msg;
 use kplay_core::protocol::Message;
 
 const CONSUMER: &str = "consumer";
@@ -184,7 +185,7 @@ pub(crate) fn plan_join(r: JoinGroupRequest, version: i16, ctx: &mut Context<'_>
         generation: (s.generation_id >= 0).then_some(s.generation_id),
     };
     let session = r.session_timeout_ms.max(0) as u64;
-    let request = Message::JoinGroupRequest {
+    let request = Message::JoinGroupRequest(msg::JoinGroupRequest {
         correlation: 0,
         group_id,
         session_timeout_ms: session,
@@ -195,7 +196,7 @@ pub(crate) fn plan_join(r: JoinGroupRequest, version: i16, ctx: &mut Context<'_>
         },
         protocols: known.iter().map(|(a, _, _)| *a).collect(),
         subscription: Box::new(subscription),
-    };
+    });
     Plan::Ask {
         requests: vec![request],
         pending: Pending::JoinGroup(PendingJoin {
@@ -209,7 +210,7 @@ pub(crate) fn respond_join(p: PendingJoin, answers: Vec<Message>) -> ResponseKin
     response.generation_id = -1;
     response.protocol_type = Some(text(CONSUMER));
     match answers.into_iter().next() {
-        Some(Message::JoinGroupResponse {
+        Some(Message::JoinGroupResponse(msg::JoinGroupResponse {
             error,
             generation,
             protocol,
@@ -217,7 +218,7 @@ pub(crate) fn respond_join(p: PendingJoin, answers: Vec<Message>) -> ResponseKin
             member_id,
             members,
             ..
-        }) => {
+        })) => {
             response.error_code = crate::errors::code(error);
             response.generation_id = generation;
             response.protocol_name = protocol.and_then(|a| {
@@ -271,13 +272,13 @@ pub(crate) fn plan_sync(r: SyncGroupRequest) -> Plan {
         assignments.push((a.member_id.to_string(), partitions));
     }
     Plan::Ask {
-        requests: vec![Message::SyncGroupRequest {
+        requests: vec![Message::SyncGroupRequest(msg::SyncGroupRequest {
             correlation: 0,
             group_id: r.group_id.0.to_string(),
             generation: r.generation_id,
             member_id: r.member_id.to_string(),
             assignments,
-        }],
+        })],
         pending: Pending::SyncGroup,
     }
 }
@@ -285,9 +286,9 @@ pub(crate) fn plan_sync(r: SyncGroupRequest) -> Plan {
 pub(crate) fn respond_sync(answers: Vec<Message>) -> ResponseKind {
     let mut response = SyncGroupResponse::default();
     match answers.into_iter().next() {
-        Some(Message::SyncGroupResponse {
+        Some(Message::SyncGroupResponse(msg::SyncGroupResponse {
             error, assignment, ..
-        }) => {
+        })) => {
             response.error_code = crate::errors::code(error);
             response.assignment = assignment_bytes(&assignment);
         }
@@ -298,12 +299,12 @@ pub(crate) fn respond_sync(answers: Vec<Message>) -> ResponseKind {
 
 pub(crate) fn plan_heartbeat(r: HeartbeatRequest) -> Plan {
     Plan::Ask {
-        requests: vec![Message::HeartbeatRequest {
+        requests: vec![Message::HeartbeatRequest(msg::HeartbeatRequest {
             correlation: 0,
             group_id: r.group_id.0.to_string(),
             generation: r.generation_id,
             member_id: r.member_id.to_string(),
-        }],
+        })],
         pending: Pending::Heartbeat,
     }
 }
@@ -311,10 +312,10 @@ pub(crate) fn plan_heartbeat(r: HeartbeatRequest) -> Plan {
 pub(crate) fn single_error(answers: Vec<Message>) -> i16 {
     match answers.into_iter().next() {
         Some(
-            Message::HeartbeatResponse { error, .. }
-            | Message::LeaveGroupResponse { error, .. }
-            | Message::AddOffsetsToTxnResponse { error, .. }
-            | Message::EndTxnResponse { error, .. },
+            Message::HeartbeatResponse(msg::HeartbeatResponse { error, .. })
+            | Message::LeaveGroupResponse(msg::LeaveGroupResponse { error, .. })
+            | Message::AddOffsetsToTxnResponse(msg::AddOffsetsToTxnResponse { error, .. })
+            | Message::EndTxnResponse(msg::EndTxnResponse { error, .. }),
         ) => crate::errors::code(error),
         _ => ResponseError::UnknownServerError.code(),
     }
@@ -351,11 +352,13 @@ pub(crate) fn plan_leave(r: LeaveGroupRequest, version: i16) -> Plan {
     };
     let requests = ids
         .into_iter()
-        .map(|member_id| Message::LeaveGroupRequest {
-            correlation: 0,
-            group_id: group_id.clone(),
-            member_id,
-            reason: "the consumer is leaving the group".into(),
+        .map(|member_id| {
+            Message::LeaveGroupRequest(msg::LeaveGroupRequest {
+                correlation: 0,
+                group_id: group_id.clone(),
+                member_id,
+                reason: "the consumer is leaving the group".into(),
+            })
         })
         .collect();
     Plan::Ask {
@@ -416,8 +419,8 @@ pub(crate) fn commit_results(
 ) -> Vec<(String, Vec<(i32, i16)>)> {
     let results = match answers.into_iter().next() {
         Some(
-            Message::OffsetCommitResponse { partitions, .. }
-            | Message::TxnOffsetCommitResponse { partitions, .. },
+            Message::OffsetCommitResponse(msg::OffsetCommitResponse { partitions, .. })
+            | Message::TxnOffsetCommitResponse(msg::TxnOffsetCommitResponse { partitions, .. }),
         ) => partitions,
         _ => Vec::new(),
     };
@@ -448,13 +451,13 @@ pub(crate) fn plan_offset_commit(r: OffsetCommitRequest) -> Plan {
         )
     }));
     Plan::Ask {
-        requests: vec![Message::OffsetCommitRequest {
+        requests: vec![Message::OffsetCommitRequest(msg::OffsetCommitRequest {
             correlation: 0,
             group_id: r.group_id.0.to_string(),
             generation: r.generation_id_or_member_epoch,
             member_id: r.member_id.to_string(),
             offsets,
-        }],
+        })],
         pending: Pending::OffsetCommit(pending),
     }
 }
@@ -489,19 +492,20 @@ pub(crate) fn plan_offset_fetch(r: OffsetFetchRequest) -> Plan {
             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone())),
     );
     Plan::Ask {
-        requests: vec![Message::OffsetFetchRequest {
+        requests: vec![Message::OffsetFetchRequest(msg::OffsetFetchRequest {
             correlation: 0,
             group_id: r.group_id.0.to_string(),
             partitions,
             require_stable: r.require_stable,
-        }],
+        })],
         pending: Pending::OffsetFetch,
     }
 }
 
 pub(crate) fn respond_offset_fetch(answers: Vec<Message>) -> ResponseKind {
     let mut response = OffsetFetchResponse::default();
-    let Some(Message::OffsetFetchResponse { error, offsets, .. }) = answers.into_iter().next()
+    let Some(Message::OffsetFetchResponse(msg::OffsetFetchResponse { error, offsets, .. })) =
+        answers.into_iter().next()
     else {
         response.error_code = ResponseError::UnknownServerError.code();
         return ResponseKind::OffsetFetch(response);

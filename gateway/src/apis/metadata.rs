@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
     BrokerId as KBroker, FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest,
     MetadataResponse, ResponseKind,
 };
+use kplay_core::protocol::msg;
 use kplay_core::protocol::{CoordinatorType, ErrorCode, Message};
 
 #[derive(Debug)]
@@ -27,12 +28,12 @@ pub(crate) fn plan_metadata(r: MetadataRequest, version: i16) -> Plan {
         .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
         .collect();
     let no_topics = version >= 1 && r.topics.as_ref().is_some_and(|t| t.is_empty());
-    let request = Message::MetadataRequest {
+    let request = Message::MetadataRequest(msg::MetadataRequest {
         correlation: 0,
         topics: topics.iter().map(|t| topic(t)).collect(),
         // Before version 4 a Metadata request always let the broker create missing topics.
         allow_auto_topic_creation: version < 4 || r.allow_auto_topic_creation,
-    };
+    });
     Plan::Ask {
         requests: vec![request],
         pending: Pending::Metadata(PendingMetadata { no_topics }),
@@ -47,12 +48,12 @@ pub(crate) fn respond_metadata(
     let mut response = MetadataResponse::default();
     response.cluster_id = Some(text("kplay"));
     response.controller_id = KBroker(-1);
-    if let Some(Message::MetadataResponse {
+    if let Some(Message::MetadataResponse(msg::MetadataResponse {
         brokers,
         controller,
         topics,
         ..
-    }) = answers.into_iter().next()
+    })) = answers.into_iter().next()
     {
         response.brokers = brokers
             .iter()
@@ -134,10 +135,12 @@ pub(crate) fn plan_find_coordinator(r: FindCoordinatorRequest, version: i16) -> 
     };
     let requests = keys
         .iter()
-        .map(|k| Message::FindCoordinatorRequest {
-            correlation: 0,
-            key: k.clone(),
-            key_type,
+        .map(|k| {
+            Message::FindCoordinatorRequest(msg::FindCoordinatorRequest {
+                correlation: 0,
+                key: k.clone(),
+                key_type,
+            })
         })
         .collect();
     Plan::Ask {
@@ -161,9 +164,11 @@ pub(crate) fn respond_find_coordinator(
             c.key = text(key);
             c.node_id = KBroker(-1);
             c.error_code = ResponseError::CoordinatorNotAvailable.code();
-            if let Message::FindCoordinatorResponse {
-                error, coordinator, ..
-            } = answer
+            if let Message::FindCoordinatorResponse(msg::FindCoordinatorResponse {
+                error,
+                coordinator,
+                ..
+            }) = answer
             {
                 c.error_code = crate::errors::code(error);
                 if let (None, Some(b)) = (error, coordinator) {

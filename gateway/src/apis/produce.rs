@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
 };
 use kplay_core::config::Acks;
 use kplay_core::ids::TopicPartition;
+use kplay_core::protocol::msg;
 use kplay_core::protocol::Message;
 
 #[derive(Debug)]
@@ -55,12 +56,12 @@ pub(crate) fn plan_produce(r: ProduceRequest, ctx: &mut Context<'_>) -> Plan {
             _ => Plan::Answer(respond_produce(pending, Vec::new())),
         };
     };
-    let request = Message::ProduceRequest {
+    let request = Message::ProduceRequest(msg::ProduceRequest {
         correlation: 0,
         acks,
         timeout_ms: r.timeout_ms.max(0) as u64,
         partitions: batches,
-    };
+    });
     match acks {
         Acks::None => Plan::Tell(vec![request]),
         _ => Plan::Ask {
@@ -72,7 +73,7 @@ pub(crate) fn plan_produce(r: ProduceRequest, ctx: &mut Context<'_>) -> Plan {
 
 pub(crate) fn respond_produce(p: PendingProduce, answers: Vec<Message>) -> ResponseKind {
     let results = match answers.into_iter().next() {
-        Some(Message::ProduceResponse { partitions, .. }) => partitions,
+        Some(Message::ProduceResponse(msg::ProduceResponse { partitions, .. })) => partitions,
         _ => Vec::new(),
     };
     let items = p
@@ -115,11 +116,11 @@ pub(crate) fn respond_produce(p: PendingProduce, answers: Vec<Message>) -> Respo
 
 pub(crate) fn plan_init_producer_id(r: InitProducerIdRequest) -> Plan {
     Plan::Ask {
-        requests: vec![Message::InitProducerIdRequest {
+        requests: vec![Message::InitProducerIdRequest(msg::InitProducerIdRequest {
             correlation: 0,
             transactional_id: r.transactional_id.map(|t| t.0.to_string()),
             transaction_timeout_ms: r.transaction_timeout_ms.max(0) as u64,
-        }],
+        })],
         pending: Pending::InitProducerId,
     }
 }
@@ -129,12 +130,12 @@ pub(crate) fn respond_init_producer_id(answers: Vec<Message>) -> ResponseKind {
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;
     match answers.into_iter().next() {
-        Some(Message::InitProducerIdResponse {
+        Some(Message::InitProducerIdResponse(msg::InitProducerIdResponse {
             error,
             producer_id,
             producer_epoch,
             ..
-        }) => {
+        })) => {
             response.error_code = crate::errors::code(error);
             if error.is_none() {
                 response.producer_id = ProducerId(producer_id);

@@ -15,6 +15,7 @@ use kafka_protocol::messages::{
     TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kplay_core::ids::TopicPartition;
+use kplay_core::protocol::msg;
 use kplay_core::protocol::Message;
 
 #[derive(Debug)]
@@ -35,13 +36,15 @@ pub(crate) fn plan_add_partitions(r: AddPartitionsToTxnRequest) -> Plan {
         }
     }
     Plan::Ask {
-        requests: vec![Message::AddPartitionsToTxnRequest {
-            correlation: 0,
-            transactional_id: r.v3_and_below_transactional_id.0.to_string(),
-            producer_id: r.v3_and_below_producer_id.0,
-            producer_epoch: r.v3_and_below_producer_epoch,
-            partitions: asked,
-        }],
+        requests: vec![Message::AddPartitionsToTxnRequest(
+            msg::AddPartitionsToTxnRequest {
+                correlation: 0,
+                transactional_id: r.v3_and_below_transactional_id.0.to_string(),
+                producer_id: r.v3_and_below_producer_id.0,
+                producer_epoch: r.v3_and_below_producer_epoch,
+                partitions: asked,
+            },
+        )],
         pending: Pending::AddPartitionsToTxn(PendingAddPartitions { partitions }),
     }
 }
@@ -52,7 +55,10 @@ pub(crate) fn respond_add_partitions(
 ) -> ResponseKind {
     // kplay's coordinator answers for the whole request: every partition gets its error.
     let code = match answers.into_iter().next() {
-        Some(Message::AddPartitionsToTxnResponse { error, .. }) => crate::errors::code(error),
+        Some(Message::AddPartitionsToTxnResponse(msg::AddPartitionsToTxnResponse {
+            error,
+            ..
+        })) => crate::errors::code(error),
         _ => kafka_protocol::error::ResponseError::UnknownServerError.code(),
     };
     let mut response = AddPartitionsToTxnResponse::default();
@@ -83,13 +89,15 @@ pub(crate) fn respond_add_partitions(
 
 pub(crate) fn plan_add_offsets(r: AddOffsetsToTxnRequest) -> Plan {
     Plan::Ask {
-        requests: vec![Message::AddOffsetsToTxnRequest {
-            correlation: 0,
-            transactional_id: r.transactional_id.0.to_string(),
-            producer_id: r.producer_id.0,
-            producer_epoch: r.producer_epoch,
-            group_id: r.group_id.0.to_string(),
-        }],
+        requests: vec![Message::AddOffsetsToTxnRequest(
+            msg::AddOffsetsToTxnRequest {
+                correlation: 0,
+                transactional_id: r.transactional_id.0.to_string(),
+                producer_id: r.producer_id.0,
+                producer_epoch: r.producer_epoch,
+                group_id: r.group_id.0.to_string(),
+            },
+        )],
         pending: Pending::AddOffsetsToTxn,
     }
 }
@@ -102,13 +110,13 @@ pub(crate) fn respond_add_offsets(answers: Vec<Message>) -> ResponseKind {
 
 pub(crate) fn plan_end_txn(r: EndTxnRequest) -> Plan {
     Plan::Ask {
-        requests: vec![Message::EndTxnRequest {
+        requests: vec![Message::EndTxnRequest(msg::EndTxnRequest {
             correlation: 0,
             transactional_id: r.transactional_id.0.to_string(),
             producer_id: r.producer_id.0,
             producer_epoch: r.producer_epoch,
             commit: r.committed,
-        }],
+        })],
         pending: Pending::EndTxn,
     }
 }
@@ -130,16 +138,18 @@ pub(crate) fn plan_txn_offset_commit(r: TxnOffsetCommitRequest) -> Plan {
         )
     }));
     Plan::Ask {
-        requests: vec![Message::TxnOffsetCommitRequest {
-            correlation: 0,
-            transactional_id: r.transactional_id.0.as_str().into(),
-            group_id: r.group_id.0.to_string(),
-            producer_id: r.producer_id.0,
-            producer_epoch: r.producer_epoch,
-            generation: r.generation_id,
-            member_id: r.member_id.as_str().into(),
-            offsets,
-        }],
+        requests: vec![Message::TxnOffsetCommitRequest(
+            msg::TxnOffsetCommitRequest {
+                correlation: 0,
+                transactional_id: r.transactional_id.0.as_str().into(),
+                group_id: r.group_id.0.to_string(),
+                producer_id: r.producer_id.0,
+                producer_epoch: r.producer_epoch,
+                generation: r.generation_id,
+                member_id: r.member_id.as_str().into(),
+                offsets,
+            },
+        )],
         pending: Pending::TxnOffsetCommit(pending),
     }
 }

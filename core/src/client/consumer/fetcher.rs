@@ -7,6 +7,7 @@ use super::{Consumer, ConsumerTimer, Position};
 use crate::config::AutoOffsetReset;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{
     Correlation, ErrorCode, FetchPartition, FetchPartitionResponse, Message, OffsetSpec,
     FINAL_EPOCH, INVALID_SESSION_ID,
@@ -92,10 +93,10 @@ impl Consumer {
             fetches.remove(&broker);
             ctx.send(
                 NodeId::Broker(broker),
-                Message::ListOffsetsRequest {
+                Message::ListOffsetsRequest(msg::ListOffsetsRequest {
                     correlation,
                     partitions,
-                },
+                }),
             );
             self.await_answer(broker, correlation, self.config.request_timeout_ms, ctx);
         }
@@ -103,7 +104,7 @@ impl Consumer {
             let correlation = self.correlation();
             ctx.send(
                 NodeId::Broker(broker),
-                Message::FetchRequest {
+                Message::FetchRequest(msg::FetchRequest {
                     correlation,
                     replica_id: None,
                     isolation_level: self.config.isolation_level,
@@ -116,7 +117,7 @@ impl Consumer {
                     session_epoch: FINAL_EPOCH,
                     partitions,
                     forgotten: Vec::new(),
-                },
+                }),
             );
             let timeout = self.config.request_timeout_ms + self.config.fetch_max_wait_ms;
             self.await_answer(broker, correlation, timeout, ctx);

@@ -28,6 +28,7 @@ use crate::config::IsolationLevel;
 use crate::histogram::Histogram;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName};
 use crate::node::{Ctx, TimerId};
+use crate::protocol::msg;
 use crate::protocol::{Correlation, FetchPartition, Message};
 use crate::scenario::{CommitMode, ConsumerSpec, CrashPoint};
 use crate::time::SimTime;
@@ -287,12 +288,12 @@ impl Consumer {
             return;
         };
         match msg {
-            Message::MetadataResponse {
+            Message::MetadataResponse(msg::MetadataResponse {
                 correlation,
                 brokers,
                 topics,
                 ..
-            } => {
+            }) => {
                 self.metadata.on_response(
                     correlation,
                     brokers,
@@ -301,26 +302,28 @@ impl Consumer {
                     ctx.now,
                 );
             }
-            Message::FetchResponse {
+            Message::FetchResponse(msg::FetchResponse {
                 correlation,
                 partitions,
                 ..
-            } => {
+            }) => {
                 if self.finish_request(broker, correlation, ctx) {
                     self.on_fetch_response(partitions);
                 }
             }
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(msg::ListOffsetsResponse {
                 correlation,
                 partitions,
-            } => {
+            }) => {
                 if self.finish_request(broker, correlation, ctx) {
                     self.on_list_offsets_response(partitions, ctx);
                 }
             }
             group_response => {
                 if let Some(txn) = self.txn.as_mut() {
-                    if let Message::ProduceResponse { partitions, .. } = &group_response {
+                    if let Message::ProduceResponse(msg::ProduceResponse { partitions, .. }) =
+                        &group_response
+                    {
                         if partitions
                             .iter()
                             .any(|p| p.error.is_some_and(|e| e.invalidates_metadata()))

@@ -9,6 +9,7 @@ use super::{join_error, sync_error, AfterWrite, CoordinatorWrite, GroupCoordinat
 use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::NodeId;
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::trace::Event;
 
@@ -136,7 +137,7 @@ impl GroupCoordinator {
         if group.state == GroupState::Stable {
             ctx.send(
                 from,
-                Message::JoinGroupResponse {
+                Message::JoinGroupResponse(msg::JoinGroupResponse {
                     correlation,
                     error: None,
                     generation: group.generation,
@@ -144,7 +145,7 @@ impl GroupCoordinator {
                     leader: group.leader.clone().unwrap_or_default(),
                     member_id: new_id,
                     members: Vec::new(),
-                },
+                }),
             );
         } else {
             let m = group.members.get_mut(&new_id).expect("inserted");
@@ -208,7 +209,7 @@ impl GroupCoordinator {
             }
             GroupState::CompletingRebalance | GroupState::Stable if !changed && !is_leader => {
                 // Nothing changed: hand back the current generation (the member lost an answer).
-                let response = Message::JoinGroupResponse {
+                let response = Message::JoinGroupResponse(msg::JoinGroupResponse {
                     correlation,
                     error: None,
                     generation: group.generation,
@@ -216,7 +217,7 @@ impl GroupCoordinator {
                     leader: group.leader.clone().unwrap_or_default(),
                     member_id,
                     members: Vec::new(),
-                };
+                });
                 ctx.send(from, response);
             }
             _ => {
@@ -438,7 +439,7 @@ impl GroupCoordinator {
             };
             ctx.send(
                 m.client,
-                Message::JoinGroupResponse {
+                Message::JoinGroupResponse(msg::JoinGroupResponse {
                     correlation,
                     error: None,
                     generation: group.generation,
@@ -446,7 +447,7 @@ impl GroupCoordinator {
                     leader: leader.clone(),
                     member_id: m.member_id.clone(),
                     members,
-                },
+                }),
             );
         }
         ctx.trace(Event::GroupRebalanced {

@@ -7,6 +7,7 @@ use super::metadata::GroupState;
 use super::{join_error, sync_error, AfterWrite, CoordinatorWrite, GroupCoordinator, GroupTimer};
 use crate::ids::{NodeId, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::trace::Event;
 use crate::vec_map::VecMap;
@@ -51,11 +52,11 @@ impl GroupCoordinator {
                 let assignment = member.assignment.clone();
                 ctx.send(
                     from,
-                    Message::SyncGroupResponse {
+                    Message::SyncGroupResponse(msg::SyncGroupResponse {
                         correlation,
                         error: None,
                         assignment,
-                    },
+                    }),
                 );
             }
             GroupState::CompletingRebalance => {
@@ -73,11 +74,11 @@ impl GroupCoordinator {
                     if let Some(correlation) = m.awaiting_sync.take() {
                         ctx.send(
                             m.client,
-                            Message::SyncGroupResponse {
+                            Message::SyncGroupResponse(msg::SyncGroupResponse {
                                 correlation,
                                 error: None,
                                 assignment: m.assignment.clone(),
-                            },
+                            }),
                         );
                     }
                 }

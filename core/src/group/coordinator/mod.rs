@@ -25,6 +25,7 @@ use super::records::OffsetsRecord;
 use crate::config::BrokerConfig;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::vec_map::{VecMap, VecSet};
 
@@ -110,14 +111,14 @@ impl GroupCoordinator {
     ) -> Vec<CoordinatorWrite> {
         let mut writes = Vec::new();
         match msg {
-            Message::JoinGroupRequest {
+            Message::JoinGroupRequest(msg::JoinGroupRequest {
                 correlation,
                 group_id,
                 session_timeout_ms,
                 rebalance_timeout_ms,
                 protocols,
                 subscription,
-            } => {
+            }) => {
                 let request = JoinGroup {
                     from,
                     correlation,
@@ -129,13 +130,13 @@ impl GroupCoordinator {
                 };
                 self.join(request, &mut writes, ctx);
             }
-            Message::SyncGroupRequest {
+            Message::SyncGroupRequest(msg::SyncGroupRequest {
                 correlation,
                 group_id,
                 generation,
                 member_id,
                 assignments,
-            } => self.sync(
+            }) => self.sync(
                 from,
                 correlation,
                 &group_id,
@@ -145,31 +146,37 @@ impl GroupCoordinator {
                 &mut writes,
                 ctx,
             ),
-            Message::HeartbeatRequest {
+            Message::HeartbeatRequest(msg::HeartbeatRequest {
                 correlation,
                 group_id,
                 generation,
                 member_id,
-            } => {
+            }) => {
                 let error = self.heartbeat(&group_id, generation, &member_id, ctx);
-                ctx.send(from, Message::HeartbeatResponse { correlation, error });
+                ctx.send(
+                    from,
+                    Message::HeartbeatResponse(msg::HeartbeatResponse { correlation, error }),
+                );
             }
-            Message::LeaveGroupRequest {
+            Message::LeaveGroupRequest(msg::LeaveGroupRequest {
                 correlation,
                 group_id,
                 member_id,
                 reason,
-            } => {
+            }) => {
                 let error = self.leave_group(&group_id, &member_id, &reason, &mut writes, ctx);
-                ctx.send(from, Message::LeaveGroupResponse { correlation, error });
+                ctx.send(
+                    from,
+                    Message::LeaveGroupResponse(msg::LeaveGroupResponse { correlation, error }),
+                );
             }
-            Message::OffsetCommitRequest {
+            Message::OffsetCommitRequest(msg::OffsetCommitRequest {
                 correlation,
                 group_id,
                 generation,
                 member_id,
                 offsets,
-            } => {
+            }) => {
                 let request = OffsetCommit {
                     from,
                     correlation,
@@ -181,7 +188,7 @@ impl GroupCoordinator {
                 };
                 self.commit(request, &mut writes, ctx);
             }
-            Message::TxnOffsetCommitRequest {
+            Message::TxnOffsetCommitRequest(msg::TxnOffsetCommitRequest {
                 correlation,
                 group_id,
                 producer_id,
@@ -190,7 +197,7 @@ impl GroupCoordinator {
                 member_id,
                 offsets,
                 ..
-            } => {
+            }) => {
                 let request = OffsetCommit {
                     from,
                     correlation,
@@ -202,12 +209,12 @@ impl GroupCoordinator {
                 };
                 self.commit(request, &mut writes, ctx);
             }
-            Message::OffsetFetchRequest {
+            Message::OffsetFetchRequest(msg::OffsetFetchRequest {
                 correlation,
                 group_id,
                 partitions,
                 require_stable,
-            } => {
+            }) => {
                 let response =
                     self.offset_fetch(correlation, &group_id, partitions, require_stable);
                 ctx.send(from, response);
@@ -238,7 +245,7 @@ impl GroupCoordinator {
 }
 
 pub(super) fn join_error(correlation: Correlation, error: ErrorCode, member_id: &str) -> Message {
-    Message::JoinGroupResponse {
+    Message::JoinGroupResponse(msg::JoinGroupResponse {
         correlation,
         error: Some(error),
         generation: -1,
@@ -246,13 +253,13 @@ pub(super) fn join_error(correlation: Correlation, error: ErrorCode, member_id: 
         leader: String::new(),
         member_id: member_id.to_string(),
         members: Vec::new(),
-    }
+    })
 }
 
 pub(super) fn sync_error(correlation: Correlation, error: ErrorCode) -> Message {
-    Message::SyncGroupResponse {
+    Message::SyncGroupResponse(msg::SyncGroupResponse {
         correlation,
         error: Some(error),
         assignment: Vec::new(),
-    }
+    })
 }

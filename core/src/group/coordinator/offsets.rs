@@ -8,6 +8,7 @@ use super::{AfterWrite, CoordinatorWrite, GroupCoordinator, GroupTimer};
 use crate::group::records::OffsetsRecord;
 use crate::ids::{NodeId, Offset, TopicPartition};
 use crate::node::Ctx;
+use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::trace::Event;
 
@@ -119,11 +120,11 @@ impl GroupCoordinator {
         require_stable: bool,
     ) -> Message {
         match self.owned_partition(group_id) {
-            Err(e) => Message::OffsetFetchResponse {
+            Err(e) => Message::OffsetFetchResponse(msg::OffsetFetchResponse {
                 correlation,
                 error: Some(e),
                 offsets: Vec::new(),
-            },
+            }),
             Ok(_)
                 if require_stable
                     && self.groups.get(group_id).is_some_and(|g| {
@@ -132,11 +133,11 @@ impl GroupCoordinator {
                             .any(|p| partitions.iter().any(|tp| p.contains_key(tp)))
                     }) =>
             {
-                Message::OffsetFetchResponse {
+                Message::OffsetFetchResponse(msg::OffsetFetchResponse {
                     correlation,
                     error: Some(ErrorCode::UnstableOffsetCommit),
                     offsets: Vec::new(),
-                }
+                })
             }
             Ok(_) => {
                 let committed = self.groups.get(group_id).map(|g| &g.offsets);
@@ -153,11 +154,11 @@ impl GroupCoordinator {
                         (tp, o)
                     })
                     .collect();
-                Message::OffsetFetchResponse {
+                Message::OffsetFetchResponse(msg::OffsetFetchResponse {
                     correlation,
                     error: None,
                     offsets,
-                }
+                })
             }
         }
     }
@@ -267,14 +268,14 @@ fn commit_response(
     partitions: Vec<(TopicPartition, Option<ErrorCode>)>,
 ) -> Message {
     if transactional {
-        Message::TxnOffsetCommitResponse {
+        Message::TxnOffsetCommitResponse(msg::TxnOffsetCommitResponse {
             correlation,
             partitions,
-        }
+        })
     } else {
-        Message::OffsetCommitResponse {
+        Message::OffsetCommitResponse(msg::OffsetCommitResponse {
             correlation,
             partitions,
-        }
+        })
     }
 }
