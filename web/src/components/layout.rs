@@ -31,7 +31,7 @@ pub const CHIPS_TOP: f64 = 48.0;
 /// Below this width the diagram stacks its brokers.
 const STACK_BELOW_PX: f64 = 640.0;
 /// A broker card narrower than this stacks the brokers even on a wide screen.
-const MIN_CARD_W: f64 = 170.0;
+const MIN_CARD_W: f64 = 150.0;
 
 /// A box on the diagram.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -140,7 +140,7 @@ impl Layout {
             zk_peer_y: 0.0,
         };
         let n = layout.brokers.len().max(1) as f64;
-        let side_w = (190.0 * scale).min(width * 0.2);
+        let side_w = (175.0 * scale).min(width * 0.19);
         let gutter_l = 14.0 + LANE * layout.left_clients.len() as f64;
         let gutter_r = 14.0 + LANE * layout.right_clients.len() as f64;
         let area = width - 2.0 * side_w - gutter_l - gutter_r;
@@ -608,23 +608,22 @@ impl Layout {
     }
 }
 
-/// The point a fraction `t` (0 to 1) of the way along `route`, by length.
+/// The point a fraction `t` (0 to 1) of the way along `route`, by length. Runs for every
+/// dot every frame, so it allocates nothing.
 pub fn point_along(route: &[(f64, f64)], t: f64) -> (f64, f64) {
-    let lengths: Vec<f64> = route
-        .windows(2)
-        .map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt())
-        .collect();
-    let total: f64 = lengths.iter().sum();
+    let len = |w: &[(f64, f64)]| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt();
+    let total: f64 = route.windows(2).map(len).sum();
     let mut left = total * t.clamp(0.0, 1.0);
-    for (w, len) in route.windows(2).zip(&lengths) {
-        if left <= *len && *len > 0.0 {
-            let f = left / len;
+    for w in route.windows(2) {
+        let l = len(w);
+        if left <= l && l > 0.0 {
+            let f = left / l;
             return (
                 w[0].0 + (w[1].0 - w[0].0) * f,
                 w[0].1 + (w[1].1 - w[0].1) * f,
             );
         }
-        left -= len;
+        left -= l;
     }
     route.last().copied().unwrap_or_default()
 }
