@@ -4,9 +4,11 @@
 use crate::components::actions::ActionsPanel;
 use crate::components::config::ConfigPanel;
 use crate::components::controls::controls;
-use crate::components::diagram::diagram;
+use crate::components::diagram::{diagram, legend, Stage};
 use crate::components::event_log::EventLogPanel;
+use crate::components::follow_panel::follow_panel;
 use crate::components::help::help;
+use crate::components::inspector::inspector;
 use crate::components::lesson::{all_lessons, lesson_panel, lesson_picker};
 use crate::components::outcome::outcome;
 use crate::components::terminal::TerminalPanel;
@@ -45,6 +47,7 @@ pub fn App() -> Html {
                 "ArrowRight" => Action::Step,
                 "?" => Action::ToggleHelp,
                 "Escape" => Action::CloseHelp,
+                "k" | "r" | "i" => Action::FaultKey(e.key().chars().next().unwrap_or('k')),
                 _ => return,
             };
             e.prevent_default();
@@ -64,6 +67,7 @@ pub fn App() -> Html {
             move || drop(listener)
         });
     }
+    let stage = use_stage();
     let tab = use_state(|| Tab::Lesson);
     let lessons = use_memo((), |_| all_lessons());
     let playground: Playground = (*state).clone();
@@ -94,14 +98,18 @@ pub fn App() -> Html {
             } }
             <main>
                 <div class="left">
-                    <section>
-                        <h2>{ "Cluster" }<small class="muted">{ " — click a broker or ZooKeeper server to kill it or start it again" }</small></h2>
-                        { diagram(&inner, &view, &dispatch) }
-                        { outcome(inner.history.report.as_ref()) }
+                    <section class="stage">
+                        <h2>{ "Cluster" }<small class="muted">{ " — select a broker, a replica, ZooKeeper or a client to inspect it; k kills, r restarts, i isolates" }</small></h2>
+                        <div class="stage-measure" ref={stage.node.clone()}>
+                            { diagram(&inner, &view, stage.get(), &dispatch) }
+                        </div>
+                        { legend() }
+                        { outcome(inner.history.report.as_ref(), inner.now(), &dispatch) }
                     </section>
                     <section>
                         <h2>{ "Partition logs" }</h2>
                         <PartitionsPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.logs_version} />
+                        <p class="muted small">{ "Select a cell to follow its record through the cluster." }</p>
                     </section>
                     <section>
                         <h2>{ "Charts" }</h2>
@@ -109,6 +117,8 @@ pub fn App() -> Html {
                     </section>
                 </div>
                 <div class="right">
+                    { inspector(&inner, &view, &dispatch) }
+                    { follow_panel(&inner, &dispatch) }
                     <section class="tabs">
                         <div role="tablist">
                             { tab_button(Tab::Lesson, "Lesson") }
@@ -131,6 +141,68 @@ pub fn App() -> Html {
             </main>
             { if inner.help { help(&dispatch) } else { html! {} } }
         </div>
+    }
+}
+
+/// The diagram's width as laid out on the page, and the height it should fill (most of the
+/// first screen), measured at mount and on every resize.
+struct StageHandle {
+    node: NodeRef,
+    size: UseStateHandle<(f64, f64)>,
+    reduced_motion: bool,
+}
+
+impl StageHandle {
+    fn get(&self) -> Stage {
+        let (width, viewport_h) = *self.size;
+        Stage {
+            width: if width > 0.0 { width } else { 900.0 },
+            // The header and the section's title take the rest of the first screen.
+            min_height: ((viewport_h - 150.0) * 0.7).clamp(0.0, 800.0),
+            reduced_motion: self.reduced_motion,
+        }
+    }
+}
+
+#[hook]
+fn use_stage() -> StageHandle {
+    let node = use_node_ref();
+    let size = use_state(|| (0.0, 0.0));
+    let reduced_motion = *use_memo((), |_| {
+        gloo_utils::window()
+            .match_media("(prefers-reduced-motion: reduce)")
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.matches())
+    });
+    {
+        let (node, size) = (node.clone(), size.clone());
+        use_effect_with((), move |_| {
+            let measure = move || {
+                let width = node
+                    .cast::<web_sys::Element>()
+                    .map_or(0.0, |e| e.client_width() as f64);
+                let height = gloo_utils::window()
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(800.0);
+                if *size != (width, height) {
+                    size.set((width, height));
+                }
+            };
+            measure();
+            let listener =
+                gloo_events::EventListener::new(&gloo_utils::window(), "resize", move |_| {
+                    measure()
+                });
+            move || drop(listener)
+        });
+    }
+    StageHandle {
+        node,
+        size,
+        reduced_motion,
     }
 }
 

@@ -20,6 +20,7 @@ pub struct Flight {
     pub to: NodeId,
     pub kind: MessageKind,
     pub api: &'static str,
+    pub bytes: u32,
     pub sent_at: SimTime,
     pub arrives_at: SimTime,
     pub dropped: bool,
@@ -54,8 +55,8 @@ impl Flights {
                 to,
                 kind,
                 api,
+                bytes,
                 arrives_at,
-                ..
             } => {
                 if self.list.len() == MAX_FLIGHTS {
                     self.list.pop_front();
@@ -66,6 +67,7 @@ impl Flights {
                     to: *to,
                     kind: *kind,
                     api,
+                    bytes: *bytes,
                     sent_at: event.at,
                     arrives_at: *arrives_at,
                     dropped: false,

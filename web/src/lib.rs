@@ -9,6 +9,7 @@ pub mod app;
 mod clock;
 pub mod components;
 pub mod flights;
+pub mod follow;
 pub mod history;
 mod hooks;
 pub mod log;

@@ -6,11 +6,13 @@
 //! milliseconds per frame so the page never freezes.
 
 use crate::flights::Flights;
+use crate::follow::{Follow, Target};
 use crate::history::History;
 use crate::log::EventLog;
 use crate::terminal::Terminal;
+use kplay_core::scenario::CrashPoint;
 use kplay_core::tools::Mode;
-use kplay_core::{lessons, share, Command, Scenario, Sim, SimTime};
+use kplay_core::{lessons, share, Command, Event, NodeId, Scenario, Sim, SimTime};
 use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 use yew::Reducible;
@@ -71,7 +73,30 @@ pub enum Action {
     DismissError,
     /// A short confirmation shown in the header ("link copied").
     Notice(String),
+    /// Selects a thing on the diagram for the inspector (None closes it).
+    Select(Option<Selection>),
+    /// A fault key for the selected thing: `k` kills, `r` restarts, `i` isolates.
+    FaultKey(char),
+    /// Follows a record through the cluster (None stops).
+    Follow(Option<Target>),
 }
+
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Selection {
+    Node(NodeId),
+    Replica {
+        broker: u32,
+        topic: String,
+        partition: u32,
+    },
+    /// A message in flight, by its trace id (selectable while paused).
+    Message(u64),
+}
+
+/// How many expired ZooKeeper sessions (and fenced transactional ids) the page remembers, to
+/// mark a broker whose session expired while it lived on (a consumer whose producer was fenced).
+const EXPIRED_SESSIONS: usize = 64;
 
 /// An action or terminal line waiting for a catch-up to finish.
 #[derive(Clone, Debug)]
@@ -114,6 +139,21 @@ pub struct Inner {
     /// than a frame has).
     pub logs_version: u64,
     logs_drawn_ms: f64,
+    /// What the inspector shows.
+    pub selected: Option<Selection>,
+    /// Whether the admin client has sent anything since the cluster started (the diagram leaves
+    /// it out until then: creating the scenario's topics is part of the set-up).
+    pub admin_active: bool,
+    /// When a command last took effect (an admin request sent then answers it).
+    last_command_at: Option<SimTime>,
+    /// Whether a producer was acknowledged or a consumer assigned: the cluster's set-up is over.
+    clients_started: bool,
+    /// ZooKeeper sessions that expired, newest last (bounded).
+    expired_sessions: Vec<u64>,
+    /// Transactional ids whose producer learnt it was fenced by a newer epoch (bounded).
+    pub fenced: Vec<String>,
+    /// The record being followed, with the steps the trace has shown so far.
+    pub follow: Option<Follow>,
 }
 
 /// The reducer's handle: cheap to clone; `version` tells Yew something changed.
@@ -181,6 +221,13 @@ impl Inner {
             generation: 0,
             logs_version: 0,
             logs_drawn_ms: 0.0,
+            selected: None,
+            admin_active: false,
+            last_command_at: None,
+            clients_started: false,
+            expired_sessions: Vec::new(),
+            fenced: Vec::new(),
+            follow: None,
         };
         inner.history.sample(&inner.sim);
         inner.history.refresh_report(&inner.sim);
@@ -200,7 +247,11 @@ impl Inner {
 
     /// The share fragment (without `#`) that reproduces this run at this moment.
     pub fn share_fragment(&self) -> String {
-        crate::url::fragment(&share::encode(&self.scenario()), self.sim.now())
+        let fragment = crate::url::fragment(&share::encode(&self.scenario()), self.sim.now());
+        match self.follow.as_ref().and_then(crate::follow::encode) {
+            Some(followed) => format!("{fragment}&f={followed}"),
+            None => fragment,
+        }
     }
 
     pub fn now(&self) -> SimTime {
@@ -229,7 +280,17 @@ impl Inner {
 
     fn open_share(&mut self, fragment: &str) {
         match crate::url::parse(fragment) {
-            Ok((scenario, at)) => self.replace(scenario, at),
+            Ok((scenario, at)) => {
+                self.replace(scenario, at);
+                match crate::url::followed(fragment) {
+                    Ok(target) => self.follow = target.map(Follow::new),
+                    Err(e) => {
+                        self.error = Some(format!(
+                            "The record this link follows could not be read: {e}. The run opens without it."
+                        ))
+                    }
+                }
+            }
             Err(e) => {
                 self.error = Some(format!(
                     "This share link could not be opened: {e}. Showing the default lesson instead."
@@ -259,6 +320,36 @@ impl Inner {
             .trace_since(self.trace_seen)
             .unwrap_or_else(|| self.sim.trace());
         for event in events {
+            match &event.event {
+                Event::MessageSent {
+                    from: NodeId::Admin,
+                    ..
+                } if self.clients_started || self.last_command_at == Some(event.at) => {
+                    self.admin_active = true
+                }
+                Event::ProducerAcked { .. } | Event::ConsumerAssigned { .. } => {
+                    self.clients_started = true
+                }
+                Event::CommandApplied { .. } => self.last_command_at = Some(event.at),
+                Event::ProducerFenced { transactional_id }
+                    if !self.fenced.contains(transactional_id) =>
+                {
+                    if self.fenced.len() == EXPIRED_SESSIONS {
+                        self.fenced.remove(0);
+                    }
+                    self.fenced.push(transactional_id.clone());
+                }
+                Event::ZkSessionExpired { session } => {
+                    if self.expired_sessions.len() == EXPIRED_SESSIONS {
+                        self.expired_sessions.remove(0);
+                    }
+                    self.expired_sessions.push(*session);
+                }
+                _ => {}
+            }
+            if let Some(follow) = &mut self.follow {
+                follow.absorb(event);
+            }
             self.log.absorb(event);
             self.history.absorb(event);
             if draw_messages {
@@ -320,7 +411,11 @@ impl Inner {
         let loaded = self.loaded.clone();
         let (playing, step) = (self.playing, self.lesson_step);
         let terminal = std::mem::take(&mut self.terminal);
+        let selected = self.selected.take();
+        let follow = self.follow.as_ref().map(Follow::restarted);
         self.replace(scenario, Some(at));
+        self.selected = selected;
+        self.follow = follow;
         self.loaded = loaded;
         self.playing = playing;
         self.lesson_step = step;
@@ -392,6 +487,97 @@ impl Inner {
         self.rebuild(scenario, now);
     }
 
+    /// Until when consumer `index` stops polling, if a pause was asked for now (the pauses
+    /// armed for a later point in the application are not known to the page).
+    pub fn paused_until(&self, index: u32) -> Option<SimTime> {
+        let now = self.sim.now();
+        self.sim
+            .scenario()
+            .actions
+            .iter()
+            .filter(|a| SimTime::from_ms(a.at_ms) <= now)
+            .filter_map(|a| match &a.command {
+                Command::PauseConsumer {
+                    consumer,
+                    ms,
+                    at: CrashPoint::Now,
+                } if *consumer == index => Some(SimTime::from_ms(a.at_ms + ms)),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Whether broker `id` lives on with a ZooKeeper session that expired.
+    pub fn session_expired(&self, id: u32) -> bool {
+        self.sim
+            .broker(id)
+            .and_then(|b| b.zk_session())
+            .is_some_and(|s| self.expired_sessions.contains(&s))
+    }
+
+    /// The fault a key asks for on the selected thing, or a notice saying why there is none.
+    fn fault_key(&mut self, key: char) {
+        let view = self.sim.view();
+        let node = match &self.selected {
+            Some(Selection::Node(node)) => *node,
+            Some(Selection::Replica { broker, .. }) => NodeId::broker(*broker),
+            _ => {
+                self.notice = Some("Select a broker, a ZooKeeper server or a client first (click it, or Tab to it and press Enter).".into());
+                return;
+            }
+        };
+        let alive = match node {
+            NodeId::Broker(b) => view.brokers.iter().any(|x| x.id == b && x.alive),
+            NodeId::ZooKeeper(z) => view.zookeepers.iter().any(|x| x.id == z && x.alive),
+            NodeId::Consumer(c) => view.consumers.iter().any(|x| x.index == c && x.alive),
+            NodeId::Producer(p) => view.producers.iter().any(|x| x.index == p && x.alive),
+            _ => false,
+        };
+        let others = || -> Vec<NodeId> {
+            view.brokers
+                .iter()
+                .map(|b| NodeId::Broker(b.id))
+                .chain(view.zookeepers.iter().map(|z| NodeId::ZooKeeper(z.id)))
+                .filter(|n| *n != node)
+                .collect()
+        };
+        let command = match (node, key, alive) {
+            (NodeId::Broker(b), 'k', true) => Some(Command::KillBroker { broker: b.0 }),
+            (NodeId::Broker(b), 'r', false) => Some(Command::RestartBroker {
+                broker: b.0,
+                disk_lost: false,
+            }),
+            (NodeId::Broker(b), 'i', true) => Some(Command::IsolateBroker { broker: b.0 }),
+            (NodeId::ZooKeeper(z), 'k', true) => Some(Command::KillZookeeper { server: z }),
+            (NodeId::ZooKeeper(z), 'r', false) => Some(Command::RestartZookeeper { server: z }),
+            (NodeId::ZooKeeper(_), 'i', true) => Some(Command::CutLinks {
+                between: vec![node],
+                and: others(),
+                one_way: false,
+            }),
+            (NodeId::Consumer(c), 'k', true) => Some(Command::CrashConsumer {
+                consumer: c,
+                at: CrashPoint::Now,
+            }),
+            (NodeId::Consumer(c), 'r', false) => Some(Command::RestartConsumer { consumer: c }),
+            (NodeId::Producer(p), 'k', true) if (p as usize) < self.loaded.producers.len() => {
+                Some(Command::StopProducer { producer: p })
+            }
+            _ => None,
+        };
+        match command {
+            Some(command) => self.act(command),
+            None => {
+                let what = match key {
+                    'k' if !alive => "it is already down (r restarts it)",
+                    'r' if alive => "it is running (k kills it)",
+                    _ => "that key does nothing to it",
+                };
+                self.notice = Some(format!("{}: {what}.", node.label()));
+            }
+        }
+    }
+
     fn act(&mut self, command: Command) {
         if self.target.is_some() {
             self.pending = Some(Pending::Act(command));
@@ -402,9 +588,17 @@ impl Inner {
             self.pending = Some(Pending::Act(command));
             return;
         }
+        let by_hand = matches!(command, Command::Produce { producer: None, .. });
         match self.sim.act(command) {
             Ok(at) => {
                 self.error = None;
+                // A record produced by hand is followed.
+                if by_hand {
+                    self.follow = Some(Follow::new(Target::NextFrom {
+                        producer: self.loaded.producers.len() as u32,
+                        after: self.sim.now().min(at),
+                    }));
+                }
                 if !self.playing {
                     // Paused: run to the action's millisecond so its effect shows at once.
                     self.advance_to(at, true);
@@ -474,9 +668,21 @@ impl Reducible for Playground {
                 Action::SetLessonStep(step) => s.lesson_step = step,
                 Action::ToggleLargeText => s.large_text = !s.large_text,
                 Action::ToggleHelp => s.help = !s.help,
-                Action::CloseHelp => s.help = false,
+                // Esc closes the help if it is open, else the inspector.
+                Action::CloseHelp if s.help => s.help = false,
+                Action::CloseHelp => s.selected = None,
                 Action::DismissError => s.error = None,
                 Action::Notice(text) => s.notice = Some(text),
+                Action::Select(selection) => s.selected = selection,
+                Action::FaultKey(key) => s.fault_key(key),
+                // Following replays the run from its seed, so every step comes from the trace.
+                Action::Follow(Some(target)) => {
+                    s.follow = Some(Follow::new(target));
+                    let now = s.sim.now();
+                    let scenario = s.scenario();
+                    s.rebuild(scenario, now);
+                }
+                Action::Follow(None) => s.follow = None,
             }
         }
         Rc::new(Playground {

@@ -41,6 +41,17 @@ pub fn parse(fragment: &str) -> Result<(Scenario, Option<SimTime>), String> {
     Ok((scenario, at))
 }
 
+/// The record a fragment follows (`&f=topic/partition/offset/µs`), if any; a malformed one is
+/// an error that says what is wrong.
+pub fn followed(fragment: &str) -> Result<Option<crate::follow::Target>, String> {
+    let fragment = fragment.trim().trim_start_matches('#');
+    match fragment.split('&').find_map(|part| part.strip_prefix("f=")) {
+        Some(f) if f.len() > 400 => Err("the followed record is too long".to_string()),
+        Some(f) => crate::follow::decode(f).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The current page's fragment, if any.
 pub fn current_fragment() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;

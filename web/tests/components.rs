@@ -24,7 +24,7 @@ fn count(root: &web_sys::Element, selector: &str) -> u32 {
 }
 
 #[wasm_bindgen_test]
-async fn the_app_draws_the_default_lesson_and_a_click_kills_a_broker() {
+async fn the_app_draws_the_default_lesson_a_click_selects_a_broker_and_kill_kills_it() {
     let root = mount();
     TimeoutFuture::new(1_500).await;
     assert_eq!(count(&root, ".node.broker"), 3);
@@ -36,17 +36,24 @@ async fn the_app_draws_the_default_lesson_and_a_click_kills_a_broker() {
     );
     let lesson = root.query_selector(".lesson h3").unwrap().unwrap();
     assert!(lesson.text_content().unwrap().contains("Replication"));
-    let broker = root
-        .query_selector("[data-node=\"broker:3\"]")
-        .unwrap()
+    let click = |selector: &str| {
+        let target = root.query_selector(selector).unwrap().unwrap();
+        let event = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &{
+            let init = web_sys::MouseEventInit::new();
+            init.set_bubbles(true);
+            init
+        })
         .unwrap();
-    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &{
-        let init = web_sys::MouseEventInit::new();
-        init.set_bubbles(true);
-        init
-    })
-    .unwrap();
-    broker.dispatch_event(&event).unwrap();
+        target.dispatch_event(&event).unwrap();
+    };
+    // A click selects: the inspector opens and the broker lives on.
+    click("[data-node=\"broker:3\"]");
+    TimeoutFuture::new(500).await;
+    assert_eq!(count(&root, ".inspector [data-inspects=\"broker:3\"]"), 1);
+    assert_eq!(count(&root, "[data-node=\"broker:3\"].dead"), 0);
+    assert_eq!(count(&root, "[data-node=\"broker:3\"].selected"), 1);
+    // The inspector's Kill button kills it.
+    click(".inspector button.fault");
     TimeoutFuture::new(500).await;
     assert_eq!(count(&root, "[data-node=\"broker:3\"].dead"), 1);
     let log = root
@@ -285,4 +292,70 @@ fn terminal_commands_are_recorded_branch_after_a_scrub_and_a_share_link_replays_
     let copy = settle(Rc::new(Playground::open(Some(&format!("#{fragment}")))));
     assert_eq!(copy.get().now(), p.get().now());
     assert_eq!(copy.get().sim.trace_hash(), p.get().sim.trace_hash());
+}
+
+#[wasm_bindgen_test]
+fn a_point_along_a_route_is_measured_by_length() {
+    use kplay_web::components::layout::point_along;
+    let route = [(0.0, 0.0), (10.0, 0.0), (10.0, 30.0)];
+    assert_eq!(point_along(&route, 0.0), (0.0, 0.0));
+    assert_eq!(point_along(&route, 0.25), (10.0, 0.0));
+    assert_eq!(point_along(&route, 0.5), (10.0, 10.0));
+    assert_eq!(point_along(&route, 1.0), (10.0, 30.0));
+}
+
+/// Every lane runs through free space: no point of a route between two nodes lies inside a
+/// card, at desktop, projector and phone widths, for 3 and for 6 brokers.
+#[wasm_bindgen_test]
+fn lanes_never_cross_a_card() {
+    use kplay_web::components::layout::{point_along, BrokerRows, Layout};
+    for brokers in [3, 6] {
+        let mut scenario = lessons::get("consumer-groups").unwrap();
+        scenario.cluster.brokers = brokers;
+        let mut sim = kplay_core::Sim::new(scenario).unwrap();
+        sim.run_until(SimTime::from_secs(6));
+        let view = sim.view();
+        let rows = |_: &kplay_core::view::BrokerView| BrokerRows {
+            chips: 4,
+            summary_lines: 1,
+        };
+        let producers: Vec<NodeId> = view
+            .producers
+            .iter()
+            .map(|p| NodeId::Producer(p.index))
+            .chain([NodeId::Admin])
+            .collect();
+        for (width, scale) in [(960.0, 1.0), (1470.0, 1.3), (374.0, 1.0)] {
+            let layout = Layout::new(&view, &rows, producers.clone(), width, 600.0, scale);
+            let nodes: Vec<NodeId> = layout.places.keys().copied().collect();
+            for &a in &nodes {
+                for &b in &nodes {
+                    let talks = matches!(
+                        (a, b),
+                        (
+                            NodeId::ZooKeeper(_),
+                            NodeId::ZooKeeper(_) | NodeId::Broker(_)
+                        ) | (NodeId::Broker(_), _)
+                    ) && a != b;
+                    if !talks {
+                        continue;
+                    }
+                    let route = layout.route(a, b).expect("drawn nodes have a route");
+                    for i in 1..100 {
+                        let (x, y) = point_along(&route, i as f64 / 100.0);
+                        for (node, p) in layout.places.iter() {
+                            let inside = x > p.x + 1.0
+                                && x < p.x + p.w - 1.0
+                                && y > p.y + 1.0
+                                && y < p.y + p.h - 1.0;
+                            assert!(
+                                !inside,
+                                "{brokers} brokers at {width}px: the lane {a} → {b} crosses {node} at ({x:.0}, {y:.0})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

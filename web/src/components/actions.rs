@@ -1,4 +1,4 @@
-//! The actions panel: what a person can do to the running cluster besides clicking nodes —
+//! The actions panel: what a person can do to the running cluster besides the inspector's faults —
 //! cut and heal the network, pause or crash a consumer, produce a record by hand, add or stop
 //! producers and consumers, add partitions. Every action is recorded into the share link.
 

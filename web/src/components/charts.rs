@@ -2,6 +2,7 @@
 //! end-to-end latency p50/p99, under-replicated and offline partitions — each with the faults
 //! marked on its time axis — and a table of the traffic per Kafka API.
 
+use crate::components::diagram::LEGEND;
 use crate::history::{History, Sample, Traffic};
 use yew::prelude::*;
 
@@ -10,8 +11,14 @@ const H: f64 = 150.0;
 const LEFT: f64 = 44.0;
 const BOTTOM: f64 = 20.0;
 const TOP: f64 = 8.0;
+/// Series colours: the page's one palette (the diagram's message kinds).
 const PALETTE: [&str; 6] = [
-    "#2f6fde", "#2e9d62", "#e08a00", "#8a4fd6", "#d43f8d", "#0f9aa8",
+    LEGEND[0].1,
+    LEGEND[1].1,
+    LEGEND[2].1,
+    LEGEND[3].1,
+    LEGEND[6].1,
+    LEGEND[5].1,
 ];
 
 struct Series {

@@ -1,32 +1,31 @@
-//! The cluster diagram (SVG): the ZooKeeper ensemble on top with its leader marked, brokers as
-//! cards with their replicas and the controller badge, producers on the left, consumer groups
-//! on the right, and every message as a dot moving along its link. Click a node to kill it or
-//! start it again.
+//! The cluster diagram (SVG): the ZooKeeper ensemble with its leader marked, brokers as cards
+//! with their replicas and the controller badge, producers and consumer groups, faults on the
+//! links, and every message as a dot moving in its lane (`layout`). A click, a tap or Enter on a
+//! focused card selects it for the inspector; faults are the inspector's buttons and keys.
+//!
+//! Three layers, bottom up: the dots (their own SVG, redrawn every frame), the links' faults,
+//! then the cards and their words, so no moving thing ever covers a word.
 
-use crate::flights::{Flight, MIN_VISIBLE_WALL_MS};
-use crate::state::{Action, Inner};
+use crate::components::layout::{
+    path_d, point_along, text_w, Arrangement, BrokerRows, Layout, Place, Route, CHIPS_TOP,
+};
+use crate::flights::MIN_VISIBLE_WALL_MS;
+use crate::state::{Action, Inner, Selection};
 use kplay_core::protocol::MessageKind;
 use kplay_core::vec_map::VecMap;
 use kplay_core::view::{BrokerView, View, ZooKeeperView};
 use kplay_core::zookeeper::messages::PeerState;
-use kplay_core::{Command, NodeId};
+use kplay_core::NodeId;
 use yew::prelude::*;
 
-const WIDTH: f64 = 900.0;
-const BROKERS_TOP: f64 = 100.0;
-const BROKERS_LEFT: f64 = 148.0;
-const BROKERS_RIGHT: f64 = 744.0;
-const CHIP_H: f64 = 20.0;
-/// How far a link bows out of a straight line, as a share of its length.
-const BOW: f64 = 0.16;
-
-/// Message kinds as the legend groups them, with their colours.
+/// Message kinds as the legend groups them, with their colours: the page's one palette for
+/// message kinds (the dots, the legend, the traffic table and the event log use it).
 pub const LEGEND: [(&str, &str); 7] = [
     ("produce", "#2f6fde"),
     ("ack / response", "#2e9d62"),
     ("fetch & replicate", "#e08a00"),
     ("metadata & controller", "#8a4fd6"),
-    ("ZooKeeper", "#8c6239"),
+    ("ZooKeeper", "#a0703f"),
     ("group protocol", "#0f9aa8"),
     ("transactions", "#d43f8d"),
 ];
@@ -44,141 +43,28 @@ pub fn colour(kind: MessageKind) -> &'static str {
     LEGEND[i].1
 }
 
-/// A node's box on the diagram.
-#[derive(Clone, Copy, Debug)]
-struct Place {
-    x: f64,
-    y: f64,
-    w: f64,
-    h: f64,
-}
-
-impl Place {
-    fn centre(&self) -> (f64, f64) {
-        (self.x + self.w / 2.0, self.y + self.h / 2.0)
-    }
-}
-
-fn is_internal(topic: &str) -> bool {
+pub fn is_internal(topic: &str) -> bool {
     topic.starts_with("__")
 }
 
-/// Where every node goes, and how tall the drawing is.
-fn layout(view: &View) -> (VecMap<NodeId, Place>, Vec<(String, Place)>, f64) {
-    let mut places = VecMap::new();
-    let zks = view.zookeepers.len().max(1) as f64;
-    let zk_gap = (BROKERS_RIGHT - BROKERS_LEFT) / zks;
-    for (i, z) in view.zookeepers.iter().enumerate() {
-        let cx = BROKERS_LEFT + zk_gap * (i as f64 + 0.5);
-        places.insert(
-            NodeId::ZooKeeper(z.id),
-            Place {
-                x: cx - 38.0,
-                y: 12.0,
-                w: 76.0,
-                h: 50.0,
-            },
-        );
-    }
-    let n = view.brokers.len().max(1) as f64;
-    let gap = 12.0;
-    let card_w = ((BROKERS_RIGHT - BROKERS_LEFT - gap * (n - 1.0)) / n).min(200.0);
-    let total = card_w * n + gap * (n - 1.0);
-    let left = (WIDTH - total) / 2.0;
-    let mut tallest: f64 = 0.0;
-    for (i, b) in view.brokers.iter().enumerate() {
-        let chips = broker_replicas(view, b).len() as f64;
-        let h = 58.0 + (chips / columns(card_w)).ceil() * CHIP_H + 18.0;
-        tallest = tallest.max(h);
-        places.insert(
-            NodeId::Broker(b.id),
-            Place {
-                x: left + i as f64 * (card_w + gap),
-                y: BROKERS_TOP,
-                w: card_w,
-                h,
-            },
-        );
-    }
-    let mut y = BROKERS_TOP;
-    for p in &view.producers {
-        places.insert(
-            NodeId::Producer(p.index),
-            Place {
-                x: 4.0,
-                y,
-                w: 134.0,
-                h: 40.0,
-            },
-        );
-        y += 48.0;
-    }
-    let left_bottom = y;
-    // Consumers stacked by group, each group in a frame with a header.
-    let mut by_group: VecMap<Option<&str>, Vec<u32>> = VecMap::new();
-    for c in &view.consumers {
-        by_group
-            .entry(c.group.as_deref())
-            .or_default()
-            .push(c.index);
-    }
-    let mut y = BROKERS_TOP;
-    let mut frames = Vec::new();
-    for (group, members) in by_group {
-        let top = y;
-        if group.is_some() {
-            y += 34.0;
-        }
-        for index in members {
-            places.insert(
-                NodeId::Consumer(index),
-                Place {
-                    x: 762.0,
-                    y,
-                    w: 130.0,
-                    h: 40.0,
-                },
-            );
-            y += 46.0;
-        }
-        if let Some(group) = group {
-            frames.push((
-                group.to_string(),
-                Place {
-                    x: 756.0,
-                    y: top,
-                    w: 142.0,
-                    h: y - top,
-                },
-            ));
-        }
-        y += 10.0;
-    }
-    places.insert(
-        NodeId::Admin,
-        Place {
-            x: 4.0,
-            y: 12.0,
-            w: 110.0,
-            h: 30.0,
-        },
-    );
-    let height = (BROKERS_TOP + tallest).max(left_bottom).max(y) + 16.0;
-    (places, frames, height)
-}
-
-fn columns(card_w: f64) -> f64 {
-    if card_w >= 150.0 {
-        2.0
-    } else {
-        1.0
-    }
+/// How the diagram is shown: its width and the least height it fills (both CSS px), and
+/// whether motion is reduced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    pub width: f64,
+    pub min_height: f64,
+    pub reduced_motion: bool,
 }
 
 /// How a replica looks: its partition, and whether it leads, follows in sync, lags or is down.
 #[derive(Clone, Debug, PartialEq)]
 struct Chip {
+    topic: String,
+    partition: u32,
     label: String,
+    role: String,
+    /// Its log end offset and high watermark, or how far it is behind the leader.
+    detail: String,
     class: &'static str,
     title: String,
 }
@@ -193,11 +79,38 @@ fn broker_replicas(view: &View, b: &BrokerView) -> Vec<Chip> {
                 .replicas
                 .iter()
                 .find(|r| r.topic == t.name && r.partition == p.partition);
-            let (class, what) = match replica {
-                _ if !b.alive => ("chip down", "broker down".to_string()),
-                _ if p.offline => ("chip offline", "partition offline".to_string()),
+            let epoch = replica.map_or(p.leader_epoch, |r| r.leader_epoch);
+            let leader_leo = p
+                .leader
+                .and_then(|l| view.brokers.iter().find(|x| x.id == l))
+                .and_then(|l| {
+                    l.replicas
+                        .iter()
+                        .find(|r| r.topic == t.name && r.partition == p.partition)
+                })
+                .map(|r| r.log_end_offset);
+            let detail = match replica {
+                Some(r) if b.alive && r.role == "leader" => {
+                    format!("LEO {} · HW {}", r.log_end_offset, r.high_watermark)
+                }
+                Some(r) if b.alive => match leader_leo {
+                    Some(l) if l > r.log_end_offset => {
+                        format!("LEO {} · {} behind", r.log_end_offset, l - r.log_end_offset)
+                    }
+                    _ => format!("LEO {} · caught up", r.log_end_offset),
+                },
+                _ => String::new(),
+            };
+            let (class, role, what) = match replica {
+                _ if !b.alive => ("chip down", "down".to_string(), "broker down".to_string()),
+                _ if p.offline => (
+                    "chip offline",
+                    "offline".to_string(),
+                    "partition offline".to_string(),
+                ),
                 Some(r) if r.role == "leader" => (
                     "chip leader",
+                    format!("leader e{epoch}"),
                     format!(
                         "leader · LEO {} · HW {}",
                         r.log_end_offset, r.high_watermark
@@ -205,17 +118,30 @@ fn broker_replicas(view: &View, b: &BrokerView) -> Vec<Chip> {
                 ),
                 Some(r) if p.isr.contains(&b.id) => (
                     "chip follower",
+                    format!("in sync e{epoch}"),
                     format!("in-sync follower · LEO {}", r.log_end_offset),
                 ),
                 Some(r) => (
                     "chip lagging",
+                    format!("lagging e{epoch}"),
                     format!("out of sync · LEO {}", r.log_end_offset),
                 ),
-                None => ("chip lagging", "no replica yet".to_string()),
+                None => (
+                    "chip lagging",
+                    "no replica".to_string(),
+                    "no replica yet".to_string(),
+                ),
             };
             chips.push(Chip {
-                title: format!("{label} on broker {}: {what}", b.id),
+                title: format!(
+                    "{label} on broker {}: {what}, leader epoch {epoch}. Click to inspect.",
+                    b.id
+                ),
+                topic: t.name.to_string(),
+                partition: p.partition,
                 label,
+                role,
+                detail,
                 class,
             });
         }
@@ -223,140 +149,7 @@ fn broker_replicas(view: &View, b: &BrokerView) -> Vec<Chip> {
     chips
 }
 
-pub fn diagram(inner: &Inner, view: &View, dispatch: &Callback<Action>) -> Html {
-    let (places, frames, height) = layout(view);
-    let now = view.now;
-    let cut = cut_lines(view, &places);
-    html! {
-        <figure class="diagram">
-            <svg viewBox={format!("0 0 {WIDTH} {height:.0}")} role="img"
-                 aria-label="Cluster diagram: ZooKeeper, brokers, producers and consumers">
-                { cut }
-                // Each kind of node in its own group, so a changing list (dots come and go
-                // every frame) never makes the renderer move the clickable nodes.
-                <g class="groups">{ for frames.iter().map(|(group, place)| group_frame(view, group, *place)) }</g>
-                <g class="zookeepers">{ for view.zookeepers.iter().map(|z| zookeeper(z, places[&NodeId::ZooKeeper(z.id)], dispatch)) }</g>
-                <g class="brokers">{ for view.brokers.iter().map(|b| broker(view, b, places[&NodeId::Broker(b.id)], dispatch)) }</g>
-                <g class="producers">{ for view.producers.iter().map(|p| {
-                    let place = places[&NodeId::Producer(p.index)];
-                    let name = if p.index as usize == inner.loaded.producers.len() { "console producer".to_string() } else { format!("producer {}", p.index) };
-                    client_box(place, &name, &format!("{} acked · {} failed", p.acked, p.failed), p.alive, "producer")
-                }) }</g>
-                <g class="consumers">{ for view.consumers.iter().map(|c| {
-                    let place = places[&NodeId::Consumer(c.index)];
-                    let state = match (&c.group, &c.member_state) {
-                        _ if !c.alive => "down".to_string(),
-                        (Some(_), Some(s)) if c.idle => format!("idle ({s})"),
-                        (Some(_), Some(s)) => s.clone(),
-                        _ => "no group".to_string(),
-                    };
-                    let owned: Vec<String> = c.positions.iter().map(|(p, _)| p.to_string()).collect();
-                    let detail = if owned.is_empty() { state } else { format!("owns {} · {state}", owned.join(",")) };
-                    client_box(place, &format!("consumer {}", c.index), &detail, c.alive, if c.idle { "consumer idle" } else { "consumer" })
-                }) }</g>
-                { client_box(places[&NodeId::Admin], "admin client", "", true, "admin") }
-            </svg>
-            // Messages on their own layer over the diagram: moving them every frame repaints
-            // only the dots, not every card and label under them.
-            <svg class="flights" viewBox={format!("0 0 {WIDTH} {height:.0}")} aria-hidden="true">
-                { dots(inner, &places, now) }
-            </svg>
-            <figcaption class="legend">
-                { for LEGEND.iter().map(|(name, colour)| html! {
-                    <span><i style={format!("background:{colour}")}></i>{ *name }</span>
-                }) }
-                <span><b class="cross">{ "×" }</b>{ "dropped" }</span>
-                <span class="muted">{ format!("Dots last at least {:.1} s on screen; slow the speed down to see real timing.", MIN_VISIBLE_WALL_MS / 1000.0) }</span>
-            </figcaption>
-        </figure>
-    }
-}
-
-fn zookeeper(z: &ZooKeeperView, place: Place, dispatch: &Callback<Action>) -> Html {
-    let leads = z.serving && z.state == Some(PeerState::Leading);
-    let role = match (z.alive, z.state) {
-        (false, _) => "down".to_string(),
-        (true, Some(PeerState::Leading)) => "leader".to_string(),
-        (true, Some(PeerState::Following)) => "follower".to_string(),
-        (true, _) => "electing".to_string(),
-    };
-    let command = if z.alive {
-        Command::KillZookeeper { server: z.id }
-    } else {
-        Command::RestartZookeeper { server: z.id }
-    };
-    let onclick = dispatch.reform(move |_| Action::Act(command.clone()));
-    let (cx, cy) = place.centre();
-    html! {
-        <g key={z.id} class={classes!("node", "zk", (!z.alive).then_some("dead"), leads.then_some("leads"))}
-           data-node={NodeId::ZooKeeper(z.id).to_string()} onclick={onclick} role="button"
-           tabindex="0">
-            <title>{ format!("ZooKeeper {} — {role}, epoch {}, {} sessions. Click to {}.", z.id, z.epoch, z.sessions, if z.alive { "kill it" } else { "start it" }) }</title>
-            <ellipse cx={cx.to_string()} cy={cy.to_string()} rx={(place.w / 2.0).to_string()} ry={(place.h / 2.0).to_string()} />
-            <text x={cx.to_string()} y={(cy - 3.0).to_string()} class="name">{ format!("zk {}", z.id) }</text>
-            <text x={cx.to_string()} y={(cy + 12.0).to_string()} class="role">{ role }</text>
-        </g>
-    }
-}
-
-fn broker(view: &View, b: &BrokerView, place: Place, dispatch: &Callback<Action>) -> Html {
-    let command = if b.alive {
-        Command::KillBroker { broker: b.id.0 }
-    } else {
-        Command::RestartBroker {
-            broker: b.id.0,
-            disk_lost: false,
-        }
-    };
-    let onclick = dispatch.reform(move |_| Action::Act(command.clone()));
-    let chips = broker_replicas(view, b);
-    let cols = columns(place.w);
-    let chip_w = (place.w - 12.0 - (cols - 1.0) * 4.0) / cols;
-    let internal: Vec<String> = internal_summary(view, b);
-    let status = if !b.alive {
-        "down — click to start".to_string()
-    } else if !b.registered {
-        "starting".to_string()
-    } else {
-        format!(
-            "ZooKeeper session on zk {}",
-            b.zookeeper_server.map_or("-".into(), |z| z.to_string())
-        )
-    };
-    html! {
-        <g key={b.id.0} class={classes!("node", "broker", (!b.alive).then_some("dead"), b.is_controller.then_some("controller"))}
-           data-node={NodeId::Broker(b.id).to_string()} onclick={onclick} role="button" tabindex="0">
-            <title>{ format!("Broker {}{}. Click to {}.", b.id, if b.is_controller { " (controller)" } else { "" }, if b.alive { "kill it" } else { "start it" }) }</title>
-            <rect x={place.x.to_string()} y={place.y.to_string()} width={place.w.to_string()} height={place.h.to_string()} rx="8" class="card" />
-            <text x={(place.x + 8.0).to_string()} y={(place.y + 19.0).to_string()} class="name start">{ format!("broker {}", b.id) }</text>
-            { if b.is_controller { html! {
-                <g class="badge">
-                    <rect x={(place.x + place.w - 74.0).to_string()} y={(place.y + 6.0).to_string()} width="68" height="17" rx="4" />
-                    <text x={(place.x + place.w - 40.0).to_string()} y={(place.y + 18.5).to_string()}>{ "controller" }</text>
-                </g>
-            } } else { html! {} } }
-            <text x={(place.x + 8.0).to_string()} y={(place.y + 37.0).to_string()} class="role start">{ status }</text>
-            { for chips.iter().enumerate().map(|(i, chip)| {
-                let col = (i as f64) % cols;
-                let row = ((i as f64) / cols).floor();
-                let x = place.x + 6.0 + col * (chip_w + 4.0);
-                let y = place.y + 46.0 + row * CHIP_H;
-                html! {
-                    <g class={chip.class}>
-                        <title>{ chip.title.clone() }</title>
-                        <rect x={x.to_string()} y={y.to_string()} width={chip_w.to_string()} height={(CHIP_H - 4.0).to_string()} rx="3" />
-                        <text x={(x + chip_w / 2.0).to_string()} y={(y + 12.0).to_string()}>{ chip.label.clone() }</text>
-                    </g>
-                }
-            }) }
-            { for internal.iter().enumerate().map(|(i, line)| html! {
-                <text x={(place.x + 8.0).to_string()} y={(place.y + place.h - 6.0 - 12.0 * (internal.len() - 1 - i) as f64).to_string()} class="internal start">{ line.clone() }</text>
-            }) }
-        </g>
-    }
-}
-
-/// "__consumer_offsets: leads 17" — internal topics are too many to draw replica by replica.
+/// "consumer offsets: leads 17/50" — internal topics are too many to draw replica by replica.
 fn internal_summary(view: &View, b: &BrokerView) -> Vec<String> {
     if !b.alive {
         return Vec::new();
@@ -370,37 +163,346 @@ fn internal_summary(view: &View, b: &BrokerView) -> Vec<String> {
                 .iter()
                 .filter(|p| p.leader == Some(b.id))
                 .count();
-            let short = t.name.trim_start_matches("__").replace('_', " ");
+            let short = match &*t.name {
+                "__consumer_offsets" => "offsets".to_string(),
+                "__transaction_state" => "txn state".to_string(),
+                other => other.trim_start_matches("__").replace('_', " "),
+            };
             format!("{short}: leads {leads}/{}", t.partitions.len())
         })
         .collect()
 }
 
-fn group_frame(view: &View, group: &str, place: Place) -> Html {
+/// The clients drawn on the producers' side: producers, except console producers nobody has
+/// typed into yet, and the admin client once it has sent something.
+pub fn shown_left_clients(inner: &Inner, view: &View) -> Vec<NodeId> {
+    let scenario_producers = inner.loaded.producers.len() as u32;
+    let mut shown: Vec<NodeId> = view
+        .producers
+        .iter()
+        .filter(|p| p.index < scenario_producers || p.produced > 0)
+        .map(|p| NodeId::Producer(p.index))
+        .collect();
+    if inner.admin_active {
+        shown.push(NodeId::Admin);
+    }
+    shown
+}
+
+/// Builds the layout for this view at this stage.
+pub fn layout_for(inner: &Inner, view: &View, stage: Stage) -> Layout {
+    let rows = |b: &BrokerView| BrokerRows {
+        chips: broker_replicas(view, b).len(),
+        summary_lines: internal_summary(view, b).len(),
+    };
+    let scale = if inner.large_text { 1.3 } else { 1.0 };
+    Layout::new(
+        view,
+        &rows,
+        shown_left_clients(inner, view),
+        stage.width,
+        stage.min_height,
+        scale,
+    )
+}
+
+/// Cuts `text` to what fits in `width` px at `px` font size.
+fn fit(text: &str, width: f64, px: f64) -> String {
+    let max = (width / (px * 0.6)).floor().max(3.0) as usize;
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+pub fn diagram(inner: &Inner, view: &View, stage: Stage, dispatch: &Callback<Action>) -> Html {
+    let layout = layout_for(inner, view, stage);
+    let (w, h) = (layout.width, layout.height);
+    let s = layout.scale;
+    let selected = inner.selected.as_ref();
+    let is_selected = |node: NodeId| matches!(selected, Some(Selection::Node(n)) if *n == node);
+    let record_at = inner.follow.as_ref().and_then(|f| f.place_at(view.now));
+    let here = |node: NodeId, class: &str| {
+        if record_at == Some(node) {
+            format!("{class} record-here")
+        } else {
+            class.to_string()
+        }
+    };
+    html! {
+        <figure class={classes!("diagram", (layout.arrangement == crate::components::layout::Arrangement::Stack).then_some("stacked"))}
+                style={format!("height:{h:.0}px")}>
+            // Messages beneath everything: a dot never covers a word.
+            <svg class="flights" viewBox={format!("0 0 {w:.0} {h:.0}")} width={format!("{w:.0}")} height={format!("{h:.0}")} aria-hidden={(inner.playing).to_string()}>
+                { dots(inner, &layout, view.now, stage.reduced_motion, dispatch) }
+            </svg>
+            <svg class="nodes" viewBox={format!("0 0 {w:.0} {h:.0}")} width={format!("{w:.0}")} height={format!("{h:.0}")} role="group"
+                 aria-label="Cluster diagram: ZooKeeper, brokers, producers and consumers. Select one to inspect it.">
+                { link_faults(view, &layout) }
+                <g class="groups">{ for layout.frames.iter().map(|(group, place)| group_frame(view, group, *place, s)) }</g>
+                <g class="zookeepers">{ for view.zookeepers.iter().filter_map(|z| {
+                    let place = *layout.places.get(&NodeId::ZooKeeper(z.id))?;
+                    Some(zookeeper(z, place, is_selected(NodeId::ZooKeeper(z.id)), dispatch))
+                }) }</g>
+                <g class="brokers">{ for view.brokers.iter().filter_map(|b| {
+                    let place = *layout.places.get(&NodeId::Broker(b.id))?;
+                    Some(broker(inner, view, b, place, &layout, dispatch))
+                }) }</g>
+                <g class="producers">{ for view.producers.iter().filter_map(|p| {
+                    let node = NodeId::Producer(p.index);
+                    let place = *layout.places.get(&node)?;
+                    let name = if p.index as usize >= inner.loaded.producers.len() { format!("console producer {}", p.index) } else { format!("producer {}", p.index) };
+                    let detail = format!("{} acked · {} failed", p.acked, p.failed);
+                    Some(client_box(node, place, &name, &detail, p.alive, &here(node, "producer"), is_selected(node), s, dispatch))
+                }) }</g>
+                <g class="consumers">{ for view.consumers.iter().filter_map(|c| {
+                    let node = NodeId::Consumer(c.index);
+                    let place = *layout.places.get(&node)?;
+                    let paused = inner.paused_until(c.index).is_some_and(|until| until > view.now);
+                    let state = match (&c.group, &c.member_state) {
+                        _ if !c.alive => "down".to_string(),
+                        _ if paused => "paused (no poll)".to_string(),
+                        (Some(_), Some(s)) if c.idle => format!("idle ({s})"),
+                        (Some(_), Some(s)) => s.clone(),
+                        _ => "no group".to_string(),
+                    };
+                    let owned: Vec<String> = c.positions.iter().map(|(p, _)| p.to_string()).collect();
+                    let detail = if owned.is_empty() { state } else { format!("owns {} · {state}", owned.join(",")) };
+                    let fenced = c.transactional_id.as_ref().is_some_and(|t| inner.fenced.contains(t));
+                    let detail = if fenced { format!("fenced (a zombie) · {detail}") } else { detail };
+                    let class = match () {
+                        _ if fenced => "consumer fenced",
+                        _ if paused => "consumer paused",
+                        _ if c.idle => "consumer idle",
+                        _ => "consumer",
+                    };
+                    Some(client_box(node, place, &format!("consumer {}", c.index), &detail, c.alive, &here(node, class), is_selected(node), s, dispatch))
+                }) }</g>
+                { match layout.places.get(&NodeId::Admin) {
+                    Some(place) => client_box(NodeId::Admin, *place, "admin client", "topics, configs", true, "admin", is_selected(NodeId::Admin), s, dispatch),
+                    None => html! {},
+                } }
+            </svg>
+        </figure>
+    }
+}
+
+/// The legend under the diagram: message kinds, and what the faults' marks mean.
+pub fn legend() -> Html {
+    html! {
+        <figcaption class="legend">
+            { for LEGEND.iter().map(|(name, colour)| html! {
+                <span><i style={format!("background:{colour}")}></i>{ *name }</span>
+            }) }
+            <span><b class="cross">{ "×" }</b>{ "dropped" }</span>
+            <span><svg class="mark" viewBox="0 0 24 10" width="24" height="10"><path class="cut-line" d="M0 5H24" /></svg>{ "cut link" }</span>
+            <span><svg class="mark" viewBox="0 0 24 10" width="24" height="10"><path class="slow-line" d="M0 5H24" /></svg>{ "slow link" }</span>
+            <span class="muted">{ format!("Dots last at least {:.2} s on screen; slow the speed down to see real timing. Pause to select a dot.", MIN_VISIBLE_WALL_MS / 1000.0) }</span>
+        </figcaption>
+    }
+}
+
+/// Selects `selection` on click, and on Enter or space when focused.
+fn select_handlers(
+    selection: Selection,
+    dispatch: &Callback<Action>,
+) -> (Callback<MouseEvent>, Callback<KeyboardEvent>) {
+    let on_click = {
+        let selection = selection.clone();
+        dispatch.reform(move |e: MouseEvent| {
+            e.stop_propagation();
+            Action::Select(Some(selection.clone()))
+        })
+    };
+    let dispatch = dispatch.clone();
+    let on_key = Callback::from(move |e: KeyboardEvent| {
+        if e.key() == "Enter" {
+            e.prevent_default();
+            e.stop_propagation();
+            dispatch.emit(Action::Select(Some(selection.clone())));
+        }
+    });
+    (on_click, on_key)
+}
+
+fn zookeeper(z: &ZooKeeperView, place: Place, selected: bool, dispatch: &Callback<Action>) -> Html {
+    let leads = z.serving && z.state == Some(PeerState::Leading);
+    let role = match (z.alive, z.state) {
+        (false, _) => "down".to_string(),
+        (true, Some(PeerState::Leading)) => format!("leader e{}", z.epoch),
+        (true, Some(PeerState::Following)) => format!("follower e{}", z.epoch),
+        (true, _) => "electing".to_string(),
+    };
+    let node = NodeId::ZooKeeper(z.id);
+    let (onclick, onkeydown) = select_handlers(Selection::Node(node), dispatch);
+    let (cx, cy) = place.centre();
+    html! {
+        <g key={z.id} class={classes!("node", "zk", (!z.alive).then_some("dead"), leads.then_some("leads"), selected.then_some("selected"))}
+           data-node={node.to_string()} {onclick} {onkeydown} role="button" tabindex="0"
+           aria-label={format!("ZooKeeper {}: {role}", z.id)}>
+            <title>{ format!("ZooKeeper {} — {role}, {} sessions. Select to inspect.", z.id, z.sessions) }</title>
+            <ellipse cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} rx={format!("{:.1}", place.w / 2.0)} ry={format!("{:.1}", place.h / 2.0)} />
+            <text x={format!("{cx:.1}")} y={format!("{:.1}", cy - 3.0)} class="name">{ format!("zk {}", z.id) }</text>
+            <text x={format!("{cx:.1}")} y={format!("{:.1}", cy + 14.0)} class="role">{ role }</text>
+        </g>
+    }
+}
+
+fn broker(
+    inner: &Inner,
+    view: &View,
+    b: &BrokerView,
+    place: Place,
+    layout: &Layout,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let s = layout.scale;
+    let node = NodeId::Broker(b.id);
+    let (onclick, onkeydown) = select_handlers(Selection::Node(node), dispatch);
+    let chips = broker_replicas(view, b);
+    let internal = internal_summary(view, b);
+    let isolated = b.alive && is_isolated(view, node);
+    let expired = b.alive && inner.session_expired(b.id.0);
+    let status = if !b.alive {
+        "down".to_string()
+    } else if isolated {
+        "isolated: every link cut".to_string()
+    } else if expired {
+        "ZooKeeper session expired".to_string()
+    } else if !b.registered {
+        "starting".to_string()
+    } else {
+        format!(
+            "session on zk {}",
+            b.zookeeper_server.map_or("-".into(), |z| z.to_string())
+        )
+    };
+    let selected = matches!(&inner.selected, Some(Selection::Node(n)) if *n == node);
+    // The followed record: which chips hold it, and whether it is here now.
+    let follow = inner.follow.as_ref();
+    let holds = |c: &Chip| {
+        follow.is_some_and(|f| {
+            f.holders.contains(&b.id)
+                && f.record()
+                    .is_some_and(|(t, p, _)| t == c.topic && p == c.partition)
+        })
+    };
+    let record_here = follow.and_then(|f| f.place_at(view.now)) == Some(node);
+    let chip_selected = |c: &Chip| {
+        matches!(&inner.selected, Some(Selection::Replica { broker, topic, partition })
+            if *broker == b.id.0 && *topic == c.topic && *partition == c.partition)
+    };
+    let (name_px, role_px, chip_px) = (14.0 * s, 12.0 * s, 11.5 * s);
+    let badge_w = text_w(10, 11.0 * s) + 10.0;
+    let chip_w = place.w - 12.0;
+    let chip_h = layout.chip_h();
+    let two_lines = layout.arrangement == Arrangement::Row;
+    html! {
+        <g key={b.id.0} class={classes!("node", "broker", (!b.alive).then_some("dead"), b.is_controller.then_some("controller"),
+                                        isolated.then_some("isolated"), expired.then_some("expired"), selected.then_some("selected"), record_here.then_some("record-here"))}
+           data-node={node.to_string()} {onclick} {onkeydown} role="button" tabindex="0"
+           aria-label={format!("broker {}{}: {status}", b.id, if b.is_controller { ", controller" } else { "" })}>
+            <title>{ format!("Broker {}{}. Select to inspect; k kills it.", b.id, if b.is_controller { " (controller)" } else { "" }) }</title>
+            <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" class="card" />
+            <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + 8.0 + name_px)} class="name start">{ format!("broker {}", b.id) }</text>
+            { if b.is_controller { html! {
+                <g class="badge">
+                    <rect x={format!("{:.1}", place.x + place.w - badge_w - 6.0)} y={format!("{:.1}", place.y + 7.0)} width={format!("{badge_w:.1}")} height={format!("{:.1}", 17.0 * s)} rx="4" />
+                    <text x={format!("{:.1}", place.x + place.w - 6.0 - badge_w / 2.0)} y={format!("{:.1}", place.y + 7.0 + 12.5 * s)}>{ "controller" }</text>
+                </g>
+            } } else { html! {} } }
+            <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + 14.0 + name_px + role_px)} class="role start">{ fit(&status, place.w - 18.0, role_px) }</text>
+            { for chips.iter().enumerate().map(|(i, chip)| {
+                let x = place.x + 6.0;
+                let y = place.y + CHIPS_TOP * s + i as f64 * chip_h;
+                let (onclick, onkeydown) = select_handlers(Selection::Replica { broker: b.id.0, topic: chip.topic.clone(), partition: chip.partition }, dispatch);
+                let role_w = text_w(chip.role.len(), chip_px);
+                html! {
+                    <g class={classes!(chip.class, chip_selected(chip).then_some("selected"), holds(chip).then_some("holds"))} {onclick} {onkeydown} tabindex="0" role="button"
+                       data-replica={format!("{}@{}", chip.label, b.id)} aria-label={chip.title.clone()}>
+                        <title>{ chip.title.clone() }</title>
+                        <rect x={format!("{x:.1}")} y={format!("{y:.1}")} width={format!("{chip_w:.1}")} height={format!("{:.1}", chip_h - 4.0)} rx="4" />
+                        <text x={format!("{:.1}", x + 6.0)} y={format!("{:.1}", y + 8.5 * s + chip_px * 0.35)} class="start">{ fit(&chip.label, chip_w - role_w - 18.0, chip_px) }</text>
+                        <text x={format!("{:.1}", x + chip_w - 6.0)} y={format!("{:.1}", y + 8.5 * s + chip_px * 0.35)} class="end">{ chip.role.clone() }</text>
+                        { if two_lines && !chip.detail.is_empty() { html! {
+                            <text x={format!("{:.1}", x + 6.0)} y={format!("{:.1}", y + 23.0 * s + chip_px * 0.35)} class="start detail">{ fit(&chip.detail, chip_w - 12.0, 11.0 * s) }</text>
+                        } } else { html! {} } }
+                    </g>
+                }
+            }) }
+            { for internal.iter().enumerate().map(|(i, line)| html! {
+                <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + place.h - 14.0 - 15.0 * s * (internal.len() - 1 - i) as f64)} class="internal start">{ fit(line, place.w - 18.0, 11.0 * s) }</text>
+            }) }
+        </g>
+    }
+}
+
+/// A node is isolated when its links to every other broker and ZooKeeper server are cut.
+pub fn is_isolated(view: &View, node: NodeId) -> bool {
+    let others: Vec<NodeId> = view
+        .brokers
+        .iter()
+        .map(|b| NodeId::Broker(b.id))
+        .chain(view.zookeepers.iter().map(|z| NodeId::ZooKeeper(z.id)))
+        .filter(|n| *n != node)
+        .collect();
+    !others.is_empty()
+        && others
+            .iter()
+            .all(|o| view.cut_links.contains(&(node, *o)) && view.cut_links.contains(&(*o, node)))
+}
+
+fn group_frame(view: &View, group: &str, place: Place, s: f64) -> Html {
     let detail = match view.groups.iter().find(|g| g.id == group) {
         Some(g) => format!("gen {} · {:?} · lag {}", g.generation, g.state, g.lag),
         None => "no coordinator yet".to_string(),
     };
     html! {
         <g key={group.to_string()} class="group">
-            <rect x={place.x.to_string()} y={place.y.to_string()} width={place.w.to_string()} height={place.h.to_string()} rx="8" />
-            <text x={(place.x + 6.0).to_string()} y={(place.y + 14.0).to_string()} class="name start">{ format!("group {group}") }</text>
-            <text x={(place.x + 6.0).to_string()} y={(place.y + 27.0).to_string()} class="role start">{ detail }</text>
+            <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" />
+            <text x={format!("{:.1}", place.x + 7.0)} y={format!("{:.1}", place.y + 16.0 * s)} class="name start">{ fit(&format!("group {group}"), place.w - 14.0, 13.0 * s) }</text>
+            <text x={format!("{:.1}", place.x + 7.0)} y={format!("{:.1}", place.y + 31.0 * s)} class="role start">{ fit(&detail, place.w - 14.0, 11.0 * s) }</text>
         </g>
     }
 }
 
-fn client_box(place: Place, name: &str, detail: &str, alive: bool, class: &str) -> Html {
+#[allow(clippy::too_many_arguments)]
+fn client_box(
+    node: NodeId,
+    place: Place,
+    name: &str,
+    detail: &str,
+    alive: bool,
+    class: &str,
+    selected: bool,
+    s: f64,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let (onclick, onkeydown) = select_handlers(Selection::Node(node), dispatch);
     html! {
-        <g key={name.to_string()} class={classes!("client", class.to_string(), (!alive).then_some("dead"))}>
-            <rect x={place.x.to_string()} y={place.y.to_string()} width={place.w.to_string()} height={place.h.to_string()} rx="6" class="card" />
-            <text x={(place.x + 7.0).to_string()} y={(place.y + 16.0).to_string()} class="name start">{ name.to_string() }</text>
-            <text x={(place.x + 7.0).to_string()} y={(place.y + 31.0).to_string()} class="role start">{ detail.to_string() }</text>
+        <g key={node.to_string()} class={classes!("node", "client", class.to_string(), (!alive).then_some("dead"), selected.then_some("selected"))}
+           data-node={node.to_string()} {onclick} {onkeydown} role="button" tabindex="0" aria-label={format!("{name}: {detail}")}>
+            <title>{ format!("{name}: {detail}. Select to inspect.") }</title>
+            <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="7" class="card" />
+            <text x={format!("{:.1}", place.x + 8.0)} y={format!("{:.1}", place.y + 18.0 * s)} class="name start">{ fit(name, place.w - 16.0, 13.0 * s) }</text>
+            <text x={format!("{:.1}", place.x + 8.0)} y={format!("{:.1}", place.y + 35.0 * s)} class="role start">{ fit(detail, place.w - 16.0, 11.0 * s) }</text>
+            { if class.contains("paused") { html! {
+                // A clock: the consumer is not polling.
+                <g class="clock-mark">
+                    <circle cx={format!("{:.1}", place.x + place.w - 12.0)} cy={format!("{:.1}", place.y + 12.0)} r="7" />
+                    <path d={format!("M{:.1} {:.1}v-4.5M{:.1} {:.1}h3.5", place.x + place.w - 12.0, place.y + 12.0, place.x + place.w - 12.0, place.y + 12.0)} />
+                </g>
+            } } else { html! {} } }
         </g>
     }
 }
 
-fn cut_lines(view: &View, places: &VecMap<NodeId, Place>) -> Html {
+/// Cut links drawn broken along their lane (with an arrow for a one-way cut, pointing the
+/// way messages are lost), slow links dotted with a clock.
+fn link_faults(view: &View, layout: &Layout) -> Html {
     let mut pairs: Vec<(NodeId, NodeId)> = view
         .cut_links
         .iter()
@@ -408,62 +510,111 @@ fn cut_lines(view: &View, places: &VecMap<NodeId, Place>) -> Html {
         .collect();
     kplay_core::sort::sort(&mut pairs);
     pairs.dedup();
-    html! {
-        <g class="cut">
-            { for pairs.iter().filter_map(|(a, b)| {
-                let (x1, y1) = places.get(a)?.centre();
-                let (x2, y2) = places.get(b)?.centre();
-                Some(html! {
-                    <g>
-                        <title>{ format!("network cut: {} ✂ {}", a.label(), b.label()) }</title>
-                        <line x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
-                        <text x={((x1 + x2) / 2.0).to_string()} y={((y1 + y2) / 2.0).to_string()}>{ "✂" }</text>
-                    </g>
-                })
-            }) }
-        </g>
-    }
-}
-
-/// Where a message's dot is now, or None once it is gone (or its nodes are not drawn).
-fn dot_position(
-    f: &Flight,
-    places: &VecMap<NodeId, Place>,
-    now: kplay_core::SimTime,
-    speed: f64,
-) -> Option<(f64, f64)> {
-    let progress = f.progress(now, speed)?;
-    let (x1, y1) = places.get(&f.from)?.centre();
-    let (x2, y2) = places.get(&f.to)?.centre();
-    let t = if f.dropped {
-        progress.min(0.5)
-    } else {
-        progress
-    };
-    // Links bow to one side (so the two directions and links passing a card stay apart).
-    let (dx, dy) = (x2 - x1, y2 - y1);
-    let (cx, cy) = ((x1 + x2) / 2.0 + dy * BOW, (y1 + y2) / 2.0 - dx * BOW);
-    let u = 1.0 - t;
-    Some((
-        u * u * x1 + 2.0 * u * t * cx + t * t * x2,
-        u * u * y1 + 2.0 * u * t * cy + t * t * y2,
-    ))
+    let cuts = pairs.into_iter().filter_map(|(a, b)| {
+        let forward = view.cut_links.contains(&(a, b));
+        let backward = view.cut_links.contains(&(b, a));
+        // Drawn from the end whose messages are lost.
+        let (from, to) = if forward { (a, b) } else { (b, a) };
+        let route = layout.route(from, to)?;
+        let (mx, my) = point_along(&route, 0.5);
+        let (ax, ay) = point_along(&route, 0.44);
+        let one_way = !(forward && backward);
+        let (dx, dy) = (mx - ax, my - ay);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let (ux, uy) = (dx / len, dy / len);
+        // Two short bars across the lane: the break.
+        let bars = format!(
+            "M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}",
+            mx - uy * 7.0 - ux * 3.0, my + ux * 7.0 - uy * 3.0, mx + uy * 7.0 - ux * 3.0, my - ux * 7.0 - uy * 3.0,
+            mx - uy * 7.0 + ux * 3.0, my + ux * 7.0 + uy * 3.0, mx + uy * 7.0 + ux * 3.0, my - ux * 7.0 + uy * 3.0,
+        );
+        let arrow = if one_way {
+            let (tx, ty) = (mx + ux * 14.0, my + uy * 14.0);
+            format!(
+                "M{:.1} {:.1}L{:.1} {:.1}L{:.1} {:.1}Z",
+                tx + ux * 7.0, ty + uy * 7.0, tx - uy * 5.0, ty + ux * 5.0, tx + uy * 5.0, ty - ux * 5.0
+            )
+        } else {
+            String::new()
+        };
+        let title = if one_way {
+            format!("one-way cut: messages from {} to {} are lost", from.label(), to.label())
+        } else {
+            format!("network cut: {} ✂ {}", a.label(), b.label())
+        };
+        Some(html! {
+            <g class={classes!("cut", one_way.then_some("one-way"))} data-link={format!("{from}>{to}")}>
+                <title>{ title }</title>
+                <path class="cut-line" d={path_d(&route)} />
+                <path class="break" d={bars} />
+                { if one_way { html! { <path class="arrow" d={arrow} /> } } else { html! {} } }
+            </g>
+        })
+    });
+    let mut slow: Vec<(NodeId, NodeId, u64)> = view
+        .slow_links
+        .iter()
+        .map(|&(a, b, us)| if a <= b { (a, b, us) } else { (b, a, us) })
+        .collect();
+    kplay_core::sort::sort_by(&mut slow, |x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    slow.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
+    let slows = slow.into_iter().filter_map(|(a, b, us)| {
+        let route = layout.route(a, b)?;
+        let (mx, my) = point_along(&route, 0.5);
+        Some(html! {
+            <g class="slow" data-link={format!("{a}~{b}")}>
+                <title>{ format!("slow link {} ↔ {}: +{} ms", a.label(), b.label(), us / 1_000) }</title>
+                <path class="slow-line" d={path_d(&route)} />
+                <circle class="slow-clock" cx={format!("{mx:.1}")} cy={format!("{my:.1}")} r="6" />
+                <path class="slow-hands" d={format!("M{mx:.1} {my:.1}v-4M{mx:.1} {my:.1}h3")} />
+            </g>
+        })
+    });
+    html! { <g class="faults">{ for cuts }{ for slows }</g> }
 }
 
 /// Every message in flight, drawn as one SVG path per colour (hundreds of dots would be
 /// hundreds of elements to diff every frame) plus one path of crosses for dropped messages.
 /// Coordinates are written as whole tenths under a `scale(0.1)`: integers format faster than
-/// floats, and this runs for every dot every frame.
-fn dots(inner: &Inner, places: &VecMap<NodeId, Place>, now: kplay_core::SimTime) -> Html {
+/// floats, and this runs for every dot every frame. Paused, each dot is its own circle, so a
+/// click selects it. With reduced motion, a dot rests at its lane's middle for its trip.
+fn dots(
+    inner: &Inner,
+    layout: &Layout,
+    now: kplay_core::SimTime,
+    reduced_motion: bool,
+    dispatch: &Callback<Action>,
+) -> Html {
     use std::fmt::Write;
+    let mut routes: VecMap<(NodeId, NodeId), Option<Route>> = VecMap::new();
     let mut paths: VecMap<&'static str, String> = VecMap::new();
     let mut crosses = String::new();
     let mut count = 0;
+    let mut hits = Vec::new();
+    let selected_message = match &inner.selected {
+        Some(Selection::Message(id)) => Some(*id),
+        _ => None,
+    };
     for f in inner.flights.iter() {
-        let Some((x, y)) = dot_position(f, places, now, inner.speed) else {
+        let Some(progress) = f.progress(now, inner.speed) else {
             continue;
         };
+        let route = routes
+            .entry((f.from, f.to))
+            .or_insert_with(|| layout.route(f.from, f.to));
+        let Some(route) = route else {
+            continue;
+        };
+        let t = match () {
+            _ if reduced_motion => 0.5,
+            _ if f.dropped => progress.min(0.5),
+            _ => progress,
+        };
+        let (x, y) = point_along(route, t);
         count += 1;
+        if !inner.playing {
+            hits.push((f.id, x, y, colour(f.kind), f.dropped));
+        }
         let (x, y) = ((x * 10.0).round() as i64, (y * 10.0).round() as i64);
         if f.dropped {
             let _ = write!(crosses, "M{} {}l80 80m0 -80l-80 80", x - 40, y - 40);
@@ -473,9 +624,22 @@ fn dots(inner: &Inner, places: &VecMap<NodeId, Place>, now: kplay_core::SimTime)
         }
     }
     html! {
+        <>
         <g class="dots" data-count={count.to_string()} transform="scale(0.1)">
             { for paths.into_iter().map(|(colour, d)| html! { <path key={colour} class="dot" fill={colour} d={d} /> }) }
             <path class="drop" d={crosses} />
         </g>
+        { if hits.is_empty() { html! {} } else { html! {
+            <g class="dot-hits">{ for hits.into_iter().map(|(id, x, y, colour, dropped)| {
+                let onclick = dispatch.reform(move |_: MouseEvent| Action::Select(Some(Selection::Message(id))));
+                html! {
+                    <circle key={id} class={classes!("dot-hit", (selected_message == Some(id)).then_some("selected"), dropped.then_some("dropped"))}
+                            data-message={id.to_string()} cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="7" fill={colour} {onclick}>
+                        <title>{ "A message: select it to inspect" }</title>
+                    </circle>
+                }
+            }) }</g>
+        } } }
+        </>
     }
 }

@@ -32,7 +32,7 @@ pub fn lesson_picker(
 pub fn lesson_panel(inner: &Inner, dispatch: &Callback<Action>) -> Html {
     let Some(lesson) = &inner.loaded.lesson else {
         return html! {
-            <p class="muted">{ "This scenario has no lesson text. Pick a lesson above, or explore: click brokers and ZooKeeper servers to kill them, and watch the event log." }</p>
+            <p class="muted">{ "This scenario has no lesson text. Pick a lesson above, or explore: select a broker or a ZooKeeper server and press k to kill it (r restarts it), and watch the event log." }</p>
         };
     };
     let step = inner.lesson_step.min(lesson.steps.len().saturating_sub(1));

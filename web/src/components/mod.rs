@@ -7,7 +7,10 @@ pub mod config;
 pub mod controls;
 pub mod diagram;
 pub mod event_log;
+pub mod follow_panel;
 pub mod help;
+pub mod inspector;
+pub mod layout;
 pub mod lesson;
 pub mod outcome;
 pub mod partitions;
@@ -42,5 +45,5 @@ pub fn ChartsPanel(props: &PanelProps) -> Html {
 #[component]
 pub fn PartitionsPanel(props: &PanelProps) -> Html {
     let inner = props.state.get();
-    partitions::partitions(&inner, &inner.sim.view())
+    partitions::partitions(&inner, &inner.sim.view(), &props.dispatch)
 }

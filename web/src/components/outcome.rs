@@ -1,10 +1,12 @@
 //! The outcome so far: what producers sent and Kafka acknowledged, which acknowledged records
 //! are gone and why, and what consumers processed twice or never — the lesson's bottom line.
 
-use kplay_core::Report;
+use crate::follow::Target;
+use crate::state::Action;
+use kplay_core::{Report, SimTime};
 use yew::prelude::*;
 
-pub fn outcome(report: Option<&Report>) -> Html {
+pub fn outcome(report: Option<&Report>, now: SimTime, dispatch: &Callback<Action>) -> Html {
     let Some(r) = report else {
         return html! {};
     };
@@ -37,12 +39,46 @@ pub fn outcome(report: Option<&Report>) -> Html {
             } } }
             { if r.acked_lost_examples.is_empty() { html! {} } else { html! {
                 <ul class="lost">
-                    { for r.acked_lost_examples.iter().take(3).map(|l| html! {
-                        <li>{ format!("{}-{} offset {} (producer {}, acks={}): {}", l.topic, l.partition,
-                            l.offset.map_or("?".to_string(), |o| o.to_string()), l.producer, l.acks, l.why) }</li>
+                    { for lost_examples(r).into_iter().map(|l| {
+                        let follow = l.offset.map(|offset| Target::At {
+                            topic: l.topic.to_string(),
+                            partition: l.partition,
+                            offset,
+                            appended_at: None,
+                            producer: Some(l.producer),
+                            picked_at: now,
+                        });
+                        html! {
+                            <li data-acks={l.acks}>{ format!("{}-{} offset {} (producer {}, acks={}): {} ", l.topic, l.partition,
+                                l.offset.map_or("?".to_string(), |o| o.to_string()), l.producer, l.acks, l.why) }
+                                { match follow { Some(target) => html! {
+                                    <button class="follow-lost" onclick={dispatch.reform(move |_| Action::Follow(Some(target.clone())))}>{ "follow it" }</button>
+                                }, None => html! {} } }
+                            </li>
+                        }
                     }) }
                 </ul>
             } } }
         </div>
     }
+}
+
+/// Up to three lost records to show, one of each acks setting first.
+fn lost_examples(r: &Report) -> Vec<&kplay_core::report::LostRecord> {
+    let mut shown: Vec<&kplay_core::report::LostRecord> = Vec::new();
+    for l in &r.acked_lost_examples {
+        if !shown.iter().any(|s| s.acks == l.acks) {
+            shown.push(l);
+        }
+    }
+    for l in &r.acked_lost_examples {
+        if shown.len() >= 3 {
+            break;
+        }
+        if !shown.iter().any(|s| std::ptr::eq(*s, l)) {
+            shown.push(l);
+        }
+    }
+    shown.truncate(3);
+    shown
 }

@@ -3,7 +3,8 @@
 //! the log start offset, the high watermark, each replica's log end offset and each group's
 //! committed offset.
 
-use crate::state::Inner;
+use crate::follow::Target;
+use crate::state::{Action, Inner};
 use kplay_core::view::{CellKind, PartitionLogView, View};
 use kplay_core::Offset;
 use yew::prelude::*;
@@ -24,7 +25,8 @@ pub fn key_colour(key: &str) -> String {
     format!("hsl({}, 65%, {}%)", h % 360, 52 + (h >> 9) % 14)
 }
 
-pub fn partitions(inner: &Inner, view: &View) -> Html {
+pub fn partitions(inner: &Inner, view: &View, dispatch: &Callback<Action>) -> Html {
+    let followed = inner.follow.as_ref().and_then(|f| f.record());
     let shown: Vec<(String, u32)> = view
         .topics
         .iter()
@@ -40,7 +42,7 @@ pub fn partitions(inner: &Inner, view: &View) -> Html {
         <div class="partitions">
             { for shown.iter().take(MAX_PARTITIONS).map(|(topic, p)| {
                 match kplay_core::view::PartitionLogView::of(&inner.sim, topic, *p, CELLS) {
-                    Some(log) => strip(view, &log),
+                    Some(log) => strip(view, &log, followed, dispatch),
                     None => html! {
                         <div class="strip offline"><div class="strip-title"><b>{ format!("{topic}-{p}") }</b>{ " — no live replica holds it" }</div></div>
                     },
@@ -57,7 +59,12 @@ pub fn partitions(inner: &Inner, view: &View) -> Html {
     }
 }
 
-fn strip(view: &View, log: &PartitionLogView) -> Html {
+fn strip(
+    view: &View,
+    log: &PartitionLogView,
+    followed: Option<(&str, u32, Offset)>,
+    dispatch: &Callback<Action>,
+) -> Html {
     let topic = &log.topic;
     let partition = view
         .topics
@@ -145,8 +152,11 @@ fn strip(view: &View, log: &PartitionLogView) -> Html {
                         }
                     };
                     let above_hw = cell.offset >= log.high_watermark && cell.kind != CellKind::Expired;
+                    let is_followed = followed == Some((&**topic, log.partition, cell.offset));
+                    let follow = Target::At { topic: topic.to_string(), partition: log.partition, offset: cell.offset, appended_at: None, producer: None, picked_at: view.now };
+                    let onclick = dispatch.reform(move |_| Action::Follow(Some(follow.clone())));
                     html! {
-                        <g class={classes!(class, above_hw.then_some("uncommitted"))}>
+                        <g class={classes!(class, above_hw.then_some("uncommitted"), is_followed.then_some("followed"))} {onclick} data-offset={cell.offset.to_string()}>
                             <title>{ format!("offset {}{}{}{}", cell.offset,
                                 cell.key.as_deref().map_or(String::new(), |k| format!(" · key {k}")),
                                 match cell.kind { CellKind::Expired => " · deleted by retention", CellKind::Compacted => " · removed by compaction", CellKind::Transactional => " · transactional", CellKind::Marker { commits: true } => " · COMMIT marker", CellKind::Marker { commits: false } => " · ABORT marker", CellKind::Record => "" },
