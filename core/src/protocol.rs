@@ -5,6 +5,7 @@ use crate::config::{Acks, DynamicBrokerConfig, IsolationLevel, TopicConfig};
 use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
 use crate::log::record::RecordBatch;
+use crate::raft::messages::RaftMessage;
 use crate::zookeeper::messages::ZkMessage;
 use serde::{Deserialize, Serialize};
 
@@ -563,6 +564,8 @@ pub enum Message {
         offsets: Vec<(TopicPartition, Option<Offset>)>,
     },
     ZooKeeper(Box<ZkMessage>),
+    /// KRaft's quorum: elections and the metadata log's replication.
+    Raft(Box<RaftMessage>),
 }
 
 /// Every message that carries a correlation id, for [`Message::correlation`] and
@@ -732,6 +735,7 @@ impl Message {
             | Message::OffsetFetchRequest { .. }
             | Message::OffsetFetchResponse { .. } => MessageKind::Group,
             Message::ZooKeeper(_) => MessageKind::ZooKeeper,
+            Message::Raft(_) => MessageKind::Controller,
         }
     }
 
@@ -801,6 +805,7 @@ impl Message {
                 "OffsetFetch"
             }
             Message::ZooKeeper(m) => m.api(),
+            Message::Raft(m) => m.api(),
         }
     }
 
