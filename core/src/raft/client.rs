@@ -630,9 +630,14 @@ impl RaftClient {
                 records,
                 ..
             } => {
+                // The answer to a fetch of an older epoch; a newer fetch may be in flight.
+                if leader_epoch < self.epoch {
+                    return;
+                }
                 self.fetch_in_flight = false;
                 if self.handle_common_response(error, leader_id, leader_epoch, ctx) {
-                    if !self.fetch_in_flight && self.leader_id().is_none() && !self.is_voter() {
+                    // Unless a new leader was just fetched from, try again after a backoff.
+                    if !self.fetch_in_flight {
                         self.schedule_fetch(self.config.retry_backoff_ms, ctx);
                     }
                     return;

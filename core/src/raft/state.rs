@@ -190,3 +190,59 @@ pub struct ElectionState {
     pub leader_id: Option<ReplicaId>,
     pub voted_id: Option<ReplicaId>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn follower(fetched: bool) -> Role {
+        Role::Follower {
+            leader_id: 1,
+            last_fetch_success: SimTime::ZERO,
+            fetch_deadline_override: None,
+            has_fetched_from_leader: fetched,
+        }
+    }
+
+    #[test]
+    fn vote_granting_follows_each_roles_rule() {
+        let unattached = Role::Unattached { voted_id: None };
+        assert!(unattached.can_grant_vote(2, true, false));
+        assert!(
+            !unattached.can_grant_vote(2, false, false),
+            "a stale log gets no vote"
+        );
+        // One vote per epoch: only the same candidate again.
+        let voted = Role::Unattached { voted_id: Some(2) };
+        assert!(voted.can_grant_vote(2, true, false));
+        assert!(!voted.can_grant_vote(3, true, false));
+        // Pre-votes are not bound by the vote given.
+        assert!(voted.can_grant_vote(3, true, true));
+        assert!(!voted.can_grant_vote(3, false, true));
+        // A follower that hears its leader denies pre-votes; one that never did may grant.
+        assert!(!follower(true).can_grant_vote(2, true, true));
+        assert!(follower(false).can_grant_vote(2, true, true));
+        assert!(!follower(false).can_grant_vote(2, true, false));
+        let candidate = Role::Candidate {
+            election: EpochElection::new(&[1, 2, 3], 1),
+            retries: 1,
+            backing_off: false,
+        };
+        assert!(!candidate.can_grant_vote(2, true, false));
+        assert!(candidate.can_grant_vote(2, true, true));
+    }
+
+    #[test]
+    fn an_election_is_won_by_a_majority_and_lost_when_none_is_left() {
+        let mut e = EpochElection::new(&[1, 2, 3, 4, 5], 1);
+        e.record(2, true);
+        assert!(!e.is_vote_granted());
+        e.record(3, false);
+        e.record(4, false);
+        assert!(!e.is_vote_rejected(), "5 may still grant");
+        e.record(5, false);
+        assert!(e.is_vote_rejected());
+        e.record(9, true); // not a voter
+        assert!(!e.is_vote_granted());
+    }
+}
