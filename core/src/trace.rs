@@ -91,29 +91,6 @@ pub enum Event {
     ZkSessionExpired {
         session: u64,
     },
-    /// KRaft: a voter became a candidate for `epoch` (after its pre-vote passed).
-    QuorumElectionStarted {
-        node: u32,
-        epoch: u32,
-    },
-    /// KRaft: a voter won the election for `epoch` and leads the metadata log.
-    QuorumLeaderElected {
-        node: u32,
-        epoch: u32,
-    },
-    /// KRaft: the leader gave up its epoch: shutting down, or check-quorum (no fetches from a
-    /// majority of voters within 1.5 × `controller.quorum.fetch.timeout.ms`).
-    QuorumResigned {
-        node: u32,
-        epoch: u32,
-        check_quorum: bool,
-    },
-    /// KRaft: the leader's high watermark moved; the metadata log below it is committed.
-    QuorumHighWatermark {
-        node: u32,
-        epoch: u32,
-        offset: u64,
-    },
     /// A broker won the `/controller` race.
     ControllerElected {
         broker: BrokerId,
@@ -334,6 +311,30 @@ pub enum Event {
     InvariantViolated {
         invariant: &'static str,
         detail: String,
+    },
+    // New variants go last: the trace hash covers each variant's index.
+    /// KRaft: a voter became a candidate for `epoch` (after its pre-vote passed).
+    QuorumElectionStarted {
+        node: u32,
+        epoch: u32,
+    },
+    /// KRaft: a voter won the election for `epoch` and leads the metadata log.
+    QuorumLeaderElected {
+        node: u32,
+        epoch: u32,
+    },
+    /// KRaft: the leader gave up its epoch: shutting down, or check-quorum (no fetches from a
+    /// majority of voters within 1.5 × `controller.quorum.fetch.timeout.ms`).
+    QuorumResigned {
+        node: u32,
+        epoch: u32,
+        check_quorum: bool,
+    },
+    /// KRaft: the leader's high watermark moved; the metadata log below it is committed.
+    QuorumHighWatermark {
+        node: u32,
+        epoch: u32,
+        offset: u64,
     },
 }
 
