@@ -6,7 +6,8 @@
 //! - [`log`]: the replicated log (entries, epoch cache, high watermark) and its metadata records.
 //! - [`messages`]: the quorum's RPCs (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot).
 //! - [`state`]: the roles of `QuorumState` and what each may grant.
-//! - [`client`]: `KafkaRaftClient`'s handlers and timers.
+//! - [`client`]: `KafkaRaftClient`'s handlers and timers; `client/transitions.rs` enters each
+//!   role, `client/fetch.rs` replicates by Fetch and moves the high watermark.
 
 pub mod client;
 pub mod log;
