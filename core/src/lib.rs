@@ -72,6 +72,7 @@ pub mod node;
 pub mod partition_map;
 pub mod partitioner;
 pub mod protocol;
+pub mod raft;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -5,6 +5,7 @@ use crate::config::{Acks, DynamicBrokerConfig, IsolationLevel, TopicConfig};
 use crate::group::assignor::{Assignor, Subscription};
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicName, TopicPartition};
 use crate::log::record::RecordBatch;
+use crate::raft::messages::RaftMessage;
 use crate::zookeeper::messages::ZkMessage;
 use serde::{Deserialize, Serialize};
 
@@ -292,6 +293,8 @@ pub enum Message {
     OffsetFetchRequest(msg::OffsetFetchRequest),
     OffsetFetchResponse(msg::OffsetFetchResponse),
     ZooKeeper(Box<ZkMessage>),
+    /// KRaft's quorum: elections and the metadata log's replication.
+    Raft(Box<RaftMessage>),
 }
 
 /// The requests and responses a `Message` carries, one struct per Kafka API and direction, so a
@@ -922,6 +925,7 @@ impl Message {
             | Message::OffsetFetchRequest(..)
             | Message::OffsetFetchResponse(..) => MessageKind::Group,
             Message::ZooKeeper(_) => MessageKind::ZooKeeper,
+            Message::Raft(_) => MessageKind::Controller,
         }
     }
 
@@ -977,6 +981,7 @@ impl Message {
             Message::OffsetCommitRequest(..) | Message::OffsetCommitResponse(..) => "OffsetCommit",
             Message::OffsetFetchRequest(..) | Message::OffsetFetchResponse(..) => "OffsetFetch",
             Message::ZooKeeper(m) => m.api(),
+            Message::Raft(m) => m.api(),
         }
     }
 

@@ -312,6 +312,30 @@ pub enum Event {
         invariant: &'static str,
         detail: String,
     },
+    // New variants go last: the trace hash covers each variant's index.
+    /// KRaft: a voter became a candidate for `epoch` (after its pre-vote passed).
+    QuorumElectionStarted {
+        node: u32,
+        epoch: u32,
+    },
+    /// KRaft: a voter won the election for `epoch` and leads the metadata log.
+    QuorumLeaderElected {
+        node: u32,
+        epoch: u32,
+    },
+    /// KRaft: the leader gave up its epoch: shutting down, or check-quorum (no fetches from a
+    /// majority of voters within 1.5 × `controller.quorum.fetch.timeout.ms`).
+    QuorumResigned {
+        node: u32,
+        epoch: u32,
+        check_quorum: bool,
+    },
+    /// KRaft: the leader's high watermark moved; the metadata log below it is committed.
+    QuorumHighWatermark {
+        node: u32,
+        epoch: u32,
+        offset: u64,
+    },
 }
 
 /// The trace's fingerprint: a word at a time (every event is hashed, so byte-at-a-time FNV
@@ -452,6 +476,11 @@ impl Event {
             Event::ZnodeCreated { path, ephemeral } => format!("znode {path} created{}", if *ephemeral { " (ephemeral)" } else { "" }),
             Event::ZnodeDeleted { path } => format!("znode {path} deleted"),
             Event::ZkSessionExpired { session } => format!("ZooKeeper session 0x{session:x} expired"),
+            Event::QuorumElectionStarted { node, epoch } => format!("KRaft: controller {node} is a candidate for epoch {epoch}"),
+            Event::QuorumLeaderElected { node, epoch } => format!("KRaft: controller {node} leads the metadata quorum (epoch {epoch})"),
+            Event::QuorumResigned { node, epoch, check_quorum: true } => format!("KRaft: controller {node} resigned epoch {epoch}: no fetches from a majority of voters"),
+            Event::QuorumResigned { node, epoch, check_quorum: false } => format!("KRaft: controller {node} resigned epoch {epoch} to shut down"),
+            Event::QuorumHighWatermark { .. } => return None,
             Event::ControllerElected { broker, epoch } => format!("controller moved to broker {broker} (epoch {epoch})"),
             Event::ControllerResigned { broker } => format!("broker {broker} is no longer controller"),
             Event::TopicCreated { topic, partitions, replication_factor } => format!("topic {topic} created: {partitions} partitions, RF {replication_factor}"),

@@ -14,9 +14,13 @@ const LAYERS: &[&[&str]] = &[
     &["vec_map", "histogram"],
     &["partition_map", "delivery", "group", "group/assignor"],
     &["config"],
-    &["log", "zookeeper"],
-    // ZooKeeper's data tree and its wire messages (a snapshot carries the tree) are one unit.
-    &["zookeeper/messages|zookeeper/tree"],
+    &["log", "zookeeper", "raft"],
+    // ZooKeeper's data tree and its wire messages (a snapshot carries the tree) are one unit;
+    // so are KRaft's log, its RPCs (a fetch carries entries) and its roles.
+    &[
+        "zookeeper/messages|zookeeper/tree",
+        "raft/messages|raft/log|raft/state",
+    ],
     &["protocol"],
     &["trace", "partitioner"],
     &["scenario"],
@@ -26,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "zookeeper/client",
         "zookeeper/server",
+        "raft/client",
         "group/records",
         "client",
     ],

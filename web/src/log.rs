@@ -62,6 +62,10 @@ impl Kind {
             | Event::ZnodeCreated { .. }
             | Event::ZnodeDeleted { .. }
             | Event::ZkSessionExpired { .. } => Kind::ZooKeeper,
+            Event::QuorumElectionStarted { .. }
+            | Event::QuorumLeaderElected { .. }
+            | Event::QuorumResigned { .. }
+            | Event::QuorumHighWatermark { .. } => Kind::Controller,
             Event::ControllerElected { .. }
             | Event::ControllerResigned { .. }
             | Event::TopicCreated { .. }
