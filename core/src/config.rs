@@ -494,6 +494,53 @@ impl Default for ZooKeeperConfig {
     }
 }
 
+/// KRaft mode's settings, for controllers and brokers alike, with Kafka 4.x's names and
+/// defaults (`QuorumConfig`, `KRaftConfigs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KRaftConfig {
+    /// The quorum's election timeout is random in `[T, 2T)`.
+    #[serde(rename = "controller.quorum.election.timeout.ms")]
+    pub election_timeout_ms: u64,
+    /// A voter with no successful fetch for this long starts an election; a leader resigns
+    /// after 1.5× this without fetches from a majority (check-quorum).
+    #[serde(rename = "controller.quorum.fetch.timeout.ms")]
+    pub fetch_timeout_ms: u64,
+    #[serde(rename = "controller.quorum.election.backoff.max.ms")]
+    pub election_backoff_max_ms: u64,
+    #[serde(rename = "controller.quorum.request.timeout.ms")]
+    pub request_timeout_ms: u64,
+    #[serde(rename = "controller.quorum.retry.backoff.ms")]
+    pub retry_backoff_ms: u64,
+    #[serde(rename = "controller.quorum.append.linger.ms")]
+    pub append_linger_ms: u64,
+    #[serde(rename = "broker.heartbeat.interval.ms")]
+    pub broker_heartbeat_interval_ms: u64,
+    /// A broker that has not heartbeated for this long is fenced by the active controller.
+    #[serde(rename = "broker.session.timeout.ms")]
+    pub broker_session_timeout_ms: u64,
+    /// The active controller writes a NoOp record this often so the log's high watermark
+    /// moves on an idle cluster (0: never).
+    #[serde(rename = "metadata.max.idle.interval.ms")]
+    pub metadata_max_idle_interval_ms: u64,
+}
+
+impl Default for KRaftConfig {
+    fn default() -> Self {
+        KRaftConfig {
+            election_timeout_ms: 1_000,
+            fetch_timeout_ms: 2_000,
+            election_backoff_max_ms: 1_000,
+            request_timeout_ms: 2_000,
+            retry_backoff_ms: 20,
+            append_linger_ms: 25,
+            broker_heartbeat_interval_ms: 2_000,
+            broker_session_timeout_ms: 9_000,
+            metadata_max_idle_interval_ms: 500,
+        }
+    }
+}
+
 impl ZooKeeperConfig {
     /// The server clamps a client's requested session timeout to [2, 20] ticks.
     pub fn negotiate_session_timeout_ms(&self, requested_ms: u64) -> u64 {

@@ -11,6 +11,10 @@ pub type Offset = u64;
 /// A leader epoch (KIP-101): bumped by the controller each time a partition gets a new leader.
 pub type LeaderEpoch = u32;
 
+/// The first KRaft controller's `node.id` when controllers are separate nodes (Kafka's docs
+/// number them 3000, 3001, …: brokers and controllers share one id space).
+pub const CONTROLLER_ID_BASE: u32 = 3000;
+
 /// A broker's integer id (`broker.id`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -23,7 +27,7 @@ impl fmt::Display for BrokerId {
 }
 
 /// Every node that sends or receives messages in the simulation. Written as `zk:1`,
-/// `broker:2`, `producer:0`, `consumer:0` or `admin` in JSON.
+/// `broker:2`, `controller:3000`, `producer:0`, `consumer:0` or `admin` in JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum NodeId {
@@ -39,6 +43,9 @@ pub enum NodeId {
     /// A real Kafka client's connection from outside the simulation (`kplay serve`), by the
     /// gateway's connection number. Its messages are handed to the gateway, not to a node.
     Client(u32),
+    /// A KRaft controller (`process.roles=controller`) by its `node.id`: 3000, 3001, … as in
+    /// Kafka's docs, since brokers and controllers share the id space.
+    Controller(u32),
 }
 
 impl NodeId {
@@ -55,6 +62,7 @@ impl NodeId {
             NodeId::Consumer(id) => format!("consumer {id}"),
             NodeId::Admin => "admin client".to_string(),
             NodeId::Client(id) => format!("client connection {id}"),
+            NodeId::Controller(id) => format!("controller {id}"),
         }
     }
 }
@@ -68,6 +76,7 @@ impl fmt::Display for NodeId {
             NodeId::Consumer(id) => write!(f, "consumer:{id}"),
             NodeId::Admin => write!(f, "admin"),
             NodeId::Client(id) => write!(f, "client:{id}"),
+            NodeId::Controller(id) => write!(f, "controller:{id}"),
         }
     }
 }
@@ -91,8 +100,9 @@ impl std::str::FromStr for NodeId {
         if s == "admin" {
             return Ok(NodeId::Admin);
         }
-        let bad =
-            || format!("'{s}' is not a node: use zk:N, broker:N, producer:N, consumer:N or admin");
+        let bad = || {
+            format!("'{s}' is not a node: use zk:N, broker:N, controller:N, producer:N, consumer:N or admin")
+        };
         let (kind, n) = s.split_once(':').ok_or_else(bad)?;
         let n: u32 = n.parse().map_err(|_| bad())?;
         match kind {
@@ -101,6 +111,7 @@ impl std::str::FromStr for NodeId {
             "producer" => Ok(NodeId::Producer(n)),
             "consumer" => Ok(NodeId::Consumer(n)),
             "client" => Ok(NodeId::Client(n)),
+            "controller" => Ok(NodeId::Controller(n)),
             _ => Err(bad()),
         }
     }

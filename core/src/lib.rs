@@ -66,6 +66,7 @@ pub mod group;
 pub mod histogram;
 pub mod ids;
 pub mod invariants;
+pub mod kraft;
 pub mod lessons;
 pub mod log;
 pub mod node;

@@ -66,6 +66,10 @@ pub enum ErrorCode {
     FetchSessionIdNotFound,
     /// KIP-227: an incremental fetch's epoch is not the next in its session.
     InvalidFetchSessionEpoch,
+    /// KRaft: another incarnation of this broker id still holds a live session.
+    DuplicateBrokerRegistration,
+    /// KRaft: a heartbeat names a broker epoch that is not the registered one.
+    StaleBrokerEpoch,
 }
 
 impl ErrorCode {
@@ -295,6 +299,12 @@ pub enum Message {
     ZooKeeper(Box<ZkMessage>),
     /// KRaft's quorum: elections and the metadata log's replication.
     Raft(Box<RaftMessage>),
+    /// KRaft broker → active controller: register this incarnation (KIP-631).
+    BrokerRegistrationRequest(msg::BrokerRegistrationRequest),
+    BrokerRegistrationResponse(msg::BrokerRegistrationResponse),
+    /// KRaft broker → active controller: I am alive, and have read the metadata log this far.
+    BrokerHeartbeatRequest(msg::BrokerHeartbeatRequest),
+    BrokerHeartbeatResponse(msg::BrokerHeartbeatResponse),
 }
 
 /// The requests and responses a `Message` carries, one struct per Kafka API and direction, so a
@@ -642,6 +652,44 @@ pub mod msg {
         pub remaining: Vec<TopicPartition>,
     }
 
+    /// KRaft broker → active controller (`BrokerRegistrationRequest`).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct BrokerRegistrationRequest {
+        pub correlation: Correlation,
+        pub broker_id: BrokerId,
+        /// New at every start of the broker process.
+        pub incarnation_id: u64,
+    }
+
+    /// The broker's epoch (the offset of its RegisterBroker record) once it is committed, or
+    /// `NotController` / `DuplicateBrokerRegistration`.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct BrokerRegistrationResponse {
+        pub correlation: Correlation,
+        pub result: Result<u64, ErrorCode>,
+    }
+
+    /// KRaft broker → active controller every `broker.heartbeat.interval.ms`.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct BrokerHeartbeatRequest {
+        pub correlation: Correlation,
+        pub broker_id: BrokerId,
+        pub broker_epoch: u64,
+        /// How far the broker has applied the metadata log.
+        pub current_metadata_offset: u64,
+        pub want_fence: bool,
+        pub want_shut_down: bool,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct BrokerHeartbeatResponse {
+        pub correlation: Correlation,
+        pub error: Option<ErrorCode>,
+        pub is_caught_up: bool,
+        pub is_fenced: bool,
+        pub should_shut_down: bool,
+    }
+
     #[derive(Clone, Debug, PartialEq)]
     pub struct FindCoordinatorRequest {
         pub correlation: Correlation,
@@ -815,7 +863,11 @@ macro_rules! with_correlation {
             OffsetCommitRequest,
             OffsetCommitResponse,
             OffsetFetchRequest,
-            OffsetFetchResponse)
+            OffsetFetchResponse,
+            BrokerRegistrationRequest,
+            BrokerRegistrationResponse,
+            BrokerHeartbeatRequest,
+            BrokerHeartbeatResponse)
     };
     (@arms $msg:expr, $c:ident, $found:expr, $otherwise:expr, $($v:ident),*) => {
         match $msg {
@@ -925,7 +977,11 @@ impl Message {
             | Message::OffsetFetchRequest(..)
             | Message::OffsetFetchResponse(..) => MessageKind::Group,
             Message::ZooKeeper(_) => MessageKind::ZooKeeper,
-            Message::Raft(_) => MessageKind::Controller,
+            Message::Raft(_)
+            | Message::BrokerRegistrationRequest(..)
+            | Message::BrokerRegistrationResponse(..)
+            | Message::BrokerHeartbeatRequest(..)
+            | Message::BrokerHeartbeatResponse(..) => MessageKind::Controller,
         }
     }
 
@@ -982,6 +1038,12 @@ impl Message {
             Message::OffsetFetchRequest(..) | Message::OffsetFetchResponse(..) => "OffsetFetch",
             Message::ZooKeeper(m) => m.api(),
             Message::Raft(m) => m.api(),
+            Message::BrokerRegistrationRequest(..) | Message::BrokerRegistrationResponse(..) => {
+                "BrokerRegistration"
+            }
+            Message::BrokerHeartbeatRequest(..) | Message::BrokerHeartbeatResponse(..) => {
+                "BrokerHeartbeat"
+            }
         }
     }
 
@@ -1037,6 +1099,7 @@ impl Message {
                 offsets.len() * 16
             }
             Message::ZooKeeper(m) => m.wire_bytes(),
+            Message::Raft(m) => m.wire_bytes(),
             _ => 32,
         };
         (HEADER + body).min(u32::MAX as usize) as u32

@@ -336,6 +336,23 @@ pub enum Event {
         epoch: u32,
         offset: u64,
     },
+    /// KRaft: the quorum leader committed its epoch's first record and is the active
+    /// controller.
+    KRaftControllerActivated {
+        node: u32,
+        epoch: u32,
+    },
+    /// KRaft: the active controller unfenced a broker that caught up with the metadata log.
+    KRaftBrokerUnfenced {
+        broker: u32,
+        broker_epoch: u64,
+    },
+    /// KRaft: the active controller fenced a broker: its session expired (no heartbeat for
+    /// `broker.session.timeout.ms`), or its controlled shutdown is done.
+    KRaftBrokerFenced {
+        broker: u32,
+        session_expired: bool,
+    },
 }
 
 /// The trace's fingerprint: a word at a time (every event is hashed, so byte-at-a-time FNV
@@ -481,6 +498,10 @@ impl Event {
             Event::QuorumResigned { node, epoch, check_quorum: true } => format!("KRaft: controller {node} resigned epoch {epoch}: no fetches from a majority of voters"),
             Event::QuorumResigned { node, epoch, check_quorum: false } => format!("KRaft: controller {node} resigned epoch {epoch} to shut down"),
             Event::QuorumHighWatermark { .. } => return None,
+            Event::KRaftControllerActivated { node, epoch } => format!("KRaft: controller {node} is the active controller (epoch {epoch})"),
+            Event::KRaftBrokerUnfenced { broker, broker_epoch } => format!("KRaft: broker {broker} caught up with the metadata log and is unfenced (broker epoch {broker_epoch})"),
+            Event::KRaftBrokerFenced { broker, session_expired: true } => format!("KRaft: broker {broker} is fenced: no heartbeat for broker.session.timeout.ms"),
+            Event::KRaftBrokerFenced { broker, session_expired: false } => format!("KRaft: broker {broker} finished its controlled shutdown and is fenced"),
             Event::ControllerElected { broker, epoch } => format!("controller moved to broker {broker} (epoch {epoch})"),
             Event::ControllerResigned { broker } => format!("broker {broker} is no longer controller"),
             Event::TopicCreated { topic, partitions, replication_factor } => format!("topic {topic} created: {partitions} partitions, RF {replication_factor}"),

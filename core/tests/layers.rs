@@ -22,7 +22,12 @@ const LAYERS: &[&[&str]] = &[
         "raft/messages|raft/log|raft/state",
     ],
     &["protocol"],
-    &["trace", "partitioner"],
+    &[
+        "trace",
+        "partitioner",
+        "controller/assignment",
+        "kraft/image",
+    ],
     &["scenario"],
     // The node-facing API: what a node sees while it handles an event.
     &["node"],
@@ -38,6 +43,7 @@ const LAYERS: &[&[&str]] = &[
         "group/coordinator",
         "txn",
         "controller",
+        "kraft",
         "client/group_member",
         "client/transactional",
     ],

@@ -258,7 +258,9 @@ impl Cluster {
                         value: Some(self.appends.to_string()),
                     };
                     self.with(leader, |c, ctx| {
-                        c.append(record, ctx).expect("the leader appends")
+                        let end = c.log().end_offset().offset;
+                        let offset = c.append(record, ctx).expect("the leader appends");
+                        assert!(offset >= end, "a new record goes after the log's end");
                     });
                 }
                 let at = self.now.plus_ms(self.append_every_ms.max(100));

@@ -49,5 +49,7 @@ pub fn kafka(error: E) -> K {
         E::EligibleLeadersNotAvailable => K::EligibleLeadersNotAvailable,
         E::FetchSessionIdNotFound => K::FetchSessionIdNotFound,
         E::InvalidFetchSessionEpoch => K::InvalidFetchSessionEpoch,
+        E::DuplicateBrokerRegistration => K::DuplicateBrokerRegistration,
+        E::StaleBrokerEpoch => K::StaleBrokerEpoch,
     }
 }

@@ -83,7 +83,7 @@ impl Broker {
         property: &'static str,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let Some(controller) = self.metadata.controller else {
+        let Some(controller) = self.controller_node() else {
             return;
         };
         let alive_brokers = self.metadata.live_brokers.len() as u32;
@@ -101,7 +101,7 @@ impl Broker {
         }
         let correlation = self.correlation();
         ctx.send(
-            NodeId::Broker(controller),
+            controller,
             Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                 correlation,
                 topic: Box::new(topic),

@@ -4,12 +4,14 @@
 mod fetch;
 mod fetch_session;
 mod group;
+mod kraft;
 mod metadata;
 mod produce;
 pub mod replica;
 mod shutdown;
 mod txn;
 
+pub use kraft::{KRaftBroker, LifecycleState};
 pub use metadata::MetadataCache;
 
 use crate::config::{BrokerConfig, DynamicBrokerConfig, LogConfig, TopicConfig};
@@ -74,6 +76,13 @@ pub enum BrokerTimer {
     },
     /// Controlled shutdown: ask the controller (again).
     ControlledShutdownRetry,
+    /// KRaft: the metadata quorum's observer.
+    Raft(crate::raft::client::RaftTimer),
+    /// KRaft: register or heartbeat to the active controller.
+    Lifecycle,
+    LifecycleTimeout {
+        correlation: Correlation,
+    },
     /// Controlled shutdown: the controller did not answer in time.
     ControlledShutdownTimeout {
         correlation: Correlation,
@@ -128,6 +137,9 @@ pub struct Broker {
     refused_internal_topics: VecSet<TopicName>,
     /// A controlled shutdown under way.
     shutdown: Option<shutdown::ControlledShutdown>,
+    /// KRaft mode: the metadata log's observer and the lifecycle manager (ZooKeeper mode:
+    /// `None`, and `zk` is used instead).
+    pub kraft: Option<Box<KRaftBroker>>,
 }
 
 impl Broker {
@@ -168,6 +180,29 @@ impl Broker {
             dormant_logs: disk.logs,
             refused_internal_topics: VecSet::new(),
             shutdown: None,
+            kraft: None,
+        }
+    }
+
+    /// A broker of a KRaft cluster (`process.roles=broker`): no ZooKeeper; it observes the
+    /// metadata quorum of `voters`.
+    pub fn new_kraft(
+        id: BrokerId,
+        config: BrokerConfig,
+        kraft: KRaftBroker,
+        disk: BrokerDisk,
+    ) -> Broker {
+        let mut broker = Broker::new(id, config, Vec::new(), disk);
+        broker.kraft = Some(Box::new(kraft));
+        broker
+    }
+
+    /// Where this broker sends controller requests (AlterPartition, CreateTopics): the
+    /// ZooKeeper-mode controller broker, or KRaft's active controller.
+    fn controller_node(&self) -> Option<NodeId> {
+        match &self.kraft {
+            Some(k) => k.controller(),
+            None => self.metadata.controller.map(NodeId::Broker),
         }
     }
 
@@ -207,8 +242,12 @@ impl Broker {
     }
 
     pub fn start(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
-        let t = self.zk.connect(ctx);
-        self.set_zk_timer(t, ctx);
+        if self.kraft.is_some() {
+            self.start_kraft(ctx);
+        } else {
+            let t = self.zk.connect(ctx);
+            self.set_zk_timer(t, ctx);
+        }
         ctx.timer_in_ms(
             self.config.replica_lag_time_max_ms / 2,
             BrokerTimer::IsrCheck,
@@ -373,6 +412,17 @@ impl Broker {
             return;
         }
         self.controller_epoch_seen = controller_epoch;
+        self.apply_partition_states(partitions, configs, ctx);
+    }
+
+    /// Becomes leader or follower of partitions as the controller decided (LeaderAndIsr in
+    /// ZooKeeper mode, the metadata log's records in KRaft mode).
+    fn apply_partition_states(
+        &mut self,
+        partitions: Vec<PartitionState>,
+        configs: Vec<(TopicName, TopicConfig)>,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
         // Leadership and ISRs change: no follower stays lazily recorded (fetch_session.rs).
         self.settle_lazy(None);
         self.topic_configs.extend(configs);
@@ -662,6 +712,13 @@ impl Broker {
             // The answer to creating an internal topic (or auto-creating one): the topic itself
             // arrives as UpdateMetadata and LeaderAndIsr.
             Message::CreateTopicsResponse(..) => {}
+            Message::Raft(m) => {
+                if let Some(from) = crate::kraft::server::replica_id(from) {
+                    self.with_quorum(ctx, |raft, ctx| raft.on_message(from, *m, ctx));
+                }
+            }
+            Message::BrokerRegistrationResponse(r) => self.on_registration_response(r, ctx),
+            Message::BrokerHeartbeatResponse(r) => self.on_heartbeat_response(r, ctx),
             other => debug_assert!(false, "broker {} got {other:?}", self.id),
         }
     }
@@ -791,6 +848,11 @@ impl Broker {
                 self.send_markers(&transactional_id, ctx)
             }
             BrokerTimer::ControlledShutdownRetry => self.request_controlled_shutdown(ctx),
+            BrokerTimer::Raft(t) => self.with_quorum(ctx, |raft, ctx| raft.on_timer(t, ctx)),
+            BrokerTimer::Lifecycle => self.on_lifecycle_timer(ctx),
+            BrokerTimer::LifecycleTimeout { correlation } => {
+                self.on_lifecycle_timeout(correlation, ctx)
+            }
             BrokerTimer::ControlledShutdownTimeout { correlation } => {
                 self.on_controlled_shutdown_timeout(correlation, ctx)
             }
@@ -831,6 +893,8 @@ impl Broker {
             }
             // Clients and the admin reconnect on their own; a broker keeps no state for them.
             NodeId::Producer(_) | NodeId::Consumer(_) | NodeId::Client(_) | NodeId::Admin => {}
+            // The metadata log's fetch times out and goes elsewhere (raft/client/fetch.rs).
+            NodeId::Controller(_) => {}
         }
     }
 

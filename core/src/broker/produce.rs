@@ -365,7 +365,7 @@ impl Broker {
         new_isr: Vec<BrokerId>,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let Some(controller) = self.metadata.controller else {
+        let Some(controller) = self.controller_node() else {
             return;
         };
         let correlation = self.correlation();
@@ -374,7 +374,7 @@ impl Broker {
         };
         replica.pending_isr = Some((new_isr.clone(), ctx.now));
         ctx.send(
-            NodeId::Broker(controller),
+            controller,
             Message::AlterPartition(msg::AlterPartition {
                 correlation,
                 broker_id: self.id,

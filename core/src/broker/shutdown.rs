@@ -6,7 +6,7 @@
 //! `controlled.shutdown.enable=false` only the last step happens.
 
 use super::{Broker, BrokerTimer};
-use crate::ids::{NodeId, TopicPartition};
+use crate::ids::TopicPartition;
 use crate::node::Ctx;
 use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
@@ -27,6 +27,10 @@ impl Broker {
         if self.shutdown.is_some() {
             return;
         }
+        if self.kraft.is_some() && self.config.controlled_shutdown_enable {
+            self.shutdown = Some(ControlledShutdown::default());
+            return self.begin_kraft_shutdown(ctx);
+        }
         if !self.config.controlled_shutdown_enable || !self.registered {
             return self.finish_shutdown(ctx);
         }
@@ -41,7 +45,7 @@ impl Broker {
 
     pub(super) fn request_controlled_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         let max = self.config.controlled_shutdown_max_retries;
-        let controller = self.metadata.controller;
+        let controller = self.controller_node();
         let Some(state) = self.shutdown.as_mut() else {
             return;
         };
@@ -59,7 +63,7 @@ impl Broker {
             state.in_flight = Some(correlation);
         }
         ctx.send(
-            NodeId::Broker(controller),
+            controller,
             Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
                 correlation,
                 broker_id: self.id,
@@ -110,7 +114,7 @@ impl Broker {
 
     /// Closes the ZooKeeper session (its ephemeral registration, and `/controller` if this
     /// broker holds it, go at once) and ends the process.
-    fn finish_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+    pub(super) fn finish_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.zk.close(ctx);
         ctx.close_self();
     }

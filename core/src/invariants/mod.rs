@@ -5,16 +5,21 @@
 //! after every step in every build; `Sim::check_invariants` runs the full state checks on demand.
 
 pub mod acked_records_survive;
+pub mod committed_metadata_survives;
 pub mod committed_records_survive;
+pub mod fenced_broker_leads_nothing;
 pub mod high_watermark_bound;
 pub mod offsets_dense;
 pub mod one_controller_per_epoch;
 pub mod one_leader_per_epoch;
+pub mod one_quorum_leader_per_epoch;
 pub mod one_zk_leader_per_epoch;
 
 use crate::broker::replica::Replica;
 use crate::ids::{BrokerId, Offset, TopicPartition};
+use crate::kraft::image::MetadataImage;
 use crate::log::PartitionLog;
+use crate::raft::log::RaftLog;
 use crate::time::SimTime;
 use crate::trace::Event;
 use serde::Serialize;
@@ -34,6 +39,14 @@ pub trait World {
     fn log(&self, broker: BrokerId, tp: &TopicPartition) -> Option<&PartitionLog>;
     /// Every live broker's replicas.
     fn live_replicas(&self) -> Vec<(BrokerId, &Replica)>;
+    /// KRaft: a live controller's copy of `__cluster_metadata`.
+    fn metadata_log(&self, _node: u32) -> Option<&RaftLog> {
+        None
+    }
+    /// KRaft: the committed metadata image that is furthest along.
+    fn metadata_image(&self) -> Option<&MetadataImage> {
+        None
+    }
 }
 
 /// Whether `log` holds the records `first_id..first_id+count` at `base..base+count` (a batch
@@ -77,6 +90,8 @@ pub struct Invariants {
     pub acked: acked_records_survive::AckedRecordsSurvive,
     pub controllers: one_controller_per_epoch::OneControllerPerEpoch,
     pub zk_leaders: one_zk_leader_per_epoch::OneZkLeaderPerEpoch,
+    pub quorum_leaders: one_quorum_leader_per_epoch::OneQuorumLeaderPerEpoch,
+    pub committed_metadata: committed_metadata_survives::CommittedMetadataSurvives,
 }
 
 impl Invariants {
@@ -129,7 +144,7 @@ impl Invariants {
         &mut self,
         event: &Event,
         world: &dyn World,
-    ) -> [(&'static str, Option<String>); 7] {
+    ) -> [(&'static str, Option<String>); 10] {
         [
             (
                 one_leader_per_epoch::NAME,
@@ -155,6 +170,18 @@ impl Invariants {
             (
                 one_zk_leader_per_epoch::NAME,
                 self.zk_leaders.observe(event),
+            ),
+            (
+                one_quorum_leader_per_epoch::NAME,
+                self.quorum_leaders.observe(event),
+            ),
+            (
+                committed_metadata_survives::NAME,
+                self.committed_metadata.observe(event, world),
+            ),
+            (
+                fenced_broker_leads_nothing::NAME,
+                fenced_broker_leads_nothing::observe(event, world),
             ),
         ]
     }

@@ -170,6 +170,13 @@ impl RaftClient {
             Role::Unattached { .. } | Role::Candidate { .. } => None,
         }
     }
+    /// The leader's first offset of its epoch (its LeaderChange record); `None` unless leader.
+    pub fn epoch_start_offset(&self) -> Option<Offset> {
+        match &self.role {
+            Role::Leader(state) => Some(state.epoch_start_offset),
+            _ => None,
+        }
+    }
     /// What a restart needs (Kafka's `quorum-state` file).
     pub fn election_state(&self) -> ElectionState {
         let voted_id = match &self.role {
@@ -674,11 +681,13 @@ impl RaftClient {
     // ---- The host's requests ----
 
     /// The quorum controller appends a record; the leader batches for `append.linger.ms`.
+    /// Returns the offset the record will have (Kafka's `prepareAppend`), so the controller
+    /// can apply it at once and answer when the high watermark passes it.
     pub fn append(
         &mut self,
         record: MetadataRecord,
         ctx: &mut Ctx<'_, RaftTimer>,
-    ) -> Result<(), NotLeader> {
+    ) -> Result<Offset, NotLeader> {
         let leader_id = self.leader_id();
         let generation = self.generation;
         let Role::Leader(state) = &mut self.role else {
@@ -691,7 +700,7 @@ impl RaftClient {
             );
         }
         state.accumulator.push(record);
-        Ok(())
+        Ok(self.log.end_offset().offset + state.accumulator.len() as Offset - 1)
     }
 
     /// A graceful shutdown: a leader resigns with EndQuorumEpoch so a successor starts at once.

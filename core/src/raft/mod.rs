@@ -14,46 +14,43 @@ pub mod log;
 pub mod messages;
 pub mod state;
 
-use serde::{Deserialize, Serialize};
-
 /// A KRaft node's id (`node.id`).
 pub type ReplicaId = u32;
 /// A quorum epoch: bumped by each candidacy; the leader's epoch tags its records.
 pub type Epoch = u32;
 
-/// The quorum's settings (`QuorumConfig`), with Kafka's names and defaults (the same in 3.9
-/// and 4.0).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// The quorum's settings (`QuorumConfig`), with Kafka's defaults (the same in 3.9 and 4.0);
+/// a scenario sets them under Kafka's names in [`crate::config::KRaftConfig`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct RaftConfig {
     /// The election timeout is random in `[T, 2T)` (`QuorumState.randomElectionTimeoutMs`).
-    #[serde(rename = "controller.quorum.election.timeout.ms")]
     pub election_timeout_ms: u64,
     /// A follower with no successful fetch for this long starts an election; a leader resigns
     /// after 1.5× this without fetches from a majority (check-quorum).
-    #[serde(rename = "controller.quorum.fetch.timeout.ms")]
     pub fetch_timeout_ms: u64,
     /// The cap of the binary exponential backoff after a lost election.
-    #[serde(rename = "controller.quorum.election.backoff.max.ms")]
     pub election_backoff_max_ms: u64,
-    #[serde(rename = "controller.quorum.request.timeout.ms")]
     pub request_timeout_ms: u64,
-    #[serde(rename = "controller.quorum.retry.backoff.ms")]
     pub retry_backoff_ms: u64,
     /// The leader batches appends for up to this long.
-    #[serde(rename = "controller.quorum.append.linger.ms")]
     pub append_linger_ms: u64,
 }
 
 impl Default for RaftConfig {
     fn default() -> Self {
+        RaftConfig::from(&crate::config::KRaftConfig::default())
+    }
+}
+
+impl From<&crate::config::KRaftConfig> for RaftConfig {
+    fn from(k: &crate::config::KRaftConfig) -> RaftConfig {
         RaftConfig {
-            election_timeout_ms: 1_000,
-            fetch_timeout_ms: 2_000,
-            election_backoff_max_ms: 1_000,
-            request_timeout_ms: 2_000,
-            retry_backoff_ms: 20,
-            append_linger_ms: 25,
+            election_timeout_ms: k.election_timeout_ms,
+            fetch_timeout_ms: k.fetch_timeout_ms,
+            election_backoff_max_ms: k.election_backoff_max_ms,
+            request_timeout_ms: k.request_timeout_ms,
+            retry_backoff_ms: k.retry_backoff_ms,
+            append_linger_ms: k.append_linger_ms,
         }
     }
 }

@@ -7,7 +7,9 @@ mod validate;
 
 pub use validate::{valid_topic_name, ScenarioError, LIMITS};
 
-use crate::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig, ZooKeeperConfig};
+use crate::config::{
+    BrokerConfig, ConsumerConfig, KRaftConfig, ProducerConfig, TopicConfig, ZooKeeperConfig,
+};
 use crate::scenario::command::Command;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -67,24 +69,82 @@ impl Default for Scenario {
     }
 }
 
+/// Where the cluster keeps its metadata: ZooKeeper (Kafka 3.9 and before) or KRaft's
+/// controller quorum (the only mode since Kafka 4.0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterMode {
+    #[default]
+    ZooKeeper,
+    KRaft,
+}
+
+impl ClusterMode {
+    pub fn is_kraft(self) -> bool {
+        self == ClusterMode::KRaft
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSpec {
+    /// `"zookeeper"` (the default) or `"kraft"`. Written only when KRaft, so ZooKeeper-mode
+    /// scenarios and share links read as they always did.
+    #[serde(skip_serializing_if = "is_default")]
+    pub mode: ClusterMode,
     pub brokers: u32,
+    /// ZooKeeper servers (ZooKeeper mode only).
     pub zookeepers: u32,
+    /// KRaft mode: the controller quorum's voters, 1–7. Separate nodes `node.id` 3000, 3001,
+    /// …, or with `combined` brokers 1..N with `process.roles=broker,controller`.
+    #[serde(skip_serializing_if = "is_default_controllers")]
+    pub controllers: u32,
+    #[serde(skip_serializing_if = "is_default")]
+    pub combined: bool,
     /// One-way network latency between any two nodes.
     pub latency_us: u64,
     /// Each message's latency varies by up to this much either way.
     pub jitter_us: u64,
     pub broker_config: BrokerConfig,
     pub zookeeper_config: ZooKeeperConfig,
+    #[serde(skip_serializing_if = "is_default")]
+    pub kraft_config: KRaftConfig,
+}
+
+/// How many controllers a KRaft cluster has unless told.
+pub const DEFAULT_CONTROLLERS: u32 = 3;
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+fn is_default_controllers(n: &u32) -> bool {
+    *n == DEFAULT_CONTROLLERS
+}
+
+impl ClusterSpec {
+    /// The quorum's voters' `node.id`s.
+    pub fn controller_ids(&self) -> Vec<u32> {
+        if !self.mode.is_kraft() {
+            return Vec::new();
+        }
+        let base = if self.combined {
+            1
+        } else {
+            crate::ids::CONTROLLER_ID_BASE
+        };
+        (base..base + self.controllers).collect()
+    }
 }
 
 impl Default for ClusterSpec {
     fn default() -> Self {
         ClusterSpec {
+            mode: ClusterMode::ZooKeeper,
             brokers: 3,
             zookeepers: 3,
+            controllers: DEFAULT_CONTROLLERS,
+            combined: false,
+            kraft_config: KRaftConfig::default(),
             latency_us: 1_000,
             jitter_us: 200,
             broker_config: BrokerConfig::default(),

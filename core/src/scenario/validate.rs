@@ -1,7 +1,7 @@
 //! Scenario validation: every value a user (or a share URL) can set is checked against a
 //! range that keeps a browser tab responsive, with an error that names the field.
 
-use super::{ConsumerSpec, KeySpec, ProducerSpec, Scenario};
+use super::{ClusterSpec, ConsumerSpec, KeySpec, ProducerSpec, Scenario};
 use crate::config::TopicConfig;
 use crate::scenario::command::Command;
 use crate::vec_map::VecSet;
@@ -12,6 +12,7 @@ use thiserror::Error;
 pub struct Limits {
     pub brokers: u32,
     pub zookeepers: u32,
+    pub controllers: u32,
     pub partitions: u32,
     pub topics: usize,
     pub producers: usize,
@@ -33,6 +34,7 @@ pub struct Limits {
 pub const LIMITS: Limits = Limits {
     brokers: 9,
     zookeepers: 7,
+    controllers: 7,
     partitions: 64,
     topics: 32,
     producers: 32,
@@ -139,7 +141,21 @@ impl Scenario {
         }
         let c = &self.cluster;
         range("cluster.brokers", c.brokers, 1, LIMITS.brokers)?;
-        range("cluster.zookeepers", c.zookeepers, 1, LIMITS.zookeepers)?;
+        if c.mode.is_kraft() {
+            self.validate_kraft()?;
+        } else {
+            range("cluster.zookeepers", c.zookeepers, 1, LIMITS.zookeepers)?;
+            if c.controllers != super::DEFAULT_CONTROLLERS
+                || c.combined
+                || c.kraft_config != Default::default()
+            {
+                return Err(ScenarioError::Invalid {
+                    what: "cluster".into(),
+                    problem: "controllers, combined and kraft_config need \"mode\": \"kraft\""
+                        .into(),
+                });
+            }
+        }
         range("cluster.latency_us", c.latency_us, 0, LIMITS.latency_us)?;
         range("cluster.jitter_us", c.jitter_us, 0, c.latency_us)?;
         let b = &c.broker_config;
@@ -494,11 +510,127 @@ impl Scenario {
         Ok(())
     }
 
+    /// KRaft mode: a controller quorum of 1–7 voters and no ZooKeeper at all.
+    fn validate_kraft(&self) -> Result<(), ScenarioError> {
+        let c = &self.cluster;
+        range("cluster.controllers", c.controllers, 1, LIMITS.controllers)?;
+        if c.combined && c.controllers > c.brokers {
+            return Err(ScenarioError::Invalid {
+                what: "cluster.combined".into(),
+                problem: format!(
+                    "{} controllers cannot run inside {} brokers (combined mode runs them in \
+                     brokers 1..N): use at most {} controllers or more brokers",
+                    c.controllers, c.brokers, c.brokers
+                ),
+            });
+        }
+        let no_zookeeper = |what: &str| ScenarioError::Invalid {
+            what: what.into(),
+            problem: "KRaft mode runs no ZooKeeper: remove it, or use \"mode\": \"zookeeper\""
+                .into(),
+        };
+        if c.zookeepers != ClusterSpec::default().zookeepers {
+            return Err(no_zookeeper("cluster.zookeepers"));
+        }
+        if c.zookeeper_config != Default::default() {
+            return Err(no_zookeeper("cluster.zookeeper_config"));
+        }
+        if c.broker_config != Default::default() {
+            let zk = c.broker_config.zookeeper_session_timeout_ms
+                != crate::config::BrokerConfig::default().zookeeper_session_timeout_ms;
+            if zk {
+                return Err(no_zookeeper(
+                    "cluster.broker_config.zookeeper.session.timeout.ms",
+                ));
+            }
+        }
+        let k = &c.kraft_config;
+        for (field, value, min, max) in [
+            (
+                "controller.quorum.election.timeout.ms",
+                k.election_timeout_ms,
+                10,
+                600_000,
+            ),
+            (
+                "controller.quorum.fetch.timeout.ms",
+                k.fetch_timeout_ms,
+                10,
+                600_000,
+            ),
+            (
+                "controller.quorum.election.backoff.max.ms",
+                k.election_backoff_max_ms,
+                10,
+                600_000,
+            ),
+            (
+                "controller.quorum.request.timeout.ms",
+                k.request_timeout_ms,
+                10,
+                600_000,
+            ),
+            (
+                "controller.quorum.retry.backoff.ms",
+                k.retry_backoff_ms,
+                1,
+                600_000,
+            ),
+            (
+                "controller.quorum.append.linger.ms",
+                k.append_linger_ms,
+                0,
+                60_000,
+            ),
+            (
+                "broker.heartbeat.interval.ms",
+                k.broker_heartbeat_interval_ms,
+                10,
+                600_000,
+            ),
+            (
+                "broker.session.timeout.ms",
+                k.broker_session_timeout_ms,
+                100,
+                3_600_000,
+            ),
+            (
+                "metadata.max.idle.interval.ms",
+                k.metadata_max_idle_interval_ms,
+                0,
+                3_600_000,
+            ),
+        ] {
+            range(&format!("kraft_config.{field}"), value, min, max)?;
+        }
+        if k.broker_heartbeat_interval_ms >= k.broker_session_timeout_ms {
+            return Err(ScenarioError::Invalid {
+                what: "kraft_config.broker.heartbeat.interval.ms".into(),
+                problem: "must be less than broker.session.timeout.ms".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks a command against this scenario's cluster (also used for live commands).
     pub fn validate_command(&self, what: &str, command: &Command) -> Result<(), ScenarioError> {
         let brokers = self.cluster.brokers;
-        let zks = self.cluster.zookeepers;
+        let kraft = self.cluster.mode.is_kraft();
+        let zks = if kraft { 0 } else { self.cluster.zookeepers };
+        let controllers = self.cluster.controller_ids();
         let broker = |b: u32| range(&format!("{what}.broker"), b, 1, brokers);
+        if kraft
+            && matches!(
+                command,
+                Command::KillZookeeper { .. } | Command::RestartZookeeper { .. }
+            )
+        {
+            return Err(ScenarioError::Invalid {
+                what: what.to_string(),
+                problem: "KRaft mode runs no ZooKeeper: there is no server to kill or restart"
+                    .into(),
+            });
+        }
         let added =
             |is: fn(&Command) -> bool| self.actions.iter().filter(|a| is(&a.command)).count();
         let consumers = self.consumers.len() + added(|c| matches!(c, Command::AddConsumer { .. }));
@@ -543,6 +675,9 @@ impl Scenario {
                         crate::ids::NodeId::Producer(p) => (*p as usize) <= self.producers.len(),
                         crate::ids::NodeId::Consumer(c) => (*c as usize) < self.consumers.len(),
                         crate::ids::NodeId::Admin => true,
+                        crate::ids::NodeId::Controller(id) => {
+                            !self.cluster.combined && controllers.contains(id)
+                        }
                         // Real clients exist only while `kplay serve` runs.
                         crate::ids::NodeId::Client(_) => false,
                     };

@@ -9,7 +9,7 @@ pub mod queue;
 mod startup;
 
 use crate::broker::BrokerTimer;
-use crate::broker::{Broker, BrokerDisk};
+use crate::broker::{Broker, BrokerDisk, KRaftBroker};
 use crate::client::consumer::Consumer;
 use crate::client::consumer::ConsumerTimer;
 use crate::client::producer::Producer;
@@ -19,6 +19,8 @@ use crate::delivery::DeliveryLedger;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName, TopicPartition};
 use crate::invariants::acked_records_survive::AckedRecordsSurvive;
 use crate::invariants::{Invariants, Violation, World};
+use crate::kraft::image::MetadataImage;
+use crate::kraft::server::{ControllerDisk, ControllerServer};
 use crate::log::PartitionLog;
 use crate::node::{Ctx, Outbox, TimerId};
 use crate::protocol::msg;
@@ -44,6 +46,8 @@ pub(crate) enum Node {
     Broker(Box<Broker>),
     Producer(Box<Producer>),
     Consumer(Box<Consumer>),
+    /// KRaft mode: a controller (`process.roles=controller`).
+    Controller(Box<ControllerServer>),
 }
 
 impl Node {
@@ -54,6 +58,7 @@ impl Node {
             Node::Broker(b) => ctx.scoped(Timer::Broker, |ctx| b.start(ctx)),
             Node::Producer(p) => ctx.scoped(Timer::Producer, |ctx| p.start(ctx)),
             Node::Consumer(c) => ctx.scoped(Timer::Consumer, |ctx| c.start(ctx)),
+            Node::Controller(c) => ctx.scoped(Timer::Controller, |ctx| c.start(ctx)),
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct Sim {
     next_message_id: u64,
     broker_disks: VecMap<BrokerId, BrokerDisk>,
     zk_disks: VecMap<u32, (DataTree, u32)>,
+    /// KRaft controllers' `quorum-state` and metadata log, kept across crashes.
+    controller_disks: VecMap<u32, ControllerDisk>,
     invariants: Invariants,
     violations: Vec<Violation>,
     counters: Counters,
@@ -173,7 +180,17 @@ impl Sim {
         let rng = Rng::new(scenario.seed);
         let cluster = &scenario.cluster;
         let broker_ids: Vec<BrokerId> = (1..=cluster.brokers).map(BrokerId).collect();
-        let zk_ids: Vec<u32> = (1..=cluster.zookeepers).collect();
+        let kraft = cluster.mode.is_kraft();
+        let zk_ids: Vec<u32> = if kraft {
+            Vec::new()
+        } else {
+            (1..=cluster.zookeepers).collect()
+        };
+        let controller_ids = if cluster.combined {
+            Vec::new()
+        } else {
+            cluster.controller_ids()
+        };
         let tree = initial_tree();
         let topics = scenario
             .topics
@@ -195,6 +212,7 @@ impl Sim {
             next_message_id: 0,
             broker_disks: VecMap::new(),
             zk_disks: VecMap::new(),
+            controller_disks: VecMap::new(),
             invariants: Invariants::default(),
             violations: Vec::new(),
             counters: Counters::default(),
@@ -217,6 +235,9 @@ impl Sim {
         }
         for &sid in &zk_ids {
             sim.start_zookeeper(sid);
+        }
+        for &id in &controller_ids {
+            sim.start_controller(id);
         }
         for &b in &broker_ids {
             sim.broker_disks.insert(b, BrokerDisk::default());
@@ -384,6 +405,9 @@ impl Sim {
                         (Node::Consumer(c), Timer::Consumer(t)) => {
                             ctx.scoped(Timer::Consumer, |ctx| c.on_timer(t, ctx))
                         }
+                        (Node::Controller(c), Timer::Controller(t)) => {
+                            ctx.scoped(Timer::Controller, |ctx| c.on_timer(t, ctx))
+                        }
                         (n, timer) => {
                             unreachable!("{timer:?} set by another kind of node than {n:?}")
                         }
@@ -413,14 +437,15 @@ impl Sim {
                         (Node::Consumer(c), NodeId::Broker(b)) => {
                             ctx.scoped(Timer::Consumer, |ctx| c.on_disconnect(b, ctx))
                         }
-                        // Clients only ever connect to brokers.
-                        (Node::Producer(_) | Node::Consumer(_), _) => {}
+                        // Clients only ever connect to brokers; a controller's quorum fetches
+                        // time out on their own.
+                        (Node::Producer(_) | Node::Consumer(_) | Node::Controller(_), _) => {}
                     });
                 }
             }
             Item::Start { node } => self.with_node(node, |n, ctx| match n {
                 Node::Producer(_) | Node::Consumer(_) => n.start(ctx),
-                Node::ZooKeeper(_) | Node::Broker(_) => {
+                Node::ZooKeeper(_) | Node::Broker(_) | Node::Controller(_) => {
                     debug_assert!(false, "servers start as they are created")
                 }
             }),
@@ -528,6 +553,13 @@ impl Sim {
             Node::Broker(b) => ctx.scoped(Timer::Broker, |ctx| b.on_message(from, msg, ctx)),
             Node::Producer(p) => ctx.scoped(Timer::Producer, |ctx| p.on_message(msg, ctx)),
             Node::Consumer(c) => ctx.scoped(Timer::Consumer, |ctx| c.on_message(from, msg, ctx)),
+            Node::Controller(c) => {
+                if ControllerServer::handles(&msg) {
+                    ctx.scoped(Timer::Controller, |ctx| c.on_message(from, msg, ctx))
+                } else {
+                    debug_assert!(false, "controller got {msg:?}")
+                }
+            }
         });
     }
 
@@ -884,6 +916,9 @@ impl Sim {
                 self.zk_disks
                     .insert(z.sid, (z.tree().clone(), z.current_epoch()));
             }
+            Node::Controller(c) => {
+                self.controller_disks.insert(c.node_id(), c.into_disk());
+            }
             Node::Producer(_) | Node::Consumer(_) => {}
         }
         self.record(event);
@@ -903,6 +938,19 @@ impl Sim {
     fn start_broker(&mut self, id: BrokerId) {
         let disk = self.broker_disks.remove(&id).unwrap_or_default();
         let config = self.scenario.cluster.broker_config.clone();
+        if self.scenario.cluster.mode.is_kraft() {
+            let cluster = &self.scenario.cluster;
+            let kraft = KRaftBroker::new(
+                id,
+                cluster.controller_ids(),
+                cluster.kraft_config.clone(),
+                self.rng.next_u64(),
+            );
+            self.spawn(NodeId::Broker(id), |_| {
+                Node::Broker(Box::new(Broker::new_kraft(id, config, kraft, disk)))
+            });
+            return;
+        }
         let zks: Vec<u32> = (1..=self.scenario.cluster.zookeepers).collect();
         // Its dynamic settings, as it reads them from ZooKeeper while starting.
         let (default, own) = (
@@ -913,6 +961,16 @@ impl Sim {
             Node::Broker(Box::new(
                 Broker::new(id, config, zks, disk).with_dynamic_config(default, own),
             ))
+        });
+    }
+
+    fn start_controller(&mut self, id: u32) {
+        let disk = self.controller_disks.remove(&id).unwrap_or_default();
+        let cluster = &self.scenario.cluster;
+        let server =
+            ControllerServer::new(id, cluster.controller_ids(), &cluster.kraft_config, disk);
+        self.spawn(NodeId::Controller(id), |_| {
+            Node::Controller(Box::new(server))
         });
     }
 
@@ -998,6 +1056,38 @@ impl Sim {
             .max_by_key(|(_, e)| *e)
     }
 
+    /// KRaft: a controller node by id.
+    pub fn kraft_controller(&self, id: u32) -> Option<&ControllerServer> {
+        match self.nodes.get(&NodeId::Controller(id))?.node.as_ref()? {
+            Node::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// KRaft: the live controllers.
+    pub fn kraft_controllers(&self) -> impl Iterator<Item = &ControllerServer> {
+        self.nodes.values().filter_map(|s| match s.node.as_ref()? {
+            Node::Controller(c) => Some(c.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// KRaft: the active controller with the highest epoch, and its epoch.
+    pub fn active_controller(&self) -> Option<(u32, u32)> {
+        self.kraft_controllers()
+            .filter(|c| c.controller.is_active())
+            .map(|c| (c.node_id(), c.raft.epoch()))
+            .max_by_key(|(_, e)| *e)
+    }
+
+    /// KRaft: the metadata image committed furthest, the authority as ZooKeeper's tree is in
+    /// ZooKeeper mode.
+    pub fn metadata_image(&self) -> Option<&MetadataImage> {
+        self.kraft_controllers()
+            .map(|c| c.controller.image())
+            .max_by_key(|i| i.offset)
+    }
+
     /// The established ZooKeeper leader, if any.
     pub fn zookeeper_leader(&self) -> Option<u32> {
         (1..=self.scenario.cluster.zookeepers).find(|&s| {
@@ -1031,6 +1121,11 @@ impl Sim {
     /// not exist.
     pub fn topic_overrides(&self, topic: &str) -> Option<crate::config::TopicConfig> {
         use crate::controller::zk_data;
+        if self.scenario.cluster.mode.is_kraft() {
+            let image = self.metadata_image()?;
+            image.topic(topic)?;
+            return Some(image.topic_config(topic));
+        }
         use crate::zookeeper::paths;
         let tree = self.zookeeper_tree()?;
         tree.get(&paths::topic(topic))?;
@@ -1058,6 +1153,11 @@ impl Sim {
         topic: &str,
         partition: u32,
     ) -> Option<(Option<BrokerId>, u32, Vec<BrokerId>)> {
+        if self.scenario.cluster.mode.is_kraft() {
+            let tp = TopicPartition::new(&topic.into(), partition);
+            let s = self.metadata_image()?.partition(&tp)?.state(tp);
+            return Some((s.leader, s.leader_epoch, s.isr));
+        }
         let node = self
             .zookeeper_tree()?
             .get(&paths::partition_state(topic, partition))?;
@@ -1066,6 +1166,16 @@ impl Sim {
 
     /// Partition counts per topic, as ZooKeeper has them.
     pub fn topics(&self) -> VecMap<TopicName, u32> {
+        if self.scenario.cluster.mode.is_kraft() {
+            let Some(image) = self.metadata_image() else {
+                return VecMap::new();
+            };
+            return image
+                .topics
+                .values()
+                .map(|t| (t.name.clone(), t.partitions.len() as u32))
+                .collect();
+        }
         let Some(tree) = self.zookeeper_tree() else {
             return VecMap::new();
         };
@@ -1126,6 +1236,26 @@ impl World for Brokers<'_> {
         self.live()
             .flat_map(|b| b.replicas.values().map(move |r| (b.id, r)))
             .collect()
+    }
+    fn metadata_log(&self, node: u32) -> Option<&crate::raft::log::RaftLog> {
+        match self
+            .nodes
+            .get(&crate::kraft::server::address(node))?
+            .node
+            .as_ref()?
+        {
+            Node::Controller(c) => Some(c.raft.log()),
+            _ => None,
+        }
+    }
+    fn metadata_image(&self) -> Option<&MetadataImage> {
+        self.nodes
+            .values()
+            .filter_map(|s| match s.node.as_ref()? {
+                Node::Controller(c) => Some(c.controller.image()),
+                _ => None,
+            })
+            .max_by_key(|i| i.offset)
     }
 }
 

@@ -36,7 +36,10 @@ struct Link {
 const ZOOKEEPERS: u32 = 16;
 const BROKERS: u32 = 32;
 const CLIENTS: u32 = 64;
-const DENSE: usize = (ZOOKEEPERS + BROKERS + 2 * CLIENTS + 1) as usize;
+const ADMIN: u32 = ZOOKEEPERS + BROKERS + 2 * CLIENTS;
+/// KRaft controllers, numbered from `crate::ids::CONTROLLER_ID_BASE`.
+const CONTROLLERS: u32 = 8;
+const DENSE: usize = (ADMIN + 1 + CONTROLLERS) as usize;
 
 fn dense(node: NodeId) -> Option<usize> {
     let (base, n, max) = match node {
@@ -44,7 +47,12 @@ fn dense(node: NodeId) -> Option<usize> {
         NodeId::Broker(b) => (ZOOKEEPERS, b.0, BROKERS),
         NodeId::Producer(n) => (ZOOKEEPERS + BROKERS, n, CLIENTS),
         NodeId::Consumer(n) => (ZOOKEEPERS + BROKERS + CLIENTS, n, CLIENTS),
-        NodeId::Admin => (ZOOKEEPERS + BROKERS + 2 * CLIENTS, 0, 1),
+        NodeId::Admin => (ADMIN, 0, 1),
+        NodeId::Controller(n) => (
+            ADMIN + 1,
+            n.wrapping_sub(crate::ids::CONTROLLER_ID_BASE),
+            CONTROLLERS,
+        ),
         NodeId::Client(_) => return None,
     };
     (n < max).then_some((base + n) as usize)
@@ -57,10 +65,9 @@ fn node_at(i: usize) -> NodeId {
         _ if i < ZOOKEEPERS => NodeId::ZooKeeper(i),
         _ if i < ZOOKEEPERS + BROKERS => NodeId::broker(i - ZOOKEEPERS),
         _ if i < ZOOKEEPERS + BROKERS + CLIENTS => NodeId::Producer(i - ZOOKEEPERS - BROKERS),
-        _ if i < ZOOKEEPERS + BROKERS + 2 * CLIENTS => {
-            NodeId::Consumer(i - ZOOKEEPERS - BROKERS - CLIENTS)
-        }
-        _ => NodeId::Admin,
+        _ if i < ADMIN => NodeId::Consumer(i - ZOOKEEPERS - BROKERS - CLIENTS),
+        ADMIN => NodeId::Admin,
+        _ => NodeId::Controller(crate::ids::CONTROLLER_ID_BASE + i - ADMIN - 1),
     }
 }
 

@@ -27,7 +27,8 @@ fn place(id: NodeId) -> Option<(usize, usize)> {
         NodeId::Broker(b) => Some((1, b.0 as usize)),
         NodeId::Producer(n) => Some((2, n as usize)),
         NodeId::Consumer(n) => Some((3, n as usize)),
-        NodeId::Admin | NodeId::Client(_) => None,
+        // Controllers number from 3000: found by a search (there are at most seven).
+        NodeId::Admin | NodeId::Client(_) | NodeId::Controller(_) => None,
     }
 }
 

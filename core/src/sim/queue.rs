@@ -22,6 +22,7 @@ pub enum Timer {
     Broker(BrokerTimer),
     Producer(ProducerTimer),
     Consumer(ConsumerTimer),
+    Controller(crate::kraft::server::ControllerTimer),
 }
 
 #[derive(Debug)]

@@ -60,7 +60,7 @@ impl Sim {
         for topic in self.startup.pending.clone() {
             let name = topic.name.clone();
             let correlation = self.admin_send(
-                NodeId::Broker(controller),
+                controller,
                 Message::CreateTopicsRequest(msg::CreateTopicsRequest {
                     correlation: 0,
                     topic: Box::new(topic),
@@ -70,13 +70,23 @@ impl Sim {
         }
     }
 
-    /// The active controller, once every running broker has registered with it.
-    fn registered_controller(&self) -> Option<crate::ids::BrokerId> {
+    /// The active controller, once every running broker has registered with it (KRaft:
+    /// and is unfenced, as the committed metadata says).
+    fn registered_controller(&self) -> Option<NodeId> {
+        if self.scenario().cluster.mode.is_kraft() {
+            let (id, _) = self.active_controller()?;
+            let image = self.kraft_controller(id)?.controller.image();
+            let unfenced = image.unfenced_brokers();
+            return self
+                .brokers()
+                .all(|b| unfenced.contains(&b.id))
+                .then_some(crate::kraft::server::address(id));
+        }
         let (id, _) = self.controller()?;
         let controller = self.brokers().find(|b| b.id == id)?.controller.as_ref()?;
         self.brokers()
             .all(|b| controller.live_brokers.contains(&b.id))
-            .then_some(id)
+            .then_some(NodeId::Broker(id))
     }
 
     /// The admin client's CreateTopics answer during start-up: a topic that exists is done

@@ -1,0 +1,297 @@
+//! A broker in KRaft mode (`process.roles=broker`): an observer of the metadata quorum that
+//! applies the committed records to its image and acts on what changed (Kafka's
+//! `MetadataLoader` and `BrokerMetadataPublisher`), and the `BrokerLifecycleManager` that
+//! registers with the active controller and heartbeats to it. No ZooKeeper, and no
+//! LeaderAndIsr or UpdateMetadata: leadership reaches a broker only through the log.
+
+use super::{Broker, BrokerTimer};
+use crate::config::KRaftConfig;
+use crate::ids::{BrokerId, NodeId, Offset};
+use crate::kraft::image::{Delta, MetadataImage};
+use crate::kraft::server::address;
+use crate::node::Ctx;
+use crate::protocol::msg;
+use crate::protocol::{Correlation, ErrorCode, Message};
+use crate::raft::client::{RaftClient, RaftTimer};
+use crate::raft::log::RaftLog;
+use crate::raft::{RaftConfig, ReplicaId};
+
+/// How long while STARTING between heartbeats (`BrokerLifecycleManager`: 10 ms until the
+/// controller says the broker caught up).
+const STARTING_HEARTBEAT_MS: u64 = 10;
+/// The wait before asking again after an error or with no controller known (Kafka backs
+/// off exponentially from `retry.backoff.ms`; one step is enough here).
+const RETRY_MS: u64 = 100;
+
+/// `BrokerState`, as the lifecycle manager moves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleState {
+    /// Registering and catching up with the metadata log.
+    Starting,
+    /// Caught up; waiting to be unfenced.
+    Recovery,
+    Running,
+    /// Asked to stop: heartbeats say `wantShutDown` until the controller agrees.
+    PendingControlledShutdown,
+}
+
+#[derive(Clone, Debug)]
+pub struct KRaftBroker {
+    /// An observer of `__cluster_metadata`.
+    pub raft: RaftClient,
+    /// The committed records this broker has applied.
+    pub image: MetadataImage,
+    config: KRaftConfig,
+    incarnation_id: u64,
+    pub state: LifecycleState,
+    /// From the controller's answer to this incarnation's registration.
+    pub broker_epoch: Option<u64>,
+    /// The one registration or heartbeat in flight.
+    in_flight: Option<Correlation>,
+    /// Whether the active controller last said this broker is fenced.
+    pub fenced: bool,
+}
+
+impl KRaftBroker {
+    pub fn new(
+        id: BrokerId,
+        voters: Vec<ReplicaId>,
+        config: KRaftConfig,
+        incarnation_id: u64,
+    ) -> KRaftBroker {
+        // Brokers keep the metadata log on disk too, but a restarted one reading it again
+        // from the leader shows the same thing: it starts empty.
+        KRaftBroker {
+            raft: RaftClient::restart(
+                id.0,
+                voters,
+                RaftConfig::from(&config),
+                address,
+                Default::default(),
+                RaftLog::new(),
+            ),
+            image: MetadataImage::default(),
+            config,
+            incarnation_id,
+            state: LifecycleState::Starting,
+            broker_epoch: None,
+            in_flight: None,
+            fenced: true,
+        }
+    }
+
+    /// The active controller, as far as the quorum has told this broker.
+    pub fn controller(&self) -> Option<NodeId> {
+        self.raft.leader_id().map(address)
+    }
+
+    /// The offset of the last record applied.
+    pub fn metadata_offset(&self) -> Option<Offset> {
+        self.image.offset
+    }
+}
+
+impl Broker {
+    pub(super) fn start_kraft(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+        self.with_quorum(ctx, |raft, ctx| raft.start(ctx));
+        ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+    }
+
+    /// Runs `f` on the broker's quorum observer, then publishes what was committed.
+    pub(super) fn with_quorum(
+        &mut self,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+        f: impl FnOnce(&mut RaftClient, &mut Ctx<'_, RaftTimer>),
+    ) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        ctx.scoped(BrokerTimer::Raft, |ctx| f(&mut kraft.raft, ctx));
+        self.publish_metadata(ctx);
+    }
+
+    /// `MetadataLoader` + `BrokerMetadataPublisher`: applies the newly committed records in
+    /// order and hands the changes to the replica manager and the metadata cache, as
+    /// LeaderAndIsr and UpdateMetadata do in ZooKeeper mode.
+    fn publish_metadata(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        let hw = kraft.raft.high_watermark();
+        let mut delta = Delta::default();
+        while kraft.image.next_offset() < hw {
+            let Some(entry) = kraft.raft.log().entry(kraft.image.next_offset()) else {
+                break;
+            };
+            kraft.image.apply(entry, &mut delta);
+        }
+        if delta.is_empty() {
+            return;
+        }
+        let image = &kraft.image;
+        let live: Vec<BrokerId> = image.unfenced_brokers();
+        let partitions: Vec<_> = delta
+            .partitions
+            .iter()
+            .filter_map(|tp| Some(image.partition(tp)?.state(tp.clone())))
+            .collect();
+        let configs: Vec<_> = delta
+            .topic_configs
+            .iter()
+            .map(|t| (t.clone(), image.topic_config(t)))
+            .collect();
+        // Kafka 4.x names a random live broker as the clients' controller: admin requests
+        // to it are forwarded to the active controller. kplay names the first.
+        let controller_for_clients = live.first().copied().unwrap_or(self.id);
+        self.metadata.update(
+            controller_for_clients,
+            live,
+            partitions.clone(),
+            delta.deleted_topics.clone(),
+        );
+        for (topic, config) in &configs {
+            self.on_topic_config_changed(topic.clone(), config.clone());
+        }
+        if !partitions.is_empty() {
+            self.apply_partition_states(partitions, configs, ctx);
+        }
+    }
+
+    /// The lifecycle manager's timer: register, or heartbeat, one request at a time. Only an
+    /// answer or a timeout schedules the next one.
+    pub(super) fn on_lifecycle_timer(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+        let correlation = self.correlation();
+        let id = self.id;
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        if kraft.in_flight.is_some() {
+            return;
+        }
+        let Some(controller) = kraft.controller() else {
+            // No leader known yet: the metadata fetch will find one.
+            ctx.timer_in_ms(RETRY_MS, BrokerTimer::Lifecycle);
+            return;
+        };
+        let request = match kraft.broker_epoch {
+            None => Message::BrokerRegistrationRequest(msg::BrokerRegistrationRequest {
+                correlation,
+                broker_id: id,
+                incarnation_id: kraft.incarnation_id,
+            }),
+            Some(broker_epoch) => Message::BrokerHeartbeatRequest(msg::BrokerHeartbeatRequest {
+                correlation,
+                broker_id: id,
+                broker_epoch,
+                current_metadata_offset: kraft.metadata_offset().unwrap_or(0),
+                want_fence: false,
+                want_shut_down: kraft.state == LifecycleState::PendingControlledShutdown,
+            }),
+        };
+        kraft.in_flight = Some(correlation);
+        ctx.send(controller, request);
+        ctx.timer_in_ms(
+            kraft.config.request_timeout_ms,
+            BrokerTimer::LifecycleTimeout { correlation },
+        );
+    }
+
+    pub(super) fn on_lifecycle_timeout(
+        &mut self,
+        correlation: Correlation,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        if kraft.in_flight == Some(correlation) {
+            kraft.in_flight = None;
+            self.on_lifecycle_timer(ctx);
+        }
+    }
+
+    pub(super) fn on_registration_response(
+        &mut self,
+        response: msg::BrokerRegistrationResponse,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        if kraft.in_flight != Some(response.correlation) {
+            return;
+        }
+        kraft.in_flight = None;
+        let delay = match response.result {
+            Ok(epoch) => {
+                kraft.broker_epoch = Some(epoch);
+                STARTING_HEARTBEAT_MS
+            }
+            Err(_) => RETRY_MS,
+        };
+        ctx.timer_in_ms(delay, BrokerTimer::Lifecycle);
+    }
+
+    pub(super) fn on_heartbeat_response(
+        &mut self,
+        response: msg::BrokerHeartbeatResponse,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        if kraft.in_flight != Some(response.correlation) {
+            return;
+        }
+        kraft.in_flight = None;
+        match response.error {
+            Some(ErrorCode::StaleBrokerEpoch) => {
+                // The controller no longer knows this registration: register again.
+                kraft.broker_epoch = None;
+                kraft.state = LifecycleState::Starting;
+                ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+                return;
+            }
+            Some(_) => {
+                ctx.timer_in_ms(RETRY_MS, BrokerTimer::Lifecycle);
+                return;
+            }
+            None => {}
+        }
+        kraft.fenced = response.is_fenced;
+        kraft.state = match kraft.state {
+            LifecycleState::Starting if response.is_caught_up => LifecycleState::Recovery,
+            LifecycleState::Recovery | LifecycleState::Starting if !response.is_fenced => {
+                LifecycleState::Running
+            }
+            state => state,
+        };
+        if kraft.state == LifecycleState::Recovery && !response.is_fenced {
+            kraft.state = LifecycleState::Running;
+        }
+        if kraft.state == LifecycleState::PendingControlledShutdown && response.should_shut_down {
+            return self.finish_shutdown(ctx);
+        }
+        let delay = if kraft.state == LifecycleState::Starting {
+            STARTING_HEARTBEAT_MS
+        } else {
+            kraft.config.broker_heartbeat_interval_ms
+        };
+        ctx.timer_in_ms(delay, BrokerTimer::Lifecycle);
+    }
+
+    /// KRaft's controlled shutdown: heartbeats ask for it; the controller moves leadership
+    /// away and says when to go.
+    pub(super) fn begin_kraft_shutdown(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        if kraft.broker_epoch.is_none() || kraft.fenced {
+            return self.finish_shutdown(ctx);
+        }
+        kraft.state = LifecycleState::PendingControlledShutdown;
+        if kraft.in_flight.is_none() {
+            ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+        }
+    }
+}

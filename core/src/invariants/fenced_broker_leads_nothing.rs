@@ -1,0 +1,119 @@
+//! KRaft: a fenced broker leads nothing. The active controller fences a broker and moves its
+//! leadership in one batch of records, so no committed metadata image names a fenced broker
+//! as a partition's leader.
+
+use super::World;
+use crate::trace::Event;
+
+pub const NAME: &str = "fenced_broker_leads_nothing";
+
+pub fn observe(event: &Event, world: &dyn World) -> Option<String> {
+    if !matches!(
+        event,
+        Event::QuorumHighWatermark { .. } | Event::LeaderElected { .. }
+    ) {
+        return None;
+    }
+    let image = world.metadata_image()?;
+    for topic in image.topics.values() {
+        for (partition, p) in topic.partitions.iter() {
+            let Ok(leader) = u32::try_from(p.leader) else {
+                continue;
+            };
+            if image.is_fenced(leader) {
+                return Some(format!(
+                    "{}-{partition} is led by broker {leader}, which is fenced (metadata \
+                     offset {:?})",
+                    topic.name, image.offset
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{BrokerId, TopicPartition};
+    use crate::kraft::image::{Delta, MetadataImage};
+    use crate::raft::log::{LogEntry, MetadataRecord, RaftLog};
+
+    struct Image(MetadataImage);
+    impl World for Image {
+        fn replica(
+            &self,
+            _: BrokerId,
+            _: &TopicPartition,
+        ) -> Option<&crate::broker::replica::Replica> {
+            None
+        }
+        fn log(&self, _: BrokerId, _: &TopicPartition) -> Option<&crate::log::PartitionLog> {
+            None
+        }
+        fn live_replicas(&self) -> Vec<(BrokerId, &crate::broker::replica::Replica)> {
+            Vec::new()
+        }
+        fn metadata_log(&self, _: u32) -> Option<&RaftLog> {
+            None
+        }
+        fn metadata_image(&self) -> Option<&MetadataImage> {
+            Some(&self.0)
+        }
+    }
+
+    fn image(records: Vec<MetadataRecord>) -> Image {
+        let mut image = MetadataImage::default();
+        for (offset, record) in records.into_iter().enumerate() {
+            let entry = LogEntry {
+                offset: offset as u64,
+                epoch: 1,
+                record,
+            };
+            image.apply(&entry, &mut Delta::default());
+        }
+        Image(image)
+    }
+
+    #[test]
+    fn a_fenced_leader_is_caught() {
+        let register = MetadataRecord::RegisterBroker {
+            broker_id: 1,
+            incarnation_id: 9,
+            broker_epoch: 0,
+            rack: None,
+            fenced: false,
+            in_controlled_shutdown: false,
+        };
+        let topic = MetadataRecord::Topic {
+            name: "t".into(),
+            topic_id: 5,
+        };
+        let partition = MetadataRecord::Partition {
+            partition_id: 0,
+            topic_id: 5,
+            replicas: vec![1],
+            isr: vec![1],
+            leader: 1,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            eligible_leader_replicas: vec![],
+            last_known_elr: vec![],
+        };
+        let fence = MetadataRecord::BrokerRegistrationChange {
+            broker_id: 1,
+            broker_epoch: 0,
+            fenced: Some(true),
+            in_controlled_shutdown: None,
+        };
+        let hw = Event::QuorumHighWatermark {
+            node: 3000,
+            epoch: 1,
+            offset: 4,
+        };
+        let healthy = image(vec![register.clone(), topic.clone(), partition.clone()]);
+        assert_eq!(observe(&hw, &healthy), None);
+        let broken = image(vec![register, topic, partition, fence]);
+        assert!(observe(&hw, &broken).is_some());
+    }
+}

@@ -1,0 +1,701 @@
+//! The quorum controller (Kafka's `QuorumController` with its `ClusterControlManager`,
+//! `ReplicationControlManager` and `BrokerHeartbeatManager`): every controller applies the
+//! committed metadata log to its image, a hot standby; the quorum leader, once its own epoch's
+//! first record is committed, is the active controller. It decides by writing records: it
+//! applies them to its image at once and answers the request when the high watermark passes
+//! them. Heartbeats are not written: a new active controller starts every broker's session
+//! afresh.
+
+use super::image::{config_pairs, Delta, MetadataImage, TOPIC_RESOURCE};
+use crate::config::KRaftConfig;
+use crate::controller::assignment::assign_replicas;
+use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
+use crate::node::Ctx;
+use crate::protocol::msg;
+use crate::protocol::{ErrorCode, Message, NewTopic};
+use crate::raft::client::{RaftClient, RaftTimer};
+use crate::raft::log::{MetadataRecord, NO_LEADER, NO_LEADER_CHANGE};
+use crate::raft::Epoch;
+use crate::time::SimTime;
+use crate::trace::Event;
+use crate::vec_map::VecMap;
+
+/// `MetadataVersion.IBP_4_1_IV1`'s feature level: a new 4.1 cluster's `metadata.version`.
+pub const METADATA_VERSION_LEVEL: u16 = 27;
+
+/// The active controller's state beyond the image (lost when it stops leading).
+#[derive(Clone, Debug)]
+struct Active {
+    epoch: Epoch,
+    /// The committed image plus this controller's own records, committed or not.
+    image: MetadataImage,
+    /// Answers waiting for the record at this offset to commit.
+    pending: Vec<(Offset, NodeId, Message)>,
+    /// Each registered broker's last heartbeat (or when this controller became active).
+    sessions: VecMap<u32, SimTime>,
+    /// How far each broker said it has applied the log.
+    reported: VecMap<u32, Offset>,
+    /// Brokers in controlled shutdown: the offset of the records that moved their
+    /// leadership away.
+    shutting_down: VecMap<u32, Offset>,
+}
+
+#[derive(Clone, Debug)]
+pub struct QuorumController {
+    node_id: u32,
+    config: KRaftConfig,
+    /// Every committed record, applied.
+    committed: MetadataImage,
+    active: Option<Active>,
+}
+
+/// What a heartbeat asks, taken from the request.
+struct Heartbeat {
+    broker: u32,
+    epoch: u64,
+    offset: Offset,
+    want_fence: bool,
+    want_shut_down: bool,
+}
+
+impl QuorumController {
+    pub fn new(node_id: u32, config: KRaftConfig) -> QuorumController {
+        QuorumController {
+            node_id,
+            config,
+            committed: MetadataImage::default(),
+            active: None,
+        }
+    }
+
+    /// The committed image.
+    pub fn image(&self) -> &MetadataImage {
+        &self.committed
+    }
+    /// The image the active controller decides on (committed plus its own new records).
+    pub fn latest_image(&self) -> &MetadataImage {
+        self.active.as_ref().map_or(&self.committed, |a| &a.image)
+    }
+    pub fn is_active(&self) -> bool {
+        self.active.is_some()
+    }
+    pub fn config(&self) -> &KRaftConfig {
+        &self.config
+    }
+
+    // ---- Following the log ----
+
+    /// After any step of the quorum: applies what was committed, takes or gives up the active
+    /// role, and answers the requests whose records are now committed.
+    pub fn on_raft_progress(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
+        let hw = raft.high_watermark();
+        let mut delta = Delta::default();
+        while self.committed.next_offset() < hw {
+            let offset = self.committed.next_offset();
+            let Some(entry) = raft.log().entry(offset) else {
+                break;
+            };
+            self.committed.apply(entry, &mut delta);
+        }
+        // The leader that committed them reports its elections, as ZooKeeper mode's
+        // controller does once its write succeeds.
+        if raft.epoch_start_offset().is_some() {
+            for tp in delta.elected {
+                let p = self.committed.partition(&tp).expect("just applied");
+                ctx.trace(Event::LeaderElected {
+                    topic: tp.topic.clone(),
+                    partition: tp.partition,
+                    leader: p.leader(),
+                    leader_epoch: p.leader_epoch,
+                    isr: p.isr.iter().copied().map(BrokerId).collect(),
+                    unclean: false,
+                });
+            }
+        }
+        let leading = raft.epoch_start_offset().is_some_and(|start| hw > start);
+        match (&self.active, leading) {
+            (Some(a), true) if a.epoch == raft.epoch() => {}
+            (_, true) => self.activate(raft, ctx),
+            (Some(_), false) => self.active = None,
+            (None, false) => {}
+        }
+        if let Some(active) = &mut self.active {
+            let (ready, waiting): (Vec<_>, Vec<_>) =
+                active.pending.drain(..).partition(|(o, _, _)| *o < hw);
+            active.pending = waiting;
+            for (_, to, msg) in ready {
+                ctx.send(to, msg);
+            }
+        }
+    }
+
+    /// `QuorumController.claim`: the new active controller knows every committed record
+    /// (a hot standby), but not when brokers last heartbeated: their sessions start now.
+    fn activate(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
+        let now = ctx.now;
+        let sessions = self
+            .committed
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, _)| (*id, now))
+            .collect();
+        self.active = Some(Active {
+            epoch: raft.epoch(),
+            image: self.committed.clone(),
+            pending: Vec::new(),
+            sessions,
+            reported: VecMap::new(),
+            shutting_down: VecMap::new(),
+        });
+        ctx.trace(Event::KRaftControllerActivated {
+            node: self.node_id,
+            epoch: raft.epoch(),
+        });
+        // A new metadata log begins with `metadata.version` (the bootstrap records).
+        if self.committed.features.is_empty() {
+            self.write(
+                raft,
+                vec![MetadataRecord::FeatureLevel {
+                    name: "metadata.version".into(),
+                    feature_level: METADATA_VERSION_LEVEL,
+                }],
+                ctx,
+            );
+        }
+    }
+
+    /// Appends records and applies them to the active image; returns the last one's offset.
+    fn write(
+        &mut self,
+        raft: &mut RaftClient,
+        records: Vec<MetadataRecord>,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) -> Option<Offset> {
+        let active = self.active.as_mut()?;
+        let mut last = None;
+        for record in records {
+            let offset = raft.append(record.clone(), ctx).ok()?;
+            let entry = crate::raft::log::LogEntry {
+                offset,
+                epoch: active.epoch,
+                record,
+            };
+            active.image.apply(&entry, &mut Delta::default());
+            last = Some(offset);
+        }
+        last
+    }
+
+    /// Writes records and answers `to` with `reply` once they are committed (at once if
+    /// there are none).
+    fn write_then_reply(
+        &mut self,
+        raft: &mut RaftClient,
+        records: Vec<MetadataRecord>,
+        to: NodeId,
+        reply: Message,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        match self.write(raft, records, ctx) {
+            Some(offset) => {
+                if let Some(active) = &mut self.active {
+                    active.pending.push((offset, to, reply));
+                }
+            }
+            None => ctx.send(to, reply),
+        }
+    }
+
+    // ---- Requests ----
+
+    pub fn on_request(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        if self.active.is_none() {
+            if let Some(reply) = not_controller(msg) {
+                ctx.send(from, reply);
+            }
+            return;
+        }
+        match msg {
+            Message::BrokerRegistrationRequest(r) => self.register_broker(from, r, raft, ctx),
+            Message::BrokerHeartbeatRequest(r) => {
+                let heartbeat = Heartbeat {
+                    broker: r.broker_id.0,
+                    epoch: r.broker_epoch,
+                    offset: r.current_metadata_offset,
+                    want_fence: r.want_fence,
+                    want_shut_down: r.want_shut_down,
+                };
+                self.broker_heartbeat(from, r.correlation, heartbeat, raft, ctx)
+            }
+            Message::CreateTopicsRequest(r) => {
+                self.create_topic(from, r.correlation, *r.topic, raft, ctx)
+            }
+            Message::AlterPartition(r) => self.alter_partition(from, r, raft, ctx),
+            other => debug_assert!(false, "the quorum controller got {other:?}"),
+        }
+    }
+
+    /// `ClusterControlManager.registerBroker`: a new incarnation gets a new broker epoch (the
+    /// offset of its RegisterBroker record) and starts fenced.
+    fn register_broker(
+        &mut self,
+        from: NodeId,
+        request: msg::BrokerRegistrationRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let now = ctx.now;
+        let session_ms = self.config.broker_session_timeout_ms;
+        let active = self.active.as_mut().expect("active");
+        let id = request.broker_id.0;
+        let reply = |result| {
+            Message::BrokerRegistrationResponse(msg::BrokerRegistrationResponse {
+                correlation: request.correlation,
+                result,
+            })
+        };
+        if let Some(existing) = active.image.brokers.get(&id) {
+            if existing.incarnation_id == request.incarnation_id {
+                // A retry: the same registration.
+                let epoch = existing.epoch;
+                self.write_then_reply(raft, Vec::new(), from, reply(Ok(epoch)), ctx);
+                return;
+            }
+            let live = active
+                .sessions
+                .get(&id)
+                .is_some_and(|t| now.since(*t) < SimTime::from_ms(session_ms).0);
+            if !existing.fenced && live {
+                ctx.send(from, reply(Err(ErrorCode::DuplicateBrokerRegistration)));
+                return;
+            }
+        }
+        let broker_epoch = active.image.next_offset();
+        active.sessions.insert(id, now);
+        active.shutting_down.remove(&id);
+        let record = MetadataRecord::RegisterBroker {
+            broker_id: id,
+            incarnation_id: request.incarnation_id,
+            broker_epoch,
+            rack: None,
+            fenced: true,
+            in_controlled_shutdown: false,
+        };
+        self.write_then_reply(raft, vec![record], from, reply(Ok(broker_epoch)), ctx);
+    }
+
+    /// `QuorumController.processBrokerHeartbeat` with `BrokerHeartbeatManager`'s state
+    /// machine: unfence a caught-up broker, move leadership away from one that wants to shut
+    /// down, and let it go once every other broker has seen that.
+    fn broker_heartbeat(
+        &mut self,
+        from: NodeId,
+        correlation: u64,
+        hb: Heartbeat,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let active = self.active.as_mut().expect("active");
+        let reply = |error, is_caught_up, is_fenced, should_shut_down| {
+            Message::BrokerHeartbeatResponse(msg::BrokerHeartbeatResponse {
+                correlation,
+                error,
+                is_caught_up,
+                is_fenced,
+                should_shut_down,
+            })
+        };
+        let Some(registration) = active
+            .image
+            .brokers
+            .get(&hb.broker)
+            .filter(|r| r.epoch == hb.epoch)
+            .cloned()
+        else {
+            ctx.send(
+                from,
+                reply(Some(ErrorCode::StaleBrokerEpoch), false, true, false),
+            );
+            return;
+        };
+        active.sessions.insert(hb.broker, ctx.now);
+        active.reported.insert(hb.broker, hb.offset);
+        let caught_up = hb.offset >= registration.epoch;
+        if registration.fenced {
+            if caught_up && !hb.want_fence && !hb.want_shut_down {
+                let mut records = vec![MetadataRecord::BrokerRegistrationChange {
+                    broker_id: hb.broker,
+                    broker_epoch: registration.epoch,
+                    fenced: Some(false),
+                    in_controlled_shutdown: None,
+                }];
+                records.extend(self.elect_on_unfence(hb.broker));
+                ctx.trace(Event::KRaftBrokerUnfenced {
+                    broker: hb.broker,
+                    broker_epoch: registration.epoch,
+                });
+                self.write_then_reply(raft, records, from, reply(None, true, false, false), ctx);
+            } else {
+                let shut_down = hb.want_shut_down;
+                ctx.send(from, reply(None, caught_up, true, shut_down));
+            }
+            return;
+        }
+        if !hb.want_shut_down {
+            ctx.send(from, reply(None, caught_up, false, false));
+            return;
+        }
+        // Controlled shutdown: first move leadership and ISR membership away.
+        let moves = self.leave_partitions(hb.broker, false);
+        let active = self.active.as_mut().expect("active");
+        if !moves.is_empty() || !registration.in_controlled_shutdown {
+            let mut records = Vec::new();
+            if !registration.in_controlled_shutdown {
+                records.push(MetadataRecord::BrokerRegistrationChange {
+                    broker_id: hb.broker,
+                    broker_epoch: registration.epoch,
+                    fenced: None,
+                    in_controlled_shutdown: Some(true),
+                });
+            }
+            records.extend(moves);
+            let last = self.write(raft, records, ctx);
+            if let (Some(active), Some(last)) = (self.active.as_mut(), last) {
+                active.shutting_down.insert(hb.broker, last);
+            }
+            ctx.send(from, reply(None, caught_up, false, false));
+            return;
+        }
+        // `lowestActiveOffset`: every other live broker has applied the moves.
+        let moved_at = active.shutting_down.get(&hb.broker).copied().unwrap_or(0);
+        let everyone_saw = active
+            .image
+            .brokers
+            .iter()
+            .filter(|(id, b)| **id != hb.broker && !b.fenced)
+            .all(|(id, _)| active.reported.get(id).is_some_and(|o| *o >= moved_at));
+        if everyone_saw {
+            ctx.trace(Event::KRaftBrokerFenced {
+                broker: hb.broker,
+                session_expired: false,
+            });
+            let last = self.fence_broker(hb.broker, registration.epoch, raft, ctx);
+            let reply = reply(None, caught_up, true, true);
+            match (self.active.as_mut(), last) {
+                (Some(active), Some(last)) => active.pending.push((last, from, reply)),
+                _ => ctx.send(from, reply),
+            }
+        } else {
+            ctx.send(from, reply(None, caught_up, false, false));
+        }
+    }
+
+    /// `maybeFenceStaleBroker`, every `broker.session.timeout.ms / 8`: fences the one broker
+    /// whose session expired longest ago, electing new leaders for what it led.
+    pub fn fence_stale_broker(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
+        let Some(active) = &self.active else {
+            return;
+        };
+        let timeout = SimTime::from_ms(self.config.broker_session_timeout_ms).0;
+        let stale = active
+            .image
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .filter_map(|(id, b)| {
+                let last = active.sessions.get(id).copied().unwrap_or(SimTime::ZERO);
+                (ctx.now.since(last) >= timeout).then_some((last, *id, b.epoch))
+            })
+            .min();
+        let Some((_, broker, epoch)) = stale else {
+            return;
+        };
+        ctx.trace(Event::KRaftBrokerFenced {
+            broker,
+            session_expired: true,
+        });
+        self.fence_broker(broker, epoch, raft, ctx);
+    }
+
+    /// `handleBrokerFenced`: the fence, then new leaders (from the ISR) wherever it led and
+    /// its removal from every ISR, in one batch. Returns the last record's offset.
+    fn fence_broker(
+        &mut self,
+        broker: u32,
+        epoch: u64,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) -> Option<Offset> {
+        let fence = MetadataRecord::BrokerRegistrationChange {
+            broker_id: broker,
+            broker_epoch: epoch,
+            fenced: Some(true),
+            in_controlled_shutdown: None,
+        };
+        // Fenced first, so the elections below cannot pick it.
+        let fenced_at = self.write(raft, vec![fence], ctx);
+        let moves = self.leave_partitions(broker, true);
+        let last = self.write(raft, moves, ctx).or(fenced_at);
+        if let Some(active) = &mut self.active {
+            active.sessions.remove(&broker);
+        }
+        last
+    }
+
+    /// The NoOp record of `metadata.max.idle.interval.ms`.
+    pub fn write_no_op(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
+        self.write(raft, vec![MetadataRecord::NoOp], ctx);
+    }
+
+    /// PartitionChange records taking `broker` out of every ISR it is in (never emptying
+    /// one: the last member stays) and electing another leader where it led, from the ISR.
+    /// `fenced`: the broker is already fenced (a session expiry) rather than shutting down.
+    fn leave_partitions(&self, broker: u32, fenced: bool) -> Vec<MetadataRecord> {
+        let image = &self.active.as_ref().expect("active").image;
+        let mut records = Vec::new();
+        for topic in image.topics.values() {
+            for (partition, p) in topic.partitions.iter() {
+                let leads = p.leader == broker as i32;
+                let in_isr = p.isr.contains(&broker);
+                if !leads && !in_isr {
+                    continue;
+                }
+                let isr: Vec<u32> = p.isr.iter().copied().filter(|b| *b != broker).collect();
+                let new_isr = if isr.is_empty() { p.isr.clone() } else { isr };
+                let leader = if leads {
+                    p.replicas
+                        .iter()
+                        .copied()
+                        .find(|r| *r != broker && new_isr.contains(r) && !image.is_fenced(*r))
+                        .map_or(NO_LEADER, |r| r as i32)
+                } else {
+                    NO_LEADER_CHANGE
+                };
+                if new_isr == p.isr && leader == NO_LEADER_CHANGE {
+                    continue;
+                }
+                // A shutting-down broker that is the only replica keeps leading until it goes.
+                if !fenced && leads && leader == NO_LEADER {
+                    continue;
+                }
+                records.push(MetadataRecord::PartitionChange {
+                    partition_id: *partition,
+                    topic_id: topic.id,
+                    isr: (new_isr != p.isr).then_some(new_isr),
+                    leader,
+                    replicas: None,
+                    eligible_leader_replicas: None,
+                    last_known_elr: None,
+                });
+            }
+        }
+        records
+    }
+
+    /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it.
+    fn elect_on_unfence(&self, broker: u32) -> Vec<MetadataRecord> {
+        let image = &self.active.as_ref().expect("active").image;
+        let mut records = Vec::new();
+        for topic in image.topics.values() {
+            for (partition, p) in topic.partitions.iter() {
+                if p.leader == NO_LEADER && p.isr.contains(&broker) {
+                    records.push(MetadataRecord::PartitionChange {
+                        partition_id: *partition,
+                        topic_id: topic.id,
+                        isr: None,
+                        leader: broker as i32,
+                        replicas: None,
+                        eligible_leader_replicas: None,
+                        last_known_elr: None,
+                    });
+                }
+            }
+        }
+        records
+    }
+
+    /// `ReplicationControlManager.createTopics`: replicas spread over the unfenced brokers
+    /// (Kafka's rack-unaware assignment), the first replica leads.
+    fn create_topic(
+        &mut self,
+        from: NodeId,
+        correlation: u64,
+        topic: NewTopic,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let brokers = image.unfenced_brokers();
+        let error = if image.topic(&topic.name).is_some() {
+            Some(ErrorCode::TopicAlreadyExists)
+        } else if topic.partitions == 0 {
+            Some(ErrorCode::InvalidPartitions)
+        } else if topic.replication_factor == 0 || topic.replication_factor as usize > brokers.len()
+        {
+            Some(ErrorCode::InvalidReplicationFactor)
+        } else {
+            None
+        };
+        let reply = |error| {
+            Message::CreateTopicsResponse(msg::CreateTopicsResponse {
+                correlation,
+                topic: topic.name.clone(),
+                error,
+            })
+        };
+        if error.is_some() {
+            ctx.send(from, reply(error));
+            return;
+        }
+        let n = brokers.len() as u64;
+        let (start, shift) = (ctx.rng.below(n) as usize, ctx.rng.below(n) as usize);
+        let assignment = assign_replicas(
+            &brokers,
+            0,
+            topic.partitions,
+            topic.replication_factor,
+            start,
+            shift,
+        );
+        let topic_id = (u128::from(ctx.rng.next_u64()) << 64) | u128::from(ctx.rng.next_u64());
+        let mut records = vec![MetadataRecord::Topic {
+            name: topic.name.to_string(),
+            topic_id,
+        }];
+        for (name, value) in config_pairs(&topic.config) {
+            records.push(MetadataRecord::Config {
+                resource_type: TOPIC_RESOURCE,
+                resource_name: topic.name.to_string(),
+                name,
+                value: Some(value),
+            });
+        }
+        for (partition, replicas) in assignment.iter() {
+            let replicas: Vec<u32> = replicas.iter().map(|b| b.0).collect();
+            records.push(MetadataRecord::Partition {
+                partition_id: *partition,
+                topic_id,
+                isr: replicas.clone(),
+                leader: replicas[0] as i32,
+                replicas,
+                leader_epoch: 0,
+                partition_epoch: 0,
+                eligible_leader_replicas: Vec::new(),
+                last_known_elr: Vec::new(),
+            });
+        }
+        self.write_then_reply(raft, records, from, reply(None), ctx);
+    }
+
+    /// `ReplicationControlManager.alterPartition`: the leader's new ISR, if it asked from the
+    /// partition's current leader and partition epochs and names only unfenced brokers.
+    fn alter_partition(
+        &mut self,
+        from: NodeId,
+        request: msg::AlterPartition,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let tp = request.tp.clone();
+        let reply = |result| {
+            Message::AlterPartitionResponse(msg::AlterPartitionResponse {
+                correlation: request.correlation,
+                tp: tp.clone(),
+                result,
+            })
+        };
+        let Some((topic_id, p)) = image
+            .topic(&tp.topic)
+            .and_then(|t| Some((t.id, t.partitions.get(&tp.partition)?)))
+        else {
+            ctx.send(from, reply(Err(ErrorCode::UnknownTopicOrPartition)));
+            return;
+        };
+        let new_isr: Vec<u32> = request.new_isr.iter().map(|b| b.0).collect();
+        let error = if p.leader != request.broker_id.0 as i32 {
+            Some(ErrorCode::NotLeaderOrFollower)
+        } else if request.leader_epoch != p.leader_epoch
+            || request.partition_epoch != p.partition_epoch
+        {
+            Some(ErrorCode::FencedLeaderEpoch)
+        } else if new_isr
+            .iter()
+            .any(|b| !p.replicas.contains(b) || image.is_fenced(*b))
+        {
+            Some(ErrorCode::InvalidReplicationFactor)
+        } else {
+            None
+        };
+        if let Some(error) = error {
+            ctx.send(from, reply(Err(error)));
+            return;
+        }
+        let mut state = p.state(tp.clone());
+        state.isr = request.new_isr.clone();
+        state.partition_epoch += 1;
+        let record = MetadataRecord::PartitionChange {
+            partition_id: tp.partition,
+            topic_id,
+            isr: Some(new_isr),
+            leader: NO_LEADER_CHANGE,
+            replicas: None,
+            eligible_leader_replicas: None,
+            last_known_elr: None,
+        };
+        self.write_then_reply(raft, vec![record], from, reply(Ok(Box::new(state))), ctx);
+    }
+
+    /// Every broker that is registered and unfenced in the committed image.
+    pub fn unfenced_brokers(&self) -> Vec<BrokerId> {
+        self.committed.unfenced_brokers()
+    }
+
+    /// Partitions as the committed image has them (for views and tools).
+    pub fn partition_state(&self, tp: &TopicPartition) -> Option<crate::protocol::PartitionState> {
+        Some(self.committed.partition(tp)?.state(tp.clone()))
+    }
+}
+
+/// The answer a request gets from a controller that is not active.
+fn not_controller(msg: Message) -> Option<Message> {
+    Some(match msg {
+        Message::BrokerRegistrationRequest(r) => {
+            Message::BrokerRegistrationResponse(msg::BrokerRegistrationResponse {
+                correlation: r.correlation,
+                result: Err(ErrorCode::NotController),
+            })
+        }
+        Message::BrokerHeartbeatRequest(r) => {
+            Message::BrokerHeartbeatResponse(msg::BrokerHeartbeatResponse {
+                correlation: r.correlation,
+                error: Some(ErrorCode::NotController),
+                is_caught_up: false,
+                is_fenced: true,
+                should_shut_down: false,
+            })
+        }
+        Message::CreateTopicsRequest(r) => {
+            Message::CreateTopicsResponse(msg::CreateTopicsResponse {
+                correlation: r.correlation,
+                topic: r.topic.name,
+                error: Some(ErrorCode::NotController),
+            })
+        }
+        Message::AlterPartition(r) => {
+            Message::AlterPartitionResponse(msg::AlterPartitionResponse {
+                correlation: r.correlation,
+                tp: r.tp,
+                result: Err(ErrorCode::NotController),
+            })
+        }
+        _ => return None,
+    })
+}
