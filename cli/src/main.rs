@@ -15,6 +15,7 @@ mod source;
 use kplay_core::group::assignor::Assignor;
 use kplay_core::group::coordinator_partition;
 use kplay_core::partitioner::partition_for_key;
+use kplay_core::scenario::ClusterMode;
 use kplay_core::{lessons, share, Scenario};
 use std::io::Write;
 use std::process::ExitCode;
@@ -66,6 +67,9 @@ enum Cmd {
     Run {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
         /// Overrides the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
@@ -84,6 +88,9 @@ enum Cmd {
     Check {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
         /// How many seeds.
         #[arg(long)]
         seeds: u64,
@@ -118,6 +125,9 @@ enum Cmd {
     Export {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
     },
     /// Runs Kafka's tools (kafka-topics.sh, kafka-consumer-groups.sh, zookeeper-shell.sh) and
     /// kplay's fault commands (kill broker 2) against the cluster at a simulated moment.
@@ -125,10 +135,14 @@ enum Cmd {
     Exec {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
         /// Simulated seconds to run before the first command.
         #[arg(long)]
         at: f64,
-        /// Commands, each one argument (quote them), run in turn.
+        /// Commands, each one argument (quote them), run in turn; `sleep SECONDS` moves
+        /// simulated time between them.
         #[arg(required = true)]
         commands: Vec<String>,
     },
@@ -137,6 +151,9 @@ enum Cmd {
     Shell {
         /// A scenario JSON file, a lesson name or a share URL.
         scenario: String,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
         /// Simulated seconds to run before the prompt (the cluster forms in the first few).
         #[arg(long, default_value_t = 10.0)]
         at: f64,
@@ -149,6 +166,9 @@ enum Cmd {
         /// A scenario JSON file, a lesson name or a share URL. Default: 3 brokers, 3 ZooKeeper
         /// servers, no topics (clients create them, or auto-creation does).
         scenario: Option<String>,
+        /// Runs the scenario in this mode: zookeeper or kraft (default: the scenario's).
+        #[arg(long, value_parser = source::parse_mode)]
+        mode: Option<ClusterMode>,
         /// Where broker 1 listens, and the address brokers advertise in Metadata.
         #[arg(long, default_value = "127.0.0.1:9092")]
         listen: String,
@@ -215,12 +235,13 @@ fn main() -> ExitCode {
         },
         Cmd::Run {
             scenario,
+            mode,
             seed,
             until,
             trace,
             random_faults,
         } => {
-            let report = source::load(&scenario)
+            let report = source::load_in(&scenario, mode)
                 .and_then(|s| run::run(s, seed, until, trace.as_deref(), random_faults));
             match report {
                 Ok(r) => writeln!(out, "{}", to_json(&r)),
@@ -229,6 +250,7 @@ fn main() -> ExitCode {
         }
         Cmd::Check {
             scenario,
+            mode,
             seeds,
             until,
             random_faults,
@@ -243,7 +265,7 @@ fn main() -> ExitCode {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 hashes,
             };
-            match source::load(&scenario).and_then(|s| run::check(s, &options)) {
+            match source::load_in(&scenario, mode).and_then(|s| run::check(s, &options)) {
                 Ok(summary) => {
                     let failed = summary.runs_with_violations > 0;
                     let written = writeln!(out, "{}", to_json(&summary));
@@ -278,31 +300,37 @@ fn main() -> ExitCode {
             Some(s) => writeln!(out, "{}", s.to_json_pretty()),
             None => return bad_input(&format!("no lesson named '{name}' (see `kplay lessons`)")),
         },
-        Cmd::Export { scenario } => match source::load(&scenario) {
+        Cmd::Export { scenario, mode } => match source::load_in(&scenario, mode) {
             Ok(s) => write!(out, "{}", export::export(&s)),
             Err(e) => return bad_input(&e),
         },
         Cmd::Exec {
             scenario,
+            mode,
             at,
             commands,
         } => {
             drop(out);
-            return match source::load(&scenario).and_then(|s| shell::exec(s, at, &commands)) {
+            return match source::load_in(&scenario, mode)
+                .and_then(|s| shell::exec(s, at, &commands))
+            {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(e) => bad_input(&e),
             };
         }
         Cmd::Serve {
             scenario,
+            mode,
             listen,
             max_request_bytes,
             no_commands,
         } => {
             drop(out);
-            let scenario = match scenario.as_deref().map(source::load) {
-                None => Ok(kplay_core::Scenario::default()),
-                Some(s) => s,
+            let scenario = match scenario.as_deref() {
+                None => kplay_core::Scenario::default()
+                    .with_mode(mode.unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+                Some(s) => source::load_in(s, mode),
             };
             return match scenario
                 .and_then(|s| serve::run(s, &listen, max_request_bytes, !no_commands))
@@ -311,9 +339,9 @@ fn main() -> ExitCode {
                 Err(e) => bad_input(&e),
             };
         }
-        Cmd::Shell { scenario, at } => {
+        Cmd::Shell { scenario, mode, at } => {
             drop(out);
-            return match source::load(&scenario).and_then(|s| shell::interactive(s, at)) {
+            return match source::load_in(&scenario, mode).and_then(|s| shell::interactive(s, at)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => bad_input(&e),
             };

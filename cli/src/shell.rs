@@ -58,11 +58,34 @@ pub fn exec(scenario: Scenario, at_secs: f64, commands: &[String]) -> Result<i32
     let mut shell = Shell::new();
     let mut code = 0;
     for command in commands {
-        let out = execute(&mut shell, &mut sim, command);
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let out = builtin(&mut shell, &mut sim, &words)
+            .unwrap_or_else(|| execute(&mut shell, &mut sim, command));
         print(&out).map_err(|e| e.to_string())?;
         code = code.max(out.exit_code);
     }
     Ok(code)
+}
+
+/// The shell's own commands, which move time and look around (`exit` aside); `None` for
+/// anything else.
+fn builtin(shell: &mut Shell, sim: &mut Sim, words: &[&str]) -> Option<Output> {
+    Some(match words {
+        ["time"] => Output::out(format!("{:.3} s\n", sim.now().as_secs_f64())),
+        ["share"] => Output::out(format!("{}\n", share::encode(sim.scenario()))),
+        ["sleep", secs] => match secs.parse::<f64>() {
+            Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                let until = sim.now().plus_us((s * 1e6).round() as u64);
+                sim.run_until(until);
+                shell.poll(sim)
+            }
+            _ => Output::error(format!(
+                "sleep: '{secs}' is not a number of seconds (0 to 86400)\n"
+            )),
+        },
+        ["sleep", ..] => Output::error("sleep: usage: sleep SECONDS\n"),
+        _ => return None,
+    })
 }
 
 const SHELL_HELP: &str = "kplay shell: Kafka's tools against the simulated cluster (type `help`).
@@ -99,19 +122,8 @@ pub fn interactive(scenario: Scenario, at_secs: f64) -> Result<(), String> {
         let out = match words.as_slice() {
             [] => continue,
             ["exit" | "quit"] => return Ok(()),
-            ["time"] => Output::out(format!("{:.3} s\n", sim.now().as_secs_f64())),
-            ["share"] => Output::out(format!("{}\n", share::encode(sim.scenario()))),
-            ["sleep", secs] => match secs.parse::<f64>() {
-                Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
-                    let until = sim.now().plus_us((s * 1e6).round() as u64);
-                    sim.run_until(until);
-                    shell.poll(&mut sim)
-                }
-                _ => Output::error(format!(
-                    "sleep: '{secs}' is not a number of seconds (0 to 86400)\n"
-                )),
-            },
-            _ => execute(&mut shell, &mut sim, &line),
+            words => builtin(&mut shell, &mut sim, words)
+                .unwrap_or_else(|| execute(&mut shell, &mut sim, &line)),
         };
         print(&out).map_err(|e| e.to_string())?;
     }

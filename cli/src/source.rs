@@ -1,10 +1,27 @@
 //! Where a SCENARIO argument comes from: a JSON file, a lesson name or a share URL.
 
+use kplay_core::scenario::ClusterMode;
 use kplay_core::{lessons, share, Scenario};
 use std::io::Read;
 
 /// Largest file read (a scenario is validated to 1 MiB of JSON anyway).
 const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Loads a scenario, in `mode` if one is given (`--mode`).
+pub fn load_in(arg: &str, mode: Option<ClusterMode>) -> Result<Scenario, String> {
+    let scenario = load(arg)?;
+    match mode {
+        None => Ok(scenario),
+        Some(mode) => scenario
+            .with_mode(mode)
+            .map_err(|e| format!("{arg} in {} mode: {e}", mode.name())),
+    }
+}
+
+/// `--mode`'s parser.
+pub fn parse_mode(s: &str) -> Result<ClusterMode, String> {
+    ClusterMode::parse(s)
+}
 
 pub fn load(arg: &str) -> Result<Scenario, String> {
     let path = std::path::Path::new(arg);

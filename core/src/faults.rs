@@ -1,6 +1,7 @@
 //! Random fault schedules for sweeps (`kplay check --random-faults`): from a seed, a few
-//! overlapping faults at random times — broker and ZooKeeper crashes, cut links (both ways or
-//! one way), isolated brokers, slow links, paused and crashed consumers — each undone after a
+//! overlapping faults at random times — broker crashes, ZooKeeper (or KRaft controller)
+//! crashes, quorum splits, cut links (both ways or one way), isolated brokers, slow links,
+//! paused and crashed consumers — each undone after a
 //! random while. Every fault is undone by 75 % of the run, so the rest shows the cluster
 //! recovering, and no fault loses a disk: what Kafka promises must then hold in every run.
 
@@ -23,7 +24,22 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
         return Vec::new();
     }
     let brokers = scenario.cluster.brokers;
-    let zookeepers = scenario.cluster.zookeepers;
+    let kraft = scenario.cluster.mode.is_kraft();
+    // The control plane's own nodes: ZooKeeper servers, or KRaft's separate controllers
+    // (combined mode's live in the brokers).
+    let control: Vec<NodeId> = if kraft {
+        let ids = if scenario.cluster.combined {
+            Vec::new()
+        } else {
+            scenario.cluster.controller_ids()
+        };
+        ids.into_iter().map(NodeId::Controller).collect()
+    } else {
+        (1..=scenario.cluster.zookeepers)
+            .map(NodeId::ZooKeeper)
+            .collect()
+    };
+    let zookeepers = control.len() as u32;
     let consumers = scenario.consumers.len() as u32;
     // Until when each node is already the subject of a fault: faults on one node never overlap,
     // so every undo undoes its own fault.
@@ -60,10 +76,39 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
                 );
             }
             2 if zookeepers > 0 => {
-                let server = 1 + rng.below(zookeepers as u64) as u32;
-                if free_at(NodeId::ZooKeeper(server), start, end) {
-                    at(start, Command::KillZookeeper { server });
-                    at(end, Command::RestartZookeeper { server });
+                let node = control[rng.below(zookeepers as u64) as usize];
+                match node {
+                    NodeId::ZooKeeper(server) if free_at(node, start, end) => {
+                        at(start, Command::KillZookeeper { server });
+                        at(end, Command::RestartZookeeper { server });
+                    }
+                    // A controller crashes, or is cut off from the other voters (a quorum
+                    // split: alone, it loses the leadership or a vote).
+                    NodeId::Controller(controller) if free_at(node, start, end) => {
+                        if rng.chance(0.5) {
+                            at(start, Command::KillController { controller });
+                            at(end, Command::RestartController { controller });
+                        } else {
+                            let others: Vec<NodeId> =
+                                control.iter().copied().filter(|n| *n != node).collect();
+                            at(
+                                start,
+                                Command::CutLinks {
+                                    between: vec![node],
+                                    and: others.clone(),
+                                    one_way: false,
+                                },
+                            );
+                            at(
+                                end,
+                                Command::HealLinks {
+                                    between: vec![node],
+                                    and: others,
+                                },
+                            );
+                        }
+                    }
+                    _ => {}
                 }
             }
             3 if free_at(b, start, end) => {
@@ -73,7 +118,7 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
             4 | 5 => {
                 // A broker cut off from one other broker or ZooKeeper server.
                 let other = if zookeepers > 0 && rng.chance(0.5) {
-                    NodeId::ZooKeeper(1 + rng.below(zookeepers as u64) as u32)
+                    control[rng.below(zookeepers as u64) as usize]
                 } else {
                     NodeId::Broker(BrokerId(1 + rng.below(brokers as u64) as u32))
                 };

@@ -808,6 +808,109 @@ pub mod msg {
     }
 }
 
+/// How an answer about broker settings names what it changed: `broker:1` or
+/// `broker:<default>` (in the place a topic answer names its topic).
+pub fn broker_resource(broker: Option<BrokerId>) -> String {
+    match broker {
+        Some(b) => format!("broker:{b}"),
+        None => "broker:<default>".to_string(),
+    }
+}
+
+/// What a node that is not (or not yet) the active controller answers to a controller request.
+pub fn not_controller_response(request: &Message) -> Option<Message> {
+    let e = Some(ErrorCode::NotController);
+    match request {
+        Message::CreateTopicsRequest(msg::CreateTopicsRequest { correlation, topic }) => {
+            Some(Message::CreateTopicsResponse(msg::CreateTopicsResponse {
+                correlation: *correlation,
+                topic: topic.name.clone(),
+                error: e,
+            }))
+        }
+        Message::CreatePartitionsRequest(msg::CreatePartitionsRequest {
+            correlation,
+            topic,
+            ..
+        }) => Some(Message::CreatePartitionsResponse(
+            msg::CreatePartitionsResponse {
+                correlation: *correlation,
+                topic: topic.clone(),
+                error: e,
+            },
+        )),
+        Message::ElectLeadersRequest(msg::ElectLeadersRequest {
+            correlation,
+            partitions,
+            ..
+        }) => Some(Message::ElectLeadersResponse(msg::ElectLeadersResponse {
+            correlation: *correlation,
+            results: partitions
+                .iter()
+                .flatten()
+                .map(|tp| (tp.clone(), e))
+                .collect(),
+        })),
+        Message::AlterConfigsRequest(msg::AlterConfigsRequest {
+            correlation, topic, ..
+        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
+            correlation: *correlation,
+            topic: topic.clone(),
+            error: e,
+        })),
+        Message::AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest {
+            correlation,
+            broker,
+            ..
+        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
+            correlation: *correlation,
+            topic: broker_resource(*broker).into(),
+            error: e,
+        })),
+        Message::DeleteTopicsRequest(msg::DeleteTopicsRequest { correlation, topic }) => {
+            Some(Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
+                correlation: *correlation,
+                topic: topic.clone(),
+                error: e,
+            }))
+        }
+        Message::AlterPartition(msg::AlterPartition {
+            correlation, tp, ..
+        }) => Some(Message::AlterPartitionResponse(
+            msg::AlterPartitionResponse {
+                correlation: *correlation,
+                tp: tp.clone(),
+                result: Err(ErrorCode::NotController),
+            },
+        )),
+        Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
+            correlation, ..
+        }) => Some(Message::ControlledShutdownResponse(
+            msg::ControlledShutdownResponse {
+                correlation: *correlation,
+                error: e,
+                remaining: Vec::new(),
+            },
+        )),
+        Message::BrokerRegistrationRequest(r) => Some(Message::BrokerRegistrationResponse(
+            msg::BrokerRegistrationResponse {
+                correlation: r.correlation,
+                result: Err(ErrorCode::NotController),
+            },
+        )),
+        Message::BrokerHeartbeatRequest(r) => Some(Message::BrokerHeartbeatResponse(
+            msg::BrokerHeartbeatResponse {
+                correlation: r.correlation,
+                error: e,
+                is_caught_up: false,
+                is_fenced: true,
+                should_shut_down: false,
+            },
+        )),
+        _ => None,
+    }
+}
+
 /// Every message that carries a correlation id, for [`Message::correlation`] and
 /// [`Message::set_correlation`].
 macro_rules! with_correlation {

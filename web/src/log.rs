@@ -65,7 +65,10 @@ impl Kind {
             Event::QuorumElectionStarted { .. }
             | Event::QuorumLeaderElected { .. }
             | Event::QuorumResigned { .. }
-            | Event::QuorumHighWatermark { .. } => Kind::Controller,
+            | Event::QuorumHighWatermark { .. }
+            | Event::KRaftControllerActivated { .. }
+            | Event::KRaftBrokerUnfenced { .. }
+            | Event::KRaftBrokerFenced { .. } => Kind::Controller,
             Event::ControllerElected { .. }
             | Event::ControllerResigned { .. }
             | Event::TopicCreated { .. }

@@ -149,8 +149,30 @@ impl Broker {
             partitions.clone(),
             delta.deleted_topics.clone(),
         );
+        let broker_configs: Vec<_> = delta
+            .broker_configs
+            .iter()
+            .map(|b| (*b, image.broker_config(*b)))
+            .collect();
+        let deleted: Vec<_> = delta
+            .deleted_topics
+            .iter()
+            .flat_map(|t| {
+                self.replicas
+                    .keys()
+                    .filter(|tp| tp.topic == *t)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (broker, config) in broker_configs {
+            self.on_broker_config_changed(broker, config);
+        }
         for (topic, config) in &configs {
             self.on_topic_config_changed(topic.clone(), config.clone());
+        }
+        if !deleted.is_empty() {
+            self.stop_replicas(deleted, ctx);
         }
         if !partitions.is_empty() {
             self.apply_partition_states(partitions, configs, ctx);

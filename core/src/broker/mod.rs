@@ -514,6 +514,12 @@ impl Broker {
         if controller_epoch < self.controller_epoch_seen {
             return;
         }
+        self.stop_replicas(partitions, ctx);
+    }
+
+    /// Stops serving and deletes these partitions (StopReplica in ZooKeeper mode, a
+    /// RemoveTopic record in KRaft mode).
+    fn stop_replicas(&mut self, partitions: Vec<TopicPartition>, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.settle_lazy(None);
         for tp in partitions {
             if &*tp.topic == OFFSETS_TOPIC {
@@ -740,7 +746,11 @@ impl Broker {
 
     /// Dynamic settings changed (for every broker, or for this one): the logs whose topics do
     /// not override them take them at once, and so does the controller if it runs here.
-    fn on_broker_config_changed(&mut self, broker: Option<BrokerId>, config: DynamicBrokerConfig) {
+    pub(super) fn on_broker_config_changed(
+        &mut self,
+        broker: Option<BrokerId>,
+        config: DynamicBrokerConfig,
+    ) {
         match broker {
             None => self.dynamic.0 = config,
             Some(b) if b == self.id => self.dynamic.1 = config,

@@ -28,15 +28,6 @@ pub enum ConfigWrite {
     },
 }
 
-/// How an answer about broker settings names what it changed: `broker:1` or
-/// `broker:<default>` (in the place a topic answer names its topic).
-pub fn broker_resource(broker: Option<BrokerId>) -> String {
-    match broker {
-        Some(b) => format!("broker:{b}"),
-        None => "broker:<default>".to_string(),
-    }
-}
-
 impl Controller {
     /// A topic's settings: its overrides over this broker's defaults.
     pub(super) fn topic_config(&self, topic: &str) -> LogConfig {
@@ -160,7 +151,7 @@ impl Controller {
                     broker,
                     config: Box::new(config),
                 });
-                let resource = broker_resource(broker).into();
+                let resource = crate::protocol::broker_resource(broker).into();
                 self.announce_config(result.is_ok(), notice, requester, resource, ctx);
             }
         }

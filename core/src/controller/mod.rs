@@ -25,7 +25,8 @@ mod shutdown;
 mod topics;
 pub mod zk_data;
 
-pub use configs::{broker_resource, ConfigWrite};
+pub use crate::protocol::{broker_resource, not_controller_response};
+pub use configs::ConfigWrite;
 pub use election::EpochTag;
 pub use loading::LoadTag;
 pub use partition_state::StateChange;
@@ -35,7 +36,7 @@ use crate::config::{BrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, NodeId, TopicName, TopicPartition};
 use crate::node::Ctx;
 use crate::protocol::msg;
-use crate::protocol::{Correlation, ErrorCode, Message, PartitionState};
+use crate::protocol::{Correlation, Message, PartitionState};
 use crate::vec_map::{VecMap, VecSet};
 use crate::zookeeper::messages::{WatchKind, ZkError, ZkOp, ZkReply};
 use crate::zookeeper::paths;
@@ -110,85 +111,6 @@ pub struct Controller {
     shutting_down: VecSet<BrokerId>,
     /// Controlled shutdowns to answer once their leadership moves are written.
     pending_shutdowns: Vec<(BrokerId, Requester)>,
-}
-
-/// What a broker that is not (or not yet) the active controller answers to a controller request.
-pub fn not_controller_response(request: &Message) -> Option<Message> {
-    let e = Some(ErrorCode::NotController);
-    match request {
-        Message::CreateTopicsRequest(msg::CreateTopicsRequest { correlation, topic }) => {
-            Some(Message::CreateTopicsResponse(msg::CreateTopicsResponse {
-                correlation: *correlation,
-                topic: topic.name.clone(),
-                error: e,
-            }))
-        }
-        Message::CreatePartitionsRequest(msg::CreatePartitionsRequest {
-            correlation,
-            topic,
-            ..
-        }) => Some(Message::CreatePartitionsResponse(
-            msg::CreatePartitionsResponse {
-                correlation: *correlation,
-                topic: topic.clone(),
-                error: e,
-            },
-        )),
-        Message::ElectLeadersRequest(msg::ElectLeadersRequest {
-            correlation,
-            partitions,
-            ..
-        }) => Some(Message::ElectLeadersResponse(msg::ElectLeadersResponse {
-            correlation: *correlation,
-            results: partitions
-                .iter()
-                .flatten()
-                .map(|tp| (tp.clone(), e))
-                .collect(),
-        })),
-        Message::AlterConfigsRequest(msg::AlterConfigsRequest {
-            correlation, topic, ..
-        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
-            correlation: *correlation,
-            topic: topic.clone(),
-            error: e,
-        })),
-        Message::AlterBrokerConfigsRequest(msg::AlterBrokerConfigsRequest {
-            correlation,
-            broker,
-            ..
-        }) => Some(Message::AlterConfigsResponse(msg::AlterConfigsResponse {
-            correlation: *correlation,
-            topic: broker_resource(*broker).into(),
-            error: e,
-        })),
-        Message::DeleteTopicsRequest(msg::DeleteTopicsRequest { correlation, topic }) => {
-            Some(Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
-                correlation: *correlation,
-                topic: topic.clone(),
-                error: e,
-            }))
-        }
-        Message::AlterPartition(msg::AlterPartition {
-            correlation, tp, ..
-        }) => Some(Message::AlterPartitionResponse(
-            msg::AlterPartitionResponse {
-                correlation: *correlation,
-                tp: tp.clone(),
-                result: Err(ErrorCode::NotController),
-            },
-        )),
-        Message::ControlledShutdownRequest(msg::ControlledShutdownRequest {
-            correlation, ..
-        }) => Some(Message::ControlledShutdownResponse(
-            msg::ControlledShutdownResponse {
-                correlation: *correlation,
-                error: e,
-                remaining: Vec::new(),
-            },
-        )),
-        _ => None,
-    }
 }
 
 impl Controller {

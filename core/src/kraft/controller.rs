@@ -6,8 +6,11 @@
 //! them. Heartbeats are not written: a new active controller starts every broker's session
 //! afresh.
 
-use super::image::{config_pairs, Delta, MetadataImage, TOPIC_RESOURCE};
-use crate::config::KRaftConfig;
+use super::image::{
+    broker_resource_name, config_pairs, Delta, MetadataImage, PartitionRegistration,
+    BROKER_RESOURCE, TOPIC_RESOURCE,
+};
+use crate::config::{BrokerConfig, KRaftConfig};
 use crate::controller::assignment::assign_replicas;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
 use crate::node::Ctx;
@@ -44,6 +47,8 @@ struct Active {
 pub struct QuorumController {
     node_id: u32,
     config: KRaftConfig,
+    /// The static broker settings (`unclean.leader.election.enable`'s default).
+    broker_config: BrokerConfig,
     /// Every committed record, applied.
     committed: MetadataImage,
     active: Option<Active>,
@@ -59,10 +64,11 @@ struct Heartbeat {
 }
 
 impl QuorumController {
-    pub fn new(node_id: u32, config: KRaftConfig) -> QuorumController {
+    pub fn new(node_id: u32, config: KRaftConfig, broker_config: BrokerConfig) -> QuorumController {
         QuorumController {
             node_id,
             config,
+            broker_config,
             committed: MetadataImage::default(),
             active: None,
         }
@@ -100,15 +106,17 @@ impl QuorumController {
         // The leader that committed them reports its elections, as ZooKeeper mode's
         // controller does once its write succeeds.
         if raft.epoch_start_offset().is_some() {
-            for tp in delta.elected {
-                let p = self.committed.partition(&tp).expect("just applied");
+            for (tp, unclean) in delta.elected {
+                let Some(p) = self.committed.partition(&tp) else {
+                    continue; // deleted in the same batch
+                };
                 ctx.trace(Event::LeaderElected {
                     topic: tp.topic.clone(),
                     partition: tp.partition,
                     leader: p.leader(),
                     leader_epoch: p.leader_epoch,
                     isr: p.isr.iter().copied().map(BrokerId).collect(),
-                    unclean: false,
+                    unclean,
                 });
             }
         }
@@ -217,7 +225,7 @@ impl QuorumController {
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
         if self.active.is_none() {
-            if let Some(reply) = not_controller(msg) {
+            if let Some(reply) = crate::protocol::not_controller_response(&msg) {
                 ctx.send(from, reply);
             }
             return;
@@ -238,6 +246,11 @@ impl QuorumController {
                 self.create_topic(from, r.correlation, *r.topic, raft, ctx)
             }
             Message::AlterPartition(r) => self.alter_partition(from, r, raft, ctx),
+            Message::CreatePartitionsRequest(r) => self.create_partitions(from, r, raft, ctx),
+            Message::DeleteTopicsRequest(r) => self.delete_topic(from, r, raft, ctx),
+            Message::ElectLeadersRequest(r) => self.elect_leaders(from, r, raft, ctx),
+            Message::AlterConfigsRequest(r) => self.alter_topic_config(from, r, raft, ctx),
+            Message::AlterBrokerConfigsRequest(r) => self.alter_broker_config(from, r, raft, ctx),
             other => debug_assert!(false, "the quorum controller got {other:?}"),
         }
     }
@@ -280,6 +293,7 @@ impl QuorumController {
         let broker_epoch = active.image.next_offset();
         active.sessions.insert(id, now);
         active.shutting_down.remove(&id);
+        let replaces = active.image.brokers.contains_key(&id);
         let record = MetadataRecord::RegisterBroker {
             broker_id: id,
             incarnation_id: request.incarnation_id,
@@ -288,7 +302,21 @@ impl QuorumController {
             fenced: true,
             in_controlled_shutdown: false,
         };
-        self.write_then_reply(raft, vec![record], from, reply(Ok(broker_epoch)), ctx);
+        let registered = self.write(raft, vec![record], ctx);
+        // A new incarnation replaces one that did not shut down cleanly
+        // (`handleBrokerUncleanShutdown`, KIP-966): now fenced, it leads nothing and leaves
+        // the ISRs until it catches up again.
+        let moves = if replaces {
+            self.leave_partitions(id, true)
+        } else {
+            Vec::new()
+        };
+        let last = self.write(raft, moves, ctx).or(registered);
+        let reply = reply(Ok(broker_epoch));
+        match (self.active.as_mut(), last) {
+            (Some(active), Some(last)) => active.pending.push((last, from, reply)),
+            _ => ctx.send(from, reply),
+        }
     }
 
     /// `QuorumController.processBrokerHeartbeat` with `BrokerHeartbeatManager`'s state
@@ -469,14 +497,14 @@ impl QuorumController {
                 }
                 let isr: Vec<u32> = p.isr.iter().copied().filter(|b| *b != broker).collect();
                 let new_isr = if isr.is_empty() { p.isr.clone() } else { isr };
-                let leader = if leads {
-                    p.replicas
-                        .iter()
-                        .copied()
-                        .find(|r| *r != broker && new_isr.contains(r) && !image.is_fenced(*r))
-                        .map_or(NO_LEADER, |r| r as i32)
+                let (leader, new_isr) = if leads {
+                    match self.elect(image, &topic.name, p, broker, &new_isr) {
+                        Some((leader, true)) => (leader as i32, vec![leader]),
+                        Some((leader, false)) => (leader as i32, new_isr),
+                        None => (NO_LEADER, new_isr),
+                    }
                 } else {
-                    NO_LEADER_CHANGE
+                    (NO_LEADER_CHANGE, new_isr)
                 };
                 if new_isr == p.isr && leader == NO_LEADER_CHANGE {
                     continue;
@@ -499,17 +527,58 @@ impl QuorumController {
         records
     }
 
-    /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it.
+    /// `PartitionChangeBuilder.electLeader`: the first replica (in assignment order) that
+    /// is in `isr` and unfenced, other than `excluded`; failing that, with
+    /// `unclean.leader.election.enable`, the first unfenced replica at all. `true`: unclean.
+    fn elect(
+        &self,
+        image: &MetadataImage,
+        topic: &str,
+        p: &PartitionRegistration,
+        excluded: u32,
+        isr: &[u32],
+    ) -> Option<(u32, bool)> {
+        let eligible = |r: &u32| *r != excluded && !image.is_fenced(*r);
+        if let Some(r) = p
+            .replicas
+            .iter()
+            .copied()
+            .find(|r| eligible(r) && isr.contains(r))
+        {
+            return Some((r, false));
+        }
+        let unclean = image
+            .topic_config(topic)
+            .unclean_leader_election_enable
+            .unwrap_or(self.broker_config.unclean_leader_election_enable);
+        if !unclean {
+            return None;
+        }
+        p.replicas.iter().copied().find(eligible).map(|r| (r, true))
+    }
+
+    /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it
+    /// (or any leaderless one it replicates, where unclean election is enabled).
     fn elect_on_unfence(&self, broker: u32) -> Vec<MetadataRecord> {
         let image = &self.active.as_ref().expect("active").image;
         let mut records = Vec::new();
         for topic in image.topics.values() {
             for (partition, p) in topic.partitions.iter() {
-                if p.leader == NO_LEADER && p.isr.contains(&broker) {
+                if p.leader != NO_LEADER || !p.replicas.contains(&broker) {
+                    continue;
+                }
+                // The broker is unfenced by the record written just before these.
+                let clean = p.isr.contains(&broker);
+                let unclean_ok = !clean
+                    && image
+                        .topic_config(&topic.name)
+                        .unclean_leader_election_enable
+                        .unwrap_or(self.broker_config.unclean_leader_election_enable);
+                if clean || unclean_ok {
                     records.push(MetadataRecord::PartitionChange {
                         partition_id: *partition,
                         topic_id: topic.id,
-                        isr: None,
+                        isr: (!clean).then(|| vec![broker]),
                         leader: broker as i32,
                         replicas: None,
                         eligible_leader_replicas: None,
@@ -653,6 +722,234 @@ impl QuorumController {
         self.write_then_reply(raft, vec![record], from, reply(Ok(Box::new(state))), ctx);
     }
 
+    /// `ReplicationControlManager.createPartitions`: new partitions, spread as a new topic's.
+    fn create_partitions(
+        &mut self,
+        from: NodeId,
+        request: msg::CreatePartitionsRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let reply = |error| {
+            Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
+                correlation: request.correlation,
+                topic: request.topic.clone(),
+                error,
+            })
+        };
+        let Some(topic) = image.topic(&request.topic) else {
+            ctx.send(from, reply(Some(ErrorCode::UnknownTopicOrPartition)));
+            return;
+        };
+        let current = topic.partitions.len() as u32;
+        let replication = topic
+            .partitions
+            .values()
+            .next()
+            .map_or(1, |p| p.replicas.len());
+        let brokers = image.unfenced_brokers();
+        let error = if request.count <= current {
+            Some(ErrorCode::InvalidPartitions)
+        } else if replication > brokers.len() {
+            Some(ErrorCode::InvalidReplicationFactor)
+        } else {
+            None
+        };
+        if error.is_some() {
+            ctx.send(from, reply(error));
+            return;
+        }
+        let n = brokers.len() as u64;
+        let (start, shift) = (ctx.rng.below(n) as usize, ctx.rng.below(n) as usize);
+        let assignment = assign_replicas(
+            &brokers,
+            current,
+            request.count - current,
+            replication as u32,
+            start,
+            shift,
+        );
+        let topic_id = topic.id;
+        let records = assignment
+            .iter()
+            .map(|(partition, replicas)| {
+                let replicas: Vec<u32> = replicas.iter().map(|b| b.0).collect();
+                MetadataRecord::Partition {
+                    partition_id: *partition,
+                    topic_id,
+                    isr: replicas.clone(),
+                    leader: replicas[0] as i32,
+                    replicas,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                    eligible_leader_replicas: Vec::new(),
+                    last_known_elr: Vec::new(),
+                }
+            })
+            .collect();
+        self.write_then_reply(raft, records, from, reply(None), ctx);
+    }
+
+    /// `ReplicationControlManager.deleteTopic`: one RemoveTopic record; brokers that apply it
+    /// stop and delete their replicas.
+    fn delete_topic(
+        &mut self,
+        from: NodeId,
+        request: msg::DeleteTopicsRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let reply = |error| {
+            Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
+                correlation: request.correlation,
+                topic: request.topic.clone(),
+                error,
+            })
+        };
+        match image.topic(&request.topic) {
+            None => ctx.send(from, reply(Some(ErrorCode::UnknownTopicOrPartition))),
+            Some(topic) => {
+                let record = MetadataRecord::RemoveTopic { topic_id: topic.id };
+                self.write_then_reply(raft, vec![record], from, reply(None), ctx);
+            }
+        }
+    }
+
+    /// `ReplicationControlManager.electLeaders`: the preferred replica where it is in sync
+    /// and unfenced, or (unclean) any unfenced replica of a leaderless partition.
+    fn elect_leaders(
+        &mut self,
+        from: NodeId,
+        request: msg::ElectLeadersRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let every = request.partitions.is_none();
+        let wanted = request.partitions.unwrap_or_else(|| {
+            image
+                .topics
+                .values()
+                .flat_map(|t| {
+                    t.partitions
+                        .keys()
+                        .map(|p| TopicPartition::new(&t.name, *p))
+                })
+                .collect()
+        });
+        let mut records = Vec::new();
+        let mut results = Vec::new();
+        for tp in wanted {
+            let found = image
+                .topic(&tp.topic)
+                .and_then(|t| Some((t.id, t.partitions.get(&tp.partition)?)));
+            let result = match found {
+                None => Err(ErrorCode::UnknownTopicOrPartition),
+                Some((topic_id, p)) => {
+                    let live = |b: &u32| !image.is_fenced(*b);
+                    let pick = if request.unclean {
+                        if p.leader().is_some_and(|l| live(&l.0)) {
+                            Err(ErrorCode::ElectionNotNeeded)
+                        } else {
+                            let in_sync = p
+                                .replicas
+                                .iter()
+                                .copied()
+                                .find(|b| live(b) && p.isr.contains(b));
+                            match in_sync.or_else(|| p.replicas.iter().copied().find(live)) {
+                                Some(l) => Ok((l, in_sync.is_none())),
+                                None => Err(ErrorCode::EligibleLeadersNotAvailable),
+                            }
+                        }
+                    } else {
+                        match p.replicas.first().copied() {
+                            Some(r) if p.leader == r as i32 => Err(ErrorCode::ElectionNotNeeded),
+                            Some(r) if live(&r) && p.isr.contains(&r) => Ok((r, false)),
+                            _ => Err(ErrorCode::PreferredLeaderNotAvailable),
+                        }
+                    };
+                    pick.map(|(leader, unclean)| {
+                        records.push(MetadataRecord::PartitionChange {
+                            partition_id: tp.partition,
+                            topic_id,
+                            isr: unclean.then(|| vec![leader]),
+                            leader: leader as i32,
+                            replicas: None,
+                            eligible_leader_replicas: None,
+                            last_known_elr: None,
+                        });
+                    })
+                }
+            };
+            let error = result.err();
+            if !(every && error == Some(ErrorCode::ElectionNotNeeded)) {
+                results.push((tp, error));
+            }
+        }
+        let reply = Message::ElectLeadersResponse(msg::ElectLeadersResponse {
+            correlation: request.correlation,
+            results,
+        });
+        self.write_then_reply(raft, records, from, reply, ctx);
+    }
+
+    /// `kafka-configs.sh --alter` on a topic: the request carries its whole new set of
+    /// overrides; ConfigRecords set what changed and delete (null value) what went.
+    fn alter_topic_config(
+        &mut self,
+        from: NodeId,
+        request: msg::AlterConfigsRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let reply = |error| {
+            Message::AlterConfigsResponse(msg::AlterConfigsResponse {
+                correlation: request.correlation,
+                topic: request.topic.clone(),
+                error,
+            })
+        };
+        if image.topic(&request.topic).is_none() {
+            ctx.send(from, reply(Some(ErrorCode::UnknownTopicOrPartition)));
+            return;
+        }
+        let before = image.topic_config(&request.topic);
+        let records = config_changes(
+            TOPIC_RESOURCE,
+            request.topic.to_string(),
+            &before,
+            &request.config,
+        );
+        self.write_then_reply(raft, records, from, reply(None), ctx);
+    }
+
+    /// `kafka-configs.sh --entity-type brokers --alter`: one broker's settings or the default.
+    fn alter_broker_config(
+        &mut self,
+        from: NodeId,
+        request: msg::AlterBrokerConfigsRequest,
+        raft: &mut RaftClient,
+        ctx: &mut Ctx<'_, RaftTimer>,
+    ) {
+        let image = &self.active.as_ref().expect("active").image;
+        let before = image.broker_config(request.broker);
+        let records = config_changes(
+            BROKER_RESOURCE,
+            broker_resource_name(request.broker),
+            &before,
+            &request.config,
+        );
+        let reply = Message::AlterConfigsResponse(msg::AlterConfigsResponse {
+            correlation: request.correlation,
+            topic: crate::protocol::broker_resource(request.broker).into(),
+            error: None,
+        });
+        self.write_then_reply(raft, records, from, reply, ctx);
+    }
+
     /// Every broker that is registered and unfenced in the committed image.
     pub fn unfenced_brokers(&self) -> Vec<BrokerId> {
         self.committed.unfenced_brokers()
@@ -664,38 +961,36 @@ impl QuorumController {
     }
 }
 
-/// The answer a request gets from a controller that is not active.
-fn not_controller(msg: Message) -> Option<Message> {
-    Some(match msg {
-        Message::BrokerRegistrationRequest(r) => {
-            Message::BrokerRegistrationResponse(msg::BrokerRegistrationResponse {
-                correlation: r.correlation,
-                result: Err(ErrorCode::NotController),
-            })
+/// The ConfigRecords that turn `before` into `after`: set what is new or changed, delete
+/// (a null value) what is gone, in name order.
+fn config_changes<T: serde::Serialize>(
+    resource_type: u8,
+    resource_name: String,
+    before: &T,
+    after: &T,
+) -> Vec<MetadataRecord> {
+    let before = config_pairs(before);
+    let after = config_pairs(after);
+    let mut records = Vec::new();
+    for (name, value) in &after {
+        if !before.iter().any(|(n, v)| n == name && v == value) {
+            records.push(MetadataRecord::Config {
+                resource_type,
+                resource_name: resource_name.clone(),
+                name: name.clone(),
+                value: Some(value.clone()),
+            });
         }
-        Message::BrokerHeartbeatRequest(r) => {
-            Message::BrokerHeartbeatResponse(msg::BrokerHeartbeatResponse {
-                correlation: r.correlation,
-                error: Some(ErrorCode::NotController),
-                is_caught_up: false,
-                is_fenced: true,
-                should_shut_down: false,
-            })
+    }
+    for (name, _) in &before {
+        if !after.iter().any(|(n, _)| n == name) {
+            records.push(MetadataRecord::Config {
+                resource_type,
+                resource_name: resource_name.clone(),
+                name: name.clone(),
+                value: None,
+            });
         }
-        Message::CreateTopicsRequest(r) => {
-            Message::CreateTopicsResponse(msg::CreateTopicsResponse {
-                correlation: r.correlation,
-                topic: r.topic.name,
-                error: Some(ErrorCode::NotController),
-            })
-        }
-        Message::AlterPartition(r) => {
-            Message::AlterPartitionResponse(msg::AlterPartitionResponse {
-                correlation: r.correlation,
-                tp: r.tp,
-                result: Err(ErrorCode::NotController),
-            })
-        }
-        _ => return None,
-    })
+    }
+    records
 }

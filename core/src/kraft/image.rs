@@ -2,7 +2,7 @@
 //! say it is, applied in offset order. Controllers and brokers each keep one; a broker's lags
 //! the active controller's by what it has not fetched yet.
 
-use crate::config::TopicConfig;
+use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, Offset, TopicName, TopicPartition};
 use crate::protocol::PartitionState;
 use crate::raft::log::{LogEntry, MetadataRecord, NO_LEADER_CHANGE};
@@ -67,8 +67,11 @@ pub struct TopicImage {
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
     pub partitions: VecSet<TopicPartition>,
-    /// Partitions that got a (new) leader, in log order.
-    pub elected: Vec<TopicPartition>,
+    /// Partitions that got a (new) leader, in log order, and whether it was out of the ISR
+    /// (an unclean election).
+    pub elected: Vec<(TopicPartition, bool)>,
+    /// Dynamic broker configs that changed: `None` for the cluster-wide default.
+    pub broker_configs: Vec<Option<BrokerId>>,
     pub deleted_topics: Vec<TopicName>,
     pub topic_configs: VecSet<TopicName>,
     pub brokers: bool,
@@ -78,6 +81,7 @@ impl Delta {
     pub fn is_empty(&self) -> bool {
         self.partitions.is_empty()
             && self.deleted_topics.is_empty()
+            && self.broker_configs.is_empty()
             && self.topic_configs.is_empty()
             && !self.brokers
     }
@@ -196,7 +200,7 @@ impl MetadataImage {
                     partition: *partition_id,
                 };
                 delta.partitions.insert(tp.clone());
-                delta.elected.push(tp);
+                delta.elected.push((tp, false));
             }
             MetadataRecord::PartitionChange {
                 partition_id,
@@ -215,6 +219,7 @@ impl MetadataImage {
                 };
                 // `PartitionRegistration.merge`: a new leader bumps the leader epoch; any
                 // change bumps the partition epoch.
+                let unclean = *leader >= 0 && !p.isr.contains(&(*leader as u32));
                 if *leader != NO_LEADER_CHANGE {
                     p.leader = *leader;
                     p.leader_epoch += 1;
@@ -238,7 +243,7 @@ impl MetadataImage {
                 };
                 delta.partitions.insert(tp.clone());
                 if *leader != NO_LEADER_CHANGE {
-                    delta.elected.push(tp);
+                    delta.elected.push((tp, unclean));
                 }
             }
             MetadataRecord::Config {
@@ -263,6 +268,10 @@ impl MetadataImage {
                 }
                 if *resource_type == TOPIC_RESOURCE {
                     delta.topic_configs.insert(resource_name.as_str().into());
+                } else if *resource_type == BROKER_RESOURCE {
+                    delta
+                        .broker_configs
+                        .push(resource_name.parse().ok().map(BrokerId));
                 }
             }
             MetadataRecord::ProducerIds {
@@ -273,6 +282,21 @@ impl MetadataImage {
                 feature_level,
             } => {
                 self.features.insert(name.clone(), *feature_level);
+            }
+            MetadataRecord::RemoveTopic { topic_id } => {
+                let Some(topic) = self.topics.remove(topic_id) else {
+                    return;
+                };
+                self.topic_ids.remove(&topic.name);
+                self.configs
+                    .remove(&(TOPIC_RESOURCE, topic.name.to_string()));
+                for partition in topic.partitions.keys() {
+                    delta.partitions.remove(&TopicPartition {
+                        topic: topic.name.clone(),
+                        partition: *partition,
+                    });
+                }
+                delta.deleted_topics.push(topic.name);
             }
         }
     }
@@ -305,10 +329,23 @@ impl MetadataImage {
             .map(config_from_pairs)
             .unwrap_or_default()
     }
+
+    /// Dynamic broker settings of one broker, or (`None`) the cluster-wide default.
+    pub fn broker_config(&self, broker: Option<BrokerId>) -> DynamicBrokerConfig {
+        self.configs
+            .get(&(BROKER_RESOURCE, broker_resource_name(broker)))
+            .map(config_from_pairs)
+            .unwrap_or_default()
+    }
 }
 
-/// A topic's overrides as ConfigRecords' `(name, value)` pairs, Kafka's names, in name order.
-pub fn config_pairs(config: &TopicConfig) -> Vec<(String, String)> {
+/// A ConfigRecord's resource name for broker settings: the id, or "" for the default.
+pub fn broker_resource_name(broker: Option<BrokerId>) -> String {
+    broker.map(|b| b.0.to_string()).unwrap_or_default()
+}
+
+/// Overrides as ConfigRecords' `(name, value)` pairs, Kafka's names, in name order.
+pub fn config_pairs<T: serde::Serialize>(config: &T) -> Vec<(String, String)> {
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(config) else {
         return Vec::new();
     };
@@ -321,7 +358,9 @@ pub fn config_pairs(config: &TopicConfig) -> Vec<(String, String)> {
 }
 
 /// The overrides a topic's ConfigRecords set (values written by [`config_pairs`]).
-fn config_from_pairs(pairs: &VecMap<String, String>) -> TopicConfig {
+fn config_from_pairs<T: serde::de::DeserializeOwned + Default>(
+    pairs: &VecMap<String, String>,
+) -> T {
     let map: serde_json::Map<String, serde_json::Value> = pairs
         .iter()
         .map(|(k, v)| {

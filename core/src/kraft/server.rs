@@ -3,7 +3,7 @@
 //! broker,controller` (combined mode) host the same pair.
 
 use super::controller::QuorumController;
-use crate::config::KRaftConfig;
+use crate::config::{BrokerConfig, KRaftConfig};
 use crate::ids::{NodeId, CONTROLLER_ID_BASE};
 use crate::node::Ctx;
 use crate::protocol::Message;
@@ -58,6 +58,7 @@ impl ControllerServer {
         node_id: ReplicaId,
         voters: Vec<ReplicaId>,
         config: &KRaftConfig,
+        broker_config: &BrokerConfig,
         disk: ControllerDisk,
     ) -> ControllerServer {
         ControllerServer {
@@ -69,7 +70,7 @@ impl ControllerServer {
                 disk.election,
                 disk.log,
             ),
-            controller: QuorumController::new(node_id, config.clone()),
+            controller: QuorumController::new(node_id, config.clone(), broker_config.clone()),
         }
     }
 
@@ -116,6 +117,11 @@ impl ControllerServer {
                 | Message::BrokerRegistrationRequest(_)
                 | Message::BrokerHeartbeatRequest(_)
                 | Message::CreateTopicsRequest(_)
+                | Message::CreatePartitionsRequest(_)
+                | Message::DeleteTopicsRequest(_)
+                | Message::ElectLeadersRequest(_)
+                | Message::AlterConfigsRequest(_)
+                | Message::AlterBrokerConfigsRequest(_)
                 | Message::AlterPartition(_)
         )
     }

@@ -105,6 +105,10 @@ pub enum MetadataRecord {
         name: String,
         feature_level: u16,
     },
+    /// A topic is deleted, with its partitions and configs.
+    RemoveTopic {
+        topic_id: u128,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

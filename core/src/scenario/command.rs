@@ -32,6 +32,14 @@ pub enum Command {
     RestartZookeeper {
         server: u32,
     },
+    /// KRaft: a controller process crashes (its log and `quorum-state` survive on disk).
+    KillController {
+        controller: u32,
+    },
+    /// KRaft: starts a dead controller again; it catches up from the quorum's leader.
+    RestartController {
+        controller: u32,
+    },
     /// Cuts the network between two sets of nodes (both ways unless `one_way`: then only
     /// messages from `between` to `and` are lost).
     CutLinks {
@@ -193,6 +201,12 @@ impl Command {
             "restart_zookeeper" => Command::RestartZookeeper {
                 server: f.required("server")?,
             },
+            "kill_controller" => Command::KillController {
+                controller: f.required("controller")?,
+            },
+            "restart_controller" => Command::RestartController {
+                controller: f.required("controller")?,
+            },
             "cut_links" => Command::CutLinks {
                 between: f.required("between")?,
                 and: f.required("and")?,
@@ -297,6 +311,10 @@ impl Command {
             } => format!("restart broker {broker} with an empty disk"),
             Command::KillZookeeper { server } => format!("kill zookeeper {server}"),
             Command::RestartZookeeper { server } => format!("restart zookeeper {server}"),
+            Command::KillController { controller } => format!("kill controller {controller}"),
+            Command::RestartController { controller } => {
+                format!("restart controller {controller}")
+            }
             Command::CutLinks {
                 between,
                 and,
@@ -450,6 +468,8 @@ mod tests {
             },
             Command::KillZookeeper { server: 1 },
             Command::RestartZookeeper { server: 1 },
+            Command::KillController { controller: 3001 },
+            Command::RestartController { controller: 3001 },
             Command::CutLinks {
                 between: nodes.clone(),
                 and: vec![NodeId::broker(3)],

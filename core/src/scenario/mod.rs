@@ -83,6 +83,51 @@ impl ClusterMode {
     pub fn is_kraft(self) -> bool {
         self == ClusterMode::KRaft
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterMode::ZooKeeper => "zookeeper",
+            ClusterMode::KRaft => "kraft",
+        }
+    }
+
+    /// `zookeeper` or `kraft`, as a scenario writes it.
+    pub fn parse(s: &str) -> Result<ClusterMode, String> {
+        match s {
+            "zookeeper" => Ok(ClusterMode::ZooKeeper),
+            "kraft" => Ok(ClusterMode::KRaft),
+            _ => Err(format!(
+                "'{s}' is not a cluster mode: use zookeeper or kraft"
+            )),
+        }
+    }
+}
+
+impl Scenario {
+    /// The same scenario in the other mode, everything else kept (`kplay run --mode`, the
+    /// page's mode switch): KRaft drops the ZooKeeper ensemble, ZooKeeper mode the
+    /// controllers. A scenario whose faults need ZooKeeper cannot run in KRaft mode: the
+    /// error says which.
+    pub fn with_mode(mut self, mode: ClusterMode) -> Result<Scenario, ScenarioError> {
+        if self.cluster.mode == mode {
+            return Ok(self);
+        }
+        let defaults = ClusterSpec::default();
+        self.cluster.mode = mode;
+        match mode {
+            ClusterMode::KRaft => {
+                self.cluster.zookeepers = defaults.zookeepers;
+                self.cluster.zookeeper_config = defaults.zookeeper_config;
+            }
+            ClusterMode::ZooKeeper => {
+                self.cluster.controllers = defaults.controllers;
+                self.cluster.combined = defaults.combined;
+                self.cluster.kraft_config = defaults.kraft_config;
+            }
+        }
+        self.validate()?;
+        Ok(self)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

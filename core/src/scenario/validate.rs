@@ -665,6 +665,31 @@ impl Scenario {
             Command::KillZookeeper { server } | Command::RestartZookeeper { server } => {
                 range(&format!("{what}.server"), *server, 1, zks)
             }
+            Command::KillController { controller } | Command::RestartController { controller } => {
+                if !kraft {
+                    return Err(ScenarioError::Invalid {
+                        what: what.to_string(),
+                        problem: "controllers are KRaft's: this cluster runs in ZooKeeper mode \
+                                  (its controller is a broker: kill that broker)"
+                            .into(),
+                    });
+                }
+                if self.cluster.combined {
+                    return Err(ScenarioError::Invalid {
+                        what: what.to_string(),
+                        problem: "in combined mode the controllers run inside brokers 1..N: \
+                                  kill the broker"
+                            .into(),
+                    });
+                }
+                if !controllers.contains(controller) {
+                    return Err(ScenarioError::UnknownNode {
+                        what: what.to_string(),
+                        node: format!("controller:{controller}"),
+                    });
+                }
+                Ok(())
+            }
             Command::CutLinks { between, and, .. }
             | Command::HealLinks { between, and }
             | Command::SlowLinks { between, and, .. } => {

@@ -16,6 +16,8 @@ impl Sim {
             | Command::RestartBroker { .. }
             | Command::KillZookeeper { .. }
             | Command::RestartZookeeper { .. }
+            | Command::KillController { .. }
+            | Command::RestartController { .. }
             | Command::CutLinks { .. }
             | Command::HealLinks { .. }
             | Command::HealAllLinks
@@ -82,6 +84,17 @@ impl Sim {
                         disk_lost: false,
                     });
                     self.start_zookeeper(server);
+                }
+            }
+            Command::KillController { controller } => self.crash(NodeId::Controller(controller)),
+            Command::RestartController { controller } => {
+                let node = NodeId::Controller(controller);
+                if self.nodes.get(&node).is_some_and(|s| s.node.is_none()) {
+                    self.record(Event::NodeStarted {
+                        node,
+                        disk_lost: false,
+                    });
+                    self.start_controller(controller);
                 }
             }
             Command::CutLinks {
@@ -317,6 +330,21 @@ impl Sim {
     /// Sends an admin request to the active controller (as the admin client would after asking
     /// any broker who the controller is).
     fn admin_request(&mut self, request: Message) {
+        if self.scenario().cluster.mode.is_kraft() {
+            // `--bootstrap-controller`: KRaft's tools can talk to the controllers directly.
+            match self.active_controller() {
+                Some((id, _)) => {
+                    self.admin_send(crate::kraft::server::address(id), request);
+                }
+                None => self.record(Event::CommandApplied {
+                    description: format!(
+                        "{} failed: the controller quorum has no active controller",
+                        request.api()
+                    ),
+                }),
+            }
+            return;
+        }
         match self.controller() {
             Some((controller, _)) => {
                 self.admin_send(NodeId::Broker(controller), request);

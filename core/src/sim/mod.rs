@@ -967,8 +967,13 @@ impl Sim {
     fn start_controller(&mut self, id: u32) {
         let disk = self.controller_disks.remove(&id).unwrap_or_default();
         let cluster = &self.scenario.cluster;
-        let server =
-            ControllerServer::new(id, cluster.controller_ids(), &cluster.kraft_config, disk);
+        let server = ControllerServer::new(
+            id,
+            cluster.controller_ids(),
+            &cluster.kraft_config,
+            &cluster.broker_config,
+            disk,
+        );
         self.spawn(NodeId::Controller(id), |_| {
             Node::Controller(Box::new(server))
         });
@@ -1141,6 +1146,12 @@ impl Sim {
     pub fn dynamic_broker_config(&self, broker: Option<u32>) -> crate::config::DynamicBrokerConfig {
         use crate::controller::zk_data;
         use crate::zookeeper::paths;
+        if self.scenario.cluster.mode.is_kraft() {
+            return self
+                .metadata_image()
+                .map(|i| i.broker_config(broker.map(BrokerId)))
+                .unwrap_or_default();
+        }
         self.zookeeper_tree()
             .and_then(|t| t.get(&paths::broker_config(broker)))
             .and_then(|n| zk_data::parse_broker_config(&n.data))

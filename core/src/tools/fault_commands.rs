@@ -11,10 +11,11 @@ pub const USAGE: &[&str] = &[
     "kill broker N (a crash) | stop broker N (a clean, controlled shutdown)",
     "restart broker N [with an empty disk] | isolate broker N",
     "kill zookeeper N | restart zookeeper N",
+    "kill controller N | restart controller N   (KRaft: N is a node.id, 3000 and up)",
     "cut links NODES <-> NODES | cut links NODES -> NODES | heal links NODES <-> NODES | heal all links",
     "slow links NODES <-> NODES by MICROSECONDS us",
     "crash consumer N | close consumer N | restart consumer N | pause consumer N for SECONDS s",
-    "  (NODES: a comma-separated list of zk:N, broker:N, producer:N, consumer:N)",
+    "  (NODES: a comma-separated list of zk:N, broker:N, controller:N, producer:N, consumer:N)",
 ];
 
 /// The command these words spell, an error saying what is wrong with them, or `None` when
@@ -100,6 +101,12 @@ fn parse_known(w: &[&str]) -> Result<Command, String> {
                 server: n(2, "ZooKeeper server")?,
             }))
         }
+        ("kill", Some("controller")) => rest_is(3, &[]).and(Ok(Command::KillController {
+            controller: n(2, "controller")?,
+        })),
+        ("restart", Some("controller")) => rest_is(3, &[]).and(Ok(Command::RestartController {
+            controller: n(2, "controller")?,
+        })),
         ("heal", Some("all")) => rest_is(2, &["links"]).and(Ok(Command::HealAllLinks)),
         ("cut" | "heal" | "slow", Some("links")) => {
             let between = nodes(w.get(2))?;
@@ -191,6 +198,8 @@ mod tests {
             Command::IsolateBroker { broker: 1 },
             Command::KillZookeeper { server: 1 },
             Command::RestartZookeeper { server: 1 },
+            Command::KillController { controller: 3001 },
+            Command::RestartController { controller: 3001 },
             Command::CutLinks {
                 between: vec![b(1)],
                 and: vec![b(2), NodeId::ZooKeeper(1)],
