@@ -160,6 +160,8 @@ impl Command {
         "restart_broker",
         "kill_zookeeper",
         "restart_zookeeper",
+        "kill_controller",
+        "restart_controller",
         "cut_links",
         "heal_links",
         "heal_all_links",
