@@ -70,6 +70,8 @@ pub enum ErrorCode {
     DuplicateBrokerRegistration,
     /// KRaft: a heartbeat names a broker epoch that is not the registered one.
     StaleBrokerEpoch,
+    /// KRaft AlterPartition: the new ISR names a fenced broker or one in controlled shutdown.
+    IneligibleReplica,
 }
 
 impl ErrorCode {

@@ -51,5 +51,6 @@ pub fn kafka(error: E) -> K {
         E::InvalidFetchSessionEpoch => K::InvalidFetchSessionEpoch,
         E::DuplicateBrokerRegistration => K::DuplicateBrokerRegistration,
         E::StaleBrokerEpoch => K::StaleBrokerEpoch,
+        E::IneligibleReplica => K::IneligibleReplica,
     }
 }

@@ -9,7 +9,7 @@ use crate::config::KRaftConfig;
 use crate::ids::{BrokerId, NodeId, Offset};
 use crate::kraft::image::{Delta, MetadataImage};
 use crate::kraft::server::address;
-use crate::node::Ctx;
+use crate::node::{Ctx, TimerId};
 use crate::protocol::msg;
 use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::raft::client::{RaftClient, RaftTimer};
@@ -22,6 +22,8 @@ const STARTING_HEARTBEAT_MS: u64 = 10;
 /// The wait before asking again after an error or with no controller known (Kafka backs
 /// off exponentially from `retry.backoff.ms`; one step is enough here).
 const RETRY_MS: u64 = 100;
+/// The first heartbeat after the controller answered one asking to shut down.
+const SHUTDOWN_FIRST_RETRY_MS: u64 = 50;
 
 /// `BrokerState`, as the lifecycle manager moves it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +52,10 @@ pub struct KRaftBroker {
     in_flight: Option<Correlation>,
     /// Whether the active controller last said this broker is fenced.
     pub fenced: bool,
+    /// The next registration or heartbeat: one timer at a time.
+    next: Option<TimerId>,
+    /// A heartbeat answered since the controlled shutdown began.
+    shutdown_answered: bool,
 }
 
 impl KRaftBroker {
@@ -77,12 +83,22 @@ impl KRaftBroker {
             broker_epoch: None,
             in_flight: None,
             fenced: true,
+            next: None,
+            shutdown_answered: false,
         }
     }
 
     /// The active controller, as far as the quorum has told this broker.
     pub fn controller(&self) -> Option<NodeId> {
         self.raft.leader_id().map(address)
+    }
+
+    /// Sets the lifecycle timer, replacing one already set.
+    fn schedule(&mut self, delay_ms: u64, ctx: &mut Ctx<'_, BrokerTimer>) {
+        if let Some(previous) = self.next.take() {
+            ctx.cancel(previous);
+        }
+        self.next = Some(ctx.timeout_in_ms(delay_ms, BrokerTimer::Lifecycle));
     }
 
     /// The offset of the last record applied.
@@ -94,7 +110,9 @@ impl KRaftBroker {
 impl Broker {
     pub(super) fn start_kraft(&mut self, ctx: &mut Ctx<'_, BrokerTimer>) {
         self.with_quorum(ctx, |raft, ctx| raft.start(ctx));
-        ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+        if let Some(kraft) = self.kraft.as_mut() {
+            kraft.schedule(0, ctx);
+        }
     }
 
     /// Runs `f` on the broker's quorum observer, then publishes what was committed.
@@ -187,12 +205,13 @@ impl Broker {
         let Some(kraft) = self.kraft.as_mut() else {
             return;
         };
+        kraft.next = None;
         if kraft.in_flight.is_some() {
             return;
         }
         let Some(controller) = kraft.controller() else {
             // No leader known yet: the metadata fetch will find one.
-            ctx.timer_in_ms(RETRY_MS, BrokerTimer::Lifecycle);
+            kraft.schedule(RETRY_MS, ctx);
             return;
         };
         let request = match kraft.broker_epoch {
@@ -251,7 +270,7 @@ impl Broker {
             }
             Err(_) => RETRY_MS,
         };
-        ctx.timer_in_ms(delay, BrokerTimer::Lifecycle);
+        kraft.schedule(delay, ctx);
     }
 
     pub(super) fn on_heartbeat_response(
@@ -271,35 +290,43 @@ impl Broker {
                 // The controller no longer knows this registration: register again.
                 kraft.broker_epoch = None;
                 kraft.state = LifecycleState::Starting;
-                ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+                kraft.schedule(0, ctx);
                 return;
             }
             Some(_) => {
-                ctx.timer_in_ms(RETRY_MS, BrokerTimer::Lifecycle);
+                kraft.schedule(RETRY_MS, ctx);
                 return;
             }
             None => {}
         }
         kraft.fenced = response.is_fenced;
-        kraft.state = match kraft.state {
-            LifecycleState::Starting if response.is_caught_up => LifecycleState::Recovery,
-            LifecycleState::Recovery | LifecycleState::Starting if !response.is_fenced => {
-                LifecycleState::Running
+        let delay = match kraft.state {
+            LifecycleState::PendingControlledShutdown if response.should_shut_down => {
+                return self.finish_shutdown(ctx);
             }
-            state => state,
+            // The first answer while waiting: ask again soon, in case the controller is
+            // quick (`BrokerLifecycleManager`'s 50 ms).
+            LifecycleState::PendingControlledShutdown if !kraft.shutdown_answered => {
+                kraft.shutdown_answered = true;
+                SHUTDOWN_FIRST_RETRY_MS
+            }
+            LifecycleState::PendingControlledShutdown | LifecycleState::Running => {
+                kraft.config.broker_heartbeat_interval_ms
+            }
+            LifecycleState::Starting | LifecycleState::Recovery => {
+                if !response.is_fenced {
+                    kraft.state = LifecycleState::Running;
+                } else if response.is_caught_up {
+                    kraft.state = LifecycleState::Recovery;
+                }
+                if kraft.state == LifecycleState::Starting {
+                    STARTING_HEARTBEAT_MS
+                } else {
+                    kraft.config.broker_heartbeat_interval_ms
+                }
+            }
         };
-        if kraft.state == LifecycleState::Recovery && !response.is_fenced {
-            kraft.state = LifecycleState::Running;
-        }
-        if kraft.state == LifecycleState::PendingControlledShutdown && response.should_shut_down {
-            return self.finish_shutdown(ctx);
-        }
-        let delay = if kraft.state == LifecycleState::Starting {
-            STARTING_HEARTBEAT_MS
-        } else {
-            kraft.config.broker_heartbeat_interval_ms
-        };
-        ctx.timer_in_ms(delay, BrokerTimer::Lifecycle);
+        kraft.schedule(delay, ctx);
     }
 
     /// KRaft's controlled shutdown: heartbeats ask for it; the controller moves leadership
@@ -313,7 +340,7 @@ impl Broker {
         }
         kraft.state = LifecycleState::PendingControlledShutdown;
         if kraft.in_flight.is_none() {
-            ctx.timer_in_ms(0, BrokerTimer::Lifecycle);
+            kraft.schedule(0, ctx);
         }
     }
 }

@@ -695,11 +695,15 @@ impl QuorumController {
             || request.partition_epoch != p.partition_epoch
         {
             Some(ErrorCode::FencedLeaderEpoch)
-        } else if new_isr
-            .iter()
-            .any(|b| !p.replicas.contains(b) || image.is_fenced(*b))
-        {
-            Some(ErrorCode::InvalidReplicationFactor)
+        } else if new_isr.iter().any(|b| {
+            // KIP-841: fenced brokers and brokers in controlled shutdown may not join.
+            !p.replicas.contains(b)
+                || image
+                    .brokers
+                    .get(b)
+                    .is_none_or(|r| r.fenced || r.in_controlled_shutdown)
+        }) {
+            Some(ErrorCode::IneligibleReplica)
         } else {
             None
         };

@@ -113,6 +113,7 @@ impl Scenario {
             return Ok(self);
         }
         let defaults = ClusterSpec::default();
+        let before = self.cluster.control_nodes();
         self.cluster.mode = mode;
         match mode {
             ClusterMode::KRaft => {
@@ -123,6 +124,36 @@ impl Scenario {
                 self.cluster.controllers = defaults.controllers;
                 self.cluster.combined = defaults.combined;
                 self.cluster.kraft_config = defaults.kraft_config;
+            }
+        }
+        // Links to the control plane stay links to the control plane: a broker cut from
+        // ZooKeeper is cut from the controllers, and the other way round.
+        let after = self.cluster.control_nodes();
+        let translate = |command: &mut Command| {
+            if let Command::CutLinks { between, and, .. }
+            | Command::HealLinks { between, and }
+            | Command::SlowLinks { between, and, .. } = command
+            {
+                for nodes in [between, and] {
+                    if nodes.iter().any(|n| before.contains(n)) {
+                        nodes.retain(|n| !before.contains(n));
+                        for n in &after {
+                            if !nodes.contains(n) {
+                                nodes.push(*n);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        for action in &mut self.actions {
+            translate(&mut action.command);
+        }
+        if let Some(lesson) = &mut self.lesson {
+            for step in &mut lesson.steps {
+                if let Some(action) = &mut step.action {
+                    translate(action);
+                }
             }
         }
         self.validate()?;
@@ -167,6 +198,25 @@ fn is_default_controllers(n: &u32) -> bool {
 }
 
 impl ClusterSpec {
+    /// The nodes of the control plane's own quorum: ZooKeeper servers, or KRaft's
+    /// controllers (brokers 1..N in combined mode).
+    pub fn control_nodes(&self) -> Vec<crate::ids::NodeId> {
+        use crate::ids::NodeId;
+        match (self.mode, self.combined) {
+            (ClusterMode::ZooKeeper, _) => (1..=self.zookeepers).map(NodeId::ZooKeeper).collect(),
+            (ClusterMode::KRaft, true) => self
+                .controller_ids()
+                .into_iter()
+                .map(NodeId::broker)
+                .collect(),
+            (ClusterMode::KRaft, false) => self
+                .controller_ids()
+                .into_iter()
+                .map(NodeId::Controller)
+                .collect(),
+        }
+    }
+
     /// The quorum's voters' `node.id`s.
     pub fn controller_ids(&self) -> Vec<u32> {
         if !self.mode.is_kraft() {

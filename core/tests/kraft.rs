@@ -1,0 +1,291 @@
+//! KRaft mode end to end: the controller quorum elects an active controller, brokers register,
+//! catch up with `__cluster_metadata` and are unfenced; a dead broker is fenced after
+//! `broker.session.timeout.ms`; the active controller fails over to a hot standby; a clean stop
+//! moves leadership first; and what KRaft mode refuses.
+
+mod common;
+
+use common::{leader_of, run, scenario};
+use kplay_core::scenario::ClusterMode;
+use kplay_core::{lessons, Command, Event, Scenario, Sim, SimTime};
+use serde_json::json;
+
+fn kraft(seed: u64, patch: serde_json::Value) -> Scenario {
+    let mut s = scenario(
+        seed,
+        json!({"producers": [{"topic": "orders", "rate_per_sec": 200, "config": {"acks": "all"}}]}),
+    );
+    s = s
+        .with_mode(ClusterMode::KRaft)
+        .expect("valid in KRaft mode");
+    let mut value = serde_json::to_value(&s).unwrap();
+    common::merge(&mut value, patch);
+    Scenario::from_json(&value.to_string()).expect("valid")
+}
+
+/// Every `(time, event)` of the trace matching `f`.
+fn events(sim: &Sim, f: impl Fn(&Event) -> bool) -> Vec<(SimTime, Event)> {
+    sim.trace()
+        .iter()
+        .filter(|e| f(&e.event))
+        .map(|e| (e.at, e.event.clone()))
+        .collect()
+}
+
+#[test]
+fn a_kraft_cluster_elects_an_active_controller_and_unfences_every_broker() {
+    let (sim, report) = run(kraft(1, json!({})), 15);
+    assert!(
+        sim.zookeeper(1).is_none(),
+        "KRaft mode runs no ZooKeeper server"
+    );
+    let (active, epoch) = sim.active_controller().expect("an active controller");
+    assert!((3000..3003).contains(&active));
+    let elected = events(&sim, |e| matches!(e, Event::QuorumLeaderElected { .. }));
+    assert!(elected.iter().any(
+        |(_, e)| matches!(e, Event::QuorumLeaderElected { node, epoch: ep } if *node == active && *ep == epoch)
+    ));
+    let unfenced = events(&sim, |e| matches!(e, Event::KRaftBrokerUnfenced { .. }));
+    assert_eq!(unfenced.len(), 3, "{unfenced:?}");
+    // Every broker applied the committed log: their images agree with the controller's.
+    let controller_image = sim.metadata_image().expect("an image");
+    for b in sim.brokers() {
+        let image = &b.kraft.as_ref().expect("a KRaft broker").image;
+        assert_eq!(image.unfenced_brokers().len(), 3);
+        assert!(image.topic("orders").is_some());
+        assert!(image.offset <= controller_image.offset.map(|o| o + 1));
+    }
+    assert!(leader_of(&sim, "orders", 0).is_some());
+    assert!(report.acked > 1_000, "{}", report.acked);
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn a_dead_broker_is_fenced_a_session_timeout_after_its_last_heartbeat() {
+    let mut fenced_after = Vec::new();
+    for seed in 0..5 {
+        let mut sim = Sim::new(kraft(seed, json!({}))).unwrap();
+        sim.run_until(SimTime::from_secs(20));
+        let victim = leader_of(&sim, "orders", 0).unwrap();
+        sim.apply(Command::KillBroker { broker: victim }).unwrap();
+        sim.run_until(SimTime::from_secs(40));
+        let fenced = events(
+            &sim,
+            |e| matches!(e, Event::KRaftBrokerFenced { broker, session_expired: true } if *broker == victim),
+        );
+        let (at, _) = fenced.first().expect("the dead broker is fenced");
+        let after = at.as_secs_f64() - 20.0;
+        fenced_after.push(after);
+        // 9 s after its last heartbeat (sent every 2 s), found by a check every 1.125 s.
+        assert!(
+            (7.0..=10.2).contains(&after),
+            "seed {seed}: fenced {after} s after the crash"
+        );
+        // New leaders come from the ISR, and never the fenced broker.
+        let new_leader = leader_of(&sim, "orders", 0).expect("a new leader");
+        assert_ne!(new_leader, victim);
+        let report = sim.report();
+        assert_eq!(report.acked_lost, 0, "seed {seed}");
+        assert!(
+            report.violations.is_empty(),
+            "seed {seed}: {:?}",
+            report.violations
+        );
+    }
+    eprintln!("fenced after the crash (s): {fenced_after:?}");
+}
+
+#[test]
+fn the_active_controller_fails_over_to_a_standby_that_already_holds_the_log() {
+    let mut sim = Sim::new(kraft(3, json!({}))).unwrap();
+    sim.run_until(SimTime::from_secs(10));
+    let (old, epoch) = sim.active_controller().unwrap();
+    let offset = sim.metadata_image().unwrap().offset;
+    sim.apply(Command::KillController { controller: old })
+        .unwrap();
+    sim.run_until(SimTime::from_secs(20));
+    let (new, new_epoch) = sim.active_controller().expect("a new active controller");
+    assert_ne!(new, old);
+    assert!(new_epoch > epoch);
+    // The standby had every committed record before it took over.
+    let activated = events(
+        &sim,
+        |e| matches!(e, Event::KRaftControllerActivated { node, .. } if *node == new),
+    );
+    let (at, _) = activated.last().unwrap();
+    assert!(
+        at.as_secs_f64() - 10.0 < 5.0,
+        "took over {} s after the crash",
+        at.as_secs_f64() - 10.0
+    );
+    assert!(sim.metadata_image().unwrap().offset > offset);
+    // The cluster still works: a topic created now gets leaders.
+    sim.apply(Command::CreateTopic {
+        name: "later".into(),
+        partitions: 2,
+        replication_factor: 3,
+        config: Default::default(),
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(22));
+    assert!(leader_of(&sim, "later", 1).is_some());
+    // The old controller comes back as a follower and catches up.
+    sim.apply(Command::RestartController { controller: old })
+        .unwrap();
+    sim.run_until(SimTime::from_secs(30));
+    let back = sim.kraft_controller(old).unwrap();
+    assert_eq!(back.raft.leader_id(), Some(new));
+    assert!(back.controller.image().topic("later").is_some());
+    assert!(sim.report().violations.is_empty());
+}
+
+#[test]
+fn a_clean_stop_moves_leadership_away_before_the_broker_goes() {
+    let mut sim = Sim::new(kraft(4, json!({}))).unwrap();
+    sim.run_until(SimTime::from_secs(15));
+    let victim = leader_of(&sim, "orders", 0).unwrap();
+    sim.apply(Command::StopBroker { broker: victim }).unwrap();
+    sim.run_until(SimTime::from_secs(25));
+    assert!(sim.broker(victim).is_none(), "the broker stopped");
+    let fenced = events(
+        &sim,
+        |e| matches!(e, Event::KRaftBrokerFenced { broker, .. } if *broker == victim),
+    );
+    assert!(
+        fenced.iter().all(|(_, e)| matches!(
+            e,
+            Event::KRaftBrokerFenced {
+                session_expired: false,
+                ..
+            }
+        )),
+        "{fenced:?}"
+    );
+    let closed = events(&sim, |e| matches!(e, Event::NodeClosed { .. }));
+    let (closed_at, _) = closed.first().expect("a clean close");
+    // Leadership moved before the process ended: the election precedes the close.
+    let moved = events(
+        &sim,
+        |e| matches!(e, Event::LeaderElected { topic, partition: 0, .. } if &**topic == "orders"),
+    );
+    assert!(moved.iter().any(|(at, _)| at <= closed_at), "{moved:?}");
+    assert!(closed_at.as_secs_f64() - 15.0 < 3.0, "took {closed_at:?}");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn every_lesson_but_zookeepers_own_runs_in_kraft_mode_with_no_violation() {
+    for (name, _) in lessons::list() {
+        let scenario = lessons::get(name).unwrap();
+        match scenario.clone().with_mode(ClusterMode::KRaft) {
+            Ok(kraft) => {
+                let (_, report) = run(kraft, 60);
+                assert!(
+                    report.violations.is_empty(),
+                    "{name}: {:?}",
+                    report.violations
+                );
+            }
+            Err(e) => {
+                assert_eq!(name, "zookeeper-quorum", "{name}: {e}");
+                assert!(
+                    e.to_string().contains("KRaft mode runs no ZooKeeper"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn links_to_zookeeper_become_links_to_the_controllers_and_back() {
+    let zk = lessons::get("partial-partition").unwrap();
+    let kraft = zk.clone().with_mode(ClusterMode::KRaft).unwrap();
+    let cut = |s: &Scenario| {
+        s.actions
+            .iter()
+            .find_map(|a| match &a.command {
+                Command::CutLinks { and, .. } => {
+                    Some(and.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        cut(&kraft),
+        [
+            "broker:2",
+            "broker:3",
+            "controller:3000",
+            "controller:3001",
+            "controller:3002"
+        ]
+    );
+    let back = kraft.with_mode(ClusterMode::ZooKeeper).unwrap();
+    assert_eq!(cut(&back), ["broker:2", "broker:3", "zk:1", "zk:2", "zk:3"]);
+}
+
+#[test]
+fn kraft_mode_refuses_what_it_cannot_run_and_says_why() {
+    let refused = |patch: serde_json::Value, says: &str| {
+        let mut value = json!({"cluster": {"mode": "kraft"}});
+        common::merge(&mut value, patch);
+        let e = Scenario::from_json(&value.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{value}: {e}");
+    };
+    refused(
+        json!({"cluster": {"controllers": 0}}),
+        "cluster.controllers is 0; allowed: 1 to 7",
+    );
+    refused(
+        json!({"cluster": {"controllers": 8}}),
+        "cluster.controllers is 8",
+    );
+    refused(
+        json!({"cluster": {"combined": true, "controllers": 5, "brokers": 3}}),
+        "5 controllers cannot run inside 3 brokers",
+    );
+    refused(
+        json!({"cluster": {"zookeepers": 5}}),
+        "KRaft mode runs no ZooKeeper",
+    );
+    refused(
+        json!({"cluster": {"zookeeper_config": {"tickTime": 500}}}),
+        "cluster.zookeeper_config",
+    );
+    refused(
+        json!({"actions": [{"at_ms": 1, "action": "kill_zookeeper", "server": 1}]}),
+        "KRaft mode runs no ZooKeeper",
+    );
+    refused(
+        json!({"actions": [{"at_ms": 1, "action": "kill_controller", "controller": 3007}]}),
+        "controller:3007",
+    );
+    refused(
+        json!({"cluster": {"kraft_config": {"broker.session.timeout.ms": 1000, "broker.heartbeat.interval.ms": 2000}}}),
+        "must be less than broker.session.timeout.ms",
+    );
+    let zk = Scenario::from_json(r#"{"cluster": {"controllers": 5}}"#).unwrap_err();
+    assert!(zk.to_string().contains("need \"mode\": \"kraft\""), "{zk}");
+    let zk = Scenario::from_json(
+        r#"{"actions": [{"at_ms": 1, "action": "kill_controller", "controller": 3000}]}"#,
+    )
+    .unwrap_err();
+    assert!(zk.to_string().contains("ZooKeeper mode"), "{zk}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_kraft_trace() {
+    let hash = |seed| {
+        let (sim, _) = run(kraft(seed, json!({})), 20);
+        sim.trace_hash()
+    };
+    assert_eq!(hash(7), hash(7));
+    assert_ne!(hash(7), hash(8));
+}
