@@ -289,3 +289,79 @@ fn the_same_seed_gives_the_same_kraft_trace() {
     assert_eq!(hash(7), hash(7));
     assert_ne!(hash(7), hash(8));
 }
+
+#[test]
+fn kafkas_tools_read_the_kraft_quorum_and_its_metadata() {
+    use kplay_core::tools::Shell;
+    let mut sim = Sim::new(kraft(5, json!({}))).unwrap();
+    sim.run_until(SimTime::from_secs(12));
+    let mut shell = Shell::new();
+    let mut run = |line: &str| shell.execute(&mut sim, line);
+    let status =
+        run("kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status");
+    assert_eq!(status.exit_code, 0, "{status:?}");
+    let lines: Vec<&str> = status.stdout.lines().collect();
+    let labels: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        labels,
+        [
+            "ClusterId",
+            "LeaderId",
+            "LeaderEpoch",
+            "HighWatermark",
+            "MaxFollowerLag",
+            "MaxFollowerLagTimeMs",
+            "CurrentVoters",
+            "CurrentObservers"
+        ]
+    );
+    // Values start at column 24.
+    assert!(lines
+        .iter()
+        .all(|l| l.as_bytes()[23] == b' ' && l.as_bytes()[24] != b' '));
+    let (leader, _) = sim_leader(&status.stdout);
+    assert!((3000..3003).contains(&leader));
+    assert!(status
+        .stdout
+        .contains("CurrentObservers:       [{\"id\": 1, \"directoryId\": null}, {\"id\": 2"));
+    let replication =
+        run("kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --replication");
+    let rows: Vec<&str> = replication.stdout.lines().collect();
+    assert!(rows[0].starts_with("NodeId\tDirectoryId"));
+    assert!(rows[1].starts_with(&leader.to_string()) && rows[1].ends_with("Leader  \t"));
+    assert_eq!(rows.iter().filter(|r| r.contains("Follower")).count(), 2);
+    assert_eq!(rows.iter().filter(|r| r.contains("Observer")).count(), 3);
+    let bad = run("kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe");
+    assert_eq!(bad.exit_code, 1);
+    assert!(bad
+        .stderr
+        .contains("one of the arguments --status --replication is required"));
+    let describe =
+        run("kafka-topics.sh --bootstrap-server localhost:9092 --describe --topic orders");
+    assert!(
+        describe.stdout.contains("\tElr: \tLastKnownElr: \n"),
+        "{}",
+        describe.stdout
+    );
+    assert!(describe.stdout.contains("Isr: "));
+    let zk = run("zookeeper-shell.sh localhost:2181 ls /brokers/ids");
+    assert_eq!(zk.exit_code, 1);
+    assert!(zk.stderr.contains("KRaft mode"), "{}", zk.stderr);
+    let kill = run("kill controller 3001");
+    assert_eq!(kill.exit_code, 0, "{kill:?}");
+    sim.run_until(SimTime::from_secs(13));
+    assert!(!sim.is_alive(kplay_core::NodeId::Controller(3001)));
+}
+
+/// The `LeaderId:` a `describe --status` printed, and its epoch.
+fn sim_leader(status: &str) -> (u32, u32) {
+    let value = |label: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(label))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    (value("LeaderId:"), value("LeaderEpoch:"))
+}

@@ -339,6 +339,12 @@ impl MetadataImage {
     }
 }
 
+/// A topic id as Kafka prints a `Uuid`: URL-safe base64 of its 16 bytes, unpadded.
+pub fn topic_id_text(id: u128) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.to_be_bytes())
+}
+
 /// A ConfigRecord's resource name for broker settings: the id, or "" for the default.
 pub fn broker_resource_name(broker: Option<BrokerId>) -> String {
     broker.map(|b| b.0.to_string()).unwrap_or_default()

@@ -170,6 +170,19 @@ impl RaftClient {
             Role::Unattached { .. } | Role::Candidate { .. } => None,
         }
     }
+    /// The leader's view of every replica that fetched in its epoch; `None` unless leader.
+    pub fn replica_progress(
+        &self,
+    ) -> Option<&crate::vec_map::VecMap<ReplicaId, super::state::ReplicaProgress>> {
+        match &self.role {
+            Role::Leader(state) => Some(&state.replicas),
+            _ => None,
+        }
+    }
+    /// The voters' ids.
+    pub fn voters(&self) -> &[ReplicaId] {
+        &self.voters
+    }
     /// The leader's first offset of its epoch (its LeaderChange record); `None` unless leader.
     pub fn epoch_start_offset(&self) -> Option<Offset> {
         match &self.role {

@@ -78,6 +78,17 @@ pub struct LeaderState {
     pub accumulator: Vec<super::log::MetadataRecord>,
     /// Fetches with nothing to return, answered on new data or at their deadline.
     pub purgatory: VecMap<ReplicaId, Parked>,
+    /// What each replica (voter or observer) last fetched, for DescribeQuorum.
+    pub replicas: VecMap<ReplicaId, ReplicaProgress>,
+}
+
+/// A replica as the leader sees it from its fetches (Kafka's `LeaderState.ReplicaState`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplicaProgress {
+    pub end_offset: Option<Offset>,
+    pub last_fetch: Option<SimTime>,
+    /// The last fetch that asked from the leader's log end.
+    pub last_caught_up: Option<SimTime>,
 }
 
 /// A fetch held by the leader (Kafka's fetch purgatory).

@@ -16,6 +16,7 @@ mod console_producer;
 mod consumer_groups;
 mod fault_commands;
 mod leader_election;
+mod metadata_quorum;
 mod topics;
 mod zookeeper_shell;
 
@@ -66,6 +67,7 @@ pub const TOOLS: &[&str] = &[
     "kafka-consumer-groups.sh",
     "kafka-configs.sh",
     "kafka-leader-election.sh",
+    "kafka-metadata-quorum.sh",
     "zookeeper-shell.sh",
 ];
 
@@ -189,6 +191,7 @@ impl Shell {
                 Err(e) => e,
             },
             "zookeeper-shell" => zookeeper_shell::run(sim, rest),
+            "kafka-metadata-quorum" => metadata_quorum::run(sim, rest),
             "help" => Output::out(help_text()),
             _ => match fault_commands::parse(&words) {
                 Some(Ok(command)) => self.act(sim, command),

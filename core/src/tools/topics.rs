@@ -161,6 +161,8 @@ struct Cluster {
     topics: VecMap<String, TopicState>,
     registered: Vec<BrokerId>,
     default_min_isr: u32,
+    /// Read from KRaft's metadata image (which knows ELR) rather than ZooKeeper.
+    kraft: bool,
 }
 
 struct TopicState {
@@ -175,6 +177,8 @@ struct PartitionState {
     replicas: Vec<BrokerId>,
     leader: Option<BrokerId>,
     isr: Vec<BrokerId>,
+    elr: Vec<BrokerId>,
+    last_known_elr: Vec<BrokerId>,
 }
 
 impl Cluster {
@@ -183,7 +187,15 @@ impl Cluster {
             topics: VecMap::new(),
             registered: Vec::new(),
             default_min_isr: sim.scenario().cluster.broker_config.min_insync_replicas,
+            kraft: false,
         };
+        if sim.scenario().cluster.mode.is_kraft() {
+            cluster.kraft = true;
+            if let Some(image) = sim.metadata_image() {
+                cluster.read_image(image);
+            }
+            return cluster;
+        }
         let Some(tree) = sim.zookeeper_tree() else {
             return cluster;
         };
@@ -207,6 +219,8 @@ impl Cluster {
                             replicas,
                             leader,
                             isr,
+                            elr: Vec::new(),
+                            last_known_elr: Vec::new(),
                         },
                     )
                 })
@@ -225,6 +239,37 @@ impl Cluster {
             );
         }
         cluster
+    }
+
+    /// What the brokers' metadata (the committed image) says: unfenced brokers are the live
+    /// ones; topics carry their ids and ELRs.
+    fn read_image(&mut self, image: &crate::kraft::image::MetadataImage) {
+        let ids = |v: &[u32]| v.iter().copied().map(BrokerId).collect::<Vec<_>>();
+        self.registered = image.unfenced_brokers();
+        for topic in image.topics.values() {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|(p, r)| {
+                    let state = PartitionState {
+                        replicas: ids(&r.replicas),
+                        leader: r.leader(),
+                        isr: ids(&r.isr),
+                        elr: ids(&r.elr),
+                        last_known_elr: ids(&r.last_known_elr),
+                    };
+                    (*p, state)
+                })
+                .collect();
+            self.topics.insert(
+                topic.name.to_string(),
+                TopicState {
+                    id: crate::kraft::image::topic_id_text(topic.id),
+                    partitions,
+                    config: image.topic_config(&topic.name),
+                },
+            );
+        }
     }
 
     /// Topic names for `--topic` (a comma-separated list; `prefix.*` matches a prefix), sorted;
@@ -298,8 +343,15 @@ fn describe(cluster: &Cluster, o: &Parsed) -> Output {
                     _ => state.isr.len() == min_isr,
                 });
             if shown {
+                // ZooKeeper-mode brokers lack DescribeTopicPartitions: the tool falls back to
+                // Metadata and prints N/A; KRaft's answer carries the (maybe empty) ELRs.
+                let (elr, last_known_elr) = if cluster.kraft {
+                    (ids(&state.elr), ids(&state.last_known_elr))
+                } else {
+                    ("N/A".to_string(), "N/A".to_string())
+                };
                 out.push_str(&format!(
-                    "\tTopic: {name}\tPartition: {p}\tLeader: {}\tReplicas: {}\tIsr: {}\tElr: N/A\tLastKnownElr: N/A\n",
+                    "\tTopic: {name}\tPartition: {p}\tLeader: {}\tReplicas: {}\tIsr: {}\tElr: {elr}\tLastKnownElr: {last_known_elr}\n",
                     leader.map_or("none".to_string(), |l| l.to_string()),
                     ids(&state.replicas),
                     ids(&state.isr)

@@ -31,6 +31,14 @@ pub fn run(sim: &Sim, args: &[String]) -> Output {
         ));
     };
     let mut out = Output::out(format!("Connecting to {server}\n"));
+    if sim.scenario().cluster.mode.is_kraft() {
+        let path = rest.last().map_or("/", String::as_str);
+        out.stderr = format!(
+            "KeeperErrorCode = ConnectionLoss for {path}\n(this cluster runs in KRaft mode: there is no ZooKeeper to connect to, and Kafka 4.0 removed zookeeper-shell.sh; the metadata lives in the controllers' log: try kafka-metadata-quorum.sh --bootstrap-server localhost:9092 describe --status)\n"
+        );
+        out.exit_code = 1;
+        return out;
+    }
     // A server outside a quorum does not serve clients: the real shell gets ConnectionLoss.
     let tree = match (sim.zookeeper_leader(), sim.zookeeper_tree()) {
         (Some(_), Some(tree)) => tree,

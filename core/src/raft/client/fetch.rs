@@ -65,6 +65,14 @@ impl RaftClient {
                         state.check_quorum_deadline = deadline;
                     }
                 }
+                // `ReplicaState.updateFetchState`, for DescribeQuorum.
+                let leader_end = self.log.end_offset().offset;
+                let progress = state.replicas.entry(replica_id).or_default();
+                progress.end_offset = Some(fetch_offset);
+                progress.last_fetch = Some(ctx.now);
+                if fetch_offset >= leader_end {
+                    progress.last_caught_up = Some(ctx.now);
+                }
                 let records = self.log.read(fetch_offset, MAX_FETCH_ENTRIES);
                 if records.is_empty() && max_wait_ms > 0 {
                     let at = ctx.now.plus_ms(max_wait_ms);

@@ -206,6 +206,7 @@ impl RaftClient {
             check_quorum_deadline: self.check_quorum_deadline(ctx.now),
             accumulator: Vec::new(),
             purgatory: VecMap::new(),
+            replicas: VecMap::new(),
         };
         self.become_role(self.epoch, Role::Leader(Box::new(state)), ctx);
     }
