@@ -102,6 +102,43 @@ fn every_fault_lesson_keeps_every_invariant_and_loses_only_where_kafka_allows() 
 }
 
 #[test]
+fn every_fault_lesson_in_kraft_mode_keeps_every_invariant_and_loses_only_where_kafka_allows() {
+    for lesson in FAULT_LESSONS {
+        if *lesson == "zookeeper-quorum" {
+            // ZooKeeper's own lesson: KRaft mode refuses it (tested in core/tests/kraft.rs).
+            continue;
+        }
+        let s = check(lesson, seeds(), &["--mode", "kraft"]);
+        let causes = s["acked_lost_why"].as_object().expect("causes");
+        match *lesson {
+            "acks-and-leader-crash" => {
+                assert!(lost(&s, "1") > 0 && lost(&s, "0") > 0, "{s}");
+                assert_eq!(lost(&s, "all"), 0);
+            }
+            "unclean-leader-election" => {
+                assert!(s["runs_with_acked_lost"].as_u64() > Some(0), "{s}");
+                assert!(causes.keys().all(|c| c == "unclean leader election"
+                    || c == "acks=1: only the old leader had it when it failed"));
+            }
+            _ => assert_eq!(lost(&s, "all"), 0, "{lesson}: {s}"),
+        }
+    }
+}
+
+#[test]
+fn random_fault_schedules_in_kraft_mode_lose_no_record_acknowledged_with_acks_all() {
+    // The same promise with KRaft's controllers crashing and the quorum splitting.
+    let runs = env_count("KPLAY_RANDOM_RUNS", 20);
+    let s = check(
+        &scenario("no-acked-loss.json"),
+        runs,
+        &["--random-faults", "--mode", "kraft"],
+    );
+    assert_eq!(s["acked_lost"], 0, "{s}");
+    assert_eq!(s["lost_by_consumers"], 0, "{s}");
+}
+
+#[test]
 fn random_fault_schedules_lose_no_record_acknowledged_with_acks_all() {
     // RF 3, min.insync.replicas=2, no unclean election, no lost disk: Kafka promises that no
     // acks=all record is lost, whatever crashes or partitions happen.

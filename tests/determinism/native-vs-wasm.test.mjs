@@ -14,26 +14,28 @@ const wasm = require('../../target/wasm-node-dev/kplay_wasm_node.js');
 const kplay = new URL('../../target/debug/kplay', import.meta.url).pathname;
 const seeds = Number(process.env.KPLAY_DETERMINISM_SEEDS ?? 10);
 
-async function nativeHashes(lessons) {
+async function nativeHashes(lessons, mode) {
   const out = {};
   for (const lesson of lessons) {
+    const args = ['check', lesson, '--seeds', String(seeds), '--hashes', '--jobs', '1'];
     const { stdout } = await promisify(execFile)(
-      kplay, ['check', lesson, '--seeds', String(seeds), '--hashes', '--jobs', '1'],
-      { maxBuffer: 1 << 24 });
+      kplay, mode ? [...args, '--mode', mode] : args, { maxBuffer: 1 << 24 });
     out[lesson] = JSON.parse(stdout).trace_hashes;
   }
   return out;
 }
 
-test(`every lesson's trace hash for ${seeds} seeds is the same natively and in wasm`, async () => {
-  const lessons = JSON.parse(wasm.lesson_names());
+// Each lesson as written (ZooKeeper mode), then in KRaft mode (all but ZooKeeper's own).
+for (const mode of ['', 'kraft']) {
+test(`every lesson's trace hash for ${seeds} seeds is the same natively and in wasm${mode ? ` in ${mode} mode` : ''}`, async () => {
+  const lessons = JSON.parse(wasm.lesson_names(mode));
   assert.ok(lessons.length >= 20, `${lessons.length} lessons`);
-  const native = nativeHashes(lessons);
+  const native = nativeHashes(lessons, mode);
   const inWasm = {};
   for (const lesson of lessons) {
     // Between lessons the event loop runs, so the native chain starts its next lesson.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    inWasm[lesson] = JSON.parse(wasm.lesson_trace_hashes(lesson, seeds));
+    inWasm[lesson] = JSON.parse(wasm.lesson_trace_hashes(lesson, seeds, mode));
   }
   const natively = await native;
   for (const lesson of lessons) {
@@ -44,5 +46,6 @@ test(`every lesson's trace hash for ${seeds} seeds is the same natively and in w
   for (const lesson of lessons) {
     assert.ok(new Set(inWasm[lesson]).size > seeds / 2, `${lesson}: ${inWasm[lesson]}`);
   }
-  console.log(`determinism: ${lessons.length} lessons × ${seeds} seeds, native = wasm`);
+  console.log(`determinism${mode ? ` (${mode})` : ''}: ${lessons.length} lessons × ${seeds} seeds, native = wasm`);
 });
+}

@@ -7,7 +7,8 @@
 //!   with `kplay check --hashes` run natively.
 
 use kplay_bench::Size;
-use kplay_core::{lessons, Sim, SimTime};
+use kplay_core::scenario::ClusterMode;
+use kplay_core::{lessons, Scenario, Sim, SimTime};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -46,21 +47,40 @@ pub fn run_once(name: &str, size: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no wasm benchmark named {name}"))
 }
 
-/// The lessons' names, as a JSON array.
+/// The lessons that can run in `mode` (`zookeeper`, `kraft`, or `""` for each lesson's own),
+/// as a JSON array of names.
 #[wasm_bindgen]
-pub fn lesson_names() -> String {
-    json!(lessons::LESSONS.iter().map(|(n, _)| *n).collect::<Vec<_>>()).to_string()
+pub fn lesson_names(mode: &str) -> Result<String, String> {
+    let mut names = Vec::new();
+    for (name, _) in lessons::LESSONS {
+        if lesson_in(name, mode)?.is_some() {
+            names.push(*name);
+        }
+    }
+    Ok(json!(names).to_string())
 }
 
-/// A lesson's trace hashes for seeds `0..seeds`, each run to the lesson's end with every
-/// invariant checked — what `kplay check LESSON --seeds N --hashes` lists — as a JSON array.
-#[wasm_bindgen]
-pub fn lesson_trace_hashes(name: &str, seeds: u32) -> Result<String, String> {
+/// A lesson's scenario in `mode`; `None` if it cannot run there (ZooKeeper's own lesson in
+/// KRaft mode).
+fn lesson_in(name: &str, mode: &str) -> Result<Option<Scenario>, String> {
     let lesson = lessons::get(name).ok_or_else(|| format!("no lesson named {name}"))?;
+    if mode.is_empty() {
+        return Ok(Some(lesson));
+    }
+    Ok(lesson.with_mode(ClusterMode::parse(mode)?).ok())
+}
+
+/// A lesson's trace hashes in `mode` for seeds `0..seeds`, each run to the lesson's end with
+/// every invariant checked — what `kplay check LESSON --seeds N --hashes [--mode M]` lists —
+/// as a JSON array.
+#[wasm_bindgen]
+pub fn lesson_trace_hashes(name: &str, seeds: u32, mode: &str) -> Result<String, String> {
+    let lesson =
+        lesson_in(name, mode)?.ok_or_else(|| format!("{name} cannot run in {mode} mode"))?;
     let end = SimTime::from_ms(lesson.duration_ms);
     let hashes = (0..seeds as u64)
         .map(|seed| {
-            let mut sim = Sim::new(kplay_core::Scenario {
+            let mut sim = Sim::new(Scenario {
                 seed,
                 ..lesson.clone()
             })
