@@ -24,21 +24,8 @@ pub fn random_schedule(scenario: &Scenario, seed: u64) -> Vec<ScheduledAction> {
         return Vec::new();
     }
     let brokers = scenario.cluster.brokers;
-    let kraft = scenario.cluster.mode.is_kraft();
-    // The control plane's own nodes: ZooKeeper servers, or KRaft's separate controllers
-    // (combined mode's live in the brokers).
-    let control: Vec<NodeId> = if kraft {
-        let ids = if scenario.cluster.combined {
-            Vec::new()
-        } else {
-            scenario.cluster.controller_ids()
-        };
-        ids.into_iter().map(NodeId::Controller).collect()
-    } else {
-        (1..=scenario.cluster.zookeepers)
-            .map(NodeId::ZooKeeper)
-            .collect()
-    };
+    // The control plane's own nodes: ZooKeeper servers, or KRaft's controllers.
+    let control = scenario.cluster.control_nodes();
     let zookeepers = control.len() as u32;
     let consumers = scenario.consumers.len() as u32;
     // Until when each node is already the subject of a fault: faults on one node never overlap,

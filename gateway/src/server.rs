@@ -50,14 +50,15 @@ pub fn warm_up(sim: &mut Sim) {
                 })
             })
     };
-    let controller = |sim: &Sim| sim.controller().is_some();
+    let controller = |sim: &Sim| sim.controller().is_some() || sim.active_controller().is_some();
     while sim.now().as_us() < READY_WITHIN_US
         && !(controller(sim) && sim.started() && (ready(sim) || sim.topics().is_empty()))
     {
         let next = sim.now().plus_us(100_000);
         sim.run_until(next);
     }
-    // A second more for the controller's UpdateMetadata to reach every broker's cache.
+    // A second more for the controller's UpdateMetadata (KRaft: the metadata log's records)
+    // to reach every broker's cache.
     let settled = sim.now().plus_us(1_000_000);
     sim.run_until(settled);
 }

@@ -514,14 +514,12 @@ impl Scenario {
     fn validate_kraft(&self) -> Result<(), ScenarioError> {
         let c = &self.cluster;
         range("cluster.controllers", c.controllers, 1, LIMITS.controllers)?;
-        if c.combined && c.controllers > c.brokers {
+        if c.combined {
             return Err(ScenarioError::Invalid {
                 what: "cluster.combined".into(),
-                problem: format!(
-                    "{} controllers cannot run inside {} brokers (combined mode runs them in \
-                     brokers 1..N): use at most {} controllers or more brokers",
-                    c.controllers, c.brokers, c.brokers
-                ),
+                problem: "combined mode (process.roles=broker,controller) is not built yet: \
+                          kplay runs KRaft's controllers as separate nodes (3000, 3001, …)"
+                    .into(),
             });
         }
         let no_zookeeper = |what: &str| ScenarioError::Invalid {
@@ -674,14 +672,6 @@ impl Scenario {
                             .into(),
                     });
                 }
-                if self.cluster.combined {
-                    return Err(ScenarioError::Invalid {
-                        what: what.to_string(),
-                        problem: "in combined mode the controllers run inside brokers 1..N: \
-                                  kill the broker"
-                            .into(),
-                    });
-                }
                 if !controllers.contains(controller) {
                     return Err(ScenarioError::UnknownNode {
                         what: what.to_string(),
@@ -701,7 +691,7 @@ impl Scenario {
                         crate::ids::NodeId::Consumer(c) => (*c as usize) < self.consumers.len(),
                         crate::ids::NodeId::Admin => true,
                         crate::ids::NodeId::Controller(id) => {
-                            !self.cluster.combined && controllers.contains(id)
+                            controllers.contains(id)
                         }
                         // Real clients exist only while `kplay serve` runs.
                         crate::ids::NodeId::Client(_) => false,

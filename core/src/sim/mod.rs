@@ -186,11 +186,8 @@ impl Sim {
         } else {
             (1..=cluster.zookeepers).collect()
         };
-        let controller_ids = if cluster.combined {
-            Vec::new()
-        } else {
-            cluster.controller_ids()
-        };
+        // KRaft: the controllers are separate nodes (combined mode is refused by validation).
+        let controller_ids = cluster.controller_ids();
         let tree = initial_tree();
         let topics = scenario
             .topics
