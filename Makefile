@@ -82,10 +82,12 @@ setup-clients:
 	@.venv/bin/python -c 'import kafka, sys; sys.exit(kafka.__version__ != "$(KAFKA_PYTHON_VERSION)")' 2>/dev/null || \
 	  { python3 -m venv .venv && .venv/bin/pip install -q kafka-python==$(KAFKA_PYTHON_VERSION); }
 
-## clients-test: `kplay serve` with kafka-python and kafkajs connected (tests/clients/).
+## clients-test: `kplay serve` with kafka-python (in both modes) and kafkajs connected
+## (tests/clients/).
 clients-test: setup-web setup-clients
 	$(CARGO) build -q -p kplay
 	.venv/bin/python -W ignore tests/clients/test_kafka_python.py
+	KPLAY_SCENARIO=cluster-kraft.json .venv/bin/python -W ignore tests/clients/test_kafka_python.py
 	node --test tests/clients/
 
 ## setup-browser: Debian's Chromium and ChromeDriver (no browser downloads are reachable here).

@@ -400,27 +400,48 @@ fn measure_failover_times_in_both_modes() {
                 matches!(e, Event::LeaderElected { topic, partition: 0, leader: Some(l), .. }
                     if &**topic == "orders" && l.0 != victim)
             });
-            let (at, _) = elected.iter().find(|(at, _)| at.as_secs_f64() > 20.0).unwrap();
+            let (at, _) = elected
+                .iter()
+                .find(|(at, _)| at.as_secs_f64() > 20.0)
+                .unwrap();
             broker.push(at.as_secs_f64() - 20.0);
             // The active controller's crash: the time until another is active.
             let mut sim = Sim::new(base).unwrap();
             sim.run_until(SimTime::from_secs(20));
             let took_over = if mode.is_kraft() {
                 let (old, _) = sim.active_controller().unwrap();
-                sim.apply(Command::KillController { controller: old }).unwrap();
+                sim.apply(Command::KillController { controller: old })
+                    .unwrap();
                 sim.run_until(SimTime::from_secs(35));
-                events(&sim, |e| matches!(e, Event::KRaftControllerActivated { node, .. } if *node != old))
+                events(
+                    &sim,
+                    |e| matches!(e, Event::KRaftControllerActivated { node, .. } if *node != old),
+                )
             } else {
                 let (old, _) = sim.controller().unwrap();
                 sim.apply(Command::KillBroker { broker: old.0 }).unwrap();
                 sim.run_until(SimTime::from_secs(35));
-                events(&sim, |e| matches!(e, Event::ControllerElected { broker, .. } if *broker != old))
+                events(
+                    &sim,
+                    |e| matches!(e, Event::ControllerElected { broker, .. } if *broker != old),
+                )
             };
-            let (at, _) = took_over.iter().find(|(at, _)| at.as_secs_f64() > 20.0).unwrap();
+            let (at, _) = took_over
+                .iter()
+                .find(|(at, _)| at.as_secs_f64() > 20.0)
+                .unwrap();
             controller.push(at.as_secs_f64() - 20.0);
         }
-        println!("{} mode: a leader's crash to a new leader: {}", mode.name(), stats(broker));
-        println!("{} mode: the controller's crash to a new active controller: {}", mode.name(), stats(controller));
+        println!(
+            "{} mode: a leader's crash to a new leader: {}",
+            mode.name(),
+            stats(broker)
+        );
+        println!(
+            "{} mode: the controller's crash to a new active controller: {}",
+            mode.name(),
+            stats(controller)
+        );
     }
     // The metadata log after an hour of the default scenario.
     let mut sim = Sim::new(kraft(0, json!({}))).unwrap();
@@ -429,8 +450,14 @@ fn measure_failover_times_in_both_modes() {
     let log = sim.kraft_controller(id).unwrap().raft.log();
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for e in log.entries() {
-        let kind = serde_json::to_value(&e.record).unwrap()["type"].as_str().unwrap().to_string();
+        let kind = serde_json::to_value(&e.record).unwrap()["type"]
+            .as_str()
+            .unwrap()
+            .to_string();
         *kinds.entry(kind).or_default() += 1;
     }
-    println!("KRaft mode: __cluster_metadata after 1 h: {} records {kinds:?}", log.entries().len());
+    println!(
+        "KRaft mode: __cluster_metadata after 1 h: {} records {kinds:?}",
+        log.entries().len()
+    );
 }

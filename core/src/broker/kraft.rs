@@ -15,6 +15,7 @@ use crate::protocol::{Correlation, ErrorCode, Message};
 use crate::raft::client::{RaftClient, RaftTimer};
 use crate::raft::log::RaftLog;
 use crate::raft::{RaftConfig, ReplicaId};
+use crate::vec_map::VecMap;
 
 /// How long while STARTING between heartbeats (`BrokerLifecycleManager`: 10 ms until the
 /// controller says the broker caught up).
@@ -22,6 +23,8 @@ const STARTING_HEARTBEAT_MS: u64 = 10;
 /// The wait before asking again after an error or with no controller known (Kafka backs
 /// off exponentially from `retry.backoff.ms`; one step is enough here).
 const RETRY_MS: u64 = 100;
+/// Admin requests a broker remembers having forwarded (the oldest is forgotten first).
+const MAX_FORWARDED: usize = 1024;
 /// The first heartbeat after the controller answered one asking to shut down.
 const SHUTDOWN_FIRST_RETRY_MS: u64 = 50;
 
@@ -56,6 +59,9 @@ pub struct KRaftBroker {
     next: Option<TimerId>,
     /// A heartbeat answered since the controlled shutdown began.
     shutdown_answered: bool,
+    /// Admin requests forwarded to the active controller (KIP-590): our correlation → who
+    /// asked, and their correlation.
+    forwarded: VecMap<Correlation, (NodeId, Correlation)>,
 }
 
 impl KRaftBroker {
@@ -85,6 +91,7 @@ impl KRaftBroker {
             fenced: true,
             next: None,
             shutdown_answered: false,
+            forwarded: VecMap::new(),
         }
     }
 
@@ -342,5 +349,67 @@ impl Broker {
         if kraft.in_flight.is_none() {
             kraft.schedule(0, ctx);
         }
+    }
+
+    /// KIP-590: a KRaft broker forwards a client's admin request (CreateTopics, DeleteTopics,
+    /// CreatePartitions, ElectLeaders, AlterConfigs) to the active controller and relays the
+    /// answer; with no controller known it answers `NOT_CONTROLLER`, and the client retries.
+    pub(super) fn forward_to_controller(
+        &mut self,
+        from: NodeId,
+        mut request: Message,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) {
+        let correlation = self.correlation();
+        let Some(kraft) = self.kraft.as_mut() else {
+            return;
+        };
+        let (Some(controller), Some(theirs)) = (kraft.controller(), request.correlation()) else {
+            if let Some(answer) = crate::protocol::not_controller_response(&request) {
+                ctx.send(from, answer);
+            }
+            return;
+        };
+        // Forwarded requests whose answer never came (a controller died) are dropped: the
+        // client has timed out and asked again.
+        if kraft.forwarded.len() >= MAX_FORWARDED {
+            if let Some(oldest) = kraft.forwarded.keys().next().copied() {
+                kraft.forwarded.remove(&oldest);
+            }
+        }
+        kraft.forwarded.insert(correlation, (from, theirs));
+        request.set_correlation(correlation);
+        ctx.send(controller, request);
+    }
+
+    /// An answer to a forwarded request goes back to who asked (`None`); anything else is
+    /// handed back for the broker to handle.
+    pub(super) fn relay_forwarded(
+        &mut self,
+        from: NodeId,
+        mut msg: Message,
+        ctx: &mut Ctx<'_, BrokerTimer>,
+    ) -> Option<Message> {
+        let Some(kraft) = self.kraft.as_mut() else {
+            return Some(msg);
+        };
+        let relayed = matches!(
+            msg,
+            Message::CreateTopicsResponse(_)
+                | Message::CreatePartitionsResponse(_)
+                | Message::DeleteTopicsResponse(_)
+                | Message::ElectLeadersResponse(_)
+                | Message::AlterConfigsResponse(_)
+        ) && crate::kraft::server::replica_id(from).is_some();
+        let Some((client, theirs)) = relayed
+            .then(|| msg.correlation())
+            .flatten()
+            .and_then(|c| kraft.forwarded.remove(&c))
+        else {
+            return Some(msg);
+        };
+        msg.set_correlation(theirs);
+        ctx.send(client, msg);
+        None
     }
 }

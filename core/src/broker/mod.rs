@@ -544,6 +544,11 @@ impl Broker {
     }
 
     pub fn on_message(&mut self, from: NodeId, msg: Message, ctx: &mut Ctx<'_, BrokerTimer>) {
+        // KRaft: an answer to a request this broker forwarded goes back to who asked.
+        let msg = match self.relay_forwarded(from, msg, ctx) {
+            Some(msg) => msg,
+            None => return,
+        };
         match msg {
             Message::ZooKeeper(m) => {
                 let NodeId::ZooKeeper(server) = from else {
@@ -791,6 +796,9 @@ impl Broker {
         request: Message,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
+        if self.kraft.is_some() {
+            return self.forward_to_controller(from, request, ctx);
+        }
         match self.controller.as_mut() {
             Some(controller) => {
                 let mut ops = Vec::new();

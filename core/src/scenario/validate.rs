@@ -690,9 +690,7 @@ impl Scenario {
                         crate::ids::NodeId::Producer(p) => (*p as usize) <= self.producers.len(),
                         crate::ids::NodeId::Consumer(c) => (*c as usize) < self.consumers.len(),
                         crate::ids::NodeId::Admin => true,
-                        crate::ids::NodeId::Controller(id) => {
-                            controllers.contains(id)
-                        }
+                        crate::ids::NodeId::Controller(id) => controllers.contains(id),
                         // Real clients exist only while `kplay serve` runs.
                         crate::ids::NodeId::Client(_) => false,
                     };
