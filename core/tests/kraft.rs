@@ -3,6 +3,9 @@
 //! `broker.session.timeout.ms`; the active controller fails over to a hot standby; a clean stop
 //! moves leadership first; and what KRaft mode refuses.
 
+// The ignored measurement prints its figures.
+#![allow(clippy::print_stdout)]
+
 mod common;
 
 use common::{leader_of, run, scenario};
@@ -412,7 +415,7 @@ fn measure_failover_times_in_both_modes() {
                 let (old, _) = sim.active_controller().unwrap();
                 sim.apply(Command::KillController { controller: old })
                     .unwrap();
-                sim.run_until(SimTime::from_secs(35));
+                sim.run_until(SimTime::from_secs(60));
                 events(
                     &sim,
                     |e| matches!(e, Event::KRaftControllerActivated { node, .. } if *node != old),
@@ -420,7 +423,7 @@ fn measure_failover_times_in_both_modes() {
             } else {
                 let (old, _) = sim.controller().unwrap();
                 sim.apply(Command::KillBroker { broker: old.0 }).unwrap();
-                sim.run_until(SimTime::from_secs(35));
+                sim.run_until(SimTime::from_secs(60));
                 events(
                     &sim,
                     |e| matches!(e, Event::ControllerElected { broker, .. } if *broker != old),
@@ -448,7 +451,7 @@ fn measure_failover_times_in_both_modes() {
     sim.run_until(SimTime::from_secs(3_600));
     let (id, _) = sim.active_controller().unwrap();
     let log = sim.kraft_controller(id).unwrap().raft.log();
-    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut kinds = kplay_core::vec_map::VecMap::<String, usize>::new();
     for e in log.entries() {
         let kind = serde_json::to_value(&e.record).unwrap()["type"]
             .as_str()
