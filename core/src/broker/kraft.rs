@@ -258,18 +258,24 @@ impl Broker {
         }
     }
 
+    /// The lifecycle manager, if `correlation` answers its request in flight (now answered).
+    fn lifecycle_answer(&mut self, correlation: Correlation) -> Option<&mut KRaftBroker> {
+        let kraft = self.kraft.as_deref_mut()?;
+        if kraft.in_flight != Some(correlation) {
+            return None;
+        }
+        kraft.in_flight = None;
+        Some(kraft)
+    }
+
     pub(super) fn on_registration_response(
         &mut self,
         response: msg::BrokerRegistrationResponse,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let Some(kraft) = self.kraft.as_mut() else {
+        let Some(kraft) = self.lifecycle_answer(response.correlation) else {
             return;
         };
-        if kraft.in_flight != Some(response.correlation) {
-            return;
-        }
-        kraft.in_flight = None;
         let delay = match response.result {
             Ok(epoch) => {
                 kraft.broker_epoch = Some(epoch);
@@ -285,13 +291,9 @@ impl Broker {
         response: msg::BrokerHeartbeatResponse,
         ctx: &mut Ctx<'_, BrokerTimer>,
     ) {
-        let Some(kraft) = self.kraft.as_mut() else {
+        let Some(kraft) = self.lifecycle_answer(response.correlation) else {
             return;
         };
-        if kraft.in_flight != Some(response.correlation) {
-            return;
-        }
-        kraft.in_flight = None;
         match response.error {
             Some(ErrorCode::StaleBrokerEpoch) => {
                 // The controller no longer knows this registration: register again.

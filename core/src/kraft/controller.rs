@@ -215,6 +215,15 @@ impl QuorumController {
         }
     }
 
+    /// The active controller's image (the handlers below run only while active).
+    fn active_image(&self) -> &MetadataImage {
+        &self
+            .active
+            .as_ref()
+            .expect("only the active controller decides")
+            .image
+    }
+
     // ---- Requests ----
 
     pub fn on_request(
@@ -486,7 +495,7 @@ impl QuorumController {
     /// one: the last member stays) and electing another leader where it led, from the ISR.
     /// `fenced`: the broker is already fenced (a session expiry) rather than shutting down.
     fn leave_partitions(&self, broker: u32, fenced: bool) -> Vec<MetadataRecord> {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let mut records = Vec::new();
         for topic in image.topics.values() {
             for (partition, p) in topic.partitions.iter() {
@@ -560,7 +569,7 @@ impl QuorumController {
     /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it
     /// (or any leaderless one it replicates, where unclean election is enabled).
     fn elect_on_unfence(&self, broker: u32) -> Vec<MetadataRecord> {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let mut records = Vec::new();
         for topic in image.topics.values() {
             for (partition, p) in topic.partitions.iter() {
@@ -600,7 +609,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let brokers = image.unfenced_brokers();
         let error = if image.topic(&topic.name).is_some() {
             Some(ErrorCode::TopicAlreadyExists)
@@ -672,7 +681,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let tp = request.tp.clone();
         let reply = |result| {
             Message::AlterPartitionResponse(msg::AlterPartitionResponse {
@@ -734,7 +743,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let reply = |error| {
             Message::CreatePartitionsResponse(msg::CreatePartitionsResponse {
                 correlation: request.correlation,
@@ -804,7 +813,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let reply = |error| {
             Message::DeleteTopicsResponse(msg::DeleteTopicsResponse {
                 correlation: request.correlation,
@@ -830,7 +839,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let every = request.partitions.is_none();
         let wanted = request.partitions.unwrap_or_else(|| {
             image
@@ -908,7 +917,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let reply = |error| {
             Message::AlterConfigsResponse(msg::AlterConfigsResponse {
                 correlation: request.correlation,
@@ -938,7 +947,7 @@ impl QuorumController {
         raft: &mut RaftClient,
         ctx: &mut Ctx<'_, RaftTimer>,
     ) {
-        let image = &self.active.as_ref().expect("active").image;
+        let image = self.active_image();
         let before = image.broker_config(request.broker);
         let records = config_changes(
             BROKER_RESOURCE,
