@@ -143,16 +143,17 @@ impl EventLog {
         }
     }
 
-    /// The newest lines first, of the kinds shown and containing `search` (any case).
+    /// The newest lines first, of the kinds shown and containing `search` (ASCII letters in any case:
+    /// `to_ascii_lowercase` keeps the page free of the Unicode case tables, about 18 KB gzipped).
     pub fn newest<'a>(
         &'a self,
         shown: &'a [Kind],
         search: &'a str,
     ) -> impl Iterator<Item = &'a Line> + 'a {
-        let search = search.to_lowercase();
+        let search = search.to_ascii_lowercase();
         self.lines.iter().rev().filter(move |l| {
             shown.contains(&l.kind)
-                && (search.is_empty() || l.text.to_lowercase().contains(&search))
+                && (search.is_empty() || l.text.to_ascii_lowercase().contains(&search))
         })
     }
 }

@@ -67,8 +67,11 @@ pub fn ActionsPanel(props: &PanelProps) -> Html {
     // A new producer is like the scenario's first one, or a plain 10 records/s one.
     let first_producer: Option<ProducerSpec> =
         inner.loaded.producers.first().cloned().or_else(|| {
-            serde_json::from_value(serde_json::json!({"topic": topic_name, "rate_per_sec": 10}))
-                .ok()
+            Some(ProducerSpec {
+                topic: topic_name.clone(),
+                rate_per_sec: 10.0,
+                ..ProducerSpec::default()
+            })
         });
     let first_consumer: Option<ConsumerSpec> = inner.sim.consumer_specs().first().cloned();
     let producers: Vec<u32> = view

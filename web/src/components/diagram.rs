@@ -206,6 +206,12 @@ pub fn layout_for(inner: &Inner, view: &View, stage: Stage) -> Layout {
     )
 }
 
+/// An SVG label at (`x`, `y`), placed to a tenth of a pixel. The diagram's labels share this
+/// one copy of the code an `html!` text element expands to.
+fn label(x: f64, y: f64, class: &'static str, content: String) -> Html {
+    html! { <text x={format!("{x:.1}")} y={format!("{y:.1}")} class={class}>{ content }</text> }
+}
+
 /// Cuts `text` to what fits in `width` px at `px` font size.
 fn fit(text: &str, width: f64, px: f64) -> String {
     let max = (width / (px * 0.6)).floor().max(3.0) as usize;
@@ -345,8 +351,8 @@ fn zookeeper(z: &ZooKeeperView, place: Place, selected: bool, dispatch: &Callbac
            aria-label={format!("ZooKeeper {}: {role}", z.id)}>
             <title>{ format!("ZooKeeper {} — {role}, {} sessions. Select to inspect.", z.id, z.sessions) }</title>
             <ellipse cx={format!("{cx:.1}")} cy={format!("{cy:.1}")} rx={format!("{:.1}", place.w / 2.0)} ry={format!("{:.1}", place.h / 2.0)} />
-            <text x={format!("{cx:.1}")} y={format!("{:.1}", cy - 3.0)} class="name">{ format!("zk {}", z.id) }</text>
-            <text x={format!("{cx:.1}")} y={format!("{:.1}", cy + 14.0)} class="role">{ role }</text>
+            { label(cx, cy - 3.0, "name", format!("zk {}", z.id)) }
+            { label(cx, cy + 14.0, "role", role) }
         </g>
     }
 }
@@ -407,14 +413,14 @@ fn broker(
            aria-label={format!("broker {}{}: {status}", b.id, if b.is_controller { ", controller" } else { "" })}>
             <title>{ format!("Broker {}{}. Select to inspect; k kills it.", b.id, if b.is_controller { " (controller)" } else { "" }) }</title>
             <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" class="card" />
-            <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + 8.0 + name_px)} class="name start">{ format!("broker {}", b.id) }</text>
+            { label(place.x + 9.0, place.y + 8.0 + name_px, "name start", format!("broker {}", b.id)) }
             { if b.is_controller { html! {
                 <g class="badge">
                     <rect x={format!("{:.1}", place.x + place.w - badge_w - 6.0)} y={format!("{:.1}", place.y + 7.0)} width={format!("{badge_w:.1}")} height={format!("{:.1}", 17.0 * s)} rx="4" />
                     <text x={format!("{:.1}", place.x + place.w - 6.0 - badge_w / 2.0)} y={format!("{:.1}", place.y + 7.0 + 12.5 * s)}>{ "controller" }</text>
                 </g>
             } } else { html! {} } }
-            <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + 14.0 + name_px + role_px)} class="role start">{ fit(&status, place.w - 18.0, role_px) }</text>
+            { label(place.x + 9.0, place.y + 14.0 + name_px + role_px, "role start", fit(&status, place.w - 18.0, role_px)) }
             { for chips.iter().enumerate().map(|(i, chip)| {
                 let x = place.x + 6.0;
                 let y = place.y + CHIPS_TOP * s + i as f64 * chip_h;
@@ -425,16 +431,16 @@ fn broker(
                        data-replica={format!("{}@{}", chip.label, b.id)} aria-label={chip.title.clone()}>
                         <title>{ chip.title.clone() }</title>
                         <rect x={format!("{x:.1}")} y={format!("{y:.1}")} width={format!("{chip_w:.1}")} height={format!("{:.1}", chip_h - 4.0)} rx="4" />
-                        <text x={format!("{:.1}", x + 6.0)} y={format!("{:.1}", y + 8.5 * s + chip_px * 0.35)} class="start">{ fit(&chip.label, chip_w - role_w - 18.0, chip_px) }</text>
-                        <text x={format!("{:.1}", x + chip_w - 6.0)} y={format!("{:.1}", y + 8.5 * s + chip_px * 0.35)} class="end">{ chip.role.clone() }</text>
+                        { label(x + 6.0, y + 8.5 * s + chip_px * 0.35, "start", fit(&chip.label, chip_w - role_w - 18.0, chip_px)) }
+                        { label(x + chip_w - 6.0, y + 8.5 * s + chip_px * 0.35, "end", chip.role.clone()) }
                         { if two_lines && !chip.detail.is_empty() { html! {
-                            <text x={format!("{:.1}", x + 6.0)} y={format!("{:.1}", y + 23.0 * s + chip_px * 0.35)} class="start detail">{ fit(&chip.detail, chip_w - 12.0, 11.0 * s) }</text>
+                            { label(x + 6.0, y + 23.0 * s + chip_px * 0.35, "start detail", fit(&chip.detail, chip_w - 12.0, 11.0 * s)) }
                         } } else { html! {} } }
                     </g>
                 }
             }) }
             { for internal.iter().enumerate().map(|(i, line)| html! {
-                <text x={format!("{:.1}", place.x + 9.0)} y={format!("{:.1}", place.y + place.h - 14.0 - 15.0 * s * (internal.len() - 1 - i) as f64)} class="internal start">{ fit(line, place.w - 18.0, 11.0 * s) }</text>
+                { label(place.x + 9.0, place.y + place.h - 14.0 - 15.0 * s * (internal.len() - 1 - i) as f64, "internal start", fit(line, place.w - 18.0, 11.0 * s)) }
             }) }
         </g>
     }
@@ -463,8 +469,8 @@ fn group_frame(view: &View, group: &str, place: Place, s: f64) -> Html {
     html! {
         <g key={group.to_string()} class="group">
             <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" />
-            <text x={format!("{:.1}", place.x + 7.0)} y={format!("{:.1}", place.y + 16.0 * s)} class="name start">{ fit(&format!("group {group}"), place.w - 14.0, 13.0 * s) }</text>
-            <text x={format!("{:.1}", place.x + 7.0)} y={format!("{:.1}", place.y + 31.0 * s)} class="role start">{ fit(&detail, place.w - 14.0, 11.0 * s) }</text>
+            { label(place.x + 7.0, place.y + 16.0 * s, "name start", fit(&format!("group {group}"), place.w - 14.0, 13.0 * s)) }
+            { label(place.x + 7.0, place.y + 31.0 * s, "role start", fit(&detail, place.w - 14.0, 11.0 * s)) }
         </g>
     }
 }
@@ -487,8 +493,8 @@ fn client_box(
            data-node={node.to_string()} {onclick} {onkeydown} role="button" tabindex="0" aria-label={format!("{name}: {detail}")}>
             <title>{ format!("{name}: {detail}. Select to inspect.") }</title>
             <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="7" class="card" />
-            <text x={format!("{:.1}", place.x + 8.0)} y={format!("{:.1}", place.y + 18.0 * s)} class="name start">{ fit(name, place.w - 16.0, 13.0 * s) }</text>
-            <text x={format!("{:.1}", place.x + 8.0)} y={format!("{:.1}", place.y + 35.0 * s)} class="role start">{ fit(detail, place.w - 16.0, 11.0 * s) }</text>
+            { label(place.x + 8.0, place.y + 18.0 * s, "name start", fit(name, place.w - 16.0, 13.0 * s)) }
+            { label(place.x + 8.0, place.y + 35.0 * s, "role start", fit(detail, place.w - 16.0, 11.0 * s)) }
             { if class.contains("paused") { html! {
                 // A clock: the consumer is not polling.
                 <g class="clock-mark">

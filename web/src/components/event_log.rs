@@ -50,7 +50,7 @@ pub fn EventLogPanel(props: &PanelProps) -> Html {
                     let at = line.at;
                     let seek = props.dispatch.reform(move |_| Action::Seek(at));
                     html! {
-                        <li class={format!("kind-{:?}", line.kind).to_lowercase()}>
+                        <li class={format!("kind-{:?}", line.kind).to_ascii_lowercase()}>
                             <button class="time" title="Go to this moment" onclick={seek}>{ format_time(at) }</button>
                             { line.text.clone() }
                         </li>

@@ -34,7 +34,7 @@ pub fn follow_panel(inner: &Inner, dispatch: &Callback<Action>) -> Html {
                         let at = step.at;
                         // Just after the step, so the moment shows it done.
                         let seek = dispatch.reform(move |_| Action::Seek(at.plus_us(1)));
-                        let kind = format!("step-{:?}", step.kind).to_lowercase();
+                        let kind = format!("step-{:?}", step.kind).to_ascii_lowercase();
                         html! {
                             <li class={classes!(kind, (Some(i) == current).then_some("current"))} data-kind={format!("{:?}", step.kind)}>
                                 <button class="time" title="Go to this moment" onclick={seek}>{ format_time(at) }</button>

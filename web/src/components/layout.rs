@@ -222,11 +222,10 @@ impl Layout {
             .map(|b| self.broker_card_h(&rows(b)))
             .collect();
         let tallest = heights.iter().copied().fold(0.0, f64::max);
-        // Grow the free bands to fill the stage.
+        // Grow the band under the brokers to fill the stage. The band between ZooKeeper and
+        // the brokers keeps its natural height, so the two rows read as one drawing.
         let natural = zk_top + zk_h + top_lanes + tallest + bottom_lanes;
-        let extra = (min_height - natural).max(0.0);
-        let top_lanes = top_lanes + extra * 0.5;
-        let bottom_lanes = bottom_lanes + extra * 0.5;
+        let bottom_lanes = bottom_lanes + (min_height - natural).max(0.0);
         // ZooKeeper servers spread over the brokers' span.
         let nz = self.zookeepers.len().max(1) as f64;
         let zk_w = (130.0 * s).min(total / nz - 12.0).max(80.0);
