@@ -158,7 +158,7 @@ impl Sim {
                     }
                 }
             }
-            other => unreachable!("{other:?} is not a fault command"),
+            other => unreachable!("{} is not a fault command", other.describe()),
         }
     }
 
@@ -258,7 +258,7 @@ impl Sim {
                 });
                 self.consumer_specs.push(consumer);
             }
-            other => unreachable!("{other:?} is not a client command"),
+            other => unreachable!("{} is not a client command", other.describe()),
         }
     }
 
@@ -323,7 +323,7 @@ impl Sim {
                 }))
             }
             Command::ResetOffsets { group, offsets } => self.reset_offsets(group, offsets),
-            other => unreachable!("{other:?} is not a admin command"),
+            other => unreachable!("{} is not an admin command", other.describe()),
         }
     }
 

@@ -405,9 +405,9 @@ impl Sim {
                         (Node::Controller(c), Timer::Controller(t)) => {
                             ctx.scoped(Timer::Controller, |ctx| c.on_timer(t, ctx))
                         }
-                        (n, timer) => {
-                            unreachable!("{timer:?} set by another kind of node than {n:?}")
-                        }
+                        // Named, not formatted: `{:?}` of a node would put the Debug code of
+                        // every node's whole state in the page (16 KB gzipped).
+                        _ => unreachable!("{node}: a timer set by another kind of node"),
                     });
                 }
             }
