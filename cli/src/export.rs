@@ -1,8 +1,9 @@
 //! `kplay export`: the real-Kafka commands and properties that set up what a scenario
 //! describes, so a learner can repeat it on a real cluster.
 
-use kplay_core::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
+use kplay_core::config::{BrokerConfig, ConsumerConfig, KRaftConfig, ProducerConfig};
 use kplay_core::scenario::{CommitMode, KeySpec};
+use kplay_core::tools::controller_endpoint;
 use kplay_core::{Command, Scenario};
 use serde::Serialize;
 use serde_json::Value;
@@ -35,19 +36,23 @@ pub fn export(s: &Scenario) -> String {
         "# kplay scenario '{}' (seed {}) on a real Kafka cluster",
         s.name, s.seed
     );
-    let _ = writeln!(
-        w,
-        "# {} brokers (ids 1..{}), a {}-server ZooKeeper ensemble; bootstrap: {BOOTSTRAP}",
-        s.cluster.brokers, s.cluster.brokers, s.cluster.zookeepers
-    );
     let broker = properties(&s.cluster.broker_config, &BrokerConfig::default(), false);
-    if !broker.is_empty() {
+    if s.cluster.mode.is_kraft() {
+        kraft_properties(w, s, &broker);
+    } else {
         let _ = writeln!(
             w,
-            "\n# server.properties (every broker), besides broker.id and listeners:"
+            "# {} brokers (ids 1..{}), a {}-server ZooKeeper ensemble; bootstrap: {BOOTSTRAP}",
+            s.cluster.brokers, s.cluster.brokers, s.cluster.zookeepers
         );
-        for line in broker {
-            let _ = writeln!(w, "{line}");
+        if !broker.is_empty() {
+            let _ = writeln!(
+                w,
+                "\n# server.properties (every broker), besides broker.id and listeners:"
+            );
+            for line in broker {
+                let _ = writeln!(w, "{line}");
+            }
         }
     }
     let _ = writeln!(w, "\n# Topics");
@@ -159,12 +164,66 @@ pub fn export(s: &Scenario) -> String {
                 Command::StopBroker { broker } => format!(
                     "kill <pid of broker {broker}>   (SIGTERM, as kafka-server-stop.sh sends: a controlled shutdown)"
                 ),
+                Command::KillController { controller } => format!(
+                    "kill -9 <pid of controller {controller}>   (a crash: the other voters elect a leader)"
+                ),
                 other => other.describe(),
             };
             let _ = writeln!(w, "#   at {:.3} s: {how}", a.at_ms as f64 / 1000.0);
         }
     }
     out
+}
+
+/// A KRaft cluster's `server.properties` (Kafka 4.x, a static quorum): one file per
+/// controller and per broker, and the storage format every node needs first.
+fn kraft_properties(w: &mut String, s: &Scenario, broker: &[String]) {
+    let ids = s.cluster.controller_ids();
+    let voters: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{id}@{}", controller_endpoint(*id, false)))
+        .collect();
+    let voters = voters.join(",");
+    let _ = writeln!(
+        w,
+        "# {} brokers (node.id 1..{}) and a {}-controller KRaft quorum (node.id {}..{}); bootstrap: {BOOTSTRAP}\n# Hosts are named broker-N and controller-N, as on a Docker Compose network.",
+        s.cluster.brokers,
+        s.cluster.brokers,
+        ids.len(),
+        ids.first().copied().unwrap_or_default(),
+        ids.last().copied().unwrap_or_default(),
+    );
+    let kraft = properties(&s.cluster.kraft_config, &KRaftConfig::default(), false);
+    let _ = writeln!(
+        w,
+        "\n# Each controller's server.properties (node.id {} for controller-{}, and so on):",
+        ids[0], ids[0]
+    );
+    let _ = writeln!(
+        w,
+        "process.roles=controller\nnode.id={}\ncontroller.quorum.voters={voters}\ncontroller.listener.names=CONTROLLER\nlisteners=CONTROLLER://{}",
+        ids[0],
+        controller_endpoint(ids[0], false)
+    );
+    for line in &kraft {
+        let _ = writeln!(w, "{line}");
+    }
+    let _ = writeln!(
+        w,
+        "\n# Each broker's server.properties (node.id 1 for broker-1, and so on):"
+    );
+    let _ = writeln!(
+        w,
+        "process.roles=broker\nnode.id=1\ncontroller.quorum.voters={voters}\ncontroller.listener.names=CONTROLLER\nlisteners=PLAINTEXT://broker-1:9092"
+    );
+    for line in kraft.iter().chain(broker) {
+        let _ = writeln!(w, "{line}");
+    }
+    let _ = writeln!(
+        w,
+        "\n# Before the first start, on every node:\nkafka-storage.sh format --cluster-id {} --config server.properties",
+        kplay_core::controller::zk_data::cluster_id()
+    );
 }
 
 fn keys(k: &KeySpec) -> String {

@@ -104,6 +104,27 @@ fn export_prints_real_kafka_commands() {
 }
 
 #[test]
+fn export_in_kraft_mode_writes_the_quorums_server_properties() {
+    let (code, out, _) = kplay(&["export", "replication-and-isr", "--mode", "kraft"]);
+    assert_eq!(code, 0);
+    for line in [
+        "process.roles=controller\nnode.id=3000\n",
+        "controller.quorum.voters=3000@controller-3000:9093,3001@controller-3001:9093,3002@controller-3002:9093\n",
+        "process.roles=broker\nnode.id=1\n",
+        "kafka-storage.sh format --cluster-id ",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert!(!out.contains("ZooKeeper"), "{out}");
+    let (code, _, err) = kplay(&["run", "zookeeper-quorum", "--mode", "kraft"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("zookeeper-quorum in kraft mode"), "{err}");
+    let (code, _, err) = kplay(&["run", "zookeeper-quorum", "--mode", "raft"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'raft' is not a cluster mode"), "{err}");
+}
+
+#[test]
 fn bad_input_is_one_line_and_exit_code_2() {
     let bad_json = temp("bad.json", r#"{"cluster": {"brokers": 12}}"#);
     let cases: Vec<(Vec<&str>, &str)> = vec![
