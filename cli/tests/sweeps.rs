@@ -64,6 +64,7 @@ const FAULT_LESSONS: &[&str] = &[
     "controller-failover",
     "controlled-shutdown",
     "exactly-once",
+    "kraft-quorum",
     "min-insync-replicas",
     "network-partition",
     "partial-partition",

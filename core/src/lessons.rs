@@ -67,6 +67,7 @@ pub const LESSONS: &[(&str, &str)] = &[
         "controller-failover",
         include_str!("../lessons/controller-failover.json"),
     ),
+    ("kraft-quorum", include_str!("../lessons/kraft-quorum.json")),
     (
         "network-partition",
         include_str!("../lessons/network-partition.json"),

@@ -1007,3 +1007,60 @@ fn a_leader_the_producers_still_reach_loses_acks_1_records_not_acks_all() {
         assert_eq!(isr.len(), 3, "healed: orders-{p}: {isr:?}");
     }
 }
+
+#[test]
+fn kraft_fences_a_dead_broker_9_s_after_its_last_heartbeat_zookeeper_waits_18_s() {
+    let (sim, report) = run_lesson("kraft-quorum");
+    assert!(sim.zookeeper(1).is_none());
+    let fenced: Vec<f64> = events(&sim)
+        .filter_map(|(at, e)| match e {
+            Event::KRaftBrokerFenced {
+                broker: 2,
+                session_expired: true,
+            } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fenced.len(), 1, "{fenced:?}");
+    assert!(
+        (27.0..=30.2).contains(&fenced[0]),
+        "fenced at {}",
+        fenced[0]
+    );
+    // Broker 2's partitions had new leaders right after, and none before.
+    for p in 0..3 {
+        let moved = leader_elections(&sim, "orders", p, 20.0, 40.0);
+        assert!(
+            moved.iter().all(|(at, _)| *at >= fenced[0]),
+            "orders-{p}: {moved:?}"
+        );
+    }
+    // It came back with a new broker epoch and was unfenced once caught up.
+    let unfenced: Vec<f64> = events(&sim)
+        .filter_map(|(at, e)| match e {
+            Event::KRaftBrokerUnfenced { broker: 2, .. } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        unfenced.iter().any(|at| (40.0..42.0).contains(at)),
+        "{unfenced:?}"
+    );
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    // The same lesson in ZooKeeper mode waits for the 18 s session.
+    let zk = lessons::get("kraft-quorum")
+        .unwrap()
+        .with_mode(kplay_core::scenario::ClusterMode::ZooKeeper)
+        .unwrap();
+    let mut sim = Sim::new(zk).unwrap();
+    sim.run_until(SimTime::from_secs(60));
+    let first = (0..3)
+        .flat_map(|p| leader_elections(&sim, "orders", p, 20.0, 60.0))
+        .map(|(at, _)| at)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        (38.0..=41.0).contains(&first),
+        "first new leader at {first}"
+    );
+}
