@@ -141,7 +141,11 @@ test('KRaft mode at 390×844: controllers fit the phone, words at least 11 px, n
   const cards = await page.locator('.node.kraft').evaluateAll(ns => ns.map(n => n.getBoundingClientRect().toJSON()));
   const brokers = await page.locator('.node.broker').evaluateAll(ns => ns.map(n => n.getBoundingClientRect().toJSON()));
   assert.ok(cards.every(c => Math.abs(c.top - cards[0].top) < 1 && c.bottom < brokers[0].top), 'controllers in a row above the brokers');
-  await page.evaluate(() => document.querySelector('.diagram').scrollIntoView());
+  // The diagram's top just under the sticky header: the controllers, then the brokers.
+  await page.evaluate(() => {
+    const header = document.querySelector('header')?.getBoundingClientRect().height ?? 0;
+    window.scrollBy(0, document.querySelector('.diagram').getBoundingClientRect().top - header - 8);
+  });
   await shot(page, 'kraft-phone', false);
   assert.deepEqual(page.errors, []);
   await page.close();

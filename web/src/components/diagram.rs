@@ -10,6 +10,7 @@
 
 use crate::components::layout::{
     path_d, point_along, text_w, Arrangement, BrokerRows, Layout, Place, Route, CHIPS_TOP,
+    NARROW_CONTROLLER_W,
 };
 use crate::flights::MIN_VISIBLE_WALL_MS;
 use crate::state::{Action, Inner, Selection};
@@ -372,9 +373,9 @@ fn controller(
 ) -> Html {
     let node = NodeId::Controller(c.id);
     let (onclick, onkeydown) = select_handlers(Selection::Node(node), dispatch);
-    let narrow = place.w < 140.0 * s;
+    let narrow = place.w < NARROW_CONTROLLER_W * s;
     let name = if narrow {
-        format!("ctrl {}", c.id)
+        c.id.to_string()
     } else {
         format!("controller {}", c.id)
     };
@@ -387,13 +388,26 @@ fn controller(
         _ if c.active => "active",
         _ => "standby",
     };
+    // A narrow card has the log end offset and high watermark on lines of their own.
     let log = match () {
-        _ if !c.alive => String::new(),
-        _ if narrow => format!("LEO {} HW {}", c.log_end_offset, c.high_watermark),
-        _ => format!("LEO {} · HW {}", c.log_end_offset, c.high_watermark),
+        _ if !c.alive => Vec::new(),
+        _ if narrow => vec![
+            format!("LEO {}", c.log_end_offset),
+            format!("HW {}", c.high_watermark),
+        ],
+        _ => vec![format!(
+            "LEO {} · HW {}",
+            c.log_end_offset, c.high_watermark
+        )],
+    };
+    let role_class = if narrow { "log start" } else { "role start" };
+    let (pad, role_px) = if narrow {
+        (5.0, 11.0 * s)
+    } else {
+        (8.0, 12.0 * s)
     };
     let leads = c.role == Some("leader");
-    let (x, y, w) = (place.x + 8.0, place.y, place.w - 16.0);
+    let (x, y, w) = (place.x + pad, place.y, place.w - 2.0 * pad);
     html! {
         <g key={c.id} class={classes!("node", "kraft", (!c.alive).then_some("dead"), leads.then_some("leads"), c.active.then_some("active"), selected.then_some("selected"))}
            data-node={node.to_string()} data-role={c.role.unwrap_or("down")} data-epoch={c.epoch.to_string()} {onclick} {onkeydown} role="button" tabindex="0"
@@ -401,9 +415,9 @@ fn controller(
             <title>{ format!("Controller {} — {role}{}; metadata log end offset {}, high watermark {}. Select to inspect; k kills it.", c.id, if c.active { ", the active controller" } else { "" }, c.log_end_offset, c.high_watermark) }</title>
             <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" class="card" />
             { label(x, y + 6.0 + 14.0 * s, "name start", fit(&name, w, 14.0 * s)) }
-            { label(x, y + 6.0 + 30.0 * s, "role start", fit(&role, w, 12.0 * s)) }
+            { label(x, y + 6.0 + 30.0 * s, role_class, fit(&role, w, role_px)) }
             { label(x, y + 6.0 + 45.0 * s, "duty start", duty.to_string()) }
-            { label(x, y + 6.0 + 60.0 * s, "log start", fit(&log, w, 11.0 * s)) }
+            { for log.iter().enumerate().map(|(i, line)| label(x, y + 6.0 + (60.0 + 14.0 * i as f64) * s, "log start", fit(line, w, 11.0 * s))) }
         </g>
     }
 }

@@ -38,6 +38,9 @@ const MIN_CARD_W: f64 = 150.0;
 
 /// A KRaft controller card's height (four lines).
 const CONTROLLER_H: f64 = 74.0;
+const CONTROLLER_H_NARROW: f64 = 88.0;
+/// A controller card narrower than this (a phone) shows its id alone and its log on two lines.
+pub const NARROW_CONTROLLER_W: f64 = 140.0;
 
 /// A box on the diagram.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -198,12 +201,15 @@ impl Layout {
     }
 
     /// The control plane's card height: a KRaft controller has four lines (name, Raft role,
-    /// active or standby, its log), a ZooKeeper server two.
-    fn control_h(&self, zookeeper_h: f64) -> f64 {
-        if matches!(self.zookeepers.first(), Some(NodeId::Controller(_))) {
-            CONTROLLER_H * self.scale
-        } else {
+    /// active or standby, its log), five on a narrow card (the log end offset and high
+    /// watermark on lines of their own); a ZooKeeper server two.
+    fn control_h(&self, zookeeper_h: f64, card_w: f64) -> f64 {
+        if !matches!(self.zookeepers.first(), Some(NodeId::Controller(_))) {
             zookeeper_h * self.scale
+        } else if card_w < NARROW_CONTROLLER_W * self.scale {
+            CONTROLLER_H_NARROW * self.scale
+        } else {
+            CONTROLLER_H * self.scale
         }
     }
 
@@ -243,7 +249,10 @@ impl Layout {
         // ZooKeeper's traffic with itself runs in a band above its row.
         let peer = self.zk_peer_band();
         self.zk_peer_y = peer;
-        let zk_h = self.control_h(54.0);
+        // The control plane's cards spread over the brokers' span.
+        let nz = self.zookeepers.len().max(1) as f64;
+        let zk_w = (self.control_w() * s).min(total / nz - 12.0).max(80.0);
+        let zk_h = self.control_h(54.0, zk_w);
         let zk_top = peer + 4.0;
         let top_lanes = 24.0 + LANE * (self.left_clients.len() + 1) as f64;
         let bottom_lanes = 20.0 + LANE * (self.pairs() + self.right_clients.len()) as f64;
@@ -257,9 +266,6 @@ impl Layout {
         // the brokers keeps its natural height, so the two rows read as one drawing.
         let natural = zk_top + zk_h + top_lanes + tallest + bottom_lanes;
         let bottom_lanes = bottom_lanes + (min_height - natural).max(0.0);
-        // ZooKeeper servers spread over the brokers' span.
-        let nz = self.zookeepers.len().max(1) as f64;
-        let zk_w = (self.control_w() * s).min(total / nz - 12.0).max(80.0);
         let zk_gap = total / nz;
         for (i, z) in self.zookeepers.clone().into_iter().enumerate() {
             let cx = brokers_left + zk_gap * (i as f64 + 0.5);
@@ -371,9 +377,9 @@ impl Layout {
         let peer = self.zk_peer_band();
         self.zk_peer_y = peer;
         let zk_top = peer + 4.0;
-        let zk_h = self.control_h(50.0);
         let nz = self.zookeepers.len().max(1) as f64;
         let zk_w = ((inner - 8.0 * (nz - 1.0)) / nz).min(self.control_w() * s);
+        let zk_h = self.control_h(50.0, zk_w);
         let zk_gap = inner / nz;
         for (i, z) in self.zookeepers.clone().into_iter().enumerate() {
             let cx = gl + zk_gap * (i as f64 + 0.5);
