@@ -6,6 +6,8 @@ use crate::group::assignor::Assignor;
 use crate::group::coordinator::GroupState;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName};
 use crate::protocol::MessageKind;
+use crate::raft::state::RoleName;
+use crate::scenario::ClusterMode;
 use crate::sim::Sim;
 use crate::time::SimTime;
 use crate::txn::TxnState;
@@ -15,8 +17,14 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct View {
     pub now: SimTime,
+    /// Where the cluster keeps its metadata: ZooKeeper or KRaft's controller quorum.
+    pub mode: ClusterMode,
+    /// ZooKeeper mode: the ensemble; empty in KRaft mode.
     pub zookeepers: Vec<ZooKeeperView>,
+    /// KRaft mode: the controller quorum; empty in ZooKeeper mode.
+    pub controllers: Vec<ControllerView>,
     pub brokers: Vec<BrokerView>,
+    /// ZooKeeper mode: the broker acting as controller (None in KRaft mode).
     pub controller: Option<BrokerId>,
     pub controller_epoch: Option<u32>,
     pub topics: Vec<TopicView>,
@@ -41,6 +49,38 @@ pub struct ZooKeeperView {
     pub znodes: usize,
 }
 
+/// One KRaft controller: its place in the Raft quorum and its copy of `__cluster_metadata`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControllerView {
+    /// Its `node.id`: 3000, 3001, …
+    pub id: u32,
+    pub alive: bool,
+    /// Kafka's quorum state names: "leader", "follower", "candidate", "prospective",
+    /// "unattached" or "resigned"; None when down.
+    pub role: Option<&'static str>,
+    pub epoch: u32,
+    /// The leader this controller knows of in its epoch.
+    pub leader: Option<u32>,
+    /// The quorum controller is active: the leader, once its LeaderChange is committed.
+    pub active: bool,
+    pub log_end_offset: Offset,
+    pub high_watermark: Offset,
+    /// The active controller's unfenced brokers (empty on a standby).
+    pub unfenced_brokers: Vec<BrokerId>,
+}
+
+/// Kafka's name for a quorum role (`QuorumState`'s `*State.name()`, lower case).
+pub fn role_name(role: RoleName) -> &'static str {
+    match role {
+        RoleName::Unattached => "unattached",
+        RoleName::Prospective => "prospective",
+        RoleName::Candidate => "candidate",
+        RoleName::Leader => "leader",
+        RoleName::Follower => "follower",
+        RoleName::Resigned => "resigned",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicaView {
     pub topic: TopicName,
@@ -63,6 +103,11 @@ pub struct BrokerView {
     pub is_controller: bool,
     pub zookeeper_server: Option<u32>,
     pub replicas: Vec<ReplicaView>,
+    /// KRaft mode: the active controller last said this broker is fenced (None in ZooKeeper
+    /// mode).
+    pub fenced: Option<bool>,
+    /// KRaft mode: the offset of the last metadata record this broker applied.
+    pub metadata_offset: Option<Offset>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -184,7 +229,8 @@ impl Sim {
 impl View {
     pub fn of(sim: &Sim) -> View {
         let cluster = &sim.scenario().cluster;
-        let zookeepers = (1..=cluster.zookeepers)
+        let kraft = cluster.mode.is_kraft();
+        let zookeepers = (1..=if kraft { 0 } else { cluster.zookeepers })
             .map(|id| match sim.zookeeper(id) {
                 Some(z) => ZooKeeperView {
                     id,
@@ -236,6 +282,8 @@ impl View {
                             size_bytes: r.log.size_bytes(),
                         })
                         .collect(),
+                    fenced: b.kraft.as_ref().map(|k| k.fenced),
+                    metadata_offset: b.kraft.as_ref().and_then(|k| k.image.offset),
                 },
                 None => BrokerView {
                     id: BrokerId(id),
@@ -244,6 +292,8 @@ impl View {
                     is_controller: false,
                     zookeeper_server: None,
                     replicas: Vec::new(),
+                    fenced: None,
+                    metadata_offset: None,
                 },
             })
             .collect();
@@ -262,7 +312,15 @@ impl View {
                         let (leader, leader_epoch, isr) = sim
                             .partition_state(&name, p)
                             .unwrap_or((None, 0, Vec::new()));
-                        let replicas = assignment.get(&p).cloned().unwrap_or_default();
+                        let replicas = if kraft {
+                            let tp = crate::ids::TopicPartition::new(&name, p);
+                            sim.metadata_image()
+                                .and_then(|i| i.partition(&tp))
+                                .map(|r| r.replicas.iter().copied().map(BrokerId).collect())
+                                .unwrap_or_default()
+                        } else {
+                            assignment.get(&p).cloned().unwrap_or_default()
+                        };
                         PartitionView {
                             partition: p,
                             offline: !leader.is_some_and(|l| live(&l)),
@@ -367,9 +425,20 @@ impl View {
             })
             .collect();
         crate::sort::sort_by_key(&mut messages_in_flight, |m| m.id);
+        let controllers = if kraft {
+            cluster
+                .controller_ids()
+                .into_iter()
+                .map(|id| ControllerView::of(sim, id))
+                .collect()
+        } else {
+            Vec::new()
+        };
         View {
             now: sim.now(),
+            mode: cluster.mode,
             zookeepers,
+            controllers,
             brokers,
             controller: controller.map(|c| c.0),
             controller_epoch: controller.map(|c| c.1),
@@ -385,6 +454,39 @@ impl View {
                 .map(|(&(a, b), &us)| (a, b, us))
                 .collect(),
             messages_in_flight,
+        }
+    }
+}
+
+impl ControllerView {
+    fn of(sim: &Sim, id: u32) -> ControllerView {
+        match sim.kraft_controller(id) {
+            Some(c) => ControllerView {
+                id,
+                alive: true,
+                role: Some(role_name(c.raft.role())),
+                epoch: c.raft.epoch(),
+                leader: c.raft.leader_id(),
+                active: c.controller.is_active(),
+                log_end_offset: c.raft.log().end_offset().offset,
+                high_watermark: c.raft.high_watermark(),
+                unfenced_brokers: if c.controller.is_active() {
+                    c.controller.image().unfenced_brokers()
+                } else {
+                    Vec::new()
+                },
+            },
+            None => ControllerView {
+                id,
+                alive: false,
+                role: None,
+                epoch: 0,
+                leader: None,
+                active: false,
+                log_end_offset: 0,
+                high_watermark: 0,
+                unfenced_brokers: Vec::new(),
+            },
         }
     }
 }
@@ -582,5 +684,77 @@ impl PartitionLogView {
             first_offset: first,
             cells,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::ClusterMode;
+    use crate::{lessons, Sim, SimTime};
+
+    fn run(mode: ClusterMode, secs: u64) -> Sim {
+        let scenario = lessons::get("replication-and-isr")
+            .expect("the lesson exists")
+            .with_mode(mode)
+            .expect("the lesson runs in both modes");
+        let mut sim = Sim::new(scenario).expect("valid");
+        sim.run_until(SimTime::from_secs(secs));
+        sim
+    }
+
+    #[test]
+    fn kraft_mode_shows_the_quorum_and_each_brokers_fencing_and_metadata_offset() {
+        let view = run(ClusterMode::KRaft, 8).view();
+        assert_eq!(view.mode, ClusterMode::KRaft);
+        assert!(view.zookeepers.is_empty());
+        let ids: Vec<u32> = view.controllers.iter().map(|c| c.id).collect();
+        assert_eq!(ids, vec![3000, 3001, 3002]);
+        let leaders: Vec<_> = view
+            .controllers
+            .iter()
+            .filter(|c| c.role == Some("leader"))
+            .collect();
+        assert_eq!(leaders.len(), 1, "{:?}", view.controllers);
+        assert!(leaders[0].active);
+        assert_eq!(leaders[0].unfenced_brokers.len(), 3);
+        for c in &view.controllers {
+            assert!(c.alive && c.high_watermark <= c.log_end_offset);
+            assert_eq!(c.leader, Some(leaders[0].id));
+        }
+        for b in &view.brokers {
+            assert_eq!(b.fenced, Some(false), "broker {} is unfenced", b.id);
+            assert!(b.metadata_offset.is_some_and(|o| o > 0));
+        }
+        // The topic's replicas come from the metadata image.
+        let orders = view.topics.iter().find(|t| &*t.name == "orders");
+        assert!(orders.is_some_and(|t| t.partitions.iter().all(|p| p.replicas.len() == 3)));
+    }
+
+    #[test]
+    fn a_dead_controller_is_shown_down() {
+        let mut sim = run(ClusterMode::KRaft, 5);
+        sim.act(crate::Command::KillController { controller: 3001 })
+            .expect("a controller of this cluster");
+        sim.run_until(SimTime::from_secs(6));
+        let view = sim.view();
+        let dead = view
+            .controllers
+            .iter()
+            .find(|c| c.id == 3001)
+            .expect("drawn");
+        assert!(!dead.alive && dead.role.is_none() && !dead.active);
+    }
+
+    #[test]
+    fn zookeeper_mode_has_no_controllers_and_no_kraft_broker_fields() {
+        let view = run(ClusterMode::ZooKeeper, 5).view();
+        assert_eq!(view.mode, ClusterMode::ZooKeeper);
+        assert!(view.controllers.is_empty());
+        assert_eq!(view.zookeepers.len(), 3);
+        assert!(view.controller.is_some());
+        assert!(view
+            .brokers
+            .iter()
+            .all(|b| b.fenced.is_none() && b.metadata_offset.is_none()));
     }
 }

@@ -99,7 +99,7 @@ pub fn App() -> Html {
             <main>
                 <div class="left">
                     <section class="stage">
-                        <h2>{ "Cluster" }<small class="muted">{ " — select a broker, a replica, ZooKeeper or a client to inspect it; k kills, r restarts, i isolates" }</small></h2>
+                        <h2>{ "Cluster" }<small class="muted">{ format!(" — select a broker, a replica, {} or a client to inspect it; k kills, r restarts, i isolates", if view.mode.is_kraft() { "a controller" } else { "ZooKeeper" }) }</small></h2>
                         <div class="stage-measure" ref={stage.node.clone()}>
                             { diagram(&inner, &view, stage.get(), &dispatch) }
                         </div>

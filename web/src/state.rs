@@ -522,25 +522,19 @@ impl Inner {
             Some(Selection::Node(node)) => *node,
             Some(Selection::Replica { broker, .. }) => NodeId::broker(*broker),
             _ => {
-                self.notice = Some("Select a broker, a ZooKeeper server or a client first (click it, or Tab to it and press Enter).".into());
+                self.notice = Some("Select a broker, a ZooKeeper server, a controller or a client first (click it, or Tab to it and press Enter).".into());
                 return;
             }
         };
         let alive = match node {
             NodeId::Broker(b) => view.brokers.iter().any(|x| x.id == b && x.alive),
             NodeId::ZooKeeper(z) => view.zookeepers.iter().any(|x| x.id == z && x.alive),
+            NodeId::Controller(c) => view.controllers.iter().any(|x| x.id == c && x.alive),
             NodeId::Consumer(c) => view.consumers.iter().any(|x| x.index == c && x.alive),
             NodeId::Producer(p) => view.producers.iter().any(|x| x.index == p && x.alive),
             _ => false,
         };
-        let others = || -> Vec<NodeId> {
-            view.brokers
-                .iter()
-                .map(|b| NodeId::Broker(b.id))
-                .chain(view.zookeepers.iter().map(|z| NodeId::ZooKeeper(z.id)))
-                .filter(|n| *n != node)
-                .collect()
-        };
+        let others = || crate::components::diagram::cluster_nodes(&view, node);
         let command = match (node, key, alive) {
             (NodeId::Broker(b), 'k', true) => Some(Command::KillBroker { broker: b.0 }),
             (NodeId::Broker(b), 'r', false) => Some(Command::RestartBroker {
@@ -550,7 +544,11 @@ impl Inner {
             (NodeId::Broker(b), 'i', true) => Some(Command::IsolateBroker { broker: b.0 }),
             (NodeId::ZooKeeper(z), 'k', true) => Some(Command::KillZookeeper { server: z }),
             (NodeId::ZooKeeper(z), 'r', false) => Some(Command::RestartZookeeper { server: z }),
-            (NodeId::ZooKeeper(_), 'i', true) => Some(Command::CutLinks {
+            (NodeId::Controller(c), 'k', true) => Some(Command::KillController { controller: c }),
+            (NodeId::Controller(c), 'r', false) => {
+                Some(Command::RestartController { controller: c })
+            }
+            (NodeId::ZooKeeper(_) | NodeId::Controller(_), 'i', true) => Some(Command::CutLinks {
                 between: vec![node],
                 and: others(),
                 one_way: false,

@@ -2,9 +2,13 @@
 //! defaults and where they changed across Kafka versions, plus the whole scenario as JSON.
 //! Every edit is validated by `kplay-core` at once; an invalid value shows its error inline and
 //! nothing restarts until the scenario is valid and "Apply" is pressed.
+//!
+//! On top, the mode switch: ZooKeeper or KRaft. It restarts the loaded scenario in the other
+//! mode (`Scenario::with_mode`), or shows why the scenario cannot run there.
 
 use super::PanelProps;
 use crate::state::Action;
+use kplay_core::scenario::ClusterMode;
 use kplay_core::Scenario;
 use serde_json::Value;
 use yew::prelude::*;
@@ -39,6 +43,13 @@ const CLUSTER: &[Knob] = &[
         input: Input::Number,
         default: "3",
         note: "a majority must be up for metadata to change",
+    },
+    Knob {
+        label: "controllers",
+        path: &["cluster", "controllers"],
+        input: Input::Number,
+        default: "3",
+        note: "KRaft's quorum voters, node.id 3000…; 1 to 7",
     },
     Knob {
         label: "network latency per hop (µs)",
@@ -411,11 +422,52 @@ pub fn ConfigPanel(props: &PanelProps) -> Html {
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
     };
+    // Each mode refuses the other's settings: show only this mode's.
+    let kraft = parsed
+        .as_ref()
+        .and_then(|v| get(v, &["cluster", "mode"]))
+        .and_then(Value::as_str)
+        == Some("kraft");
+    let applies = |knob: &&'static Knob| {
+        let zookeeper = knob.path.iter().any(|k| k.starts_with("zookeeper"));
+        let controllers = knob.path == ["cluster", "controllers"];
+        if kraft {
+            !zookeeper
+        } else {
+            !controllers
+        }
+    };
     let section = |title: &str, knobs: &'static [Knob], shown: bool| {
         if !shown {
             return html! {};
         }
-        html! { <fieldset><legend>{ title.to_string() }</legend>{ for knobs.iter().map(field) }</fieldset> }
+        html! { <fieldset><legend>{ title.to_string() }</legend>{ for knobs.iter().filter(applies).map(field) }</fieldset> }
+    };
+    let mode_error = use_state(|| None::<String>);
+    {
+        let mode_error = mode_error.clone();
+        use_effect_with(loaded.clone(), move |_| mode_error.set(None));
+    }
+    let mode = loaded.cluster.mode;
+    let switch = |to: ClusterMode, label: &'static str, title: &'static str| {
+        let loaded = loaded.clone();
+        let dispatch = props.dispatch.clone();
+        let mode_error = mode_error.clone();
+        let onclick = Callback::from(move |_: MouseEvent| {
+            if loaded.cluster.mode == to {
+                return;
+            }
+            match loaded.clone().with_mode(to) {
+                Ok(scenario) => dispatch.emit(Action::Load {
+                    scenario: Box::new(scenario),
+                    at: None,
+                }),
+                Err(e) => mode_error.set(Some(format!("Not switched: {e}"))),
+            }
+        });
+        html! {
+            <button class={classes!("mode", (mode == to).then_some("on"))} data-mode={to.name()} aria-pressed={(mode == to).to_string()} {title} {onclick}>{ label }</button>
+        }
     };
     let apply = {
         let text = text.clone();
@@ -445,6 +497,18 @@ pub fn ConfigPanel(props: &PanelProps) -> Html {
         .map_or("Topic".to_string(), |t| format!("Topic {t}"));
     html! {
         <div class="config">
+            <fieldset class="modes">
+                <legend>{ "Metadata mode" }</legend>
+                <div class="mode-switch" role="group" aria-label="Metadata mode">
+                    { switch(ClusterMode::ZooKeeper, "ZooKeeper", "Kafka 3.9 and before: a ZooKeeper ensemble, one broker as controller") }
+                    { switch(ClusterMode::KRaft, "KRaft", "Kafka 4.0 on: a quorum of controllers keeps __cluster_metadata (KIP-500)") }
+                </div>
+                <small>{ "Restarts this scenario from 0 s in the other mode: same seed, same faults." }</small>
+                { match &*mode_error {
+                    Some(e) => html! { <p class="error inline mode-error" role="alert">{ e.clone() }</p> },
+                    None => html! {},
+                } }
+            </fieldset>
             { section("Cluster (server.properties)", CLUSTER, true) }
             { section(&topic_title, TOPIC, has("topics")) }
             { section("First producer (producer.properties)", PRODUCER, has("producers")) }

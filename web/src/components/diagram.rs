@@ -1,4 +1,6 @@
-//! The cluster diagram (SVG): the ZooKeeper ensemble with its leader marked, brokers as cards
+//! The cluster diagram (SVG): the ZooKeeper ensemble with its leader marked (in KRaft mode the
+//! controller quorum in its place: Raft role, epoch, the active controller, the metadata
+//! log's end offset and high watermark), brokers as cards
 //! with their replicas and the controller badge, producers and consumer groups, faults on the
 //! links, and every message as a dot moving in its lane (`layout`). A click, a tap or Enter on a
 //! focused card selects it for the inspector; faults are the inspector's buttons and keys.
@@ -8,12 +10,13 @@
 
 use crate::components::layout::{
     path_d, point_along, text_w, Arrangement, BrokerRows, Layout, Place, Route, CHIPS_TOP,
+    NARROW_CONTROLLER_W,
 };
 use crate::flights::MIN_VISIBLE_WALL_MS;
 use crate::state::{Action, Inner, Selection};
 use kplay_core::protocol::MessageKind;
 use kplay_core::vec_map::VecMap;
-use kplay_core::view::{BrokerView, View, ZooKeeperView};
+use kplay_core::view::{BrokerView, ControllerView, View, ZooKeeperView};
 use kplay_core::zookeeper::messages::PeerState;
 use kplay_core::NodeId;
 use yew::prelude::*;
@@ -246,12 +249,16 @@ pub fn diagram(inner: &Inner, view: &View, stage: Stage, dispatch: &Callback<Act
                 { dots(inner, &layout, view.now, stage.reduced_motion, dispatch) }
             </svg>
             <svg class="nodes" viewBox={format!("0 0 {w:.0} {h:.0}")} width={format!("{w:.0}")} height={format!("{h:.0}")} role="group"
-                 aria-label="Cluster diagram: ZooKeeper, brokers, producers and consumers. Select one to inspect it.">
+                 aria-label={format!("Cluster diagram: {}, brokers, producers and consumers. Select one to inspect it.", if view.mode.is_kraft() { "KRaft controllers" } else { "ZooKeeper" })}>
                 { link_faults(view, &layout) }
                 <g class="groups">{ for layout.frames.iter().map(|(group, place)| group_frame(view, group, *place, s)) }</g>
                 <g class="zookeepers">{ for view.zookeepers.iter().filter_map(|z| {
                     let place = *layout.places.get(&NodeId::ZooKeeper(z.id))?;
                     Some(zookeeper(z, place, is_selected(NodeId::ZooKeeper(z.id)), dispatch))
+                }) }</g>
+                <g class="controllers">{ for view.controllers.iter().filter_map(|c| {
+                    let place = *layout.places.get(&NodeId::Controller(c.id))?;
+                    Some(controller(c, place, s, is_selected(NodeId::Controller(c.id)), dispatch))
                 }) }</g>
                 <g class="brokers">{ for view.brokers.iter().filter_map(|b| {
                     let place = *layout.places.get(&NodeId::Broker(b.id))?;
@@ -357,6 +364,64 @@ fn zookeeper(z: &ZooKeeperView, place: Place, selected: bool, dispatch: &Callbac
     }
 }
 
+fn controller(
+    c: &ControllerView,
+    place: Place,
+    s: f64,
+    selected: bool,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let node = NodeId::Controller(c.id);
+    let (onclick, onkeydown) = select_handlers(Selection::Node(node), dispatch);
+    let narrow = place.w < NARROW_CONTROLLER_W * s;
+    let name = if narrow {
+        c.id.to_string()
+    } else {
+        format!("controller {}", c.id)
+    };
+    let role = match c.role {
+        Some(role) => format!("{role} e{}", c.epoch),
+        None => "down".to_string(),
+    };
+    let duty = match () {
+        _ if !c.alive => "",
+        _ if c.active => "active",
+        _ => "standby",
+    };
+    // A narrow card has the log end offset and high watermark on lines of their own.
+    let log = match () {
+        _ if !c.alive => Vec::new(),
+        _ if narrow => vec![
+            format!("LEO {}", c.log_end_offset),
+            format!("HW {}", c.high_watermark),
+        ],
+        _ => vec![format!(
+            "LEO {} · HW {}",
+            c.log_end_offset, c.high_watermark
+        )],
+    };
+    let role_class = if narrow { "log start" } else { "role start" };
+    let (pad, role_px) = if narrow {
+        (5.0, 11.0 * s)
+    } else {
+        (8.0, 12.0 * s)
+    };
+    let leads = c.role == Some("leader");
+    let (x, y, w) = (place.x + pad, place.y, place.w - 2.0 * pad);
+    html! {
+        <g key={c.id} class={classes!("node", "kraft", (!c.alive).then_some("dead"), leads.then_some("leads"), c.active.then_some("active"), selected.then_some("selected"))}
+           data-node={node.to_string()} data-role={c.role.unwrap_or("down")} data-epoch={c.epoch.to_string()} {onclick} {onkeydown} role="button" tabindex="0"
+           aria-label={format!("controller {}: {role}{}", c.id, if c.active { ", active controller" } else { "" })}>
+            <title>{ format!("Controller {} — {role}{}; metadata log end offset {}, high watermark {}. Select to inspect; k kills it.", c.id, if c.active { ", the active controller" } else { "" }, c.log_end_offset, c.high_watermark) }</title>
+            <rect x={format!("{:.1}", place.x)} y={format!("{:.1}", place.y)} width={format!("{:.1}", place.w)} height={format!("{:.1}", place.h)} rx="9" class="card" />
+            { label(x, y + 6.0 + 14.0 * s, "name start", fit(&name, w, 14.0 * s)) }
+            { label(x, y + 6.0 + 30.0 * s, role_class, fit(&role, w, role_px)) }
+            { label(x, y + 6.0 + 45.0 * s, "duty start", duty.to_string()) }
+            { for log.iter().enumerate().map(|(i, line)| label(x, y + 6.0 + (60.0 + 14.0 * i as f64) * s, "log start", fit(line, w, 11.0 * s))) }
+        </g>
+    }
+}
+
 fn broker(
     inner: &Inner,
     view: &View,
@@ -376,6 +441,16 @@ fn broker(
         "down".to_string()
     } else if isolated {
         "isolated: every link cut".to_string()
+    } else if let Some(fenced) = b.fenced {
+        // KRaft: whether the active controller fenced it, and the metadata it has applied.
+        let offset = b
+            .metadata_offset
+            .map_or("none".to_string(), |o| o.to_string());
+        if fenced {
+            format!("fenced · metadata {offset}")
+        } else {
+            format!("metadata {offset}")
+        }
     } else if expired {
         "ZooKeeper session expired".to_string()
     } else if !b.registered {
@@ -407,7 +482,7 @@ fn broker(
     let chip_h = layout.chip_h();
     let two_lines = layout.arrangement == Arrangement::Row;
     html! {
-        <g key={b.id.0} class={classes!("node", "broker", (!b.alive).then_some("dead"), b.is_controller.then_some("controller"),
+        <g key={b.id.0} class={classes!("node", "broker", (!b.alive).then_some("dead"), b.is_controller.then_some("controller"), (b.alive && b.fenced == Some(true)).then_some("fenced"),
                                         isolated.then_some("isolated"), expired.then_some("expired"), selected.then_some("selected"), record_here.then_some("record-here"))}
            data-node={node.to_string()} {onclick} {onkeydown} role="button" tabindex="0"
            aria-label={format!("broker {}{}: {status}", b.id, if b.is_controller { ", controller" } else { "" })}>
@@ -446,15 +521,20 @@ fn broker(
     }
 }
 
-/// A node is isolated when its links to every other broker and ZooKeeper server are cut.
-pub fn is_isolated(view: &View, node: NodeId) -> bool {
-    let others: Vec<NodeId> = view
-        .brokers
+/// Every broker and control-plane node (ZooKeeper server or KRaft controller) except `node`.
+pub fn cluster_nodes(view: &View, node: NodeId) -> Vec<NodeId> {
+    view.brokers
         .iter()
         .map(|b| NodeId::Broker(b.id))
         .chain(view.zookeepers.iter().map(|z| NodeId::ZooKeeper(z.id)))
+        .chain(view.controllers.iter().map(|c| NodeId::Controller(c.id)))
         .filter(|n| *n != node)
-        .collect();
+        .collect()
+}
+
+/// A node is isolated when its links to every other broker and control-plane node are cut.
+pub fn is_isolated(view: &View, node: NodeId) -> bool {
+    let others = cluster_nodes(view, node);
     !others.is_empty()
         && others
             .iter()

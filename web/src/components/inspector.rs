@@ -46,6 +46,7 @@ pub fn inspector(inner: &Inner, view: &View, dispatch: &Callback<Action>) -> Htm
     let body = match selected {
         Selection::Node(NodeId::Broker(b)) => broker(inner, view, b.0, dispatch),
         Selection::Node(NodeId::ZooKeeper(z)) => zookeeper(view, *z, dispatch),
+        Selection::Node(NodeId::Controller(c)) => controller(view, *c, dispatch),
         Selection::Node(NodeId::Producer(p)) => producer(inner, view, *p, dispatch),
         Selection::Node(NodeId::Consumer(c)) => consumer(inner, view, *c, dispatch),
         Selection::Node(NodeId::Admin) => html! {
@@ -144,6 +145,8 @@ fn broker(inner: &Inner, view: &View, id: u32, dispatch: &Callback<Action>) -> H
         _ if isolated => {
             "isolated: every link to the other brokers and ZooKeeper is cut".to_string()
         }
+        _ if b.fenced == Some(true) => "alive, fenced by the active controller".to_string(),
+        _ if b.fenced == Some(false) => "alive, unfenced".to_string(),
         _ if inner.session_expired(id) => "alive, but its ZooKeeper session expired".to_string(),
         _ if !b.registered => "starting: not registered in ZooKeeper yet".to_string(),
         _ => "alive and registered".to_string(),
@@ -163,12 +166,17 @@ fn broker(inner: &Inner, view: &View, id: u32, dispatch: &Callback<Action>) -> H
         </div>
         <table class="facts">
             { row("status", status) }
-            { row("controller", if b.is_controller { format!("yes (epoch {})", view.controller_epoch.unwrap_or(0)) } else { view.controller.map_or("none elected".into(), |c| format!("no: broker {c}")) }) }
-            { row("ZooKeeper session", match (live.and_then(|l| l.zk_session()), b.zookeeper_server) {
-                (Some(s), Some(z)) => format!("0x{s:x} on zk {z}"),
-                (Some(s), None) => format!("0x{s:x}"),
-                _ => "none".to_string(),
-            }) }
+            { if view.mode.is_kraft() { html! { <>
+                { row("fenced", match b.fenced { Some(true) => "yes", Some(false) => "no", None => "-" }) }
+                { row("metadata offset applied", b.metadata_offset.map_or("none yet".to_string(), |o| o.to_string())) }
+            </> } } else { html! { <>
+                { row("controller", if b.is_controller { format!("yes (epoch {})", view.controller_epoch.unwrap_or(0)) } else { view.controller.map_or("none elected".into(), |c| format!("no: broker {c}")) }) }
+                { row("ZooKeeper session", match (live.and_then(|l| l.zk_session()), b.zookeeper_server) {
+                    (Some(s), Some(z)) => format!("0x{s:x} on zk {z}"),
+                    (Some(s), None) => format!("0x{s:x}"),
+                    _ => "none".to_string(),
+                }) }
+            </> } } }
             { row("coordinates groups", if groups.is_empty() { "none".to_string() } else { groups.join(", ") }) }
             { if txns.is_empty() { html! {} } else { row("coordinates transactions", txns.join(", ")) } }
         </table>
@@ -199,14 +207,37 @@ fn broker(inner: &Inner, view: &View, id: u32, dispatch: &Callback<Action>) -> H
     }
 }
 
-/// Every broker and ZooKeeper server except `node`.
-fn all_nodes(view: &View, node: NodeId) -> Vec<NodeId> {
-    view.brokers
-        .iter()
-        .map(|b| NodeId::Broker(b.id))
-        .chain(view.zookeepers.iter().map(|z| NodeId::ZooKeeper(z.id)))
-        .filter(|n| *n != node)
-        .collect()
+use crate::components::diagram::cluster_nodes as all_nodes;
+
+fn controller(view: &View, id: u32, dispatch: &Callback<Action>) -> Html {
+    let Some(c) = view.controllers.iter().find(|c| c.id == id) else {
+        return gone(format!("Controller {id}"));
+    };
+    let node = NodeId::Controller(id);
+    let role = c.role.unwrap_or("down");
+    let unfenced: Vec<String> = c.unfenced_brokers.iter().map(|b| b.to_string()).collect();
+    html! {
+        <>
+        <h3 data-inspects={node.to_string()}>{ format!("Controller {id}") }
+            { if c.active { html! { <span class="pill controller">{ format!("active, epoch {}", c.epoch) }</span> } } else { html! {} } }
+        </h3>
+        <div class="faults">
+            { fault("Kill", Some('k'), Command::KillController { controller: id }, dispatch, c.alive) }
+            { fault("Restart", Some('r'), Command::RestartController { controller: id }, dispatch, !c.alive) }
+            { fault("Isolate", Some('i'), Command::CutLinks { between: vec![node], and: all_nodes(view, node), one_way: false }, dispatch, c.alive) }
+        </div>
+        <table class="facts">
+            { row("Raft role", role) }
+            { row("epoch", c.epoch.to_string()) }
+            { row("leader", c.leader.map_or("none known".to_string(), |l| format!("controller {l}"))) }
+            { row("active controller", if !c.alive { "no (down)".to_string() } else if c.active { "yes".to_string() } else { "no: a standby applying the log".to_string() }) }
+            { row("metadata log end offset", c.log_end_offset.to_string()) }
+            { row("high watermark", c.high_watermark.to_string()) }
+            { if c.active { row("unfenced brokers", if unfenced.is_empty() { "none".to_string() } else { unfenced.join(", ") }) } else { html! {} } }
+        </table>
+        <p class="muted">{ "A KRaft controller: a voter of the __cluster_metadata Raft quorum. The leader becomes the active controller once its LeaderChange record is committed; every controller applies the committed log, so a standby can take over." }</p>
+        </>
+    }
 }
 
 fn zookeeper(view: &View, id: u32, dispatch: &Callback<Action>) -> Html {

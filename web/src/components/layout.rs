@@ -3,6 +3,9 @@
 //! The diagram is laid out at the pixel width it is shown at (one SVG unit is one CSS pixel),
 //! so its text is drawn at its real size at every width. Two arrangements:
 //!
+//! The control plane on top is the ZooKeeper ensemble in ZooKeeper mode and the controller
+//! quorum in KRaft mode: both are drawn in the same places and lanes.
+//!
 //! - **row** (desktop and projector): ZooKeeper on top, brokers side by side under it,
 //!   producers in a column on the left, consumer groups on the right;
 //! - **stack** (phone width, or too many brokers for a row): ZooKeeper, then the producers,
@@ -32,6 +35,12 @@ pub const CHIPS_TOP: f64 = 48.0;
 const STACK_BELOW_PX: f64 = 640.0;
 /// A broker card narrower than this stacks the brokers even on a wide screen.
 const MIN_CARD_W: f64 = 150.0;
+
+/// A KRaft controller card's height (four lines).
+const CONTROLLER_H: f64 = 74.0;
+const CONTROLLER_H_NARROW: f64 = 88.0;
+/// A controller card narrower than this (a phone) shows its id alone and its log on two lines.
+pub const NARROW_CONTROLLER_W: f64 = 140.0;
 
 /// A box on the diagram.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,7 +84,8 @@ pub struct Layout {
     pub frames: Vec<Frame>,
     /// Brokers in drawing order (their lanes are numbered by it).
     brokers: Vec<u32>,
-    zookeepers: Vec<u32>,
+    /// The control plane's nodes: ZooKeeper servers, or KRaft controllers.
+    zookeepers: Vec<NodeId>,
     /// Clients drawn on the producers' side, and on the consumers' side, in order.
     left_clients: Vec<NodeId>,
     right_clients: Vec<NodeId>,
@@ -129,7 +139,12 @@ impl Layout {
             places: VecMap::new(),
             frames: Vec::new(),
             brokers: view.brokers.iter().map(|b| b.id.0).collect(),
-            zookeepers: view.zookeepers.iter().map(|z| z.id).collect(),
+            zookeepers: view
+                .zookeepers
+                .iter()
+                .map(|z| NodeId::ZooKeeper(z.id))
+                .chain(view.controllers.iter().map(|c| NodeId::Controller(c.id)))
+                .collect(),
             left_clients: shown_left,
             right_clients,
             band_top: (0.0, 0.0),
@@ -185,6 +200,28 @@ impl Layout {
             .max(70.0 * s)
     }
 
+    /// The control plane's card height: a KRaft controller has four lines (name, Raft role,
+    /// active or standby, its log), five on a narrow card (the log end offset and high
+    /// watermark on lines of their own); a ZooKeeper server two.
+    fn control_h(&self, zookeeper_h: f64, card_w: f64) -> f64 {
+        if !matches!(self.zookeepers.first(), Some(NodeId::Controller(_))) {
+            zookeeper_h * self.scale
+        } else if card_w < NARROW_CONTROLLER_W * self.scale {
+            CONTROLLER_H_NARROW * self.scale
+        } else {
+            CONTROLLER_H * self.scale
+        }
+    }
+
+    /// The widest a control-plane card is drawn: a controller's log line needs more room.
+    fn control_w(&self) -> f64 {
+        if matches!(self.zookeepers.first(), Some(NodeId::Controller(_))) {
+            160.0
+        } else {
+            130.0
+        }
+    }
+
     fn zk_peer_band(&self) -> f64 {
         let nz = self.zookeepers.len();
         8.0 + 4.0 * (nz * nz.saturating_sub(1) / 2) as f64
@@ -212,7 +249,10 @@ impl Layout {
         // ZooKeeper's traffic with itself runs in a band above its row.
         let peer = self.zk_peer_band();
         self.zk_peer_y = peer;
-        let zk_h = 54.0 * s;
+        // The control plane's cards spread over the brokers' span.
+        let nz = self.zookeepers.len().max(1) as f64;
+        let zk_w = (self.control_w() * s).min(total / nz - 12.0).max(80.0);
+        let zk_h = self.control_h(54.0, zk_w);
         let zk_top = peer + 4.0;
         let top_lanes = 24.0 + LANE * (self.left_clients.len() + 1) as f64;
         let bottom_lanes = 20.0 + LANE * (self.pairs() + self.right_clients.len()) as f64;
@@ -226,14 +266,11 @@ impl Layout {
         // the brokers keeps its natural height, so the two rows read as one drawing.
         let natural = zk_top + zk_h + top_lanes + tallest + bottom_lanes;
         let bottom_lanes = bottom_lanes + (min_height - natural).max(0.0);
-        // ZooKeeper servers spread over the brokers' span.
-        let nz = self.zookeepers.len().max(1) as f64;
-        let zk_w = (130.0 * s).min(total / nz - 12.0).max(80.0);
         let zk_gap = total / nz;
         for (i, z) in self.zookeepers.clone().into_iter().enumerate() {
             let cx = brokers_left + zk_gap * (i as f64 + 0.5);
             self.places.insert(
-                NodeId::ZooKeeper(z),
+                z,
                 Place {
                     x: cx - zk_w / 2.0,
                     y: zk_top,
@@ -340,14 +377,14 @@ impl Layout {
         let peer = self.zk_peer_band();
         self.zk_peer_y = peer;
         let zk_top = peer + 4.0;
-        let zk_h = 50.0 * s;
         let nz = self.zookeepers.len().max(1) as f64;
-        let zk_w = ((inner - 8.0 * (nz - 1.0)) / nz).min(130.0 * s);
+        let zk_w = ((inner - 8.0 * (nz - 1.0)) / nz).min(self.control_w() * s);
+        let zk_h = self.control_h(50.0, zk_w);
         let zk_gap = inner / nz;
         for (i, z) in self.zookeepers.clone().into_iter().enumerate() {
             let cx = gl + zk_gap * (i as f64 + 0.5);
             self.places.insert(
-                NodeId::ZooKeeper(z),
+                z,
                 Place {
                     x: cx - zk_w / 2.0,
                     y: zk_top,
@@ -434,7 +471,8 @@ impl Layout {
         // Each lane is described once, from the "lower" end (ZooKeeper, then brokers, then
         // clients); the other direction walks it backwards.
         let (a, b) = match (from, to) {
-            (NodeId::Broker(_), NodeId::ZooKeeper(_))
+            (NodeId::Broker(_), NodeId::ZooKeeper(_) | NodeId::Controller(_))
+            | (NodeId::Admin, NodeId::Controller(_))
             | (NodeId::Producer(_) | NodeId::Admin | NodeId::Consumer(_), NodeId::Broker(_)) => {
                 reversed = true;
                 (to, from)
@@ -444,8 +482,12 @@ impl Layout {
         let pa = *self.places.get(&a)?;
         let pb = *self.places.get(&b)?;
         let mut points = match (a, b) {
-            (NodeId::ZooKeeper(x), NodeId::ZooKeeper(y)) => self.zk_peer_route(x, y, pa, pb)?,
-            (NodeId::ZooKeeper(z), NodeId::Broker(br)) => self.zk_route(z, br.0, pa, pb)?,
+            (NodeId::ZooKeeper(_), NodeId::ZooKeeper(_))
+            | (NodeId::Controller(_), NodeId::Controller(_)) => self.zk_peer_route(a, b, pa, pb)?,
+            (NodeId::ZooKeeper(_) | NodeId::Controller(_), NodeId::Broker(br)) => {
+                self.zk_route(a, br.0, pa, pb)?
+            }
+            (NodeId::Controller(_), NodeId::Admin) => self.control_admin_route(a, pa, pb)?,
             (NodeId::Broker(x), NodeId::Broker(y)) => self.pair_route(x.0, y.0, pa, pb)?,
             (NodeId::Broker(br), client) => {
                 if let Some(i) = Self::index_of(&self.left_clients, &client) {
@@ -463,7 +505,7 @@ impl Layout {
         Some(points)
     }
 
-    fn zk_peer_route(&self, x: u32, y: u32, pa: Place, pb: Place) -> Option<Route> {
+    fn zk_peer_route(&self, x: NodeId, y: NodeId, pa: Place, pb: Place) -> Option<Route> {
         let (i, j) = (
             Self::index_of(&self.zookeepers, &x)?,
             Self::index_of(&self.zookeepers, &y)?,
@@ -479,7 +521,7 @@ impl Layout {
         Some(vec![(ax, pa.y), (ax, lane_y), (bx, lane_y), (bx, pb.y)])
     }
 
-    fn zk_route(&self, z: u32, broker: u32, pa: Place, pb: Place) -> Option<Route> {
+    fn zk_route(&self, z: NodeId, broker: u32, pa: Place, pb: Place) -> Option<Route> {
         let i = Self::index_of(&self.zookeepers, &z)?;
         let bi = Self::index_of(&self.brokers, &broker)?;
         let nz = self.zookeepers.len() as f64;
@@ -540,6 +582,40 @@ impl Layout {
                     (lane_x, ay),
                     (lane_x, byy),
                     (pb.right(), byy),
+                ])
+            }
+        }
+    }
+
+    /// A KRaft controller to the admin client (admin requests go to the active controller):
+    /// down into the band under the control plane, then the admin client's own lane.
+    fn control_admin_route(&self, c: NodeId, pa: Place, pc: Place) -> Option<Route> {
+        let ci = Self::index_of(&self.zookeepers, &c)?;
+        let i = Self::index_of(&self.left_clients, &NodeId::Admin)?;
+        let x = pa.centre().0 - pa.w * 0.3;
+        let cy = pc.y + pc.h * 0.3;
+        match self.arrangement {
+            Arrangement::Row => {
+                let lane_y = self.band_top.1 - 8.0 - LANE * i as f64;
+                let lane_x = self.gutter_left + 6.0 + LANE * i as f64;
+                Some(vec![
+                    (x, pa.bottom()),
+                    (x, lane_y),
+                    (lane_x, lane_y),
+                    (lane_x, cy),
+                    (pc.right(), cy),
+                ])
+            }
+            Arrangement::Stack => {
+                let lane_y = self.band_zk + 6.0 + LANE * ci as f64;
+                let nz = self.zookeepers.len();
+                let lane_x = self.gutter_left - 6.0 - LANE * (nz + i) as f64;
+                Some(vec![
+                    (x, pa.bottom()),
+                    (x, lane_y),
+                    (lane_x, lane_y),
+                    (lane_x, cy),
+                    (pc.x, cy),
                 ])
             }
         }
