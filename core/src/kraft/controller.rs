@@ -78,10 +78,6 @@ impl QuorumController {
     pub fn image(&self) -> &MetadataImage {
         &self.committed
     }
-    /// The image the active controller decides on (committed plus its own new records).
-    pub fn latest_image(&self) -> &MetadataImage {
-        self.active.as_ref().map_or(&self.committed, |a| &a.image)
-    }
     pub fn is_active(&self) -> bool {
         self.active.is_some()
     }
@@ -961,16 +957,6 @@ impl QuorumController {
             error: None,
         });
         self.write_then_reply(raft, records, from, reply, ctx);
-    }
-
-    /// Every broker that is registered and unfenced in the committed image.
-    pub fn unfenced_brokers(&self) -> Vec<BrokerId> {
-        self.committed.unfenced_brokers()
-    }
-
-    /// Partitions as the committed image has them (for views and tools).
-    pub fn partition_state(&self, tp: &TopicPartition) -> Option<crate::protocol::PartitionState> {
-        Some(self.committed.partition(tp)?.state(tp.clone()))
     }
 }
 

@@ -163,9 +163,4 @@ impl ControllerServer {
             }
         }
     }
-
-    /// A clean stop: the leader resigns so another voter takes over at once.
-    pub fn shut_down(&mut self, ctx: &mut Ctx<'_, ControllerTimer>) {
-        self.with_raft(ctx, |raft, _, ctx| raft.resign(ctx));
-    }
 }
