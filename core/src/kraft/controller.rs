@@ -552,14 +552,18 @@ impl QuorumController {
         {
             return Some((r, false));
         }
-        let unclean = image
-            .topic_config(topic)
-            .unclean_leader_election_enable
-            .unwrap_or(self.broker_config.unclean_leader_election_enable);
-        if !unclean {
+        if !self.unclean_enabled(image, topic) {
             return None;
         }
         p.replicas.iter().copied().find(eligible).map(|r| (r, true))
+    }
+
+    /// `unclean.leader.election.enable` for a topic: its override, else the brokers'.
+    fn unclean_enabled(&self, image: &MetadataImage, topic: &str) -> bool {
+        image
+            .topic_config(topic)
+            .unclean_leader_election_enable
+            .unwrap_or(self.broker_config.unclean_leader_election_enable)
     }
 
     /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it
@@ -574,11 +578,7 @@ impl QuorumController {
                 }
                 // The broker is unfenced by the record written just before these.
                 let clean = p.isr.contains(&broker);
-                let unclean_ok = !clean
-                    && image
-                        .topic_config(&topic.name)
-                        .unclean_leader_election_enable
-                        .unwrap_or(self.broker_config.unclean_leader_election_enable);
+                let unclean_ok = !clean && self.unclean_enabled(image, &topic.name);
                 if clean || unclean_ok {
                     records.push(MetadataRecord::PartitionChange {
                         partition_id: *partition,
