@@ -33,6 +33,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::TxnOffsetCommit, 0, 3),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::CreatePartitions, 0, 3),
+    // KRaft's quorum; a ZooKeeper-mode cluster answers UNSUPPORTED_VERSION.
+    (ApiKey::DescribeQuorum, 0, 2),
 ];
 
 /// Whether the gateway answers this API at this version.

@@ -50,6 +50,7 @@ fn default_request(api: ApiKey) -> Option<RequestKind> {
         ApiKey::TxnOffsetCommit => RequestKind::TxnOffsetCommit(Default::default()),
         ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(Default::default()),
         ApiKey::CreatePartitions => RequestKind::CreatePartitions(Default::default()),
+        ApiKey::DescribeQuorum => RequestKind::DescribeQuorum(Default::default()),
         _ => return None,
     })
 }

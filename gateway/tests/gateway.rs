@@ -11,6 +11,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::*;
+use kplay_core::scenario::ClusterMode;
 use kplay_core::{BrokerId, Command};
 use kplay_gateway::frame::{decode_response, encode_request};
 use kplay_gateway::records::producer_batch;
@@ -238,4 +239,51 @@ fn a_dead_brokers_connections_close_and_its_port_refuses_new_ones() {
     );
     assert_eq!(gw.connect(BrokerId(3)), None);
     assert_eq!(gw.connections(), 0);
+}
+
+fn describe_quorum(gw: &mut kplay_gateway::Gateway, version: i16) -> DescribeQuorumResponse {
+    let c = gw.connect(BrokerId(1)).unwrap();
+    let mut partition = describe_quorum_request::PartitionData::default();
+    partition.partition_index = 0;
+    let mut t = describe_quorum_request::TopicData::default();
+    t.topic_name = topic_name("__cluster_metadata");
+    t.partitions = vec![partition];
+    let mut request = DescribeQuorumRequest::default();
+    request.topics = vec![t];
+    let ResponseKind::DescribeQuorum(r) = call(
+        gw,
+        c,
+        ApiKey::DescribeQuorum,
+        version,
+        RequestKind::DescribeQuorum(request),
+    ) else {
+        panic!()
+    };
+    r
+}
+
+#[test]
+fn describe_quorum_answers_from_the_quorum_leader_in_kraft_mode_only() {
+    let mut gw = gateway_in(ClusterMode::KRaft);
+    let r = describe_quorum(&mut gw, 2);
+    assert_eq!(r.error_code, 0);
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    let (leader, epoch) = gw.sim().active_controller().unwrap();
+    assert_eq!(
+        (p.leader_id.0, p.leader_epoch),
+        (leader as i32, epoch as i32)
+    );
+    assert!(p.high_watermark > 0);
+    let mut voters: Vec<i32> = p.current_voters.iter().map(|v| v.replica_id.0).collect();
+    voters.sort();
+    assert_eq!(voters, vec![3000, 3001, 3002]);
+    let mut observers: Vec<i32> = p.observers.iter().map(|o| o.replica_id.0).collect();
+    observers.sort();
+    assert_eq!(observers, vec![1, 2, 3], "the brokers fetch as observers");
+    assert!(r.nodes.iter().all(|n| n.listeners[0].port == 9093));
+    assert_eq!(r.nodes.len(), 3);
+
+    let zk = describe_quorum(&mut gateway(), 1);
+    assert_eq!(zk.error_code, 35, "UNSUPPORTED_VERSION in ZooKeeper mode");
 }

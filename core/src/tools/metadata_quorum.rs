@@ -71,24 +71,39 @@ pub fn run(sim: &Sim, argv: &[String]) -> Output {
         (true, false) => return failed("--human-readable goes with --replication"),
         _ => return failed("one of the arguments --status --replication is required"),
     };
-    if !sim.scenario().cluster.mode.is_kraft() {
-        return Output::error(
+    match describe(sim) {
+        Ok(quorum) => Output::out(match which {
+            Which::Status => quorum.status(),
+            Which::Replication { human } => quorum.replication(human),
+        }),
+        Err(DescribeError::ZooKeeperMode) => Output::error(
             "org.apache.kafka.common.errors.UnsupportedVersionException: The broker does not support DESCRIBE_QUORUM\n(this cluster runs in ZooKeeper mode: it has no KRaft quorum; zookeeper-shell.sh shows its metadata)\n",
-        );
+        ),
+        Err(DescribeError::NoLeader) => Output::error(
+            "org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment. Call: describeMetadataQuorum\n",
+        ),
     }
-    let Some(leader) = sim
+}
+
+/// Why DescribeQuorum has no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DescribeError {
+    /// A ZooKeeper-mode cluster has no KRaft quorum (UNSUPPORTED_VERSION).
+    ZooKeeperMode,
+    /// No controller leads the quorum now: the request waits until it times out.
+    NoLeader,
+}
+
+/// DescribeQuorum: the quorum as its leader describes it, for this tool and the gateway.
+pub fn describe(sim: &Sim) -> Result<Quorum, DescribeError> {
+    if !sim.scenario().cluster.mode.is_kraft() {
+        return Err(DescribeError::ZooKeeperMode);
+    }
+    let leader = sim
         .active_controller()
         .and_then(|(id, _)| sim.kraft_controller(id))
-    else {
-        return Output::error(
-            "org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node assignment. Call: describeMetadataQuorum\n",
-        );
-    };
-    let quorum = Quorum::read(sim, leader);
-    Output::out(match which {
-        Which::Status => quorum.status(),
-        Which::Replication { human } => quorum.replication(human),
-    })
+        .ok_or(DescribeError::NoLeader)?;
+    Ok(Quorum::read(sim, leader))
 }
 
 enum Which {
@@ -97,22 +112,25 @@ enum Which {
 }
 
 /// One replica in DescribeQuorum's answer.
-struct Replica {
-    id: u32,
-    end_offset: Option<u64>,
-    last_fetch: Option<SimTime>,
-    last_caught_up: Option<SimTime>,
+#[derive(Debug)]
+pub struct Replica {
+    pub id: u32,
+    pub end_offset: Option<u64>,
+    pub last_fetch: Option<SimTime>,
+    pub last_caught_up: Option<SimTime>,
 }
 
-struct Quorum {
+/// DescribeQuorum's answer for `__cluster_metadata-0`.
+#[derive(Debug)]
+pub struct Quorum {
     now: SimTime,
-    leader: u32,
-    epoch: u32,
-    high_watermark: u64,
+    pub leader: u32,
+    pub epoch: u32,
+    pub high_watermark: u64,
     combined: bool,
     /// The leader first, then the other voters, by id.
-    voters: Vec<Replica>,
-    observers: Vec<Replica>,
+    pub voters: Vec<Replica>,
+    pub observers: Vec<Replica>,
 }
 
 impl Quorum {

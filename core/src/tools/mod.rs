@@ -22,7 +22,9 @@ mod zookeeper_shell;
 
 // What the gateway (`kplay serve`) answers with the tools' own rules.
 pub use configs::{topic_config_entries, ConfigEntry};
-pub use metadata_quorum::controller_endpoint;
+pub use metadata_quorum::{
+    controller_endpoint, describe as describe_quorum, DescribeError, Quorum, Replica,
+};
 pub use topics::parse_configs as parse_topic_configs;
 
 use crate::sim::{AdminResponse, Sim};

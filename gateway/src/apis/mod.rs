@@ -7,6 +7,7 @@ mod fetch;
 pub(crate) mod group;
 mod metadata;
 mod produce;
+mod quorum;
 mod txn;
 
 use crate::records::Clock;
@@ -90,6 +91,7 @@ pub(crate) fn plan(request: RequestKind, version: i16, ctx: &mut Context<'_>) ->
         RequestKind::Metadata(r) => metadata::plan_metadata(r, version),
         RequestKind::FindCoordinator(r) => metadata::plan_find_coordinator(r, version),
         RequestKind::DescribeConfigs(r) => admin::describe_configs(r, ctx),
+        RequestKind::DescribeQuorum(r) => quorum::describe(r, version, ctx),
         RequestKind::Produce(r) => produce::plan_produce(r, ctx),
         RequestKind::InitProducerId(r) => produce::plan_init_producer_id(r),
         RequestKind::Fetch(r) => fetch::plan_fetch(r, version),

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use kplay_core::scenario::ClusterMode;
 use kplay_core::{Scenario, Sim};
 use kplay_gateway::frame::{decode_request, decode_response, encode_request, Decoded};
 use kplay_gateway::records::Clock;
@@ -12,10 +13,17 @@ pub const CLOCK: Clock = Clock {
 };
 
 pub fn gateway() -> Gateway {
-    let scenario: Scenario = serde_json::from_str(
+    gateway_in(ClusterMode::ZooKeeper)
+}
+
+/// The same cluster in ZooKeeper or KRaft mode.
+pub fn gateway_in(mode: ClusterMode) -> Gateway {
+    let scenario: Scenario = serde_json::from_str::<Scenario>(
         r#"{"cluster": {"brokers": 3, "zookeepers": 3},
             "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3}]}"#,
     )
+    .unwrap()
+    .with_mode(mode)
     .unwrap();
     let mut sim = Sim::new(scenario).unwrap();
     warm_up(&mut sim);
