@@ -6,6 +6,7 @@
 //! them. Heartbeats are not written: a new active controller starts every broker's session
 //! afresh.
 
+use super::features;
 use super::image::{
     broker_resource_name, config_pairs, Delta, MetadataImage, PartitionRegistration,
     BROKER_RESOURCE, TOPIC_RESOURCE,
@@ -22,9 +23,6 @@ use crate::raft::Epoch;
 use crate::time::SimTime;
 use crate::trace::Event;
 use crate::vec_map::VecMap;
-
-/// `MetadataVersion.IBP_4_1_IV1`'s feature level: a new 4.1 cluster's `metadata.version`.
-pub const METADATA_VERSION_LEVEL: u16 = 27;
 
 /// The active controller's state beyond the image (lost when it stops leading).
 #[derive(Clone, Debug)]
@@ -156,16 +154,16 @@ impl QuorumController {
             node: self.node_id,
             epoch: raft.epoch(),
         });
-        // A new metadata log begins with `metadata.version` (the bootstrap records).
+        // A new metadata log begins with its feature levels (the bootstrap records).
         if self.committed.features.is_empty() {
-            self.write(
-                raft,
-                vec![MetadataRecord::FeatureLevel {
-                    name: "metadata.version".into(),
-                    feature_level: METADATA_VERSION_LEVEL,
-                }],
-                ctx,
-            );
+            let records = features::BOOTSTRAP
+                .iter()
+                .map(|&(name, level)| MetadataRecord::FeatureLevel {
+                    name: name.into(),
+                    feature_level: level,
+                })
+                .collect();
+            self.write(raft, records, ctx);
         }
     }
 

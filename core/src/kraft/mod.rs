@@ -6,8 +6,10 @@
 //!   brokers each keep one).
 //! - [`controller`]: the quorum controller: the active one decides by writing records
 //!   (broker registration, heartbeats and fencing, topic creation, ISR changes).
+//! - [`features`]: feature levels (`metadata.version`, ELR) supported and bootstrapped.
 //! - [`server`]: a controller node: a voter with the quorum controller on top.
 
 pub mod controller;
+pub mod features;
 pub mod image;
 pub mod server;

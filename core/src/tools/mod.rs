@@ -15,8 +15,10 @@ mod console_consumer;
 mod console_producer;
 mod consumer_groups;
 mod fault_commands;
+mod features;
 mod leader_election;
 mod metadata_quorum;
+mod metadata_shell;
 mod topics;
 mod zookeeper_shell;
 
@@ -71,6 +73,8 @@ pub const TOOLS: &[&str] = &[
     "kafka-configs.sh",
     "kafka-leader-election.sh",
     "kafka-metadata-quorum.sh",
+    "kafka-metadata-shell.sh",
+    "kafka-features.sh",
     "zookeeper-shell.sh",
 ];
 
@@ -195,6 +199,8 @@ impl Shell {
             },
             "zookeeper-shell" => zookeeper_shell::run(sim, rest),
             "kafka-metadata-quorum" => metadata_quorum::run(sim, rest),
+            "kafka-metadata-shell" => metadata_shell::run(sim, rest),
+            "kafka-features" => features::run(sim, rest),
             "help" => Output::out(help_text()),
             _ => match fault_commands::parse(&words) {
                 Some(Ok(command)) => self.act(sim, command),

@@ -1638,3 +1638,109 @@ fn a_null_key_to_a_compacted_topic_is_refused_with_the_brokers_message() {
         "{out:?}"
     );
 }
+
+/// The same cluster in KRaft mode.
+fn kraft_cluster() -> Sim {
+    let scenario = cluster()
+        .scenario()
+        .clone()
+        .with_mode(crate::scenario::ClusterMode::KRaft)
+        .unwrap();
+    let mut sim = Sim::new(scenario).unwrap();
+    sim.run_until(SimTime::from_secs(20));
+    sim
+}
+
+#[test]
+fn the_metadata_shell_browses_a_nodes_image_as_kafkas_tree() {
+    let mut sim = kraft_cluster();
+    let mut shell = Shell::new();
+    let mut run = |line: &str| shell.execute(&mut sim, line);
+    let ls = run("kafka-metadata-shell.sh --snapshot controller-3000 ls /image");
+    assert_eq!(
+        ls.stdout, "cluster\nconfigs\nfeatures\nproducerIds\ntopics\n",
+        "{ls:?}"
+    );
+    let topics = run("kafka-metadata-shell.sh -s /var/lib/kafka/broker-2/__cluster_metadata-0/x.checkpoint ls /image/topics/byName/orders");
+    assert_eq!(topics.stdout, "0\n1\n2\nid\nname\n");
+    let partition = run("kafka-metadata-shell.sh -s broker-1 cat /image/topics/byName/orders/0");
+    assert!(
+        partition
+            .stdout
+            .starts_with("PartitionRegistration(replicas=[")
+            && partition
+                .stdout
+                .contains(", leaderRecoveryState=RECOVERED, leaderEpoch=")
+            && partition.stdout.ends_with(")\n"),
+        "{partition:?}"
+    );
+    let two = run("kafka-metadata-shell.sh -s broker-1 ls /image/cluster/brokers /image/features");
+    assert_eq!(
+        two.stdout,
+        "brokers:\n1\n2\n3\n\nfeatures:\nfinalized_eligible.leader.replicas.version\nmetadataVersion\nzkMigrationState\n"
+    );
+    let version = run("kafka-metadata-shell.sh -s broker-1 cat /image/features/metadataVersion");
+    assert_eq!(version.stdout, "4.1-IV1\n");
+    let globbed = run("kafka-metadata-shell.sh -s broker-1 cat /image/topics/byName/orders/?");
+    assert_eq!(globbed.stdout.lines().count(), 3);
+    let find = run("kafka-metadata-shell.sh -s broker-1 find /image/producerIds");
+    assert_eq!(
+        find.stdout,
+        "/image/producerIds\n/image/producerIds/nextProducerId\n"
+    );
+    let tree = run("kafka-metadata-shell.sh -s broker-1 tree /image/configs");
+    assert!(
+        tree.stdout
+            .contains("TOPIC:orders:\n  min.insync.replicas:\n    2\n"),
+        "{tree:?}"
+    );
+    let missing = run("kafka-metadata-shell.sh -s broker-1 cat /image/nothing");
+    assert_eq!(
+        missing.stdout,
+        "cat: /image/nothing: No such file or directory.\n"
+    );
+    let dir = run("kafka-metadata-shell.sh -s broker-1 cat /image/topics");
+    assert_eq!(dir.stdout, "cat: /image/topics: Is a directory\n");
+    let no_snapshot = run("kafka-metadata-shell.sh ls /");
+    assert_eq!(no_snapshot.exit_code, 1);
+    assert!(no_snapshot
+        .stderr
+        .contains("You must specify either a raft manager or a snapshot"));
+    let no_node = run("kafka-metadata-shell.sh -s broker-9 ls /");
+    assert_eq!(no_node.exit_code, 1);
+    assert!(no_node.stderr.contains("No such file or directory"));
+
+    let mut zk = cluster();
+    let zk = Shell::new().execute(&mut zk, "kafka-metadata-shell.sh -s broker-1 ls /");
+    assert!(
+        zk.exit_code == 1 && zk.stderr.contains("ZooKeeper mode"),
+        "{zk:?}"
+    );
+}
+
+#[test]
+fn kafka_features_describes_the_finalized_levels() {
+    let mut sim = kraft_cluster();
+    let out = Shell::new().execute(
+        &mut sim,
+        "kafka-features.sh --bootstrap-server localhost:9092 describe",
+    );
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines[0].starts_with(
+        "Feature: eligible.leader.replicas.version\tSupportedMinVersion: 0\tSupportedMaxVersion: 1\tFinalizedVersionLevel: 1\tEpoch: "
+    ));
+    assert!(lines[3].starts_with(
+        "Feature: metadata.version\tSupportedMinVersion: 3.3-IV3\tSupportedMaxVersion: 4.1-IV1\tFinalizedVersionLevel: 4.1-IV1\tEpoch: "
+    ));
+    let epoch: u64 = lines[0].rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(epoch > 10, "the broker's applied offset: {epoch}");
+    let bad = Shell::new().execute(&mut sim, "kafka-features.sh describe");
+    assert_eq!(bad.exit_code, 1);
+    let zk = Shell::new().execute(
+        &mut cluster(),
+        "kafka-features.sh --bootstrap-server x:9092 describe",
+    );
+    assert!(zk.exit_code == 1 && zk.stderr.contains("ZooKeeper mode"));
+}
