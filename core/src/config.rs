@@ -292,9 +292,10 @@ pub struct ProducerConfig {
     /// [`ProducerConfig::idempotence`].
     #[serde(rename = "enable.idempotence", skip_serializing_if = "Option::is_none")]
     pub enable_idempotence: Option<bool>,
-    /// 0 until Kafka 4.0, 5 from 4.0.
-    #[serde(rename = "linger.ms")]
-    pub linger_ms: u64,
+    /// As set by the user: `None` means 0 (Kafka 3.9, ZooKeeper mode) or 5 (Kafka 4.0 and
+    /// later, KRaft mode); see [`ProducerConfig::in_mode`].
+    #[serde(rename = "linger.ms", skip_serializing_if = "Option::is_none")]
+    pub linger_ms: Option<u64>,
     #[serde(rename = "batch.size")]
     pub batch_size: u32,
     pub retries: u32,
@@ -323,7 +324,7 @@ impl Default for ProducerConfig {
         ProducerConfig {
             acks: Acks::All,
             enable_idempotence: None,
-            linger_ms: 0,
+            linger_ms: None,
             batch_size: 16_384,
             retries: 2_147_483_647,
             delivery_timeout_ms: None,
@@ -339,7 +340,24 @@ impl Default for ProducerConfig {
 /// `delivery.timeout.ms`'s default.
 const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 120_000;
 
+/// `linger.ms`'s default from Kafka 4.0 (KIP-1030); 0 before.
+const LINGER_MS_DEFAULT_4_0: u64 = 5;
+
 impl ProducerConfig {
+    /// The config with the defaults of the Kafka release a cluster mode stands for: KRaft
+    /// mode is Kafka 4.x, where an unset `linger.ms` is 5.
+    pub fn in_mode(mut self, kraft: bool) -> ProducerConfig {
+        if kraft {
+            self.linger_ms.get_or_insert(LINGER_MS_DEFAULT_4_0);
+        }
+        self
+    }
+
+    /// `linger.ms` in force (unset: 3.9's 0; [`ProducerConfig::in_mode`] sets 4.x's).
+    pub fn linger_ms(&self) -> u64 {
+        self.linger_ms.unwrap_or(0)
+    }
+
     /// Whether the producer is idempotent. Unset, Kafka 3.x turns it on unless acks is not
     /// `all`, retries is 0 or more than 5 requests may be in flight, when it quietly turns it
     /// off (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`); set to true with any of
@@ -353,7 +371,7 @@ impl ProducerConfig {
     /// request.timeout.ms` (`KafkaProducer.configureDeliveryTimeout`).
     pub fn delivery_timeout_ms(&self) -> u64 {
         self.delivery_timeout_ms.unwrap_or_else(|| {
-            DELIVERY_TIMEOUT_MS_DEFAULT.max(self.linger_ms + self.request_timeout_ms)
+            DELIVERY_TIMEOUT_MS_DEFAULT.max(self.linger_ms() + self.request_timeout_ms)
         })
     }
 
@@ -379,7 +397,7 @@ impl ProducerConfig {
             }
         }
         if let Some(delivery) = self.delivery_timeout_ms {
-            if delivery < self.linger_ms + self.request_timeout_ms {
+            if delivery < self.linger_ms() + self.request_timeout_ms {
                 return Err(
                     "delivery.timeout.ms should be equal to or larger than linger.ms + request.timeout.ms"
                         .to_string(),

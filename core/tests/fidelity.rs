@@ -324,3 +324,20 @@ fn an_offline_partition_keeps_one_isr_member_the_last_to_go() {
     assert_eq!(offline_isr.len(), 1, "{offline_isr:?}");
     assert!(isr.contains(&offline_isr[0]));
 }
+
+#[test]
+fn kraft_mode_has_kafka_4s_linger_ms_default_unless_set() {
+    use kplay_core::scenario::ClusterMode;
+    let linger = |mode: ClusterMode, config: serde_json::Value| {
+        let s: Scenario = serde_json::from_value(json!({
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 1}],
+            "producers": [{"topic": "t", "rate_per_sec": 1, "config": config}]
+        }))
+        .unwrap();
+        let sim = Sim::new(s.with_mode(mode).unwrap()).unwrap();
+        sim.producer(0).unwrap().config.linger_ms()
+    };
+    assert_eq!(linger(ClusterMode::ZooKeeper, json!({})), 0);
+    assert_eq!(linger(ClusterMode::KRaft, json!({})), 5);
+    assert_eq!(linger(ClusterMode::KRaft, json!({"linger.ms": 0})), 0);
+}

@@ -385,7 +385,7 @@ impl Producer {
         let batch_size = self.config.batch_size as usize;
         let index = self.index as u64;
         let record = RECORD_HEADER_BYTES + key.map_or(0, <[u8]>::len) + value.len();
-        let linger = self.config.linger_ms > 0;
+        let linger = self.config.linger_ms() > 0;
         let queue = self.queues.get_or_insert_with(tp, PartitionQueue::default);
         let mut appended = 0;
         loop {
@@ -480,7 +480,7 @@ impl Producer {
                 );
             }
         }
-        let linger_us = self.config.linger_ms * 1_000;
+        let linger_us = self.config.linger_ms() * 1_000;
         let (metadata, connections) = (&self.metadata, &self.connections);
         for (tp, queue) in self.queues.iter_mut() {
             let lingered = queue
@@ -655,7 +655,7 @@ impl Producer {
     }
 
     fn schedule_wake(&mut self, ctx: &mut Ctx<'_, ProducerTimer>) {
-        let linger_us = self.config.linger_ms * 1_000;
+        let linger_us = self.config.linger_ms() * 1_000;
         let mut next: Option<SimTime> = self
             .metadata
             .next_refresh(self.config.metadata_max_age_ms, ctx.now);

@@ -334,7 +334,7 @@ impl Scenario {
         )?;
         range(
             &format!("{what}.config.linger.ms"),
-            p.config.linger_ms,
+            p.config.linger_ms(),
             0,
             600_000,
         )?;
@@ -354,6 +354,8 @@ impl Scenario {
         }
         // What KafkaProducer's constructor refuses, refused with its message.
         p.config
+            .clone()
+            .in_mode(self.cluster.mode.is_kraft())
             .validate()
             .map_err(|problem| ScenarioError::Invalid {
                 what: format!("{what}.config"),

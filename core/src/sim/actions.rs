@@ -230,8 +230,11 @@ impl Sim {
                     node: id,
                     disk_lost: false,
                 });
+                let config = producer
+                    .config
+                    .clone()
+                    .in_mode(self.scenario.cluster.mode.is_kraft());
                 self.spawn(id, |ctx| {
-                    let config = producer.config.clone();
                     Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
                         Producer::new(index, Some(producer), config, brokers, ctx)
                     })))

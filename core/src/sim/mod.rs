@@ -242,7 +242,10 @@ impl Sim {
         }
         for (i, spec) in sim.scenario.producers.clone().into_iter().enumerate() {
             let id = NodeId::Producer(i as u32);
-            let config = spec.config.clone();
+            let config = spec
+                .config
+                .clone()
+                .in_mode(sim.scenario.cluster.mode.is_kraft());
             // Started with the consumers, once the scenario's topics exist.
             sim.install(id, |ctx| {
                 Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
@@ -252,12 +255,13 @@ impl Sim {
         }
         let console = NodeId::Producer(sim.console_producer);
         let console_index = sim.console_producer;
+        let kraft = sim.scenario.cluster.mode.is_kraft();
         sim.spawn(console, |ctx| {
             Node::Producer(Box::new(ctx.scoped(Timer::Producer, |ctx| {
                 Producer::new(
                     console_index,
                     None,
-                    Default::default(),
+                    crate::config::ProducerConfig::default().in_mode(kraft),
                     broker_ids.clone(),
                     ctx,
                 )

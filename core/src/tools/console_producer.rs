@@ -80,7 +80,7 @@ pub fn start(sim: &mut Sim, argv: &[String]) -> Result<ConsoleProducer, Output> 
     }
     // The console producer's own defaults (ConsoleProducer: --timeout 1000 ms → linger.ms).
     let base = ProducerConfig {
-        linger_ms: 1000,
+        linger_ms: Some(1000),
         ..ProducerConfig::default()
     };
     let mut properties = o.values("producer-property").to_vec();

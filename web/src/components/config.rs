@@ -170,8 +170,8 @@ const PRODUCER: &[Knob] = &[
         label: "linger.ms",
         path: &["producers", "0", "config", "linger.ms"],
         input: Input::Number,
-        default: "0",
-        note: "5 since Kafka 4.0",
+        default: "0; 5 in KRaft mode",
+        note: "5 since Kafka 4.0, so in KRaft mode",
     },
 ];
 

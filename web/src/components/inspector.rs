@@ -288,7 +288,7 @@ fn producer(inner: &Inner, view: &View, index: u32, dispatch: &Callback<Action>)
             { match spec { Some(s) => row("sends", format!("{} records/s to {}", s.rate_per_sec, s.topic)), None => row("sends", "records typed by hand") } }
             { match live { Some(l) => html! { <>
                 { row("acks", l.config.acks.as_str()) }
-                { row("linger.ms · batch.size", format!("{} · {}", l.config.linger_ms, l.config.batch_size)) }
+                { row("linger.ms · batch.size", format!("{} · {}", l.config.linger_ms(), l.config.batch_size)) }
                 { row("idempotent", if l.config.idempotence() { "yes" } else { "no" }) }
                 { row("producer id", l.producer_id().map_or("none".into(), |id| id.to_string())) }
             </> }, None => html! {} } }
