@@ -69,6 +69,14 @@ pub const LESSONS: &[(&str, &str)] = &[
     ),
     ("kraft-quorum", include_str!("../lessons/kraft-quorum.json")),
     (
+        "kraft-controller-failover",
+        include_str!("../lessons/kraft-controller-failover.json"),
+    ),
+    (
+        "kraft-quorum-split",
+        include_str!("../lessons/kraft-quorum-split.json"),
+    ),
+    (
         "network-partition",
         include_str!("../lessons/network-partition.json"),
     ),

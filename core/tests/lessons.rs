@@ -1064,3 +1064,95 @@ fn kraft_fences_a_dead_broker_9_s_after_its_last_heartbeat_zookeeper_waits_18_s(
         "first new leader at {first}"
     );
 }
+
+/// (seconds, controller, epoch) of every KRaft controller activation.
+fn activations(sim: &Sim) -> Vec<(f64, u32, u32)> {
+    events(sim)
+        .filter_map(|(at, e)| match e {
+            Event::KRaftControllerActivated { node, epoch } => Some((at, *node, *epoch)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn kraft_controller_failover_is_a_hot_standby_taking_over_in_under_2_s() {
+    let (sim, report) = run_lesson("kraft-controller-failover");
+    let active = activations(&sim);
+    assert_eq!(active.first().map(|a| a.1), Some(3000), "{active:?}");
+    let after: Vec<_> = active.iter().filter(|a| a.0 > 10.0).collect();
+    assert_eq!(after.len(), 1, "{active:?}");
+    let (at, node, epoch) = *after[0];
+    assert!(at < 12.0 && node != 3000 && epoch == 2, "{active:?}");
+    // The new active controller handles the broker crash at 20 s as the first would have.
+    let fenced: Vec<f64> = events(&sim)
+        .filter_map(|(at, e)| match e {
+            Event::KRaftBrokerFenced { broker: 3, .. } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        fenced.len() == 1 && (27.0..=30.2).contains(&fenced[0]),
+        "{fenced:?}"
+    );
+    // The restarted controller follows the new epoch and holds the committed log.
+    let old = sim.kraft_controller(3000).unwrap();
+    let new = sim.kraft_controller(node).unwrap();
+    assert_eq!(old.raft.epoch(), epoch);
+    assert!(!old.controller.is_active());
+    assert!(old.raft.high_watermark() + 3 >= new.raft.high_watermark());
+    assert_eq!(report.acked_lost, 0);
+    // ZooKeeper mode: the new controller waits for the dead one's session (18 s).
+    let (zk, _) = run_lesson("controller-failover");
+    let elected: Vec<f64> = events(&zk)
+        .filter_map(|(at, e)| matches!(e, Event::ControllerElected { epoch: 2, .. }).then_some(at))
+        .collect();
+    assert!(
+        elected.len() == 1 && (25.0..=30.5).contains(&elected[0]),
+        "{elected:?}"
+    );
+}
+
+#[test]
+fn a_quorum_split_elects_a_new_leader_and_the_old_one_resigns_and_rejoins() {
+    let mut sim = lesson_sim("kraft-quorum-split");
+    run_to(&mut sim, 9.9);
+    assert_eq!(sim.active_controller(), Some((3000, 1)));
+    run_to(&mut sim, 29.9);
+    // The majority side elected a leader in a higher epoch; the cut-off leader resigned
+    // (check-quorum) and, failing its pre-votes, never raised its epoch.
+    let (leader, epoch) = sim.active_controller().unwrap();
+    assert!(leader != 3000 && epoch == 2);
+    let old = sim.kraft_controller(3000).unwrap();
+    assert_eq!(old.raft.epoch(), 1);
+    assert!(!old.controller.is_active());
+    let resigned: Vec<f64> = events(&sim)
+        .filter_map(|(at, e)| match e {
+            Event::QuorumResigned { node: 3000, .. } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        resigned.len() == 1 && (12.0..13.5).contains(&resigned[0]),
+        "{resigned:?}"
+    );
+    // What it appended alone in epoch 1 was never committed.
+    let uncommitted = old.raft.log().end_offset().offset - old.raft.high_watermark();
+    assert!(uncommitted > 0, "the isolated leader's NoOps");
+    let (sim, report) = finish("kraft-quorum-split", sim);
+    // After the heal it follows epoch 2 and its log matches the leader's (its own epoch-1
+    // tail truncated away).
+    let old = sim.kraft_controller(3000).unwrap();
+    let new = sim.kraft_controller(leader).unwrap();
+    assert_eq!(old.raft.epoch(), 2);
+    let hw = old.raft.high_watermark();
+    assert!(hw + 3 >= new.raft.high_watermark());
+    for offset in 0..hw {
+        assert_eq!(
+            old.raft.log().entry(offset).map(|e| e.epoch),
+            new.raft.log().entry(offset).map(|e| e.epoch),
+            "offset {offset}"
+        );
+    }
+    assert_eq!(report.acked_lost, 0);
+}

@@ -2,6 +2,7 @@
 //! under Node: the same code, timed by a clock the caller passes (`std::time` natively,
 //! `performance.now()` in wasm), so their ratio compares the targets and nothing else.
 
+use kplay_core::scenario::ClusterMode;
 use kplay_core::{lessons, Scenario, Sim, SimTime};
 use serde_json::{json, Value};
 
@@ -62,6 +63,14 @@ pub fn run_once(name: &str, size: Size, clock: Clock<'_>) -> Option<Value> {
         "end_to_end" => Some(end_to_end(size.e2e_records(), 100, clock)),
         "simulation_speed" => Some(simulation_speed(
             default_lesson(None),
+            size.sim_secs(),
+            clock,
+            &mut |_| {},
+        )),
+        "simulation_speed_kraft" => Some(simulation_speed(
+            default_lesson(None)
+                .with_mode(ClusterMode::KRaft)
+                .expect("the default lesson runs in KRaft mode"),
             size.sim_secs(),
             clock,
             &mut |_| {},
