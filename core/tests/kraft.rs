@@ -9,8 +9,9 @@
 mod common;
 
 use common::{leader_of, run, scenario};
+use kplay_core::kraft::image::PartitionRegistration;
 use kplay_core::scenario::ClusterMode;
-use kplay_core::{lessons, Command, Event, Scenario, Sim, SimTime};
+use kplay_core::{lessons, Command, Event, NodeId, Scenario, Sim, SimTime, TopicPartition};
 use serde_json::json;
 
 fn kraft(seed: u64, patch: serde_json::Value) -> Scenario {
@@ -367,6 +368,170 @@ fn sim_leader(status: &str) -> (u32, u32) {
             .unwrap()
     };
     (value("LeaderId:"), value("LeaderEpoch:"))
+}
+
+// ---- ELR (KIP-966 part 1) ----
+
+/// One partition, RF 3, `min.insync.replicas` 2, acks=all; `config` adds topic settings.
+fn elr_cluster(seed: u64, config: serde_json::Value) -> Sim {
+    let mut topic_config = json!({"min.insync.replicas": 2});
+    common::merge(&mut topic_config, config);
+    let topics = json!([{"name": "orders", "partitions": 1, "replication_factor": 3, "config": topic_config}]);
+    let mut sim = Sim::new(kraft(seed, json!({"topics": topics}))).unwrap();
+    sim.run_until(SimTime::from_secs(15));
+    sim
+}
+
+fn orders_0(sim: &Sim) -> PartitionRegistration {
+    let tp = TopicPartition::new(&"orders".into(), 0);
+    sim.metadata_image()
+        .and_then(|i| i.partition(&tp))
+        .cloned()
+        .expect("orders-0 exists")
+}
+
+/// Cuts the leader of orders-0 from the other brokers until its ISR is itself alone (after
+/// `replica.lag.time.max.ms`); returns the leader and the others.
+fn shrink_isr_to_the_leader(sim: &mut Sim) -> (u32, Vec<u32>) {
+    let leader = leader_of(sim, "orders", 0).unwrap();
+    let others: Vec<u32> = (1..=3).filter(|b| *b != leader).collect();
+    sim.apply(Command::CutLinks {
+        between: vec![NodeId::broker(leader)],
+        and: others.iter().map(|b| NodeId::broker(*b)).collect(),
+        one_way: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(60));
+    let p = orders_0(sim);
+    assert_eq!(p.isr, vec![leader]);
+    assert_eq!(p.elr, others, "ISR members that left below min ISR");
+    (leader, others)
+}
+
+fn elections(sim: &Sim, after: SimTime) -> Vec<(Option<u32>, bool)> {
+    events(
+        sim,
+        |e| matches!(e, Event::LeaderElected { topic, .. } if &**topic == "orders"),
+    )
+    .into_iter()
+    .filter(|(at, _)| *at > after)
+    .filter_map(|(_, e)| match e {
+        Event::LeaderElected {
+            leader, unclean, ..
+        } => Some((leader.map(|b| b.0), unclean)),
+        _ => None,
+    })
+    .collect()
+}
+
+#[test]
+fn elr_keeps_a_partition_electable_after_its_last_in_sync_member_dies() {
+    let mut sim = elr_cluster(11, json!({}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    // Strict min ISR: below min.insync.replicas the leader's high watermark stays put, so
+    // the ELR members hold every committed record.
+    let hw = common::log_of(&sim, leader, "orders", 0).high_watermark();
+    sim.run_until(SimTime::from_secs(65));
+    assert_eq!(
+        common::log_of(&sim, leader, "orders", 0).high_watermark(),
+        hw
+    );
+    let killed_at = sim.now();
+    sim.apply(Command::KillBroker { broker: leader }).unwrap();
+    sim.run_until(SimTime::from_secs(80));
+    // Without ELR the dead leader would stay the ISR's last member and the partition would
+    // wait for it (or for an unclean election).
+    let elected = elections(&sim, killed_at);
+    let (new_leader, unclean) = elected.first().copied().expect("a new leader");
+    assert!(
+        others.contains(&new_leader.expect("a leader")),
+        "{elected:?}"
+    );
+    assert!(!unclean, "elected from the ELR, cleanly");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn the_last_known_leader_is_elected_only_when_isr_and_elr_are_empty() {
+    let mut sim = elr_cluster(12, json!({}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    for b in (1..=3).filter(|b| *b != leader).chain([leader]) {
+        sim.apply(Command::KillBroker { broker: b }).unwrap();
+    }
+    sim.run_until(SimTime::from_secs(90));
+    let p = orders_0(&sim);
+    assert_eq!((p.leader, p.isr.len()), (-1, 0), "{p:?}");
+    assert_eq!(p.elr, vec![1, 2, 3]);
+    assert_eq!(p.last_known_elr, vec![leader], "the last known leader");
+    // The others come back after an unclean shutdown: they leave the ELR and, the dead
+    // leader still being in it, are not elected.
+    let restarted_at = sim.now();
+    for b in &others {
+        sim.apply(Command::RestartBroker {
+            broker: *b,
+            disk_lost: false,
+        })
+        .unwrap();
+    }
+    sim.run_until(SimTime::from_secs(110));
+    assert_eq!(orders_0(&sim).elr, vec![leader]);
+    assert!(elections(&sim, restarted_at).is_empty());
+    // The last leader comes back too: it leaves the ELR, which empties, and leads again as
+    // the last known leader.
+    sim.apply(Command::RestartBroker {
+        broker: leader,
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(130));
+    assert_eq!(elections(&sim, restarted_at), vec![(Some(leader), true)]);
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+    assert!(sim.report().violations.is_empty());
+}
+
+#[test]
+fn an_unclean_election_clears_the_elr() {
+    let mut sim = elr_cluster(13, json!({"unclean.leader.election.enable": true}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    for b in others.iter().copied().chain([leader]) {
+        sim.apply(Command::KillBroker { broker: b }).unwrap();
+    }
+    sim.run_until(SimTime::from_secs(90));
+    assert_eq!(orders_0(&sim).elr, vec![1, 2, 3]);
+    // One ELR member returns after an unclean shutdown: out of the ELR, it can only lead
+    // through an unclean election, which clears the ELR.
+    let restarted_at = sim.now();
+    sim.apply(Command::RestartBroker {
+        broker: others[0],
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(110));
+    assert_eq!(elections(&sim, restarted_at), vec![(Some(others[0]), true)]);
+    let p = orders_0(&sim);
+    assert_eq!(p.isr, vec![others[0]]);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+}
+
+#[test]
+fn a_new_min_insync_replicas_clears_the_elr() {
+    let mut sim = elr_cluster(14, json!({}));
+    shrink_isr_to_the_leader(&mut sim);
+    let config = kplay_core::config::TopicConfig {
+        min_insync_replicas: Some(3),
+        ..Default::default()
+    };
+    sim.apply(Command::AlterTopicConfig {
+        topic: "orders".into(),
+        config,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(62));
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
 }
 
 /// The figures in docs/kraft.md, in both modes, with Kafka's defaults:

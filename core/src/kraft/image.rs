@@ -218,8 +218,10 @@ impl MetadataImage {
                     return;
                 };
                 // `PartitionRegistration.merge`: a new leader bumps the leader epoch; any
-                // change bumps the partition epoch.
-                let unclean = *leader >= 0 && !p.isr.contains(&(*leader as u32));
+                // change bumps the partition epoch. A leader from outside the ISR and the
+                // ELR is an unclean election.
+                let unclean = u32::try_from(*leader)
+                    .is_ok_and(|l| !p.isr.contains(&l) && !p.elr.contains(&l));
                 if *leader != NO_LEADER_CHANGE {
                     p.leader = *leader;
                     p.leader_epoch += 1;
