@@ -275,6 +275,10 @@ fn kraft_mode_refuses_what_it_cannot_run_and_says_why() {
         json!({"cluster": {"kraft_config": {"broker.session.timeout.ms": 1000, "broker.heartbeat.interval.ms": 2000}}}),
         "must be less than broker.session.timeout.ms",
     );
+    refused(
+        json!({"cluster": {"kraft_config": {"metadata.log.max.record.bytes.between.snapshots": 0}}}),
+        "kraft_config.metadata.log.max.record.bytes.between.snapshots",
+    );
     let zk = Scenario::from_json(r#"{"cluster": {"controllers": 5}}"#).unwrap_err();
     assert!(zk.to_string().contains("need \"mode\": \"kraft\""), "{zk}");
     let zk = Scenario::from_json(
@@ -532,6 +536,160 @@ fn a_new_min_insync_replicas_clears_the_elr() {
     sim.run_until(SimTime::from_secs(62));
     let p = orders_0(&sim);
     assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+}
+// ---- Snapshots (KIP-630) ----
+
+/// A KRaft cluster with `kraft_config` patched (small snapshot and retention limits).
+fn snapshot_cluster(seed: u64, kraft_config: serde_json::Value) -> Sim {
+    Sim::new(kraft(
+        seed,
+        json!({"cluster": {"kraft_config": kraft_config}}),
+    ))
+    .unwrap()
+}
+
+/// Every node's latest snapshot end offset: controllers then brokers.
+fn snapshot_ends(sim: &Sim) -> Vec<Option<u64>> {
+    let controllers = sim.kraft_controllers().map(|c| c.raft.log());
+    let brokers = sim
+        .brokers()
+        .map(|b| b.kraft.as_ref().expect("KRaft").raft.log());
+    controllers
+        .chain(brokers)
+        .map(|log| log.snapshot().map(|s| s.id.offset))
+        .collect()
+}
+
+#[test]
+fn every_node_snapshots_by_bytes_and_by_time() {
+    // By bytes: about 42 NoOp batches (71 bytes each) between snapshots.
+    let mut sim = snapshot_cluster(
+        21,
+        json!({"metadata.log.max.record.bytes.between.snapshots": 3000}),
+    );
+    sim.run_until(SimTime::from_secs(30));
+    let first = snapshot_ends(&sim);
+    assert_eq!(first.len(), 6);
+    assert!(first.iter().all(|e| e.is_some()), "{first:?}");
+    sim.run_until(SimTime::from_secs(60));
+    let later = snapshot_ends(&sim);
+    assert!(
+        later.iter().zip(&first).all(|(l, f)| l > f),
+        "{first:?} {later:?}"
+    );
+    // By time: no byte limit reached, one snapshot every 5 s.
+    let mut sim = snapshot_cluster(22, json!({"metadata.log.max.snapshot.interval.ms": 5000}));
+    sim.run_until(SimTime::from_secs(4));
+    assert!(snapshot_ends(&sim).iter().all(|e| e.is_none()));
+    sim.run_until(SimTime::from_secs(12));
+    let ends = snapshot_ends(&sim);
+    assert!(ends.iter().all(|e| e.is_some()), "{ends:?}");
+    // The defaults (20 MiB, 1 h) take none in a minute.
+    let mut sim = snapshot_cluster(23, json!({}));
+    sim.run_until(SimTime::from_secs(60));
+    assert!(snapshot_ends(&sim).iter().all(|e| e.is_none()));
+    assert!(sim.report().violations.is_empty());
+}
+
+#[test]
+fn nodes_down_past_retention_catch_up_with_fetch_snapshot() {
+    let mut sim = snapshot_cluster(
+        24,
+        json!({
+            "metadata.log.max.record.bytes.between.snapshots": 2000,
+            "metadata.max.retention.bytes": 3000,
+        }),
+    );
+    sim.run_until(SimTime::from_secs(15));
+    let (active, _) = sim.active_controller().expect("an active controller");
+    let controller = (3000..3003).find(|c| *c != active).unwrap();
+    sim.apply(Command::KillController { controller }).unwrap();
+    sim.apply(Command::KillBroker { broker: 3 }).unwrap();
+    sim.run_until(SimTime::from_secs(60));
+    let leader_log = sim.kraft_controller(active).unwrap().raft.log();
+    let stale_end = 15 * 2 + 20;
+    assert!(
+        leader_log.log_start_offset() > stale_end,
+        "the leader's log starts past what the dead nodes hold: {}",
+        leader_log.log_start_offset()
+    );
+    let restarted_at = sim.now();
+    sim.apply(Command::RestartController { controller })
+        .unwrap();
+    sim.apply(Command::RestartBroker {
+        broker: 3,
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(75));
+    let fetched: Vec<NodeId> = events(&sim, |e| {
+        matches!(
+            e,
+            Event::MessageSent {
+                api: "FetchSnapshot",
+                ..
+            }
+        )
+    })
+    .into_iter()
+    .filter(|(at, _)| *at > restarted_at)
+    .filter_map(|(_, e)| match e {
+        Event::MessageSent { from, .. } => Some(from),
+        _ => None,
+    })
+    .collect();
+    assert!(
+        fetched.contains(&NodeId::Controller(controller)),
+        "{fetched:?}"
+    );
+    assert!(fetched.contains(&NodeId::broker(3)), "{fetched:?}");
+    // Both end with the leader's image (NoOps aside, nothing changes at rest).
+    let leader_image = sim
+        .kraft_controller(active)
+        .unwrap()
+        .controller
+        .image()
+        .to_records();
+    let back = sim.kraft_controller(controller).unwrap();
+    assert_eq!(back.controller.image().to_records(), leader_image);
+    let broker = sim.broker(3).unwrap().kraft.as_ref().unwrap();
+    assert_eq!(broker.image.to_records(), leader_image);
+    assert!(!broker.fenced, "the broker caught up and was unfenced");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn a_restarted_controller_loads_its_snapshot_and_replays_the_log_after_it() {
+    let mut sim = snapshot_cluster(
+        25,
+        json!({"metadata.log.max.record.bytes.between.snapshots": 2000}),
+    );
+    sim.run_until(SimTime::from_secs(20));
+    let (active, _) = sim.active_controller().expect("an active controller");
+    let controller = (3000..3003).find(|c| *c != active).unwrap();
+    let snapshot = sim
+        .kraft_controller(controller)
+        .unwrap()
+        .raft
+        .log()
+        .snapshot()
+        .map(|s| s.id);
+    assert!(snapshot.is_some());
+    sim.apply(Command::KillController { controller }).unwrap();
+    sim.apply(Command::RestartController { controller })
+        .unwrap();
+    sim.run_until(SimTime::from_secs(21));
+    let back = sim.kraft_controller(controller).unwrap();
+    assert!(back.controller.image().offset >= snapshot.map(|s| s.offset));
+    let leader_image = sim
+        .kraft_controller(active)
+        .unwrap()
+        .controller
+        .image()
+        .to_records();
+    assert_eq!(back.controller.image().to_records(), leader_image);
 }
 
 /// The figures in docs/kraft.md, in both modes, with Kafka's defaults:

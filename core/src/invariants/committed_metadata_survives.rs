@@ -1,7 +1,8 @@
 //! KRaft: a committed metadata record is never lost or changed. Each time a quorum leader's
 //! high watermark moves, its log below the high watermark must extend, record for record,
 //! everything committed before (Raft's leader completeness: a voter without every committed
-//! entry cannot win a majority of votes).
+//! entry cannot win a majority of votes). Records behind the log start are kept by the
+//! snapshot the log was cut behind (KIP-630).
 
 use super::World;
 use crate::ids::Offset;
@@ -30,6 +31,14 @@ impl CommittedMetadataSurvives {
             return None;
         };
         let log = world.metadata_log(*node)?;
+        // Records below the log start count as kept only by a snapshot that covers them.
+        let start = log.log_start_offset();
+        if start > 0 && log.snapshot().is_none_or(|s| s.id.offset < start) {
+            return Some(format!(
+                "controller {node} (epoch {epoch}) deleted its log below offset {start} \
+                 without a snapshot that covers it"
+            ));
+        }
         let from = self.checked.get(&(*node, *epoch)).copied().unwrap_or(0);
         for o in from.max(log.log_start_offset())..*offset {
             let Some(entry) = log.entry(o) else {

@@ -10,6 +10,7 @@ use super::image::{
     broker_resource_name, config_pairs, Delta, MetadataImage, PartitionRegistration,
     BROKER_RESOURCE, TOPIC_RESOURCE,
 };
+use super::loader::MetadataLoader;
 use super::partition_change::{Election, PartitionChange};
 use crate::config::{BrokerConfig, KRaftConfig};
 use crate::controller::assignment::assign_replicas;
@@ -52,6 +53,7 @@ pub struct QuorumController {
     broker_config: BrokerConfig,
     /// Every committed record, applied.
     committed: MetadataImage,
+    loader: MetadataLoader,
     active: Option<Active>,
 }
 
@@ -71,6 +73,7 @@ impl QuorumController {
             config,
             broker_config,
             committed: MetadataImage::default(),
+            loader: MetadataLoader::default(),
             active: None,
         }
     }
@@ -91,15 +94,10 @@ impl QuorumController {
     /// After any step of the quorum: applies what was committed, takes or gives up the active
     /// role, and answers the requests whose records are now committed.
     pub fn on_raft_progress(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
-        let hw = raft.high_watermark();
         let mut delta = Delta::default();
-        while self.committed.next_offset() < hw {
-            let offset = self.committed.next_offset();
-            let Some(entry) = raft.log().entry(offset) else {
-                break;
-            };
-            self.committed.apply(entry, &mut delta);
-        }
+        self.loader
+            .follow(&mut self.committed, raft, &self.config, ctx.now, &mut delta);
+        let hw = raft.high_watermark();
         // The leader that committed them reports its elections, as ZooKeeper mode's
         // controller does once its write succeeds.
         if raft.epoch_start_offset().is_some() {
