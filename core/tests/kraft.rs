@@ -769,7 +769,13 @@ fn measure_failover_times_in_both_modes() {
             stats(controller)
         );
     }
-    // The metadata log after an hour of the default scenario.
+}
+
+/// The metadata log and its snapshots after an hour of the default scenario:
+/// `cargo test --release -p kplay-core --test kraft -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_the_metadata_log_and_its_snapshots() {
     let mut sim = Sim::new(kraft(0, json!({}))).unwrap();
     sim.run_until(SimTime::from_secs(3_600));
     let (id, _) = sim.active_controller().unwrap();
@@ -786,7 +792,22 @@ fn measure_failover_times_in_both_modes() {
         *kinds.entry(kind).or_default() += 1;
     }
     println!(
-        "KRaft mode: __cluster_metadata after 1 h: {} records {kinds:?}",
-        log.entries().len()
+        "KRaft mode: __cluster_metadata after 1 h: {} records, {} bytes {kinds:?}",
+        log.entries().len(),
+        log.size_bytes()
     );
+    // `metadata.log.max.snapshot.interval.ms` (1 h) fires on the next record.
+    sim.run_until(SimTime::from_secs(3_601));
+    for c in sim.kraft_controllers() {
+        let log = c.raft.log();
+        let snapshot = log.snapshot().expect("an hourly snapshot");
+        println!(
+            "controller {}: snapshot {:?} of {} records taken at {:?}; log start {}",
+            c.node_id(),
+            snapshot.id,
+            snapshot.records.len(),
+            snapshot.created_at,
+            log.log_start_offset()
+        );
+    }
 }

@@ -443,9 +443,11 @@ impl RaftLog {
         }
     }
 
-    /// After a restart the high watermark is unknown until the leader says it again.
+    /// After a restart the high watermark is unknown until the leader says it again; what
+    /// the latest snapshot holds was committed.
     pub fn forget_high_watermark(&mut self) {
-        self.high_watermark = self.log_start_offset;
+        let snapshot_end = self.snapshot.as_ref().map_or(0, |s| s.id.offset);
+        self.high_watermark = self.log_start_offset.max(snapshot_end);
     }
 }
 
