@@ -873,9 +873,14 @@ impl QuorumController {
                         unclean_shutdown: None,
                     };
                     let preferred = p.replicas.first().map(|r| *r as i32);
-                    if request.unclean && p.leader().is_some_and(|l| live(l.0)) {
-                        Err(ErrorCode::ElectionNotNeeded)
-                    } else if !request.unclean && preferred == Some(p.leader) {
+                    // Unclean: only where the leader is gone; preferred: only where another
+                    // replica leads.
+                    let not_needed = if request.unclean {
+                        p.leader().is_some_and(|l| live(l.0))
+                    } else {
+                        preferred == Some(p.leader)
+                    };
+                    if not_needed {
                         Err(ErrorCode::ElectionNotNeeded)
                     } else {
                         match change.build(live) {

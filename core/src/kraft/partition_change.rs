@@ -162,12 +162,11 @@ mod tests {
         }
     }
 
-    /// The record's (leader, ISR, ELR, LastKnownElr) when broker 1 leaves the ISR and only
-    /// `live` brokers may lead.
-    fn leave_1(
-        p: &PartitionRegistration,
-        live: &[u32],
-    ) -> (i32, Option<Vec<u32>>, Option<Vec<u32>>, Option<Vec<u32>>) {
+    /// A PartitionChange's leader, ISR, ELR and LastKnownElr.
+    type Fields = (i32, Option<Vec<u32>>, Option<Vec<u32>>, Option<Vec<u32>>);
+
+    /// The record when broker 1 leaves the ISR and only `live` brokers may lead.
+    fn leave_1(p: &PartitionRegistration, live: &[u32]) -> Fields {
         let change = PartitionChange {
             partition: p,
             topic_id: 1,
