@@ -536,6 +536,21 @@ fn a_new_min_insync_replicas_clears_the_elr() {
     sim.run_until(SimTime::from_secs(62));
     let p = orders_0(&sim);
     assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+    // The cluster-wide value too.
+    let mut sim = elr_cluster(15, json!({}));
+    shrink_isr_to_the_leader(&mut sim);
+    let config = kplay_core::config::DynamicBrokerConfig {
+        min_insync_replicas: Some(1),
+        ..Default::default()
+    };
+    sim.apply(Command::AlterBrokerConfig {
+        broker: None,
+        config,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(62));
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
 }
 // ---- Snapshots (KIP-630) ----
 
