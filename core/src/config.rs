@@ -541,6 +541,19 @@ pub struct KRaftConfig {
     /// moves on an idle cluster (0: never).
     #[serde(rename = "metadata.max.idle.interval.ms")]
     pub metadata_max_idle_interval_ms: u64,
+    /// Every node snapshots its committed image once this many bytes of records were
+    /// applied since its last snapshot (KIP-630).
+    #[serde(rename = "metadata.log.max.record.bytes.between.snapshots")]
+    pub metadata_log_max_record_bytes_between_snapshots: u64,
+    /// … or once this long has passed since it, with new records (0: never by time).
+    #[serde(rename = "metadata.log.max.snapshot.interval.ms")]
+    pub metadata_log_max_snapshot_interval_ms: u64,
+    /// The log is cut behind the latest snapshot once it is bigger than this…
+    #[serde(rename = "metadata.max.retention.bytes")]
+    pub metadata_max_retention_bytes: u64,
+    /// … or once the records behind the snapshot are this old.
+    #[serde(rename = "metadata.max.retention.ms")]
+    pub metadata_max_retention_ms: u64,
 }
 
 impl Default for KRaftConfig {
@@ -555,6 +568,10 @@ impl Default for KRaftConfig {
             broker_heartbeat_interval_ms: 2_000,
             broker_session_timeout_ms: 9_000,
             metadata_max_idle_interval_ms: 500,
+            metadata_log_max_record_bytes_between_snapshots: 20 * 1024 * 1024,
+            metadata_log_max_snapshot_interval_ms: 3_600_000,
+            metadata_max_retention_bytes: 100 * 1024 * 1024,
+            metadata_max_retention_ms: 7 * 24 * 3_600_000,
         }
     }
 }

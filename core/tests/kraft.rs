@@ -9,8 +9,9 @@
 mod common;
 
 use common::{leader_of, run, scenario};
+use kplay_core::kraft::image::PartitionRegistration;
 use kplay_core::scenario::ClusterMode;
-use kplay_core::{lessons, Command, Event, Scenario, Sim, SimTime};
+use kplay_core::{lessons, Command, Event, NodeId, Scenario, Sim, SimTime, TopicPartition};
 use serde_json::json;
 
 fn kraft(seed: u64, patch: serde_json::Value) -> Scenario {
@@ -274,6 +275,10 @@ fn kraft_mode_refuses_what_it_cannot_run_and_says_why() {
         json!({"cluster": {"kraft_config": {"broker.session.timeout.ms": 1000, "broker.heartbeat.interval.ms": 2000}}}),
         "must be less than broker.session.timeout.ms",
     );
+    refused(
+        json!({"cluster": {"kraft_config": {"metadata.log.max.record.bytes.between.snapshots": 0}}}),
+        "kraft_config.metadata.log.max.record.bytes.between.snapshots",
+    );
     let zk = Scenario::from_json(r#"{"cluster": {"controllers": 5}}"#).unwrap_err();
     assert!(zk.to_string().contains("need \"mode\": \"kraft\""), "{zk}");
     let zk = Scenario::from_json(
@@ -369,6 +374,339 @@ fn sim_leader(status: &str) -> (u32, u32) {
     (value("LeaderId:"), value("LeaderEpoch:"))
 }
 
+// ---- ELR (KIP-966 part 1) ----
+
+/// One partition, RF 3, `min.insync.replicas` 2, acks=all; `config` adds topic settings.
+fn elr_cluster(seed: u64, config: serde_json::Value) -> Sim {
+    let mut topic_config = json!({"min.insync.replicas": 2});
+    common::merge(&mut topic_config, config);
+    let topics = json!([{"name": "orders", "partitions": 1, "replication_factor": 3, "config": topic_config}]);
+    let mut sim = Sim::new(kraft(seed, json!({"topics": topics}))).unwrap();
+    sim.run_until(SimTime::from_secs(15));
+    sim
+}
+
+fn orders_0(sim: &Sim) -> PartitionRegistration {
+    let tp = TopicPartition::new(&"orders".into(), 0);
+    sim.metadata_image()
+        .and_then(|i| i.partition(&tp))
+        .cloned()
+        .expect("orders-0 exists")
+}
+
+/// Cuts the leader of orders-0 from the other brokers until its ISR is itself alone (after
+/// `replica.lag.time.max.ms`); returns the leader and the others.
+fn shrink_isr_to_the_leader(sim: &mut Sim) -> (u32, Vec<u32>) {
+    let leader = leader_of(sim, "orders", 0).unwrap();
+    let others: Vec<u32> = (1..=3).filter(|b| *b != leader).collect();
+    sim.apply(Command::CutLinks {
+        between: vec![NodeId::broker(leader)],
+        and: others.iter().map(|b| NodeId::broker(*b)).collect(),
+        one_way: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(60));
+    let p = orders_0(sim);
+    assert_eq!(p.isr, vec![leader]);
+    assert_eq!(p.elr, others, "ISR members that left below min ISR");
+    (leader, others)
+}
+
+fn elections(sim: &Sim, after: SimTime) -> Vec<(Option<u32>, bool)> {
+    events(
+        sim,
+        |e| matches!(e, Event::LeaderElected { topic, .. } if &**topic == "orders"),
+    )
+    .into_iter()
+    .filter(|(at, _)| *at > after)
+    .filter_map(|(_, e)| match e {
+        Event::LeaderElected {
+            leader, unclean, ..
+        } => Some((leader.map(|b| b.0), unclean)),
+        _ => None,
+    })
+    .collect()
+}
+
+#[test]
+fn elr_keeps_a_partition_electable_after_its_last_in_sync_member_dies() {
+    let mut sim = elr_cluster(11, json!({}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    // Strict min ISR: below min.insync.replicas the leader's high watermark stays put, so
+    // the ELR members hold every committed record.
+    let hw = common::log_of(&sim, leader, "orders", 0).high_watermark();
+    sim.run_until(SimTime::from_secs(65));
+    assert_eq!(
+        common::log_of(&sim, leader, "orders", 0).high_watermark(),
+        hw
+    );
+    let killed_at = sim.now();
+    sim.apply(Command::KillBroker { broker: leader }).unwrap();
+    sim.run_until(SimTime::from_secs(80));
+    // Without ELR the dead leader would stay the ISR's last member and the partition would
+    // wait for it (or for an unclean election).
+    let elected = elections(&sim, killed_at);
+    let (new_leader, unclean) = elected.first().copied().expect("a new leader");
+    assert!(
+        others.contains(&new_leader.expect("a leader")),
+        "{elected:?}"
+    );
+    assert!(!unclean, "elected from the ELR, cleanly");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn the_last_known_leader_is_elected_only_when_isr_and_elr_are_empty() {
+    let mut sim = elr_cluster(12, json!({}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    for b in (1..=3).filter(|b| *b != leader).chain([leader]) {
+        sim.apply(Command::KillBroker { broker: b }).unwrap();
+    }
+    sim.run_until(SimTime::from_secs(90));
+    let p = orders_0(&sim);
+    assert_eq!((p.leader, p.isr.len()), (-1, 0), "{p:?}");
+    assert_eq!(p.elr, vec![1, 2, 3]);
+    assert_eq!(p.last_known_elr, vec![leader], "the last known leader");
+    // The others come back after an unclean shutdown: they leave the ELR and, the dead
+    // leader still being in it, are not elected.
+    let restarted_at = sim.now();
+    for b in &others {
+        sim.apply(Command::RestartBroker {
+            broker: *b,
+            disk_lost: false,
+        })
+        .unwrap();
+    }
+    sim.run_until(SimTime::from_secs(110));
+    assert_eq!(orders_0(&sim).elr, vec![leader]);
+    assert!(elections(&sim, restarted_at).is_empty());
+    // The last leader comes back too: it leaves the ELR, which empties, and leads again as
+    // the last known leader.
+    sim.apply(Command::RestartBroker {
+        broker: leader,
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(130));
+    assert_eq!(elections(&sim, restarted_at), vec![(Some(leader), true)]);
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+    assert!(sim.report().violations.is_empty());
+}
+
+#[test]
+fn an_unclean_election_clears_the_elr() {
+    let mut sim = elr_cluster(13, json!({"unclean.leader.election.enable": true}));
+    let (leader, others) = shrink_isr_to_the_leader(&mut sim);
+    for b in others.iter().copied().chain([leader]) {
+        sim.apply(Command::KillBroker { broker: b }).unwrap();
+    }
+    sim.run_until(SimTime::from_secs(90));
+    assert_eq!(orders_0(&sim).elr, vec![1, 2, 3]);
+    // One ELR member returns after an unclean shutdown: out of the ELR, it can only lead
+    // through an unclean election, which clears the ELR.
+    let restarted_at = sim.now();
+    sim.apply(Command::RestartBroker {
+        broker: others[0],
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(110));
+    assert_eq!(elections(&sim, restarted_at), vec![(Some(others[0]), true)]);
+    let p = orders_0(&sim);
+    assert_eq!(p.isr, vec![others[0]]);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+}
+
+#[test]
+fn a_new_min_insync_replicas_clears_the_elr() {
+    let mut sim = elr_cluster(14, json!({}));
+    shrink_isr_to_the_leader(&mut sim);
+    let config = kplay_core::config::TopicConfig {
+        min_insync_replicas: Some(3),
+        ..Default::default()
+    };
+    sim.apply(Command::AlterTopicConfig {
+        topic: "orders".into(),
+        config,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(62));
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+    // The cluster-wide value too.
+    let mut sim = elr_cluster(15, json!({}));
+    shrink_isr_to_the_leader(&mut sim);
+    let config = kplay_core::config::DynamicBrokerConfig {
+        min_insync_replicas: Some(1),
+        ..Default::default()
+    };
+    sim.apply(Command::AlterBrokerConfig {
+        broker: None,
+        config,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(62));
+    let p = orders_0(&sim);
+    assert!(p.elr.is_empty() && p.last_known_elr.is_empty(), "{p:?}");
+}
+// ---- Snapshots (KIP-630) ----
+
+/// A KRaft cluster with `kraft_config` patched (small snapshot and retention limits).
+fn snapshot_cluster(seed: u64, kraft_config: serde_json::Value) -> Sim {
+    Sim::new(kraft(
+        seed,
+        json!({"cluster": {"kraft_config": kraft_config}}),
+    ))
+    .unwrap()
+}
+
+/// Every node's latest snapshot end offset: controllers then brokers.
+fn snapshot_ends(sim: &Sim) -> Vec<Option<u64>> {
+    let controllers = sim.kraft_controllers().map(|c| c.raft.log());
+    let brokers = sim
+        .brokers()
+        .map(|b| b.kraft.as_ref().expect("KRaft").raft.log());
+    controllers
+        .chain(brokers)
+        .map(|log| log.snapshot().map(|s| s.id.offset))
+        .collect()
+}
+
+#[test]
+fn every_node_snapshots_by_bytes_and_by_time() {
+    // By bytes: about 42 NoOp batches (71 bytes each) between snapshots.
+    let mut sim = snapshot_cluster(
+        21,
+        json!({"metadata.log.max.record.bytes.between.snapshots": 3000}),
+    );
+    sim.run_until(SimTime::from_secs(30));
+    let first = snapshot_ends(&sim);
+    assert_eq!(first.len(), 6);
+    assert!(first.iter().all(|e| e.is_some()), "{first:?}");
+    sim.run_until(SimTime::from_secs(60));
+    let later = snapshot_ends(&sim);
+    assert!(
+        later.iter().zip(&first).all(|(l, f)| l > f),
+        "{first:?} {later:?}"
+    );
+    // By time: no byte limit reached, one snapshot every 5 s.
+    let mut sim = snapshot_cluster(22, json!({"metadata.log.max.snapshot.interval.ms": 5000}));
+    sim.run_until(SimTime::from_secs(4));
+    assert!(snapshot_ends(&sim).iter().all(|e| e.is_none()));
+    sim.run_until(SimTime::from_secs(12));
+    let ends = snapshot_ends(&sim);
+    assert!(ends.iter().all(|e| e.is_some()), "{ends:?}");
+    // The defaults (20 MiB, 1 h) take none in a minute.
+    let mut sim = snapshot_cluster(23, json!({}));
+    sim.run_until(SimTime::from_secs(60));
+    assert!(snapshot_ends(&sim).iter().all(|e| e.is_none()));
+    assert!(sim.report().violations.is_empty());
+}
+
+#[test]
+fn nodes_down_past_retention_catch_up_with_fetch_snapshot() {
+    let mut sim = snapshot_cluster(
+        24,
+        json!({
+            "metadata.log.max.record.bytes.between.snapshots": 2000,
+            "metadata.max.retention.bytes": 3000,
+        }),
+    );
+    sim.run_until(SimTime::from_secs(15));
+    let (active, _) = sim.active_controller().expect("an active controller");
+    let controller = (3000..3003).find(|c| *c != active).unwrap();
+    sim.apply(Command::KillController { controller }).unwrap();
+    sim.apply(Command::KillBroker { broker: 3 }).unwrap();
+    sim.run_until(SimTime::from_secs(60));
+    let leader_log = sim.kraft_controller(active).unwrap().raft.log();
+    let stale_end = 15 * 2 + 20;
+    assert!(
+        leader_log.log_start_offset() > stale_end,
+        "the leader's log starts past what the dead nodes hold: {}",
+        leader_log.log_start_offset()
+    );
+    let restarted_at = sim.now();
+    sim.apply(Command::RestartController { controller })
+        .unwrap();
+    sim.apply(Command::RestartBroker {
+        broker: 3,
+        disk_lost: false,
+    })
+    .unwrap();
+    sim.run_until(SimTime::from_secs(75));
+    let fetched: Vec<NodeId> = events(&sim, |e| {
+        matches!(
+            e,
+            Event::MessageSent {
+                api: "FetchSnapshot",
+                ..
+            }
+        )
+    })
+    .into_iter()
+    .filter(|(at, _)| *at > restarted_at)
+    .filter_map(|(_, e)| match e {
+        Event::MessageSent { from, .. } => Some(from),
+        _ => None,
+    })
+    .collect();
+    assert!(
+        fetched.contains(&NodeId::Controller(controller)),
+        "{fetched:?}"
+    );
+    assert!(fetched.contains(&NodeId::broker(3)), "{fetched:?}");
+    // Both end with the leader's image (NoOps aside, nothing changes at rest).
+    let leader_image = sim
+        .kraft_controller(active)
+        .unwrap()
+        .controller
+        .image()
+        .to_records();
+    let back = sim.kraft_controller(controller).unwrap();
+    assert_eq!(back.controller.image().to_records(), leader_image);
+    let broker = sim.broker(3).unwrap().kraft.as_ref().unwrap();
+    assert_eq!(broker.image.to_records(), leader_image);
+    assert!(!broker.fenced, "the broker caught up and was unfenced");
+    let report = sim.report();
+    assert_eq!(report.acked_lost, 0);
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+}
+
+#[test]
+fn a_restarted_controller_loads_its_snapshot_and_replays_the_log_after_it() {
+    let mut sim = snapshot_cluster(
+        25,
+        json!({"metadata.log.max.record.bytes.between.snapshots": 2000}),
+    );
+    sim.run_until(SimTime::from_secs(20));
+    let (active, _) = sim.active_controller().expect("an active controller");
+    let controller = (3000..3003).find(|c| *c != active).unwrap();
+    let snapshot = sim
+        .kraft_controller(controller)
+        .unwrap()
+        .raft
+        .log()
+        .snapshot()
+        .map(|s| s.id);
+    assert!(snapshot.is_some());
+    sim.apply(Command::KillController { controller }).unwrap();
+    sim.apply(Command::RestartController { controller })
+        .unwrap();
+    sim.run_until(SimTime::from_secs(21));
+    let back = sim.kraft_controller(controller).unwrap();
+    assert!(back.controller.image().offset >= snapshot.map(|s| s.offset));
+    let leader_image = sim
+        .kraft_controller(active)
+        .unwrap()
+        .controller
+        .image()
+        .to_records();
+    assert_eq!(back.controller.image().to_records(), leader_image);
+}
+
 /// The figures in docs/kraft.md, in both modes, with Kafka's defaults:
 /// `cargo test --release -p kplay-core --test kraft -- --ignored --nocapture`.
 #[test]
@@ -446,7 +784,13 @@ fn measure_failover_times_in_both_modes() {
             stats(controller)
         );
     }
-    // The metadata log after an hour of the default scenario.
+}
+
+/// The metadata log and its snapshots after an hour of the default scenario:
+/// `cargo test --release -p kplay-core --test kraft -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_the_metadata_log_and_its_snapshots() {
     let mut sim = Sim::new(kraft(0, json!({}))).unwrap();
     sim.run_until(SimTime::from_secs(3_600));
     let (id, _) = sim.active_controller().unwrap();
@@ -463,7 +807,22 @@ fn measure_failover_times_in_both_modes() {
         *kinds.entry(kind).or_default() += 1;
     }
     println!(
-        "KRaft mode: __cluster_metadata after 1 h: {} records {kinds:?}",
-        log.entries().len()
+        "KRaft mode: __cluster_metadata after 1 h: {} records, {} bytes {kinds:?}",
+        log.entries().len(),
+        log.size_bytes()
     );
+    // `metadata.log.max.snapshot.interval.ms` (1 h) fires on the next record.
+    sim.run_until(SimTime::from_secs(3_601));
+    for c in sim.kraft_controllers() {
+        let log = c.raft.log();
+        let snapshot = log.snapshot().expect("an hourly snapshot");
+        println!(
+            "controller {}: snapshot {:?} of {} records taken at {:?}; log start {}",
+            c.node_id(),
+            snapshot.id,
+            snapshot.records.len(),
+            snapshot.created_at,
+            log.log_start_offset()
+        );
+    }
 }

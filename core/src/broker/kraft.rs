@@ -8,6 +8,7 @@ use super::{Broker, BrokerTimer};
 use crate::config::KRaftConfig;
 use crate::ids::{BrokerId, NodeId, Offset};
 use crate::kraft::image::{Delta, MetadataImage};
+use crate::kraft::loader::MetadataLoader;
 use crate::kraft::server::address;
 use crate::node::{Ctx, TimerId};
 use crate::protocol::msg;
@@ -46,6 +47,7 @@ pub struct KRaftBroker {
     pub raft: RaftClient,
     /// The committed records this broker has applied.
     pub image: MetadataImage,
+    loader: MetadataLoader,
     config: KRaftConfig,
     incarnation_id: u64,
     pub state: LifecycleState,
@@ -83,6 +85,7 @@ impl KRaftBroker {
                 RaftLog::new(),
             ),
             image: MetadataImage::default(),
+            loader: MetadataLoader::default(),
             config,
             incarnation_id,
             state: LifecycleState::Starting,
@@ -142,14 +145,14 @@ impl Broker {
         let Some(kraft) = self.kraft.as_mut() else {
             return;
         };
-        let hw = kraft.raft.high_watermark();
         let mut delta = Delta::default();
-        while kraft.image.next_offset() < hw {
-            let Some(entry) = kraft.raft.log().entry(kraft.image.next_offset()) else {
-                break;
-            };
-            kraft.image.apply(entry, &mut delta);
-        }
+        kraft.loader.follow(
+            &mut kraft.image,
+            &mut kraft.raft,
+            &kraft.config,
+            ctx.now,
+            &mut delta,
+        );
         if delta.is_empty() {
             return;
         }

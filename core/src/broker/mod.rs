@@ -447,6 +447,7 @@ impl Broker {
                     log.unwrap_or_else(|| PartitionLog::new(config, ctx.now)),
                 );
                 replica.rebuild_producer_state();
+                replica.strict_min_isr = self.kraft.is_some();
                 self.replicas.insert(replica.tp.clone(), replica);
             }
             let replica = self.replicas.get_mut(&tp).expect("inserted above");

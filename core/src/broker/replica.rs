@@ -94,6 +94,10 @@ pub struct Replica {
     /// Aborted transactions as (producer id, first offset, marker offset): Kafka's
     /// transaction index, sent to `read_committed` fetchers so they skip those records.
     pub aborted_txns: Vec<(i64, Offset, Offset)>,
+    /// KRaft mode with ELR (KIP-966): the HW stays put while the ISR is below
+    /// `min.insync.replicas`, so every replica the controller puts in the ELR holds every
+    /// committed record.
+    pub strict_min_isr: bool,
 }
 
 impl Replica {
@@ -110,6 +114,7 @@ impl Replica {
             producers: VecMap::new(),
             ongoing_txns: VecMap::new(),
             aborted_txns: Vec::new(),
+            strict_min_isr: false,
         }
     }
 
@@ -140,6 +145,11 @@ impl Replica {
         let Role::Leader { followers } = &self.role else {
             return None;
         };
+        // `Partition.isUnderMinIsr`, against the min ISR capped by the replication factor.
+        let min_isr = (self.log.config.min_insync_replicas as usize).min(self.replicas.len());
+        if self.strict_min_isr && self.isr.len() < min_isr {
+            return None;
+        }
         let mut hw = self.log.log_end_offset();
         for b in self.maximal_isr() {
             if b == me {

@@ -7,6 +7,7 @@
 pub mod acked_records_survive;
 pub mod committed_metadata_survives;
 pub mod committed_records_survive;
+pub mod elr_outside_isr;
 pub mod fenced_broker_leads_nothing;
 pub mod high_watermark_bound;
 pub mod offsets_dense;
@@ -144,7 +145,7 @@ impl Invariants {
         &mut self,
         event: &Event,
         world: &dyn World,
-    ) -> [(&'static str, Option<String>); 10] {
+    ) -> [(&'static str, Option<String>); 11] {
         [
             (
                 one_leader_per_epoch::NAME,
@@ -182,6 +183,10 @@ impl Invariants {
             (
                 fenced_broker_leads_nothing::NAME,
                 fenced_broker_leads_nothing::observe(event, world),
+            ),
+            (
+                elr_outside_isr::NAME,
+                elr_outside_isr::observe(event, world),
             ),
         ]
     }

@@ -11,6 +11,8 @@ use super::image::{
     broker_resource_name, config_pairs, Delta, MetadataImage, PartitionRegistration,
     BROKER_RESOURCE, TOPIC_RESOURCE,
 };
+use super::loader::MetadataLoader;
+use super::partition_change::{Election, PartitionChange};
 use crate::config::{BrokerConfig, KRaftConfig};
 use crate::controller::assignment::assign_replicas;
 use crate::ids::{BrokerId, NodeId, Offset, TopicPartition};
@@ -49,6 +51,7 @@ pub struct QuorumController {
     broker_config: BrokerConfig,
     /// Every committed record, applied.
     committed: MetadataImage,
+    loader: MetadataLoader,
     active: Option<Active>,
 }
 
@@ -68,6 +71,7 @@ impl QuorumController {
             config,
             broker_config,
             committed: MetadataImage::default(),
+            loader: MetadataLoader::default(),
             active: None,
         }
     }
@@ -88,15 +92,10 @@ impl QuorumController {
     /// After any step of the quorum: applies what was committed, takes or gives up the active
     /// role, and answers the requests whose records are now committed.
     pub fn on_raft_progress(&mut self, raft: &mut RaftClient, ctx: &mut Ctx<'_, RaftTimer>) {
-        let hw = raft.high_watermark();
         let mut delta = Delta::default();
-        while self.committed.next_offset() < hw {
-            let offset = self.committed.next_offset();
-            let Some(entry) = raft.log().entry(offset) else {
-                break;
-            };
-            self.committed.apply(entry, &mut delta);
-        }
+        self.loader
+            .follow(&mut self.committed, raft, &self.config, ctx.now, &mut delta);
+        let hw = raft.high_watermark();
         // The leader that committed them reports its elections, as ZooKeeper mode's
         // controller does once its write succeeds.
         if raft.epoch_start_offset().is_some() {
@@ -310,7 +309,7 @@ impl QuorumController {
         // (`handleBrokerUncleanShutdown`, KIP-966): now fenced, it leads nothing and leaves
         // the ISRs until it catches up again.
         let moves = if replaces {
-            self.leave_partitions(id, true)
+            self.leave_partitions(id, true, true)
         } else {
             Vec::new()
         };
@@ -384,7 +383,7 @@ impl QuorumController {
             return;
         }
         // Controlled shutdown: first move leadership and ISR membership away.
-        let moves = self.leave_partitions(hb.broker, false);
+        let moves = self.leave_partitions(hb.broker, false, false);
         let active = self.active.as_mut().expect("active");
         if !moves.is_empty() || !registration.in_controlled_shutdown {
             let mut records = Vec::new();
@@ -472,7 +471,7 @@ impl QuorumController {
         };
         // Fenced first, so the elections below cannot pick it.
         let fenced_at = self.write(raft, vec![fence], ctx);
-        let moves = self.leave_partitions(broker, true);
+        let moves = self.leave_partitions(broker, true, false);
         let last = self.write(raft, moves, ctx).or(fenced_at);
         if let Some(active) = &mut self.active {
             active.sessions.remove(&broker);
@@ -485,75 +484,67 @@ impl QuorumController {
         self.write(raft, vec![MetadataRecord::NoOp], ctx);
     }
 
-    /// PartitionChange records taking `broker` out of every ISR it is in (never emptying
-    /// one: the last member stays) and electing another leader where it led, from the ISR.
+    /// PartitionChange records taking `broker` out of every ISR it is in (with ELR the ISR
+    /// may empty: its last member moves to the ELR) and electing another leader where it led.
     /// `fenced`: the broker is already fenced (a session expiry) rather than shutting down.
-    fn leave_partitions(&self, broker: u32, fenced: bool) -> Vec<MetadataRecord> {
+    /// `unclean_shutdown`: it came back after an unclean shutdown, so it also leaves the ELRs
+    /// (`handleBrokerUncleanShutdown`).
+    fn leave_partitions(
+        &self,
+        broker: u32,
+        fenced: bool,
+        unclean_shutdown: bool,
+    ) -> Vec<MetadataRecord> {
         let image = self.active_image();
         let mut records = Vec::new();
         for topic in image.topics.values() {
             for (partition, p) in topic.partitions.iter() {
                 let leads = p.leader == broker as i32;
-                let in_isr = p.isr.contains(&broker);
-                if !leads && !in_isr {
+                let in_elr = unclean_shutdown && p.elr.contains(&broker);
+                if !leads && !in_elr && !p.isr.contains(&broker) {
                     continue;
                 }
-                let isr: Vec<u32> = p.isr.iter().copied().filter(|b| *b != broker).collect();
-                let new_isr = if isr.is_empty() { p.isr.clone() } else { isr };
-                let (leader, new_isr) = if leads {
-                    match self.elect(image, &topic.name, p, broker, &new_isr) {
-                        Some((leader, true)) => (leader as i32, vec![leader]),
-                        Some((leader, false)) => (leader as i32, new_isr),
-                        None => (NO_LEADER, new_isr),
-                    }
-                } else {
-                    (NO_LEADER_CHANGE, new_isr)
-                };
-                if new_isr == p.isr && leader == NO_LEADER_CHANGE {
-                    continue;
-                }
-                // A shutting-down broker that is the only replica keeps leading until it goes.
-                if !fenced && leads && leader == NO_LEADER {
-                    continue;
-                }
-                records.push(MetadataRecord::PartitionChange {
-                    partition_id: *partition,
+                let change = PartitionChange {
+                    partition: p,
                     topic_id: topic.id,
-                    isr: (new_isr != p.isr).then_some(new_isr),
-                    leader,
-                    replicas: None,
-                    eligible_leader_replicas: None,
-                    last_known_elr: None,
-                });
+                    partition_id: *partition,
+                    target_isr: p.isr.iter().copied().filter(|b| *b != broker).collect(),
+                    election: self.election(image, &topic.name),
+                    min_isr: self.min_isr(image, &topic.name, p),
+                    unclean_shutdown: unclean_shutdown.then_some(broker),
+                };
+                let Some(record) = change.build(|r| r != broker && !image.is_fenced(r)) else {
+                    continue;
+                };
+                // A shutting-down broker that is the only replica keeps leading until it goes.
+                let leaderless = matches!(record, MetadataRecord::PartitionChange { leader, .. } if leader == NO_LEADER);
+                if !fenced && leads && leaderless {
+                    continue;
+                }
+                records.push(record);
             }
         }
         records
     }
 
-    /// `PartitionChangeBuilder.electLeader`: the first replica (in assignment order) that
-    /// is in `isr` and unfenced, other than `excluded`; failing that, with
-    /// `unclean.leader.election.enable`, the first unfenced replica at all. `true`: unclean.
-    fn elect(
-        &self,
-        image: &MetadataImage,
-        topic: &str,
-        p: &PartitionRegistration,
-        excluded: u32,
-        isr: &[u32],
-    ) -> Option<(u32, bool)> {
-        let eligible = |r: &u32| *r != excluded && !image.is_fenced(*r);
-        if let Some(r) = p
-            .replicas
-            .iter()
-            .copied()
-            .find(|r| eligible(r) && isr.contains(r))
-        {
-            return Some((r, false));
+    /// The election a leaderless partition gets: unclean where the topic allows it.
+    fn election(&self, image: &MetadataImage, topic: &str) -> Election {
+        if self.unclean_enabled(image, topic) {
+            Election::Unclean
+        } else {
+            Election::Online
         }
-        if !self.unclean_enabled(image, topic) {
-            return None;
-        }
-        p.replicas.iter().copied().find(eligible).map(|r| (r, true))
+    }
+
+    /// `getTopicEffectiveMinIsr`: the topic's `min.insync.replicas`, else the cluster-wide
+    /// dynamic one, else the static one, at most the replication factor.
+    fn min_isr(&self, image: &MetadataImage, topic: &str, p: &PartitionRegistration) -> usize {
+        let configured = image
+            .topic_config(topic)
+            .min_insync_replicas
+            .or(image.broker_config(None).min_insync_replicas)
+            .unwrap_or(self.broker_config.min_insync_replicas);
+        (configured as usize).min(p.replicas.len())
     }
 
     /// `unclean.leader.election.enable` for a topic: its override, else the brokers'.
@@ -564,8 +555,8 @@ impl QuorumController {
             .unwrap_or(self.broker_config.unclean_leader_election_enable)
     }
 
-    /// `handleBrokerUnfenced`: the broker leads each leaderless partition whose ISR has it
-    /// (or any leaderless one it replicates, where unclean election is enabled).
+    /// `handleBrokerUnfenced`: each leaderless partition the broker replicates gets an
+    /// election in which it counts as unfenced (it is, by the record written just before).
     fn elect_on_unfence(&self, broker: u32) -> Vec<MetadataRecord> {
         let image = self.active_image();
         let mut records = Vec::new();
@@ -574,20 +565,16 @@ impl QuorumController {
                 if p.leader != NO_LEADER || !p.replicas.contains(&broker) {
                     continue;
                 }
-                // The broker is unfenced by the record written just before these.
-                let clean = p.isr.contains(&broker);
-                let unclean_ok = !clean && self.unclean_enabled(image, &topic.name);
-                if clean || unclean_ok {
-                    records.push(MetadataRecord::PartitionChange {
-                        partition_id: *partition,
-                        topic_id: topic.id,
-                        isr: (!clean).then(|| vec![broker]),
-                        leader: broker as i32,
-                        replicas: None,
-                        eligible_leader_replicas: None,
-                        last_known_elr: None,
-                    });
-                }
+                let change = PartitionChange {
+                    partition: p,
+                    topic_id: topic.id,
+                    partition_id: *partition,
+                    target_isr: p.isr.clone(),
+                    election: self.election(image, &topic.name),
+                    min_isr: self.min_isr(image, &topic.name, p),
+                    unclean_shutdown: None,
+                };
+                records.extend(change.build(|r| r == broker || !image.is_fenced(r)));
             }
         }
         records
@@ -717,15 +704,29 @@ impl QuorumController {
         let mut state = p.state(tp.clone());
         state.isr = request.new_isr.clone();
         state.partition_epoch += 1;
-        let record = MetadataRecord::PartitionChange {
-            partition_id: tp.partition,
+        let change = PartitionChange {
+            partition: p,
             topic_id,
-            isr: Some(new_isr),
-            leader: NO_LEADER_CHANGE,
-            replicas: None,
-            eligible_leader_replicas: None,
-            last_known_elr: None,
+            partition_id: tp.partition,
+            target_isr: new_isr.clone(),
+            election: Election::Online,
+            min_isr: self.min_isr(image, &tp.topic, p),
+            unclean_shutdown: None,
         };
+        // The leader asked from the current partition epoch: a record even when nothing
+        // changes, so the epoch it is told moves as the image's does.
+        let record =
+            change
+                .build(|r| !image.is_fenced(r))
+                .unwrap_or(MetadataRecord::PartitionChange {
+                    partition_id: tp.partition,
+                    topic_id,
+                    isr: Some(new_isr),
+                    leader: NO_LEADER_CHANGE,
+                    replicas: None,
+                    eligible_leader_replicas: None,
+                    last_known_elr: None,
+                });
         self.write_then_reply(raft, vec![record], from, reply(Ok(Box::new(state))), ctx);
     }
 
@@ -855,39 +856,43 @@ impl QuorumController {
             let result = match found {
                 None => Err(ErrorCode::UnknownTopicOrPartition),
                 Some((topic_id, p)) => {
-                    let live = |b: &u32| !image.is_fenced(*b);
-                    let pick = if request.unclean {
-                        if p.leader().is_some_and(|l| live(&l.0)) {
-                            Err(ErrorCode::ElectionNotNeeded)
+                    let live = |b: u32| !image.is_fenced(b);
+                    let change = PartitionChange {
+                        partition: p,
+                        topic_id,
+                        partition_id: tp.partition,
+                        target_isr: p.isr.clone(),
+                        election: if request.unclean {
+                            Election::Unclean
                         } else {
-                            let in_sync = p
-                                .replicas
-                                .iter()
-                                .copied()
-                                .find(|b| live(b) && p.isr.contains(b));
-                            match in_sync.or_else(|| p.replicas.iter().copied().find(live)) {
-                                Some(l) => Ok((l, in_sync.is_none())),
-                                None => Err(ErrorCode::EligibleLeadersNotAvailable),
-                            }
-                        }
+                            Election::Preferred
+                        },
+                        min_isr: self.min_isr(image, &tp.topic, p),
+                        unclean_shutdown: None,
+                    };
+                    let preferred = p.replicas.first().map(|r| *r as i32);
+                    // Unclean: only where the leader is gone; preferred: only where another
+                    // replica leads.
+                    let not_needed = if request.unclean {
+                        p.leader().is_some_and(|l| live(l.0))
                     } else {
-                        match p.replicas.first().copied() {
-                            Some(r) if p.leader == r as i32 => Err(ErrorCode::ElectionNotNeeded),
-                            Some(r) if live(&r) && p.isr.contains(&r) => Ok((r, false)),
+                        preferred == Some(p.leader)
+                    };
+                    if not_needed {
+                        Err(ErrorCode::ElectionNotNeeded)
+                    } else {
+                        match change.build(live) {
+                            Some(record @ MetadataRecord::PartitionChange { leader, .. })
+                                if leader >= 0
+                                    && (request.unclean || Some(leader) == preferred) =>
+                            {
+                                records.push(record);
+                                Ok(())
+                            }
+                            _ if request.unclean => Err(ErrorCode::EligibleLeadersNotAvailable),
                             _ => Err(ErrorCode::PreferredLeaderNotAvailable),
                         }
-                    };
-                    pick.map(|(leader, unclean)| {
-                        records.push(MetadataRecord::PartitionChange {
-                            partition_id: tp.partition,
-                            topic_id,
-                            isr: unclean.then(|| vec![leader]),
-                            leader: leader as i32,
-                            replicas: None,
-                            eligible_leader_replicas: None,
-                            last_known_elr: None,
-                        });
-                    })
+                    }
                 }
             };
             let error = result.err();
@@ -924,12 +929,15 @@ impl QuorumController {
             return;
         }
         let before = image.topic_config(&request.topic);
-        let records = config_changes(
+        let mut records = config_changes(
             TOPIC_RESOURCE,
             request.topic.to_string(),
             &before,
             &request.config,
         );
+        if before.min_insync_replicas != request.config.min_insync_replicas {
+            records.extend(clear_elr(image, Some(&request.topic)));
+        }
         self.write_then_reply(raft, records, from, reply(None), ctx);
     }
 
@@ -943,12 +951,17 @@ impl QuorumController {
     ) {
         let image = self.active_image();
         let before = image.broker_config(request.broker);
-        let records = config_changes(
+        let mut records = config_changes(
             BROKER_RESOURCE,
             broker_resource_name(request.broker),
             &before,
             &request.config,
         );
+        if request.broker.is_none()
+            && before.min_insync_replicas != request.config.min_insync_replicas
+        {
+            records.extend(clear_elr(image, None));
+        }
         let reply = Message::AlterConfigsResponse(msg::AlterConfigsResponse {
             correlation: request.correlation,
             topic: crate::protocol::broker_resource(request.broker).into(),
@@ -956,6 +969,31 @@ impl QuorumController {
         });
         self.write_then_reply(raft, records, from, reply, ctx);
     }
+}
+
+/// KIP-966: a new `min.insync.replicas` (one topic's, or `None`: the cluster's) clears the
+/// ELR state of the partitions it applies to, since it was kept against the old one.
+fn clear_elr(image: &MetadataImage, topic: Option<&str>) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for t in image.topics.values() {
+        if topic.is_some_and(|name| name != &*t.name) {
+            continue;
+        }
+        for (partition, p) in t.partitions.iter() {
+            if !p.elr.is_empty() || !p.last_known_elr.is_empty() {
+                records.push(MetadataRecord::PartitionChange {
+                    partition_id: *partition,
+                    topic_id: t.id,
+                    isr: None,
+                    leader: NO_LEADER_CHANGE,
+                    replicas: None,
+                    eligible_leader_replicas: Some(Vec::new()),
+                    last_known_elr: Some(Vec::new()),
+                });
+            }
+        }
+    }
+    records
 }
 
 /// The ConfigRecords that turn `before` into `after`: set what is new or changed, delete

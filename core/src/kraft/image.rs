@@ -5,7 +5,7 @@
 use crate::config::{DynamicBrokerConfig, TopicConfig};
 use crate::ids::{BrokerId, Offset, TopicName, TopicPartition};
 use crate::protocol::PartitionState;
-use crate::raft::log::{LogEntry, MetadataRecord, NO_LEADER_CHANGE};
+use crate::raft::log::{LogEntry, MetadataRecord, Snapshot, NO_LEADER_CHANGE};
 use crate::vec_map::{VecMap, VecSet};
 
 /// `ConfigResource.Type.TOPIC`.
@@ -115,7 +115,87 @@ impl MetadataImage {
             "metadata records are applied in order, with no gaps"
         );
         self.offset = Some(entry.offset);
-        match &entry.record {
+        self.apply_record(&entry.record, delta);
+    }
+
+    /// A snapshot's image as of its end offset (`MetadataLoader` loading a snapshot).
+    /// `delta` gets everything in it, and the topics `self` had that it lacks as deleted.
+    pub fn load_snapshot(&mut self, snapshot: &Snapshot, delta: &mut Delta) {
+        let previous = std::mem::take(self);
+        for record in &snapshot.records {
+            self.apply_record(record, delta);
+        }
+        self.offset = snapshot.id.offset.checked_sub(1);
+        for topic in previous.topics.values() {
+            if !self.topic_ids.contains_key(&topic.name) {
+                delta.deleted_topics.push(topic.name.clone());
+            }
+        }
+        delta.brokers = true;
+    }
+
+    /// The records that rebuild this image: a snapshot's contents (`MetadataImage.write`).
+    pub fn to_records(&self) -> Vec<MetadataRecord> {
+        let mut records: Vec<MetadataRecord> = self
+            .features
+            .iter()
+            .map(|(name, level)| MetadataRecord::FeatureLevel {
+                name: name.clone(),
+                feature_level: *level,
+            })
+            .collect();
+        for (id, b) in self.brokers.iter() {
+            records.push(MetadataRecord::RegisterBroker {
+                broker_id: *id,
+                incarnation_id: b.incarnation_id,
+                broker_epoch: b.epoch,
+                rack: None,
+                fenced: b.fenced,
+                in_controlled_shutdown: b.in_controlled_shutdown,
+            });
+        }
+        for t in self.topics.values() {
+            records.push(MetadataRecord::Topic {
+                name: t.name.to_string(),
+                topic_id: t.id,
+            });
+            for (partition_id, p) in t.partitions.iter() {
+                records.push(MetadataRecord::Partition {
+                    partition_id: *partition_id,
+                    topic_id: t.id,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                    leader: p.leader,
+                    leader_epoch: p.leader_epoch,
+                    partition_epoch: p.partition_epoch,
+                    eligible_leader_replicas: p.elr.clone(),
+                    last_known_elr: p.last_known_elr.clone(),
+                });
+            }
+        }
+        for ((resource_type, resource_name), configs) in self.configs.iter() {
+            for (name, value) in configs.iter() {
+                records.push(MetadataRecord::Config {
+                    resource_type: *resource_type,
+                    resource_name: resource_name.clone(),
+                    name: name.clone(),
+                    value: Some(value.clone()),
+                });
+            }
+        }
+        if self.next_producer_id > 0 {
+            records.push(MetadataRecord::ProducerIds {
+                broker_id: 0,
+                broker_epoch: 0,
+                next_producer_id: self.next_producer_id,
+            });
+        }
+        records
+    }
+
+    /// One record's effect, noted in `delta`.
+    fn apply_record(&mut self, record: &MetadataRecord, delta: &mut Delta) {
+        match record {
             MetadataRecord::LeaderChange { .. } | MetadataRecord::NoOp => {}
             MetadataRecord::RegisterBroker {
                 broker_id,
@@ -218,8 +298,10 @@ impl MetadataImage {
                     return;
                 };
                 // `PartitionRegistration.merge`: a new leader bumps the leader epoch; any
-                // change bumps the partition epoch.
-                let unclean = *leader >= 0 && !p.isr.contains(&(*leader as u32));
+                // change bumps the partition epoch. A leader from outside the ISR and the
+                // ELR is an unclean election.
+                let unclean = u32::try_from(*leader)
+                    .is_ok_and(|l| !p.isr.contains(&l) && !p.elr.contains(&l));
                 if *leader != NO_LEADER_CHANGE {
                     p.leader = *leader;
                     p.leader_epoch += 1;

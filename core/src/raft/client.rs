@@ -3,11 +3,10 @@
 //! messages, timers and trace events. Timers carry the role's generation, so a timer of a role
 //! already left is ignored.
 //!
-//! Not modelled yet: snapshots (the log start stays 0, FetchSnapshot is answered
-//! `SnapshotNotFound`), dynamic voter sets (KIP-853), request retries of Vote (an election
-//! timeout starts a new one instead).
+//! Not modelled yet: dynamic voter sets (KIP-853), request retries of Vote (an election
+//! timeout starts a new one instead), a snapshot sent in parts (FetchSnapshot's `Position`).
 
-use super::log::{MetadataRecord, OffsetAndEpoch, RaftLog};
+use super::log::{MetadataRecord, OffsetAndEpoch, RaftLog, Snapshot};
 use super::messages::{RaftError, RaftMessage};
 use super::state::{ElectionState, Role, RoleName};
 use super::{Epoch, RaftConfig, ReplicaId};
@@ -158,6 +157,10 @@ impl RaftClient {
     }
     pub fn log(&self) -> &RaftLog {
         &self.log
+    }
+    /// For the host's snapshots: only committed offsets, which the log asserts.
+    pub fn log_mut(&mut self) -> &mut RaftLog {
+        &mut self.log
     }
     pub fn high_watermark(&self) -> Offset {
         self.log.high_watermark()
@@ -400,20 +403,24 @@ impl RaftClient {
                 snapshot_id,
                 ..
             } => {
-                // No snapshots are taken yet, so none can be asked for.
+                // The whole snapshot in one answer; only the latest is kept, so an older
+                // one is not found and the follower's next fetch names the latest.
+                let snapshot = self.log.snapshot().filter(|s| s.id == snapshot_id);
                 let error = if current_leader_epoch < self.epoch {
-                    RaftError::FencedLeaderEpoch
+                    Some(RaftError::FencedLeaderEpoch)
                 } else if !matches!(self.role, Role::Leader(_)) {
-                    RaftError::NotLeaderOrFollower
+                    Some(RaftError::NotLeaderOrFollower)
+                } else if snapshot.is_none() {
+                    Some(RaftError::SnapshotNotFound)
                 } else {
-                    RaftError::SnapshotNotFound
+                    None
                 };
                 let reply = RaftMessage::FetchSnapshotResponse {
-                    error: Some(error),
+                    error,
                     leader_epoch: self.epoch,
                     leader_id: self.leader_id(),
                     snapshot_id,
-                    records: Vec::new(),
+                    records: snapshot.map(|s| s.records.clone()).unwrap_or_default(),
                 };
                 self.send(ctx, from, reply);
             }
@@ -421,10 +428,26 @@ impl RaftClient {
                 error,
                 leader_epoch,
                 leader_id,
-                ..
+                snapshot_id,
+                records,
             } => {
                 self.fetch_in_flight = false;
-                if !self.handle_common_response(error, leader_id, leader_epoch, ctx) {
+                if self.handle_common_response(error, leader_id, leader_epoch, ctx) {
+                    if !self.fetch_in_flight {
+                        self.schedule_fetch(self.config.retry_backoff_ms, ctx);
+                    }
+                    return;
+                }
+                if error.is_none() && self.leader_id() == Some(from) {
+                    // `handleFetchSnapshotResponse`: the log restarts at the snapshot's end;
+                    // the host loads the image from it.
+                    self.log.install_snapshot(Snapshot {
+                        id: snapshot_id,
+                        records,
+                        created_at: ctx.now,
+                    });
+                    self.send_fetch(ctx);
+                } else {
                     self.schedule_fetch(self.config.retry_backoff_ms, ctx);
                 }
             }

@@ -2,11 +2,12 @@
 //! `(offset, epoch, record)`, the leader-epoch cache that finds where a follower's log
 //! diverges, the log start offset and the high watermark.
 //!
-//! Snapshots (KIP-630) are not taken yet; the log start offset and the snapshot id are kept so
-//! they can be.
+//! Snapshots (KIP-630): the host hands the log a snapshot of its committed image; the log
+//! keeps the latest and may then delete the entries below it (`KafkaMetadataLog.maybeClean`).
 
 use super::{Epoch, ReplicaId};
 use crate::ids::Offset;
+use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 
 /// Kafka's `OffsetAndEpoch`, ordered epoch first (`compareTo`), as vote granting compares logs.
@@ -118,6 +119,81 @@ pub struct LogEntry {
     pub record: MetadataRecord,
 }
 
+/// A record batch's header (`DefaultRecordBatch.RECORD_BATCH_OVERHEAD`): each entry is
+/// counted as a batch of its own, as an idle controller's NoOps are.
+const BATCH_OVERHEAD_BYTES: u64 = 61;
+
+impl LogEntry {
+    /// The entry's size in the log: a batch header and the record's fields at their
+    /// encoded widths (ids and epochs 4 or 8 bytes, strings and lists their contents).
+    pub fn size_bytes(&self) -> u64 {
+        BATCH_OVERHEAD_BYTES + 8 + self.record.size_bytes()
+    }
+}
+
+impl MetadataRecord {
+    fn size_bytes(&self) -> u64 {
+        let list = |l: &[u32]| 4 + 4 * l.len() as u64;
+        let opt = |l: &Option<Vec<u32>>| l.as_deref().map_or(1, list);
+        match self {
+            MetadataRecord::NoOp => 2,
+            MetadataRecord::LeaderChange {
+                voters,
+                granting_voters,
+                ..
+            } => 8 + list(voters) + list(granting_voters),
+            MetadataRecord::RegisterBroker { rack, .. } => {
+                40 + rack.as_ref().map_or(0, |r| r.len() as u64)
+            }
+            MetadataRecord::BrokerRegistrationChange { .. } => 16,
+            MetadataRecord::Topic { name, .. } => 20 + name.len() as u64,
+            MetadataRecord::Partition {
+                replicas,
+                isr,
+                eligible_leader_replicas,
+                last_known_elr,
+                ..
+            } => {
+                32 + list(replicas)
+                    + list(isr)
+                    + list(eligible_leader_replicas)
+                    + list(last_known_elr)
+            }
+            MetadataRecord::PartitionChange {
+                isr,
+                replicas,
+                eligible_leader_replicas,
+                last_known_elr,
+                ..
+            } => {
+                24 + opt(isr) + opt(replicas) + opt(eligible_leader_replicas) + opt(last_known_elr)
+            }
+            MetadataRecord::Config {
+                resource_name,
+                name,
+                value,
+                ..
+            } => {
+                4 + (resource_name.len() + name.len() + value.as_ref().map_or(0, |v| v.len()))
+                    as u64
+            }
+            MetadataRecord::ProducerIds { .. } => 20,
+            MetadataRecord::FeatureLevel { name, .. } => 4 + name.len() as u64,
+            MetadataRecord::RemoveTopic { .. } => 16,
+        }
+    }
+}
+
+/// A snapshot of the committed image (KIP-630): its records rebuild the image as of
+/// `id.offset`, the offset of the first record not in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub id: OffsetAndEpoch,
+    pub records: Vec<MetadataRecord>,
+    /// When this replica took or received it: every entry below it is at least this old.
+    pub created_at: SimTime,
+}
+
 /// What the leader makes of a follower's `(FetchOffset, LastFetchedEpoch)`
 /// (`ReplicatedLog.validateOffsetAndEpoch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,8 +215,12 @@ pub struct RaftLog {
     /// The leader-epoch cache: each epoch with its first offset, ascending.
     epochs: Vec<(Epoch, Offset)>,
     high_watermark: Offset,
-    /// The newest snapshot, which ends at `log_start_offset` (none until snapshots are taken).
-    snapshot_id: Option<OffsetAndEpoch>,
+    /// The epoch of the entry just below the log start (the snapshot it was deleted behind).
+    log_start_epoch: Epoch,
+    /// The latest snapshot, at or above the log start.
+    snapshot: Option<Snapshot>,
+    /// The entries' total size.
+    size_bytes: u64,
 }
 
 impl RaftLog {
@@ -153,8 +233,11 @@ impl RaftLog {
     pub fn high_watermark(&self) -> Offset {
         self.high_watermark
     }
-    pub fn snapshot_id(&self) -> Option<OffsetAndEpoch> {
-        self.snapshot_id
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
     }
     pub fn entries(&self) -> &[LogEntry] {
         &self.entries
@@ -173,7 +256,7 @@ impl RaftLog {
     pub fn last_fetched_epoch(&self) -> Epoch {
         match self.entries.last() {
             Some(e) => e.epoch,
-            None => self.snapshot_id.map_or(0, |s| s.epoch),
+            None => self.log_start_epoch,
         }
     }
 
@@ -208,6 +291,7 @@ impl RaftLog {
         if self.epochs.last().is_none_or(|&(e, _)| e < entry.epoch) {
             self.epochs.push((entry.epoch, entry.offset));
         }
+        self.size_bytes += entry.size_bytes();
         self.entries.push(entry);
     }
 
@@ -225,7 +309,7 @@ impl RaftLog {
             // Older than anything here: only the log start is shared.
             return OffsetAndEpoch {
                 offset: self.log_start_offset,
-                epoch: self.snapshot_id.map_or(0, |s| s.epoch),
+                epoch: self.log_start_epoch,
             };
         }
         let offset = match self.epochs.get(i) {
@@ -243,9 +327,12 @@ impl RaftLog {
         if self.log_start_offset == 0 && offset == 0 {
             return ValidOffsetAndEpoch::Valid;
         }
-        if let Some(snapshot) = self.snapshot_id {
-            if offset < snapshot.offset || (offset == snapshot.offset && epoch != snapshot.epoch) {
-                return ValidOffsetAndEpoch::Snapshot(snapshot);
+        // Below the log start, or at it with another epoch: only a snapshot can help, and
+        // the answer names the latest.
+        if let Some(snapshot) = &self.snapshot {
+            let start = self.log_start_offset;
+            if offset < start || (offset == start && start > 0 && epoch != self.log_start_epoch) {
+                return ValidOffsetAndEpoch::Snapshot(snapshot.id);
             }
         }
         let end = self.end_offset_for_epoch(epoch);
@@ -271,9 +358,78 @@ impl RaftLog {
             "The leader requested truncation to offset {to}, below the high watermark {}",
             self.high_watermark
         );
-        self.entries.truncate((to - self.log_start_offset) as usize);
+        let cut = (to - self.log_start_offset) as usize;
+        self.size_bytes -= self.entries[cut..]
+            .iter()
+            .map(LogEntry::size_bytes)
+            .sum::<u64>();
+        self.entries.truncate(cut);
         self.epochs.retain(|&(_, start)| start < to);
         to
+    }
+
+    /// Keeps `records`, the committed image as of `end` (`createNewSnapshot`): only committed
+    /// offsets, and only forward.
+    pub fn create_snapshot(&mut self, end: Offset, records: Vec<MetadataRecord>, now: SimTime) {
+        assert!(
+            end <= self.high_watermark,
+            "a snapshot holds committed records only"
+        );
+        assert!(
+            end > self.log_start_offset && self.snapshot.as_ref().is_none_or(|s| s.id.offset < end)
+        );
+        let epoch = self
+            .entry(end - 1)
+            .map_or(self.log_start_epoch, |e| e.epoch);
+        self.snapshot = Some(Snapshot {
+            id: OffsetAndEpoch { offset: end, epoch },
+            records,
+            created_at: now,
+        });
+    }
+
+    /// `maybeClean`: once the log outgrows `retention_bytes`, or the entries below the
+    /// latest snapshot are older than `retention_ms`, they are deleted (soft limits: never
+    /// past the snapshot). Returns whether the log start moved.
+    pub fn delete_before_snapshot(
+        &mut self,
+        retention_bytes: u64,
+        retention_ms: u64,
+        now: SimTime,
+    ) -> bool {
+        let Some(snapshot) = &self.snapshot else {
+            return false;
+        };
+        let too_big = self.size_bytes > retention_bytes;
+        let too_old = now.since(snapshot.created_at) >= SimTime::from_ms(retention_ms).0;
+        if snapshot.id.offset <= self.log_start_offset || !(too_big || too_old) {
+            return false;
+        }
+        let (end, epoch) = (snapshot.id.offset, snapshot.id.epoch);
+        let deleted: Vec<LogEntry> = self
+            .entries
+            .drain(..(end - self.log_start_offset) as usize)
+            .collect();
+        self.size_bytes -= deleted.iter().map(LogEntry::size_bytes).sum::<u64>();
+        self.log_start_offset = end;
+        self.log_start_epoch = epoch;
+        // The epoch cache keeps the epoch that spans the new start.
+        let kept = self.epochs.partition_point(|&(_, start)| start <= end);
+        self.epochs.drain(..kept.saturating_sub(1));
+        true
+    }
+
+    /// A follower that fetched a snapshot (`truncateToLatestSnapshot`): the log restarts at
+    /// its end, empty; what it held is replaced by the snapshot.
+    pub fn install_snapshot(&mut self, snapshot: Snapshot) {
+        let end = snapshot.id;
+        self.entries.clear();
+        self.epochs.clear();
+        self.size_bytes = 0;
+        self.log_start_offset = end.offset;
+        self.log_start_epoch = end.epoch;
+        self.high_watermark = self.high_watermark.max(end.offset);
+        self.snapshot = Some(snapshot);
     }
 
     /// Moves the high watermark up (never past the log end, never back).
@@ -287,9 +443,11 @@ impl RaftLog {
         }
     }
 
-    /// After a restart the high watermark is unknown until the leader says it again.
+    /// After a restart the high watermark is unknown until the leader says it again; what
+    /// the latest snapshot holds was committed.
     pub fn forget_high_watermark(&mut self) {
-        self.high_watermark = self.log_start_offset;
+        let snapshot_end = self.snapshot.as_ref().map_or(0, |s| s.id.offset);
+        self.high_watermark = self.log_start_offset.max(snapshot_end);
     }
 }
 
@@ -343,6 +501,38 @@ mod tests {
             epoch: 2,
         };
         assert!(b > a);
+    }
+
+    #[test]
+    fn the_log_is_cut_behind_a_snapshot_and_a_follower_below_it_is_sent_there() {
+        let mut log = log_of(&[1, 1, 2, 2, 2]);
+        log.update_high_watermark(4);
+        let size = log.size_bytes();
+        assert!(
+            !log.delete_before_snapshot(0, u64::MAX, SimTime::ZERO),
+            "no snapshot yet"
+        );
+        log.create_snapshot(3, vec![MetadataRecord::NoOp], SimTime::ZERO);
+        // Under both limits nothing goes.
+        assert!(!log.delete_before_snapshot(size, 1000, SimTime::from_ms(999)));
+        assert!(log.delete_before_snapshot(size - 1, 1000, SimTime::from_ms(999)));
+        assert_eq!((log.log_start_offset(), log.entries().len()), (3, 2));
+        let id = OffsetAndEpoch {
+            offset: 3,
+            epoch: 2,
+        };
+        assert_eq!(
+            log.validate_offset_and_epoch(1, 1),
+            ValidOffsetAndEpoch::Snapshot(id)
+        );
+        assert_eq!(
+            log.validate_offset_and_epoch(3, 2),
+            ValidOffsetAndEpoch::Valid
+        );
+        let mut follower = log_of(&[1]);
+        follower.install_snapshot(log.snapshot().cloned().expect("taken"));
+        assert_eq!(follower.end_offset(), id);
+        assert_eq!(follower.high_watermark(), 3);
     }
 
     #[test]

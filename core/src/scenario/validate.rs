@@ -545,6 +545,7 @@ impl Scenario {
             }
         }
         let k = &c.kraft_config;
+        const YEAR_MS: u64 = 365 * 24 * 3_600_000;
         for (field, value, min, max) in [
             (
                 "controller.quorum.election.timeout.ms",
@@ -599,6 +600,30 @@ impl Scenario {
                 k.metadata_max_idle_interval_ms,
                 0,
                 3_600_000,
+            ),
+            (
+                "metadata.log.max.record.bytes.between.snapshots",
+                k.metadata_log_max_record_bytes_between_snapshots,
+                1,
+                1 << 40,
+            ),
+            (
+                "metadata.log.max.snapshot.interval.ms",
+                k.metadata_log_max_snapshot_interval_ms,
+                0,
+                YEAR_MS,
+            ),
+            (
+                "metadata.max.retention.bytes",
+                k.metadata_max_retention_bytes,
+                0,
+                1 << 40,
+            ),
+            (
+                "metadata.max.retention.ms",
+                k.metadata_max_retention_ms,
+                0,
+                YEAR_MS,
             ),
         ] {
             range(&format!("kraft_config.{field}"), value, min, max)?;
