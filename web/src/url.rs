@@ -52,6 +52,11 @@ pub fn followed(fragment: &str) -> Result<Option<crate::follow::Target>, String>
     }
 }
 
+/// Whether a fragment opens the compare view (`&c=1`).
+pub fn compare(fragment: &str) -> bool {
+    fragment.split('&').any(|part| part == "c=1")
+}
+
 /// The current page's fragment, if any.
 pub fn current_fragment() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
