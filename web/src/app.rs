@@ -132,7 +132,7 @@ pub fn App() -> Html {
             <main>
                 <div class="left">
                     <section class="stage">
-                        <h2>{ "Cluster" }<small class="muted">{ format!(" — select a broker, a replica, {} or a client to inspect it; k kills, r restarts, i isolates", if view.mode.is_kraft() { "a controller" } else { "ZooKeeper" }) }</small></h2>
+                        <h2>{ "Cluster" }<small class="muted">{ format!(" — select a broker, a replica, {} or a client to inspect it; k kills, r restarts, i isolates", if inner.twin.is_some() { "a ZooKeeper server or a controller" } else if view.mode.is_kraft() { "a controller" } else { "ZooKeeper" }) }</small></h2>
                         <div class="stage-measure" ref={stage.node.clone()}>
                             { stage_html }
                         </div>

@@ -11,7 +11,7 @@ use kplay_core::Offset;
 use yew::prelude::*;
 
 /// How many of the latest records the strip shows.
-const CELLS: usize = 40;
+const CELLS: usize = 36;
 const CELL_W: f64 = 20.0;
 const CELL_H: f64 = 24.0;
 const MARK_H: f64 = 14.0;
@@ -84,34 +84,31 @@ fn strip(
     let first = log.first_offset;
     let last = first + CELLS as u64;
     let x_of = |offset: Offset| offset.saturating_sub(first) as f64 * CELL_W;
-    // Marks under the strip, one line per offset: the HW, voters' LEOs, observers' offsets.
+    // Marks under the strip: the HW, the voters' LEOs, the observers' applied offsets; the
+    // voters (or observers) at one offset share a line ("LEO 3000,3001").
     let mut marks: Vec<(Offset, String, &'static str)> = Vec::new();
-    let mut mark = |offset: Offset, label: String, class: &'static str| {
+    let mut mark = |offset: Offset, head: &str, id: u64, class: &'static str| {
         if offset < first || offset > last {
             return;
         }
-        match marks.iter_mut().find(|(o, _, _)| *o == offset) {
-            Some((_, text, c)) => {
-                text.push_str(" · ");
-                text.push_str(&label);
-                if class == "hw" {
-                    *c = class;
-                }
+        match marks
+            .iter_mut()
+            .find(|(o, _, c)| *o == offset && *c == class)
+        {
+            Some((_, text, _)) => {
+                text.push_str(if class == "observer" { ",b" } else { "," });
+                text.push_str(&id.to_string());
             }
-            None => marks.push((offset, label, class)),
+            None => marks.push((offset, format!("{head}{id}"), class)),
         }
     };
-    mark(
-        log.high_watermark,
-        format!("HW {}", log.high_watermark),
-        "hw",
-    );
+    mark(log.high_watermark, "HW ", log.high_watermark, "hw");
     for c in view.controllers.iter().filter(|c| c.alive) {
-        mark(c.log_end_offset, format!("LEO {}", c.id), "leo");
+        mark(c.log_end_offset, "LEO ", c.id.into(), "leo");
     }
     for b in view.brokers.iter().filter(|b| b.alive) {
         if let Some(applied) = b.metadata_offset {
-            mark(applied + 1, format!("b{}", b.id), "observer");
+            mark(applied + 1, "applied b", b.id.0.into(), "observer");
         }
     }
     kplay_core::sort::sort_by_key(&mut marks, |(o, _, _)| *o);
@@ -157,7 +154,7 @@ fn strip(
             } }
             <p class="legend-line muted">
                 { for KINDS.iter().map(|(kind, colour)| html! { <span class="kind"><i style={format!("background:{colour}")}></i>{ *kind }</span> }) }
-                { " · HW = high watermark: committed below it · LEO = a controller's log end (a voter) · b1… = what a broker (an observer) has applied" }
+                { " · HW = high watermark: committed below it · LEO = a controller's log end (a voter) · applied b1… = how far a broker (an observer) has applied the log" }
             </p>
         </div>
     }
