@@ -1,7 +1,10 @@
 // End-to-end: KRaft mode on the page. The Config panel's mode switch restarts the scenario with
 // a controller quorum drawn where ZooKeeper was; a controller can be inspected and killed, and
 // another is elected; a share link carries the mode; a scenario that needs ZooKeeper says why
-// it cannot switch. Run by `make e2e`. Screenshots: target/e2e/kraft-1440.png, kraft-phone.png.
+// it cannot switch. Switching keeps the faults clicked; the metadata log strip; the compare view
+// (both modes side by side under one timeline, a fault in both). Run by `make e2e`.
+// Screenshots: target/e2e/kraft-1440.png, kraft-phone.png, metadata-strip-1440.png,
+// compare-1440.png, compare-phone.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSite, shot, untilSim, nowMs, setSpeed, SHOTS } from './site.mjs';
@@ -229,8 +232,8 @@ test('KRaft mode draws __cluster_metadata as a strip: record kinds, the HW, vote
   // The first records: the leader's LeaderChange, the metadata version, the brokers registering.
   await page.getByRole('button', { name: /Play/ }).click();
   assert.deepEqual(await smallText(page), []);
-  await strip.scrollIntoViewIfNeeded();
-  await strip.screenshot({ path: `${SHOTS}/metadata-strip-1440.png` });
+  await page.locator('section.metadata-log').scrollIntoViewIfNeeded();
+  await page.locator('section.metadata-log').screenshot({ path: `${SHOTS}/metadata-strip-1440.png` });
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -293,15 +296,20 @@ test('a share link reopens the compare view, with the fault in both runs', async
   await page.getByRole('button', { name: /Pause/ }).click();
   await page.locator('.side[data-mode="zookeeper"] [data-node="broker:3"]').click();
   await page.keyboard.press('k');
+  // A controller's fault exists on the KRaft side only: the link carries that run too.
+  await page.locator('.side[data-mode="kraft"] [data-node="controller:3001"]').click();
+  await page.keyboard.press('k');
+  await page.locator('.side[data-mode="kraft"] [data-node="controller:3001"].dead').waitFor({ timeout: 5_000 });
   await page.getByRole('button', { name: 'Share' }).click();
   const hash = await page.evaluate(() => location.hash);
-  assert.match(hash, /&c=1/);
+  assert.match(hash, /&c=v1\./);
   const at = await nowMs(page);
   const copy = await site.open(hash, { width: 1440, height: 900 });
   await idle(copy);
   await untilSim(copy, at);
   assert.equal(await copy.locator('.compare .side').count(), 2);
   assert.equal(await copy.locator('.side [data-node="broker:3"].dead').count(), 2, 'broker 3 dead on both sides');
+  assert.equal(await copy.locator('.side[data-mode="kraft"] [data-node="controller:3001"].dead').count(), 1, 'controller 3001 dead on the KRaft side');
   assert.equal(await copy.locator('button.compare-toggle[aria-pressed="true"]').count(), 1);
   assert.deepEqual([...page.errors, ...copy.errors], []);
   await page.close();

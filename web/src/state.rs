@@ -264,8 +264,15 @@ impl Inner {
     /// The share fragment (without `#`) that reproduces this run at this moment.
     pub fn share_fragment(&self) -> String {
         let mut fragment = crate::url::fragment(&share::encode(&self.scenario()), self.sim.now());
-        if self.compare {
-            fragment.push_str("&c=1");
+        // The compare view's other run goes with it whole: it may hold a fault only its
+        // mode has (a controller killed beside a ZooKeeper-mode run).
+        match &self.twin {
+            Some(twin) => {
+                fragment.push_str("&c=");
+                fragment.push_str(&share::encode(&twin.scenario()));
+            }
+            None if self.compare => fragment.push_str("&c=1"),
+            None => {}
         }
         match self.follow.as_ref().and_then(crate::follow::encode) {
             Some(followed) => format!("{fragment}&f={followed}"),
@@ -302,8 +309,14 @@ impl Inner {
     fn open_share(&mut self, fragment: &str) {
         match crate::url::parse(fragment) {
             Ok((scenario, at)) => {
-                self.compare = crate::url::compare(fragment);
+                let twin = crate::url::compare(fragment);
+                self.compare = twin.is_some();
                 self.replace(scenario, at);
+                if let Some(Err(e)) = twin.filter(|t| *t != "1").map(|t| self.open_twin(t)) {
+                    self.error = Some(format!(
+                        "The compare view's other run in this link could not be read: {e}. It is built from the first."
+                    ));
+                }
                 match crate::url::followed(fragment) {
                     Ok(target) => self.follow = target.map(Follow::new),
                     Err(e) => {
@@ -489,6 +502,29 @@ impl Inner {
             Ok(twin) => self.twin = Some(Box::new(twin)),
             Err(e) => self.twin_error = Some(e.to_string()),
         }
+    }
+
+    /// The compare view's other run from a share string (a link's `c=`): it must be this
+    /// scenario's other mode.
+    fn open_twin(&mut self, share_string: &str) -> Result<(), String> {
+        let scenario = share::decode(share_string).map_err(|e| e.to_string())?;
+        let to = modes::other(self.loaded.cluster.mode);
+        if scenario.cluster.mode != to {
+            return Err(format!("it is not in {}", modes::title(to)));
+        }
+        let loaded = self
+            .loaded
+            .clone()
+            .with_mode(to)
+            .map_err(|e| e.to_string())?;
+        if scenario.actions.len() < loaded.actions.len() {
+            return Err("it lacks the scenario's own actions".into());
+        }
+        let mut twin = Inner::new(scenario, None)?;
+        twin.loaded = loaded;
+        self.twin = Some(Box::new(twin));
+        self.twin_error = None;
+        Ok(())
     }
 
     /// The one place the compare view's other run moves: to this run's simulated time, after

@@ -52,9 +52,13 @@ pub fn followed(fragment: &str) -> Result<Option<crate::follow::Target>, String>
     }
 }
 
-/// Whether a fragment opens the compare view (`&c=1`).
-pub fn compare(fragment: &str) -> bool {
-    fragment.split('&').any(|part| part == "c=1")
+/// The compare view's part of a fragment, if it opens the compare view: `1`, or the other
+/// run's share string (`&c=v1.…`).
+pub fn compare(fragment: &str) -> Option<&str> {
+    fragment
+        .trim()
+        .split('&')
+        .find_map(|part| part.strip_prefix("c="))
 }
 
 /// The current page's fragment, if any.
