@@ -300,6 +300,8 @@ test('a share link reopens the compare view, with the fault in both runs', async
   await page.locator('.side[data-mode="kraft"] [data-node="controller:3001"]').click();
   await page.keyboard.press('k');
   await page.locator('.side[data-mode="kraft"] [data-node="controller:3001"].dead').waitFor({ timeout: 5_000 });
+  const clocks = await page.locator('.side-clock').evaluateAll(cs => cs.map(c => c.dataset.nowMs));
+  assert.equal(clocks[0], clocks[1], 'paused, a fault on one side keeps both at the same moment');
   await page.getByRole('button', { name: 'Share' }).click();
   const hash = await page.evaluate(() => location.hash);
   assert.match(hash, /&c=v1\./);

@@ -759,6 +759,13 @@ impl Inner {
                 if let Some(twin) = self.twin.as_deref_mut() {
                     twin.act(command);
                     self.error = twin.error.take();
+                    // Paused, the other run went on to the action's millisecond: this one
+                    // follows, so both show the same moment.
+                    let at = twin.sim.now();
+                    if !self.playing {
+                        self.advance_to(at, true);
+                        self.history.refresh_report(&self.sim);
+                    }
                 }
                 self.notice = Some(format!(
                     "{what}: only {} has it; {} has no counterpart.",
