@@ -342,3 +342,18 @@ test('the compare view at 390×844 stacks the diagrams; a scenario that needs Zo
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('opening the compare view a minute in replays both runs to that moment together', async () => {
+  const page = await site.open('', { width: 1440, height: 900 });
+  await page.getByRole('button', { name: '+1 min' }).click();
+  await untilSim(page, 60_000);
+  await page.getByRole('button', { name: /Pause/ }).click();
+  const at = await nowMs(page);
+  await page.locator('button.compare-toggle').click();
+  await page.locator('.side[data-mode="kraft"] .node.kraft').first().waitFor();
+  await idle(page);
+  const clocks = await page.locator('.side-clock').evaluateAll(cs => cs.map(c => Number(c.dataset.nowMs)));
+  assert.deepEqual(clocks, [at, at], 'both runs at the moment the compare view was opened');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

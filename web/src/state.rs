@@ -892,6 +892,13 @@ impl Reducible for Playground {
                 Action::Compare(on) => {
                     s.compare = on;
                     s.build_twin();
+                    // Both runs replay to this moment together, a slice per frame, rather
+                    // than the new one in a single frame.
+                    let now = s.sim.now();
+                    if s.twin.is_some() && now > SimTime::ZERO {
+                        let scenario = s.scenario();
+                        s.rebuild(scenario, now, false);
+                    }
                     s.generation += 1;
                 }
             }
