@@ -265,6 +265,7 @@ test('the compare view: one timeline drives both modes, a broker killed once die
   assert.equal(e, f, 'playing, the runs stay together');
   // A controller's own fault has no counterpart in ZooKeeper mode: it happens on its side only, and the page says so.
   await kraft.locator('[data-node="controller:3002"]').click();
+  await page.locator('.inspector [data-inspects="controller:3002"]').waitFor({ timeout: 5_000 });
   await page.keyboard.press('k');
   await kraft.locator('[data-node="controller:3002"].dead').waitFor({ timeout: 5_000 });
   assert.match(await page.locator('.notice').innerText(), /kill controller 3002: only KRaft mode has it; ZooKeeper mode has no counterpart/);

@@ -16,7 +16,8 @@ use crate::components::terminal::TerminalPanel;
 use crate::components::{ChartsPanel, PartitionsPanel};
 use crate::hooks::{use_animation_frame, use_keydown};
 use crate::modes;
-use crate::state::{Action, Playground};
+use crate::state::{Action, Playground, Selection};
+use kplay_core::NodeId;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -76,6 +77,16 @@ pub fn App() -> Html {
     let inner = playground.get();
     let view = inner.sim.view();
     let twin_view = inner.twin.as_ref().map(|t| t.sim.view());
+    // A ZooKeeper server or a controller selected in the compare view may be the other run's.
+    let inspected = match (&inner.twin, &twin_view, &inner.selected) {
+        (Some(twin), Some(tv), Some(Selection::Node(node)))
+            if matches!(node, NodeId::Controller(_) | NodeId::ZooKeeper(_))
+                && twin.loaded.cluster.mode.is_kraft() == matches!(node, NodeId::Controller(_)) =>
+        {
+            (&**twin, tv)
+        }
+        _ => (&*inner, &view),
+    };
     // The compare view: both runs, ZooKeeper mode first, side by side (stacked on a narrow
     // screen), each drawn by the same diagram at its share of the width.
     let stage_html = match (&inner.twin, &twin_view) {
@@ -155,7 +166,7 @@ pub fn App() -> Html {
                     </section>
                 </div>
                 <div class="right">
-                    { inspector(&inner, &view, &dispatch) }
+                    { inspector(inspected.0, inspected.1, &dispatch) }
                     { follow_panel(&inner, &dispatch) }
                     <section class="tabs">
                         <div role="tablist">
