@@ -6,6 +6,7 @@ use crate::group::assignor::Assignor;
 use crate::group::coordinator::GroupState;
 use crate::ids::{BrokerId, NodeId, Offset, TopicName};
 use crate::protocol::MessageKind;
+use crate::raft::log::MetadataRecord;
 use crate::raft::state::RoleName;
 use crate::scenario::ClusterMode;
 use crate::sim::Sim;
@@ -687,6 +688,75 @@ impl PartitionLogView {
     }
 }
 
+/// KRaft mode: the tail of `__cluster_metadata` as the active controller holds it (else the
+/// live controller furthest on), one cell per record, as the UI draws it as a strip. Built on
+/// demand, like [`PartitionLogView`], not with every [`View`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetadataLogView {
+    /// The controller whose copy the cells come from.
+    pub controller: u32,
+    pub log_end_offset: Offset,
+    pub high_watermark: Offset,
+    /// Offsets `first_offset..log_end_offset`.
+    pub first_offset: Offset,
+    pub cells: Vec<MetadataCell>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetadataCell {
+    pub offset: Offset,
+    /// The leader epoch that appended it.
+    pub epoch: u32,
+    /// The record's type, as Kafka names it: `RegisterBroker`, `PartitionChange`, `NoOp`, …
+    pub kind: &'static str,
+}
+
+impl MetadataLogView {
+    /// The last `max_cells` records. None in ZooKeeper mode or with every controller down.
+    pub fn of(sim: &Sim, max_cells: usize) -> Option<MetadataLogView> {
+        let source = match sim.active_controller() {
+            Some((id, _)) => sim.kraft_controller(id)?,
+            None => sim
+                .kraft_controllers()
+                .max_by_key(|c| (c.raft.log().end_offset().offset, c.node_id()))?,
+        };
+        let entries = source.raft.log().entries();
+        let tail = &entries[entries.len().saturating_sub(max_cells)..];
+        let log_end_offset = source.raft.log().end_offset().offset;
+        Some(MetadataLogView {
+            controller: source.node_id(),
+            log_end_offset,
+            high_watermark: source.raft.high_watermark(),
+            first_offset: tail.first().map_or(log_end_offset, |e| e.offset),
+            cells: tail
+                .iter()
+                .map(|e| MetadataCell {
+                    offset: e.offset,
+                    epoch: e.epoch,
+                    kind: metadata_record_kind(&e.record),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A metadata record's type, as Kafka names it (`*Record`, without the suffix).
+pub fn metadata_record_kind(record: &MetadataRecord) -> &'static str {
+    match record {
+        MetadataRecord::LeaderChange { .. } => "LeaderChange",
+        MetadataRecord::NoOp => "NoOp",
+        MetadataRecord::RegisterBroker { .. } => "RegisterBroker",
+        MetadataRecord::BrokerRegistrationChange { .. } => "BrokerRegistrationChange",
+        MetadataRecord::Topic { .. } => "Topic",
+        MetadataRecord::Partition { .. } => "Partition",
+        MetadataRecord::PartitionChange { .. } => "PartitionChange",
+        MetadataRecord::Config { .. } => "Config",
+        MetadataRecord::ProducerIds { .. } => "ProducerIds",
+        MetadataRecord::FeatureLevel { .. } => "FeatureLevel",
+        MetadataRecord::RemoveTopic { .. } => "RemoveTopic",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::scenario::ClusterMode;
@@ -728,6 +798,30 @@ mod tests {
         // The topic's replicas come from the metadata image.
         let orders = view.topics.iter().find(|t| &*t.name == "orders");
         assert!(orders.is_some_and(|t| t.partitions.iter().all(|p| p.replicas.len() == 3)));
+    }
+
+    #[test]
+    fn the_metadata_log_view_is_the_active_controllers_tail() {
+        let sim = run(ClusterMode::KRaft, 5);
+        let log = super::MetadataLogView::of(&sim, 8).expect("KRaft mode has a metadata log");
+        let (active, _) = sim.active_controller().expect("an active controller");
+        assert_eq!(log.controller, active);
+        assert_eq!(log.cells.len(), 8);
+        assert_eq!(log.first_offset, log.log_end_offset - 8);
+        let offsets: Vec<u64> = log.cells.iter().map(|c| c.offset).collect();
+        assert_eq!(
+            offsets,
+            (log.first_offset..log.log_end_offset).collect::<Vec<_>>()
+        );
+        assert!(log.high_watermark <= log.log_end_offset && log.high_watermark > 0);
+        // Five idle seconds on: the tail is NoOps, and the log began with the first leader's
+        // LeaderChange and the metadata version.
+        assert!(log.cells.iter().any(|c| c.kind == "NoOp"), "{log:?}");
+        let whole = super::MetadataLogView::of(&sim, 10_000).expect("a log");
+        assert_eq!(whole.first_offset, 0);
+        assert!(whole.cells.iter().any(|c| c.kind == "RegisterBroker"));
+        assert!(whole.cells.iter().any(|c| c.kind == "LeaderChange"));
+        assert!(super::MetadataLogView::of(&run(ClusterMode::ZooKeeper, 1), 8).is_none());
     }
 
     #[test]

@@ -5,16 +5,19 @@ use crate::components::actions::ActionsPanel;
 use crate::components::config::ConfigPanel;
 use crate::components::controls::controls;
 use crate::components::diagram::{diagram, legend, Stage};
-use crate::components::event_log::EventLogPanel;
+use crate::components::event_log::{format_time, EventLogPanel};
 use crate::components::follow_panel::follow_panel;
 use crate::components::help::help;
 use crate::components::inspector::inspector;
 use crate::components::lesson::{all_lessons, lesson_panel, lesson_picker};
+use crate::components::metadata::MetadataPanel;
 use crate::components::outcome::outcome;
 use crate::components::terminal::TerminalPanel;
 use crate::components::{ChartsPanel, PartitionsPanel};
 use crate::hooks::{use_animation_frame, use_keydown};
-use crate::state::{Action, Playground};
+use crate::modes;
+use crate::state::{Action, Playground, Selection};
+use kplay_core::NodeId;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -67,12 +70,53 @@ pub fn App() -> Html {
             move || drop(listener)
         });
     }
-    let stage = use_stage();
+    let stage = use_stage(playground_comparing(&state));
     let tab = use_state(|| Tab::Lesson);
     let lessons = use_memo((), |_| all_lessons());
     let playground: Playground = (*state).clone();
     let inner = playground.get();
     let view = inner.sim.view();
+    let twin_view = inner.twin.as_ref().map(|t| t.sim.view());
+    // A ZooKeeper server or a controller selected in the compare view may be the other run's.
+    let inspected = match (&inner.twin, &twin_view, &inner.selected) {
+        (Some(twin), Some(tv), Some(Selection::Node(node)))
+            if matches!(node, NodeId::Controller(_) | NodeId::ZooKeeper(_))
+                && twin.loaded.cluster.mode.is_kraft() == matches!(node, NodeId::Controller(_)) =>
+        {
+            (&**twin, tv)
+        }
+        _ => (&*inner, &view),
+    };
+    // The compare view: both runs, ZooKeeper mode first, side by side (stacked on a narrow
+    // screen), each drawn by the same diagram at its share of the width.
+    let stage_html = match (&inner.twin, &twin_view) {
+        (Some(twin), Some(tv)) => {
+            let mut sides = [(&*inner, &view), (&**twin, tv)];
+            if view.mode.is_kraft() {
+                sides.swap(0, 1);
+            }
+            let (side, stacked) = stage.side();
+            html! {
+                <div class={classes!("compare", stacked.then_some("stacked"))}>
+                    { for sides.iter().map(|(run, v)| html! {
+                        <div class="side" data-mode={v.mode.name()}>
+                            <h3>{ modes::title(v.mode) }<span class="muted side-clock" data-now-ms={v.now.as_ms().to_string()}>{ " · t = " }{ format_time(v.now) }</span></h3>
+                            { diagram(run, v, side, &dispatch) }
+                            { legend(v.mode) }
+                        </div>
+                    }) }
+                </div>
+            }
+        }
+        _ => html! { <>
+            { match (&inner.twin_error, inner.compare) {
+                (Some(e), true) => html! { <p class="error inline compare-error" role="alert">{ "No compare view: " }{ e.clone() }</p> },
+                _ => html! {},
+            } }
+            { diagram(&inner, &view, stage.get(), &dispatch) }
+            { legend(view.mode) }
+        </> },
+    };
     let tab_button = |t: Tab, label: &str| {
         let tab_handle = tab.clone();
         html! {
@@ -81,7 +125,7 @@ pub fn App() -> Html {
         }
     };
     html! {
-        <div class={classes!("app", inner.large_text.then_some("large"))}>
+        <div class={classes!("app", inner.large_text.then_some("large"), inner.twin.is_some().then_some("comparing"))}>
             <header>
                 <h1>{ "kplay" }<span class="muted">{ " · a Kafka playground" }</span></h1>
                 { lesson_picker(&Rc::clone(&lessons), &inner.loaded.name, &dispatch) }
@@ -99,13 +143,18 @@ pub fn App() -> Html {
             <main>
                 <div class="left">
                     <section class="stage">
-                        <h2>{ "Cluster" }<small class="muted">{ format!(" — select a broker, a replica, {} or a client to inspect it; k kills, r restarts, i isolates", if view.mode.is_kraft() { "a controller" } else { "ZooKeeper" }) }</small></h2>
+                        <h2>{ "Cluster" }<small class="muted">{ format!(" — select a broker, a replica, {} or a client to inspect it; k kills, r restarts, i isolates", if inner.twin.is_some() { "a ZooKeeper server or a controller" } else if view.mode.is_kraft() { "a controller" } else { "ZooKeeper" }) }</small></h2>
                         <div class="stage-measure" ref={stage.node.clone()}>
-                            { diagram(&inner, &view, stage.get(), &dispatch) }
+                            { stage_html }
                         </div>
-                        { legend() }
                         { outcome(inner.history.report.as_ref(), inner.now(), &dispatch) }
                     </section>
+                    { if crate::components::metadata::kraft_run(&inner).is_some() { html! {
+                        <section class="metadata-log">
+                            <h2>{ "Metadata log (KRaft)" }</h2>
+                            <MetadataPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.logs_version} />
+                        </section>
+                    } } else { html! {} } }
                     <section>
                         <h2>{ "Partition logs" }</h2>
                         <PartitionsPanel state={playground.clone()} dispatch={dispatch.clone()} version={inner.logs_version} />
@@ -117,7 +166,7 @@ pub fn App() -> Html {
                     </section>
                 </div>
                 <div class="right">
-                    { inspector(&inner, &view, &dispatch) }
+                    { inspector(inspected.0, inspected.1, &dispatch) }
                     { follow_panel(&inner, &dispatch) }
                     <section class="tabs">
                         <div role="tablist">
@@ -144,6 +193,11 @@ pub fn App() -> Html {
     }
 }
 
+/// Below this stage width the compare view stacks its two diagrams.
+const COMPARE_MIN_WIDTH: f64 = 900.0;
+/// The space between the compare view's two diagrams (CSS px, as `.compare`'s gap).
+const COMPARE_GAP: f64 = 16.0;
+
 /// The diagram's width as laid out on the page, and the height it should fill (most of the
 /// first screen), measured at mount and on every resize.
 struct StageHandle {
@@ -153,6 +207,18 @@ struct StageHandle {
 }
 
 impl StageHandle {
+    /// A side of the compare view: half the width, or all of it stacked on a narrow screen.
+    fn side(&self) -> (Stage, bool) {
+        let stage = self.get();
+        let stacked = stage.width < COMPARE_MIN_WIDTH;
+        let width = if stacked {
+            stage.width
+        } else {
+            (stage.width - COMPARE_GAP) / 2.0
+        };
+        (Stage { width, ..stage }, stacked)
+    }
+
     fn get(&self) -> Stage {
         let (width, viewport_h) = *self.size;
         Stage {
@@ -164,8 +230,13 @@ impl StageHandle {
     }
 }
 
+/// Whether the compare view shows (the stage is measured again when it changes).
+fn playground_comparing(state: &UseReducerHandle<Playground>) -> bool {
+    state.get().twin.is_some()
+}
+
 #[hook]
-fn use_stage() -> StageHandle {
+fn use_stage(comparing: bool) -> StageHandle {
     let node = use_node_ref();
     let size = use_state(|| (0.0, 0.0));
     let reduced_motion = *use_memo((), |_| {
@@ -177,7 +248,7 @@ fn use_stage() -> StageHandle {
     });
     {
         let (node, size) = (node.clone(), size.clone());
-        use_effect_with((), move |_| {
+        use_effect_with(comparing, move |_| {
             let measure = move || {
                 let width = node
                     .cast::<web_sys::Element>()

@@ -13,6 +13,7 @@ pub mod follow;
 pub mod history;
 mod hooks;
 pub mod log;
+pub mod modes;
 pub mod state;
 pub mod terminal;
 pub mod url;

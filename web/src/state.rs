@@ -9,8 +9,9 @@ use crate::flights::Flights;
 use crate::follow::{Follow, Target};
 use crate::history::History;
 use crate::log::EventLog;
+use crate::modes;
 use crate::terminal::Terminal;
-use kplay_core::scenario::CrashPoint;
+use kplay_core::scenario::{ClusterMode, CrashPoint};
 use kplay_core::tools::Mode;
 use kplay_core::{lessons, share, Command, Event, NodeId, Scenario, Sim, SimTime};
 use std::cell::{Ref, RefCell};
@@ -79,6 +80,11 @@ pub enum Action {
     FaultKey(char),
     /// Follows a record through the cluster (None stops).
     Follow(Option<Target>),
+    /// Switches the metadata mode: the run replays to this moment in the other mode, with the
+    /// actions recorded so far (those with no meaning there are dropped, and named).
+    SetMode(ClusterMode),
+    /// Shows (or hides) the compare view: the same run in both modes side by side.
+    Compare(bool),
 }
 
 /// What the inspector shows.
@@ -154,6 +160,13 @@ pub struct Inner {
     pub fenced: Vec<String>,
     /// The record being followed, with the steps the trace has shown so far.
     pub follow: Option<Follow>,
+    /// The compare view is asked for.
+    pub compare: bool,
+    /// The compare view's other run: this scenario in the other mode, at this run's simulated
+    /// time (`sync_twin`). None when the compare view is off or the scenario cannot run there.
+    pub twin: Option<Box<Inner>>,
+    /// Why the scenario cannot run in the other mode (the core's reason), in the compare view.
+    pub twin_error: Option<String>,
 }
 
 /// The reducer's handle: cheap to clone; `version` tells Yew something changed.
@@ -228,6 +241,9 @@ impl Inner {
             expired_sessions: Vec::new(),
             fenced: Vec::new(),
             follow: None,
+            compare: false,
+            twin: None,
+            twin_error: None,
         };
         inner.history.sample(&inner.sim);
         inner.history.refresh_report(&inner.sim);
@@ -247,7 +263,17 @@ impl Inner {
 
     /// The share fragment (without `#`) that reproduces this run at this moment.
     pub fn share_fragment(&self) -> String {
-        let fragment = crate::url::fragment(&share::encode(&self.scenario()), self.sim.now());
+        let mut fragment = crate::url::fragment(&share::encode(&self.scenario()), self.sim.now());
+        // The compare view's other run goes with it whole: it may hold a fault only its
+        // mode has (a controller killed beside a ZooKeeper-mode run).
+        match &self.twin {
+            Some(twin) => {
+                fragment.push_str("&c=");
+                fragment.push_str(&share::encode(&twin.scenario()));
+            }
+            None if self.compare => fragment.push_str("&c=1"),
+            None => {}
+        }
         match self.follow.as_ref().and_then(crate::follow::encode) {
             Some(followed) => format!("{fragment}&f={followed}"),
             None => fragment,
@@ -272,6 +298,8 @@ impl Inner {
                 next.large_text = self.large_text;
                 next.generation = self.generation + 1;
                 next.logs_version = self.logs_version + 1;
+                next.compare = self.compare;
+                next.build_twin();
                 *self = next;
             }
             Err(e) => self.error = Some(e),
@@ -281,7 +309,14 @@ impl Inner {
     fn open_share(&mut self, fragment: &str) {
         match crate::url::parse(fragment) {
             Ok((scenario, at)) => {
+                let twin = crate::url::compare(fragment);
+                self.compare = twin.is_some();
                 self.replace(scenario, at);
+                if let Some(Err(e)) = twin.filter(|t| *t != "1").map(|t| self.open_twin(t)) {
+                    self.error = Some(format!(
+                        "The compare view's other run in this link could not be read: {e}. It is built from the first."
+                    ));
+                }
                 match crate::url::followed(fragment) {
                     Ok(target) => self.follow = target.map(Follow::new),
                     Err(e) => {
@@ -407,7 +442,10 @@ impl Inner {
 
     /// Replays `scenario` up to `at`, keeping what the person chose (speed, lesson step, …)
     /// and which actions came with the loaded scenario.
-    fn rebuild(&mut self, scenario: Scenario, at: SimTime) {
+    /// The compare view's other run follows: replayed from its own scenario (its own actions
+    /// kept), or with `branch`, without its actions recorded after `at`.
+    fn rebuild(&mut self, scenario: Scenario, at: SimTime, branch: bool) {
+        let twin = self.twin.take();
         let loaded = self.loaded.clone();
         let (playing, step) = (self.playing, self.lesson_step);
         let terminal = std::mem::take(&mut self.terminal);
@@ -420,6 +458,117 @@ impl Inner {
         self.playing = playing;
         self.lesson_step = step;
         self.terminal = terminal;
+        if let Some(twin) = twin {
+            let mut scenario = twin.scenario();
+            if branch {
+                let loaded = twin.loaded.actions.len();
+                let mut index = 0;
+                scenario.actions.retain(|a| {
+                    index += 1;
+                    index <= loaded || SimTime::from_ms(a.at_ms) <= at
+                });
+            }
+            self.twin = Inner::new(scenario, None).ok().map(|mut next| {
+                next.loaded = twin.loaded;
+                Box::new(next)
+            });
+        }
+    }
+
+    /// Builds the compare view's other run from this one: the loaded scenario in the other
+    /// mode with the recorded actions carried over, or the reason it cannot run there.
+    fn build_twin(&mut self) {
+        self.twin = None;
+        self.twin_error = None;
+        if !self.compare {
+            return;
+        }
+        let to = modes::other(self.loaded.cluster.mode);
+        let recorded = &self.sim.scenario().actions[self.loaded.actions.len()..];
+        let (carried, _) = modes::carry(&self.loaded, recorded, to);
+        let built = self.loaded.clone().with_mode(to).and_then(|loaded| {
+            let mut scenario = loaded.clone();
+            scenario.actions.extend(carried);
+            let mut twin = Inner::new(scenario, None).map_err(|problem| {
+                kplay_core::scenario::ScenarioError::Invalid {
+                    what: "scenario".into(),
+                    problem,
+                }
+            })?;
+            twin.loaded = loaded;
+            Ok(twin)
+        });
+        match built {
+            Ok(twin) => self.twin = Some(Box::new(twin)),
+            Err(e) => self.twin_error = Some(e.to_string()),
+        }
+    }
+
+    /// The compare view's other run from a share string (a link's `c=`): it must be this
+    /// scenario's other mode.
+    fn open_twin(&mut self, share_string: &str) -> Result<(), String> {
+        let scenario = share::decode(share_string).map_err(|e| e.to_string())?;
+        let to = modes::other(self.loaded.cluster.mode);
+        if scenario.cluster.mode != to {
+            return Err(format!("it is not in {}", modes::title(to)));
+        }
+        let loaded = self
+            .loaded
+            .clone()
+            .with_mode(to)
+            .map_err(|e| e.to_string())?;
+        if scenario.actions.len() < loaded.actions.len() {
+            return Err("it lacks the scenario's own actions".into());
+        }
+        let mut twin = Inner::new(scenario, None)?;
+        twin.loaded = loaded;
+        self.twin = Some(Box::new(twin));
+        self.twin_error = None;
+        Ok(())
+    }
+
+    /// The one place the compare view's other run moves: to this run's simulated time, after
+    /// every action on this one. Both runs step only through `advance_to` and `step_one`, so
+    /// moving the engine into a worker moves these.
+    fn sync_twin(&mut self) {
+        let now = self.sim.now();
+        let draw = self.target.is_none();
+        let Some(twin) = self.twin.as_deref_mut() else {
+            return;
+        };
+        twin.advance_to(now, draw);
+        twin.history.refresh_report(&twin.sim);
+        twin.flights.prune(now, self.speed);
+        twin.speed = self.speed;
+        twin.playing = self.playing;
+        twin.large_text = self.large_text;
+        twin.selected.clone_from(&self.selected);
+        twin.logs_version = self.logs_version;
+    }
+
+    /// The metadata mode switch: the run replays to this moment in mode `to`, with what the
+    /// person did carried over. A scenario whose own faults need the other mode's nodes is
+    /// refused by the Config panel with the core's reason before this.
+    fn set_mode(&mut self, to: ClusterMode) {
+        if self.loaded.cluster.mode == to {
+            return;
+        }
+        let loaded = match self.loaded.clone().with_mode(to) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                self.error = Some(format!("Not switched: {e}"));
+                return;
+            }
+        };
+        let recorded = &self.sim.scenario().actions[self.loaded.actions.len()..];
+        let (carried, dropped) = modes::carry(&self.loaded, recorded, to);
+        let mut scenario = loaded.clone();
+        scenario.actions.extend(carried);
+        let now = self.sim.now();
+        self.rebuild(scenario, now, false);
+        self.loaded = loaded;
+        self.build_twin();
+        self.notice = modes::dropped_notice(&dropped, to);
     }
 
     fn seek(&mut self, to: SimTime) {
@@ -429,7 +578,7 @@ impl Inner {
                 "(the timeline moved back to {:.3} s: the running command stopped)",
                 to.as_secs_f64()
             ));
-            self.rebuild(self.scenario(), to);
+            self.rebuild(self.scenario(), to, false);
         } else {
             self.target = Some(to);
         }
@@ -484,7 +633,7 @@ impl Inner {
             index += 1;
             index <= loaded || index > new_from || SimTime::from_ms(a.at_ms) <= now
         });
-        self.rebuild(scenario, now);
+        self.rebuild(scenario, now, true);
     }
 
     /// Until when consumer `index` stops polling, if a pause was asked for now (the pauses
@@ -525,6 +674,15 @@ impl Inner {
                 self.notice = Some("Select a broker, a ZooKeeper server, a controller or a client first (click it, or Tab to it and press Enter).".into());
                 return;
             }
+        };
+        // In the compare view, a controller or a ZooKeeper server may be the other run's.
+        let view = match (&self.twin, node) {
+            (Some(twin), NodeId::Controller(_) | NodeId::ZooKeeper(_))
+                if twin.loaded.cluster.mode.is_kraft() == matches!(node, NodeId::Controller(_)) =>
+            {
+                twin.sim.view()
+            }
+            _ => view,
         };
         let alive = match node {
             NodeId::Broker(b) => view.brokers.iter().any(|x| x.id == b && x.alive),
@@ -581,15 +739,64 @@ impl Inner {
             self.pending = Some(Pending::Act(command));
             return;
         }
-        if self.recorded_later() {
+        if self.recorded_later() || self.twin.as_ref().is_some_and(|t| t.recorded_later()) {
             self.branch(self.sim.scenario().actions.len());
             self.pending = Some(Pending::Act(command));
             return;
         }
+        // In the compare view a command happens in both runs at the same moment; one that
+        // only the other mode's nodes have happens there alone.
+        let twin_mode = self.twin.as_ref().map(|t| t.loaded.cluster.mode);
+        if let Some(mode) = twin_mode {
+            if self
+                .sim
+                .scenario()
+                .validate_command("command", &command)
+                .is_err()
+            {
+                let what = command.describe();
+                self.sync_twin();
+                if let Some(twin) = self.twin.as_deref_mut() {
+                    twin.act(command);
+                    self.error = twin.error.take();
+                    // Paused, the other run went on to the action's millisecond: this one
+                    // follows, so both show the same moment.
+                    let at = twin.sim.now();
+                    if !self.playing {
+                        self.advance_to(at, true);
+                        self.history.refresh_report(&self.sim);
+                    }
+                }
+                self.notice = Some(format!(
+                    "{what}: only {} has it; {} has no counterpart.",
+                    modes::title(mode),
+                    modes::title(self.loaded.cluster.mode)
+                ));
+                return;
+            }
+        }
+        let counterpart = twin_mode.map(|to| modes::translate(&self.loaded, &command, to));
         let by_hand = matches!(command, Command::Produce { producer: None, .. });
+        let what = command.describe();
         match self.sim.act(command) {
             Ok(at) => {
                 self.error = None;
+                match counterpart {
+                    Some(Some(command)) => {
+                        self.sync_twin();
+                        if let Some(twin) = self.twin.as_deref_mut() {
+                            twin.act(command);
+                        }
+                    }
+                    Some(None) => {
+                        self.notice = Some(format!(
+                            "{what}: only {} has it; {} has no counterpart.",
+                            modes::title(self.loaded.cluster.mode),
+                            twin_mode.map_or("", modes::title)
+                        ))
+                    }
+                    None => {}
+                }
                 // A record produced by hand is followed.
                 if by_hand {
                     self.follow = Some(Follow::new(Target::NextFrom {
@@ -678,10 +885,24 @@ impl Reducible for Playground {
                     s.follow = Some(Follow::new(target));
                     let now = s.sim.now();
                     let scenario = s.scenario();
-                    s.rebuild(scenario, now);
+                    s.rebuild(scenario, now, false);
                 }
                 Action::Follow(None) => s.follow = None,
+                Action::SetMode(to) => s.set_mode(to),
+                Action::Compare(on) => {
+                    s.compare = on;
+                    s.build_twin();
+                    // Both runs replay to this moment together, a slice per frame, rather
+                    // than the new one in a single frame.
+                    let now = s.sim.now();
+                    if s.twin.is_some() && now > SimTime::ZERO {
+                        let scenario = s.scenario();
+                        s.rebuild(scenario, now, false);
+                    }
+                    s.generation += 1;
+                }
             }
+            s.sync_twin();
         }
         Rc::new(Playground {
             inner: self.inner.clone(),

@@ -52,6 +52,15 @@ pub fn followed(fragment: &str) -> Result<Option<crate::follow::Target>, String>
     }
 }
 
+/// The compare view's part of a fragment, if it opens the compare view: `1`, or the other
+/// run's share string (`&c=v1.…`).
+pub fn compare(fragment: &str) -> Option<&str> {
+    fragment
+        .trim()
+        .split('&')
+        .find_map(|part| part.strip_prefix("c="))
+}
+
 /// The current page's fragment, if any.
 pub fn current_fragment() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;

@@ -359,3 +359,51 @@ fn lanes_never_cross_a_card() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn switching_mode_translates_clicked_links_and_names_what_has_no_counterpart() {
+    use kplay_core::scenario::{ClusterMode, ScheduledAction};
+    use kplay_core::Command;
+    use kplay_web::modes;
+    let lesson = lessons::get("replication-and-isr").unwrap();
+    let at = |at_ms, command| ScheduledAction { at_ms, command };
+    let recorded = vec![
+        at(1_000, Command::KillBroker { broker: 2 }),
+        at(
+            2_000,
+            Command::CutLinks {
+                between: vec![NodeId::broker(1)],
+                and: (1..=3).map(NodeId::ZooKeeper).collect(),
+                one_way: false,
+            },
+        ),
+        at(3_000, Command::KillZookeeper { server: 2 }),
+    ];
+    let (kept, dropped) = modes::carry(&lesson, &recorded, ClusterMode::KRaft);
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        kept[0], recorded[0],
+        "a broker's fault is the same in both modes"
+    );
+    match &kept[1].command {
+        Command::CutLinks { between, and, .. } => {
+            assert_eq!(between, &vec![NodeId::broker(1)]);
+            assert_eq!(
+                and,
+                &(3000..3003).map(NodeId::Controller).collect::<Vec<_>>(),
+                "a link to ZooKeeper becomes a link to the controllers"
+            );
+        }
+        other => panic!("{}", other.describe()),
+    }
+    assert_eq!(dropped, vec!["kill zookeeper 2".to_string()]);
+    let notice = modes::dropped_notice(&dropped, ClusterMode::KRaft).unwrap();
+    assert!(notice.contains("KRaft mode: kill zookeeper 2"), "{notice}");
+    assert_eq!(modes::dropped_notice(&[], ClusterMode::KRaft), None);
+    assert_eq!(
+        url::compare("s=v1.x&t=5&c=1"),
+        Some("1"),
+        "a link opens the compare view"
+    );
+    assert_eq!(url::compare("s=v1.x&t=5"), None);
+}

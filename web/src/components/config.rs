@@ -3,8 +3,9 @@
 //! Every edit is validated by `kplay-core` at once; an invalid value shows its error inline and
 //! nothing restarts until the scenario is valid and "Apply" is pressed.
 //!
-//! On top, the mode switch: ZooKeeper or KRaft. It restarts the loaded scenario in the other
-//! mode (`Scenario::with_mode`), or shows why the scenario cannot run there.
+//! On top, the mode switch: ZooKeeper or KRaft. It replays the run to its moment in the other
+//! mode (`Scenario::with_mode`, what was done carried over: `Action::SetMode`), or shows why
+//! the scenario cannot run there.
 
 use super::PanelProps;
 use crate::state::Action;
@@ -458,10 +459,7 @@ pub fn ConfigPanel(props: &PanelProps) -> Html {
                 return;
             }
             match loaded.clone().with_mode(to) {
-                Ok(scenario) => dispatch.emit(Action::Load {
-                    scenario: Box::new(scenario),
-                    at: None,
-                }),
+                Ok(_) => dispatch.emit(Action::SetMode(to)),
                 Err(e) => mode_error.set(Some(format!("Not switched: {e}"))),
             }
         });
@@ -503,7 +501,7 @@ pub fn ConfigPanel(props: &PanelProps) -> Html {
                     { switch(ClusterMode::ZooKeeper, "ZooKeeper", "Kafka 3.9 and before: a ZooKeeper ensemble, one broker as controller") }
                     { switch(ClusterMode::KRaft, "KRaft", "Kafka 4.0 on: a quorum of controllers keeps __cluster_metadata (KIP-500)") }
                 </div>
-                <small>{ "Restarts this scenario from 0 s in the other mode: same seed, same faults." }</small>
+                <small>{ "Replays this run to this moment in the other mode: same seed, same faults, and what you did (what has no meaning there is dropped, and named)." }</small>
                 { match &*mode_error {
                     Some(e) => html! { <p class="error inline mode-error" role="alert">{ e.clone() }</p> },
                     None => html! {},

@@ -36,6 +36,7 @@ pub fn controls(inner: &Inner, dispatch: &Callback<Action>) -> Html {
             dispatch.emit(Action::Notice(format!("Link copied ({} characters): it opens this scenario, with your actions, at this moment", link.len())));
         })
     };
+    let comparing = inner.compare;
     let catching_up = inner
         .target
         .map(|t| format!("replaying to {} … (pause stops)", format_time(t)));
@@ -60,6 +61,8 @@ pub fn controls(inner: &Inner, dispatch: &Callback<Action>) -> Html {
                 html! { <span class="busy" title="This browser cannot simulate that fast; the page runs as fast as it can">{ "(running slower than asked)" }</span> }
             } else { html! {} } }
             <button onclick={share} title="Copy a link that opens this scenario, with your actions, at this moment">{ "Share" }</button>
+            <button class="compare-toggle" onclick={dispatch.reform(move |_| Action::Compare(!comparing))} aria-pressed={comparing.to_string()}
+                    title="The same run in ZooKeeper mode and in KRaft mode side by side: one timeline, faults in both">{ "Compare modes" }</button>
             <button onclick={dispatch.reform(|_| Action::ToggleLargeText)} aria-pressed={inner.large_text.to_string()} title="Large text for projectors">{ "A+" }</button>
             <button onclick={dispatch.reform(|_| Action::ToggleHelp)} title="Keyboard shortcuts (?)">{ "?" }</button>
             { match &inner.notice { Some(n) => html! { <span class="notice" role="status">{ n.clone() }</span> }, None => html! {} } }

@@ -15,6 +15,7 @@ use crate::components::layout::{
 use crate::flights::MIN_VISIBLE_WALL_MS;
 use crate::state::{Action, Inner, Selection};
 use kplay_core::protocol::MessageKind;
+use kplay_core::scenario::ClusterMode;
 use kplay_core::vec_map::VecMap;
 use kplay_core::view::{BrokerView, ControllerView, View, ZooKeeperView};
 use kplay_core::zookeeper::messages::PeerState;
@@ -303,13 +304,23 @@ pub fn diagram(inner: &Inner, view: &View, stage: Stage, dispatch: &Callback<Act
     }
 }
 
-/// The legend under the diagram: message kinds, and what the faults' marks mean.
-pub fn legend() -> Html {
+/// The legend under the diagram: message kinds, and what the faults' marks mean. In KRaft
+/// mode there is no ZooKeeper traffic: the quorum's (Raft, heartbeats) is the controllers',
+/// and the controllers' roles have their own colours.
+pub fn legend(mode: ClusterMode) -> Html {
+    let kraft = mode.is_kraft();
     html! {
         <figcaption class="legend">
-            { for LEGEND.iter().map(|(name, colour)| html! {
-                <span><i style={format!("background:{colour}")}></i>{ *name }</span>
+            { for LEGEND.iter().enumerate().filter(|(i, _)| !(kraft && *i == 4)).map(|(i, (name, colour))| html! {
+                <span><i style={format!("background:{colour}")}></i>{ if kraft && i == 3 { "metadata, controller quorum (Raft) & heartbeats" } else { *name } }</span>
             }) }
+            { if kraft { html! { <>
+                <span><i class="role active"></i>{ "active controller" }</span>
+                <span><i class="role standby"></i>{ "standby controller" }</span>
+                <span><i class="role fenced"></i>{ "fenced broker" }</span>
+            </> } } else { html! {
+                <span><i class="role zk"></i>{ "ZooKeeper server" }</span>
+            } } }
             <span><b class="cross">{ "×" }</b>{ "dropped" }</span>
             <span><svg class="mark" viewBox="0 0 24 10" width="24" height="10"><path class="cut-line" d="M0 5H24" /></svg>{ "cut link" }</span>
             <span><svg class="mark" viewBox="0 0 24 10" width="24" height="10"><path class="slow-line" d="M0 5H24" /></svg>{ "slow link" }</span>

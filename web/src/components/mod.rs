@@ -12,6 +12,7 @@ pub mod help;
 pub mod inspector;
 pub mod layout;
 pub mod lesson;
+pub mod metadata;
 pub mod outcome;
 pub mod partitions;
 pub mod terminal;
