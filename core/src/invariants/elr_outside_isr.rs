@@ -10,63 +10,27 @@ use crate::trace::Event;
 pub const NAME: &str = "elr_outside_isr";
 
 pub fn observe(event: &Event, world: &dyn World) -> Option<String> {
-    if !matches!(
-        event,
-        Event::QuorumHighWatermark { .. } | Event::LeaderElected { .. }
-    ) {
-        return None;
-    }
-    let image = world.metadata_image()?;
-    for topic in image.topics.values() {
-        for (partition, p) in topic.partitions.iter() {
-            if let Some(r) = p
-                .elr
-                .iter()
-                .find(|r| p.isr.contains(r) || p.leader == **r as i32)
-            {
-                return Some(format!(
-                    "{}-{partition}: replica {r} is in the ELR {:?} and in the ISR {:?} or leads \
-                     ({}) (metadata offset {:?})",
-                    topic.name, p.elr, p.isr, p.leader, image.offset
-                ));
-            }
-        }
-    }
-    None
+    super::on_each_committed_partition(event, world, |image, topic, partition, p| {
+        let r = p
+            .elr
+            .iter()
+            .find(|r| p.isr.contains(r) || p.leader == **r as i32)?;
+        Some(format!(
+            "{}-{partition}: replica {r} is in the ELR {:?} and in the ISR {:?} or leads ({}) \
+             (metadata offset {:?})",
+            topic.name, p.elr, p.isr, p.leader, image.offset
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{BrokerId, TopicPartition};
-    use crate::kraft::image::{Delta, MetadataImage};
-    use crate::raft::log::{LogEntry, MetadataRecord, RaftLog, NO_LEADER_CHANGE};
+    use crate::invariants::test_world::{image_world, TestWorld};
+    use crate::raft::log::{MetadataRecord, NO_LEADER_CHANGE};
 
-    struct Image(MetadataImage);
-    impl World for Image {
-        fn replica(
-            &self,
-            _: BrokerId,
-            _: &TopicPartition,
-        ) -> Option<&crate::broker::replica::Replica> {
-            None
-        }
-        fn log(&self, _: BrokerId, _: &TopicPartition) -> Option<&crate::log::PartitionLog> {
-            None
-        }
-        fn live_replicas(&self) -> Vec<(BrokerId, &crate::broker::replica::Replica)> {
-            Vec::new()
-        }
-        fn metadata_log(&self, _: u32) -> Option<&RaftLog> {
-            None
-        }
-        fn metadata_image(&self) -> Option<&MetadataImage> {
-            Some(&self.0)
-        }
-    }
-
-    fn image(elr: Vec<u32>) -> Image {
-        let records = [
+    fn image(elr: Vec<u32>) -> TestWorld {
+        image_world(vec![
             MetadataRecord::Topic {
                 name: "t".into(),
                 topic_id: 5,
@@ -91,17 +55,7 @@ mod tests {
                 eligible_leader_replicas: Some(elr),
                 last_known_elr: None,
             },
-        ];
-        let mut image = MetadataImage::default();
-        for (offset, record) in records.into_iter().enumerate() {
-            let entry = LogEntry {
-                offset: offset as u64,
-                epoch: 1,
-                record,
-            };
-            image.apply(&entry, &mut Delta::default());
-        }
-        Image(image)
+        ])
     }
 
     #[test]

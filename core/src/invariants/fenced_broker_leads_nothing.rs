@@ -8,72 +8,22 @@ use crate::trace::Event;
 pub const NAME: &str = "fenced_broker_leads_nothing";
 
 pub fn observe(event: &Event, world: &dyn World) -> Option<String> {
-    if !matches!(
-        event,
-        Event::QuorumHighWatermark { .. } | Event::LeaderElected { .. }
-    ) {
-        return None;
-    }
-    let image = world.metadata_image()?;
-    for topic in image.topics.values() {
-        for (partition, p) in topic.partitions.iter() {
-            let Ok(leader) = u32::try_from(p.leader) else {
-                continue;
-            };
-            if image.is_fenced(leader) {
-                return Some(format!(
-                    "{}-{partition} is led by broker {leader}, which is fenced (metadata \
-                     offset {:?})",
-                    topic.name, image.offset
-                ));
-            }
-        }
-    }
-    None
+    super::on_each_committed_partition(event, world, |image, topic, partition, p| {
+        let leader = u32::try_from(p.leader).ok()?;
+        image.is_fenced(leader).then(|| {
+            format!(
+                "{}-{partition} is led by broker {leader}, which is fenced (metadata offset {:?})",
+                topic.name, image.offset
+            )
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{BrokerId, TopicPartition};
-    use crate::kraft::image::{Delta, MetadataImage};
-    use crate::raft::log::{LogEntry, MetadataRecord, RaftLog};
-
-    struct Image(MetadataImage);
-    impl World for Image {
-        fn replica(
-            &self,
-            _: BrokerId,
-            _: &TopicPartition,
-        ) -> Option<&crate::broker::replica::Replica> {
-            None
-        }
-        fn log(&self, _: BrokerId, _: &TopicPartition) -> Option<&crate::log::PartitionLog> {
-            None
-        }
-        fn live_replicas(&self) -> Vec<(BrokerId, &crate::broker::replica::Replica)> {
-            Vec::new()
-        }
-        fn metadata_log(&self, _: u32) -> Option<&RaftLog> {
-            None
-        }
-        fn metadata_image(&self) -> Option<&MetadataImage> {
-            Some(&self.0)
-        }
-    }
-
-    fn image(records: Vec<MetadataRecord>) -> Image {
-        let mut image = MetadataImage::default();
-        for (offset, record) in records.into_iter().enumerate() {
-            let entry = LogEntry {
-                offset: offset as u64,
-                epoch: 1,
-                record,
-            };
-            image.apply(&entry, &mut Delta::default());
-        }
-        Image(image)
-    }
+    use crate::invariants::test_world::image_world as image;
+    use crate::raft::log::MetadataRecord;
 
     #[test]
     fn a_fenced_leader_is_caught() {

@@ -214,6 +214,33 @@ impl Invariants {
     }
 }
 
+/// KRaft: runs `check` on every partition of the committed metadata image when the quorum's
+/// high watermark moves or a leader is elected; the first complaint is the violation.
+pub fn on_each_committed_partition(
+    event: &Event,
+    world: &dyn World,
+    mut check: impl FnMut(
+        &MetadataImage,
+        &crate::kraft::image::TopicImage,
+        u32,
+        &crate::kraft::image::PartitionRegistration,
+    ) -> Option<String>,
+) -> Option<String> {
+    if !matches!(
+        event,
+        Event::QuorumHighWatermark { .. } | Event::LeaderElected { .. }
+    ) {
+        return None;
+    }
+    let image = world.metadata_image()?;
+    image.topics.values().find_map(|topic| {
+        topic
+            .partitions
+            .iter()
+            .find_map(|(partition, p)| check(image, topic, *partition, p))
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod test_world {
     use super::*;
@@ -223,6 +250,24 @@ pub(crate) mod test_world {
     #[derive(Default)]
     pub struct TestWorld {
         pub replicas: VecMap<(BrokerId, TopicPartition), Replica>,
+        pub metadata_image: Option<MetadataImage>,
+    }
+
+    /// A KRaft world whose committed metadata image is `records` applied from offset 0.
+    pub fn image_world(records: Vec<crate::raft::log::MetadataRecord>) -> TestWorld {
+        let mut image = MetadataImage::default();
+        for (offset, record) in records.into_iter().enumerate() {
+            let entry = crate::raft::log::LogEntry {
+                offset: offset as u64,
+                epoch: 1,
+                record,
+            };
+            image.apply(&entry, &mut crate::kraft::image::Delta::default());
+        }
+        TestWorld {
+            metadata_image: Some(image),
+            ..TestWorld::default()
+        }
     }
 
     impl World for TestWorld {
@@ -234,6 +279,9 @@ pub(crate) mod test_world {
         }
         fn live_replicas(&self) -> Vec<(BrokerId, &Replica)> {
             self.replicas.iter().map(|((b, _), r)| (*b, r)).collect()
+        }
+        fn metadata_image(&self) -> Option<&MetadataImage> {
+            self.metadata_image.as_ref()
         }
     }
 
