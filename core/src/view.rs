@@ -299,6 +299,8 @@ impl View {
             })
             .collect();
         let live = |b: &BrokerId| sim.broker(b.0).is_some();
+        // KRaft: replicas come from the committed image (None in ZooKeeper mode).
+        let image = sim.metadata_image();
         let topics = sim
             .topics()
             .into_iter()
@@ -313,10 +315,10 @@ impl View {
                         let (leader, leader_epoch, isr) = sim
                             .partition_state(&name, p)
                             .unwrap_or((None, 0, Vec::new()));
-                        let replicas = if kraft {
+                        let replicas = if let Some(image) = image {
                             let tp = crate::ids::TopicPartition::new(&name, p);
-                            sim.metadata_image()
-                                .and_then(|i| i.partition(&tp))
+                            image
+                                .partition(&tp)
                                 .map(|r| r.replicas.iter().copied().map(BrokerId).collect())
                                 .unwrap_or_default()
                         } else {

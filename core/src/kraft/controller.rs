@@ -504,14 +504,10 @@ impl QuorumController {
                 if !leads && !in_elr && !p.isr.contains(&broker) {
                     continue;
                 }
+                let target_isr = p.isr.iter().copied().filter(|b| *b != broker).collect();
                 let change = PartitionChange {
-                    partition: p,
-                    topic_id: topic.id,
-                    partition_id: *partition,
-                    target_isr: p.isr.iter().copied().filter(|b| *b != broker).collect(),
-                    election: self.election(image, &topic.name),
-                    min_isr: self.min_isr(image, &topic.name, p),
                     unclean_shutdown: unclean_shutdown.then_some(broker),
+                    ..self.partition_change(image, &topic.name, topic.id, *partition, p, target_isr)
                 };
                 let Some(record) = change.build(|r| r != broker && !image.is_fenced(r)) else {
                     continue;
@@ -525,6 +521,28 @@ impl QuorumController {
             }
         }
         records
+    }
+
+    /// A change of partition `p` toward `target_isr`, with the topic's election kind and its
+    /// effective min ISR.
+    fn partition_change<'a>(
+        &self,
+        image: &MetadataImage,
+        topic: &str,
+        topic_id: u128,
+        partition_id: u32,
+        p: &'a PartitionRegistration,
+        target_isr: Vec<u32>,
+    ) -> PartitionChange<'a> {
+        PartitionChange {
+            partition: p,
+            topic_id,
+            partition_id,
+            target_isr,
+            election: self.election(image, topic),
+            min_isr: self.min_isr(image, topic, p),
+            unclean_shutdown: None,
+        }
     }
 
     /// The election a leaderless partition gets: unclean where the topic allows it.
@@ -565,15 +583,14 @@ impl QuorumController {
                 if p.leader != NO_LEADER || !p.replicas.contains(&broker) {
                     continue;
                 }
-                let change = PartitionChange {
-                    partition: p,
-                    topic_id: topic.id,
-                    partition_id: *partition,
-                    target_isr: p.isr.clone(),
-                    election: self.election(image, &topic.name),
-                    min_isr: self.min_isr(image, &topic.name, p),
-                    unclean_shutdown: None,
-                };
+                let change = self.partition_change(
+                    image,
+                    &topic.name,
+                    topic.id,
+                    *partition,
+                    p,
+                    p.isr.clone(),
+                );
                 records.extend(change.build(|r| r == broker || !image.is_fenced(r)));
             }
         }
@@ -705,13 +722,8 @@ impl QuorumController {
         state.isr = request.new_isr.clone();
         state.partition_epoch += 1;
         let change = PartitionChange {
-            partition: p,
-            topic_id,
-            partition_id: tp.partition,
-            target_isr: new_isr.clone(),
             election: Election::Online,
-            min_isr: self.min_isr(image, &tp.topic, p),
-            unclean_shutdown: None,
+            ..self.partition_change(image, &tp.topic, topic_id, tp.partition, p, new_isr.clone())
         };
         // The leader asked from the current partition epoch: a record even when nothing
         // changes, so the epoch it is told moves as the image's does.
@@ -858,17 +870,19 @@ impl QuorumController {
                 Some((topic_id, p)) => {
                     let live = |b: u32| !image.is_fenced(b);
                     let change = PartitionChange {
-                        partition: p,
-                        topic_id,
-                        partition_id: tp.partition,
-                        target_isr: p.isr.clone(),
                         election: if request.unclean {
                             Election::Unclean
                         } else {
                             Election::Preferred
                         },
-                        min_isr: self.min_isr(image, &tp.topic, p),
-                        unclean_shutdown: None,
+                        ..self.partition_change(
+                            image,
+                            &tp.topic,
+                            topic_id,
+                            tp.partition,
+                            p,
+                            p.isr.clone(),
+                        )
                     };
                     let preferred = p.replicas.first().map(|r| *r as i32);
                     // Unclean: only where the leader is gone; preferred: only where another

@@ -406,11 +406,12 @@ impl RaftLog {
             return false;
         }
         let (end, epoch) = (snapshot.id.offset, snapshot.id.epoch);
-        let deleted: Vec<LogEntry> = self
-            .entries
-            .drain(..(end - self.log_start_offset) as usize)
-            .collect();
-        self.size_bytes -= deleted.iter().map(LogEntry::size_bytes).sum::<u64>();
+        let cut = (end - self.log_start_offset) as usize;
+        self.size_bytes -= self.entries[..cut]
+            .iter()
+            .map(LogEntry::size_bytes)
+            .sum::<u64>();
+        self.entries.drain(..cut);
         self.log_start_offset = end;
         self.log_start_epoch = epoch;
         // The epoch cache keeps the epoch that spans the new start.
