@@ -34,9 +34,6 @@ enum Node {
 }
 
 impl Node {
-    fn dir(children: Vec<(String, Node)>) -> Node {
-        Node::Dir(children)
-    }
     fn file(name: &str, text: impl Into<String>) -> (String, Node) {
         (name.to_string(), Node::File(text.into()))
     }
@@ -92,7 +89,7 @@ pub fn run(sim: &Sim, argv: &[String]) -> Output {
         // The shell waits until it has loaded something.
         return Output::error(format!("kplay: {path} has applied no metadata yet\n"));
     }
-    let root = Node::dir(vec![("image".into(), image_tree(image))]);
+    let root = Node::Dir(vec![("image".into(), image_tree(image))]);
     let Some((command, targets)) = o.positional.split_first() else {
         return Output::error(
             "kplay: the interactive shell is not built: give a command after the options, e.g. ls /image/topics/byName\n",
@@ -222,7 +219,7 @@ fn image_tree(image: &MetadataImage) -> Node {
                 ),
             )
         }));
-        Node::dir(children)
+        Node::Dir(children)
     };
     let by_name = image
         .topics
@@ -253,30 +250,30 @@ fn image_tree(image: &MetadataImage) -> Node {
                 .iter()
                 .map(|(k, v)| Node::file(k, v.as_str()))
                 .collect();
-            (key, Node::dir(values))
+            (key, Node::Dir(values))
         })
         .collect();
-    Node::dir(vec![
-        ("features".into(), Node::dir(features)),
+    Node::Dir(vec![
+        ("features".into(), Node::Dir(features)),
         (
             "cluster".into(),
-            Node::dir(vec![
-                ("brokers".into(), Node::dir(brokers)),
+            Node::Dir(vec![
+                ("brokers".into(), Node::Dir(brokers)),
                 // Controllers register with RegisterControllerRecord (KIP-919), not modelled.
-                ("controllers".into(), Node::dir(Vec::new())),
+                ("controllers".into(), Node::Dir(Vec::new())),
             ]),
         ),
         (
             "topics".into(),
-            Node::dir(vec![
-                ("byName".into(), Node::dir(by_name)),
-                ("byId".into(), Node::dir(by_id)),
+            Node::Dir(vec![
+                ("byName".into(), Node::Dir(by_name)),
+                ("byId".into(), Node::Dir(by_id)),
             ]),
         ),
-        ("configs".into(), Node::dir(configs)),
+        ("configs".into(), Node::Dir(configs)),
         (
             "producerIds".into(),
-            Node::dir(vec![Node::file(
+            Node::Dir(vec![Node::file(
                 "nextProducerId",
                 image.next_producer_id.to_string(),
             )]),
